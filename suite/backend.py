@@ -1,0 +1,146 @@
+"""Start the Keras backend quietly, and describe the environment a run trained in.
+
+TensorFlow's C++ runtime prints start-up chatter straight to file descriptor 2 while it is
+imported and while it first looks for devices (oneDNN notes, CPU-feature notes, "could not find
+cuda drivers"). TF_CPP_MIN_LOG_LEVEL does not reach the lines printed before absl logging is
+initialised, and raising it would also hide real warnings later on. So we capture fd 2 for
+exactly those two moments and replay everything that is not known chatter: real warnings and
+errors still reach the user, and nothing is filtered once start-up is over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+# Lines TensorFlow prints at start-up on every machine; none of them is the user's business.
+STARTUP_CHATTER = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog\(\) is called",
+            r"oneDNN custom operations are on",
+            r"Could not find cuda drivers on your machine",
+            r"This TensorFlow binary is optimized to use available CPU instructions",
+            r"^To enable the following instructions: .* rebuild TensorFlow",
+            r"failed call to cuInit",
+            r"Unable to register cu(DNN|FFT|BLAS) factory",
+            r"computation placer already registered",
+            r"TF-TRT Warning: Could not find TensorRT",
+            r"cuda_executor\.cc.*NUMA node",
+            r"Created device /job:localhost",
+        ]
+    )
+)
+
+
+@contextlib.contextmanager
+def quiet_startup() -> Iterator[None]:
+    """Capture fd 2 for the duration; replay what is not start-up chatter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = [ln for ln in text.splitlines() if ln.strip() and not STARTUP_CHATTER.search(ln)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+@functools.cache
+def start_backend() -> str:
+    """Import Keras and its backend, find the devices; return a one-line device description."""
+    with quiet_startup():
+        import keras
+
+        device = _describe_device(keras.backend.backend())
+    return device
+
+
+def _describe_device(backend: str) -> str:
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            for gpu in gpus:  # grow into the card rather than take all of it at once
+                with contextlib.suppress(RuntimeError):
+                    tf.config.experimental.set_memory_growth(gpu, True)
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return f"GPU x{len(gpus)}: {details.get('device_name', gpus[0].name)}"
+    elif backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        if devices and devices[0].platform != "cpu":
+            return f"{devices[0].platform.upper()} x{len(devices)}: {devices[0].device_kind}"
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU x{torch.cuda.device_count()}: {torch.cuda.get_device_name(0)}"
+    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+def environment() -> dict[str, Any]:
+    """Versions, backend, device and git commit: the tags that make a run reproducible."""
+    import keras
+    import mlflow
+    import optuna
+
+    backend = keras.backend.backend()
+    backend_module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend)
+    env = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": backend,
+        "backend_version": _module_version(backend_module),
+        "mlflow": mlflow.__version__,
+        "optuna": optuna.__version__,
+        "device": start_backend(),
+        "host": platform.node(),
+    }
+    commit = git_commit()
+    if commit:
+        env["git_commit"] = commit
+    return env
+
+
+def _module_version(name: str | None) -> str:
+    if name is None:
+        return "unknown"
+    module = sys.modules.get(name) or __import__(name)
+    return str(getattr(module, "__version__", "unknown"))
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the working directory's repository, '+dirty' when it has changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}+dirty" if dirty else commit

@@ -1,0 +1,120 @@
+"""The bundled MNIST, verified, as sequence views with an honest validation split."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from suite.study import DataConfig
+
+# sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).
+MNIST_SHA256 = {
+    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+}
+
+
+class DataError(Exception):
+    """The dataset file is missing or damaged."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    x_train: np.ndarray  # (60000, 28, 28) uint8
+    y_train: np.ndarray  # (60000,) uint8
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class Splits:
+    """float32 inputs in [0, 1] shaped (n, steps, features); integer labels 0..9."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+
+def bundled_mnist_path() -> Path:
+    return Path(str(resources.files("suite.datasets").joinpath("mnist.npz")))
+
+
+@functools.cache
+def load_mnist(path: Path | None = None) -> Mnist:
+    """Load the archive and verify every array against its checksum."""
+    path = path or bundled_mnist_path()
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in MNIST_SHA256}
+    except FileNotFoundError:
+        raise DataError(
+            f"{path}: MNIST file not found; reinstall the package (pip install -e .)"
+        ) from None
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise DataError(
+            f"{path}: not a readable MNIST archive ({err}); restore it from the repository"
+            " (git checkout -- suite/datasets/mnist.npz)"
+        ) from None
+    for name, expected in MNIST_SHA256.items():
+        actual = hashlib.sha256(arrays[name].tobytes()).hexdigest()
+        if actual != expected:
+            raise DataError(
+                f"{path}: array {name} is damaged (sha256 {actual[:12]}..., expected"
+                f" {expected[:12]}...); restore it from the repository"
+                " (git checkout -- suite/datasets/mnist.npz)"
+            )
+    return Mnist(**arrays)
+
+
+@functools.lru_cache(maxsize=4)
+def load_splits(config: DataConfig, path: Path | None = None) -> Splits:
+    """The train / validation / test arrays a study's data section asks for."""
+    mnist = load_mnist(path)
+    x_train, y_train = mnist.x_train, mnist.y_train
+    x_test, y_test = mnist.x_test[: config.test_size], mnist.y_test[: config.test_size]
+    if config.validation == "holdout":
+        # The last images of the training set are held out, as in the classic 50k/10k split.
+        cut = len(x_train) - config.validation_size
+        x_val, y_val = x_train[cut:], y_train[cut:]
+        x_train, y_train = x_train[:cut], y_train[:cut]
+    else:  # the seed article's setup: the test set doubles as validation data
+        x_val, y_val = x_test, y_test
+    x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
+    return Splits(
+        x_train=_view(x_train, config),
+        y_train=y_train.astype(np.int32),
+        x_val=_view(x_val, config),
+        y_val=y_val.astype(np.int32),
+        x_test=_view(x_test, config),
+        y_test=y_test.astype(np.int32),
+    )
+
+
+def pixel_permutation(seed: int) -> np.ndarray:
+    """The fixed order in which the `permuted` view reads the 784 pixels."""
+    return np.random.default_rng(seed).permutation(28 * 28)
+
+
+def _view(images: np.ndarray, config: DataConfig) -> np.ndarray:
+    x = images.astype(np.float32) / np.float32(255.0)
+    if config.view == "rows":
+        return x  # 28 time steps of 28 pixels
+    x = x.reshape(len(x), 28 * 28, 1)
+    if config.view == "permuted":
+        x = x[:, pixel_permutation(config.permutation_seed), :]
+    return x

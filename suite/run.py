@@ -1,0 +1,137 @@
+"""python -m suite.run STUDY.yaml: train a study's runs and track each in MLflow.
+
+Exit status: 0 every run finished, 1 some run failed, 2 bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from suite.study import Study, StudyError, expand, load_study
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m suite.run",
+        description="Train every run of a study (grid) that is not done yet; track it in MLflow.",
+    )
+    parser.add_argument("study", type=Path, help="study file, e.g. studies/smoke.yaml")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (every run, done or to do); train nothing",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a study field, e.g. --set training.epochs=1 (repeatable; VALUE is YAML)",
+    )
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides tracking.uri)")
+    parser.add_argument("--storage", help="Optuna storage URL or journal file (overrides storage)")
+    return parser.parse_args(argv)
+
+
+def quiet_library_logs() -> None:
+    """Library INFO lines (study created, tables created) are noise here; warnings stay."""
+    import logging
+
+    for name in ("mlflow", "alembic", "optuna"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_library_logs()
+    console = Console()
+    errors = Console(stderr=True)
+    overrides = list(args.overrides)
+    if args.tracking_uri:
+        overrides.append(f"tracking.uri={args.tracking_uri}")
+    if args.storage:
+        overrides.append(f"storage={args.storage}")
+    try:
+        study = load_study(args.study, overrides=overrides)
+    except StudyError as err:
+        errors.print(f"[red]error:[/] {err.message}", highlight=False, markup=True)
+        return EXIT_BAD_INPUT
+    if args.dry_run:
+        return print_plan(study, console)
+    return train_study(study, console, errors, source_file=args.study)
+
+
+def print_plan(study: Study, console: Console) -> int:
+    from suite.runner import plan_study
+
+    planned = plan_study(study)
+    table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
+    for column in ("run", "run_key", "state"):
+        table.add_column(column)
+    for item in planned:
+        table.add_row(item.spec.label, item.spec.run_key, item.state.value)
+    console.print(table)
+    todo = sum(item.needs_training for item in planned)
+    console.print(f"{todo} to train, {len(planned) - todo} not; --dry-run trained nothing.")
+    return EXIT_OK
+
+
+def train_study(study: Study, console: Console, errors: Console, *, source_file: Path) -> int:
+    from suite.data import DataError
+    from suite.runner import StudyFailed, StudyInterrupted, StudyOutcome, run_study
+
+    try:
+        outcome: StudyOutcome = run_study(study, console=console, source_file=source_file)
+    except StudyInterrupted as stop:
+        print_summary(stop.outcome, console)
+        errors.print(
+            "[yellow]interrupted:[/] the run in progress is marked KILLED in MLflow and its trial"
+            f" failed; run the same command again to resume:\n  python -m suite.run {source_file}",
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
+    except (StudyFailed, DataError) as err:
+        errors.print(f"[red]error:[/] {err}", highlight=False)
+        return EXIT_RUN_FAILED
+    print_summary(outcome, console)
+    if outcome.failed:
+        errors.print(
+            f"[red]{len(outcome.failed)} run(s) failed[/]; their tracebacks are in MLflow"
+            " (artifact error.txt). Running the same command again retries them.",
+            highlight=False,
+        )
+        return EXIT_RUN_FAILED
+    return EXIT_OK
+
+
+def print_summary(outcome: object, console: Console) -> None:
+    from suite.runner import StudyOutcome
+
+    assert isinstance(outcome, StudyOutcome)
+    table = Table(title=f"study {outcome.study.name}", title_justify="left")
+    table.add_column("run")
+    table.add_column("status")
+    table.add_column("test accuracy", justify="right")
+    table.add_column("train s", justify="right")
+    for run in outcome.runs:
+        accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
+        seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
+        table.add_row(run.spec.label, run.status, accuracy, seconds)
+    console.print(table)
+
+
+def count_runs(study: Study) -> int:
+    return len(expand(study))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Study files: parse once at the edge into frozen, validated objects, and expand the grid.
+
+A study file is YAML. It is read once by `load_study`, validated by pydantic, and any problem
+becomes one `StudyError` that names the file, the key path and what is allowed, so the CLI can
+print it and exit before anything touches the tracking store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+MNIST_TRAIN_SIZE = 60_000
+MNIST_TEST_SIZE = 10_000
+RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
+
+
+class StudyError(Exception):
+    """A study file (or override) that cannot be used, with every problem found in it."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        if len(self.problems) == 1:
+            return f"{self.source}: {self.problems[0]}"
+        listed = "\n".join(f"  - {p}" for p in self.problems)
+        return f"{self.source}: {len(self.problems)} problems:\n{listed}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Frozen):
+    """Which MNIST view to read and how to split it."""
+
+    view: Literal["rows", "pixels", "permuted"] = "rows"
+    validation: Literal["holdout", "test"] = "holdout"
+    validation_size: PositiveInt = 10_000
+    train_size: PositiveInt | None = None
+    test_size: PositiveInt | None = None
+    permutation_seed: int = 0
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.validation == "test" and "validation_size" in self.model_fields_set:
+            raise ValueError(
+                "validation_size only applies to 'validation: holdout'; with 'validation: test'"
+                " the test set is the validation data (remove validation_size)"
+            )
+        pool = MNIST_TRAIN_SIZE - (self.validation_size if self.validation == "holdout" else 0)
+        if self.validation == "holdout" and self.validation_size >= MNIST_TRAIN_SIZE:
+            raise ValueError(
+                f"validation_size must be below {MNIST_TRAIN_SIZE}, got {self.validation_size}"
+            )
+        if self.train_size is not None and self.train_size > pool:
+            raise ValueError(
+                f"train_size must be at most {pool} (the training images left after the"
+                f" validation split), got {self.train_size}"
+            )
+        if self.test_size is not None and self.test_size > MNIST_TEST_SIZE:
+            raise ValueError(f"test_size must be at most {MNIST_TEST_SIZE}, got {self.test_size}")
+        return self
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(time steps, features) of one image under this view."""
+        return (28, 28) if self.view == "rows" else (784, 1)
+
+
+class ModelConfig(_Frozen):
+    """The recurrent stack: `layers` x (cell, optionally Bidirectional) + Dropout, then Dense."""
+
+    cell: Literal["simple_rnn", "lstm", "gru"] = "lstm"
+    bidirectional: bool = False
+    layers: int = Field(1, ge=1, le=8)
+    units: PositiveInt = 50
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+
+
+class EarlyStoppingConfig(_Frozen):
+    """Stop when val_loss has not improved by `min_delta` for `patience` epochs."""
+
+    patience: PositiveInt = 3
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class TrainingConfig(_Frozen):
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 64
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd", "nadam"] = "adam"
+    learning_rate: PositiveFloat = 1e-3
+    early_stopping: EarlyStoppingConfig | None = None
+
+
+class TrackingConfig(_Frozen):
+    """Where runs are recorded and what each run logs besides params and metrics."""
+
+    uri: str = "sqlite:///mlruns/mlflow.db"
+    log_model: bool = True
+    log_plots: bool = True
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (relative paths are relative to the cwd)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+# Grid keys: every field that may vary from run to run, and the section that holds it.
+GRID_SECTIONS: dict[str, str] = {
+    **{name: "model" for name in ModelConfig.model_fields},
+    **{name: "training" for name in TrainingConfig.model_fields if name != "early_stopping"},
+    "view": "data",
+    "seed": "seed",
+}
+
+
+class Study(_Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    experiment: str | None = None
+    description: str = ""
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    grid: dict[str, list[Any]] | None = None
+    tracking: TrackingConfig = TrackingConfig()
+    storage: str | None = None
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or self.name
+
+
+class RunSpec(_Frozen):
+    """Everything one training run needs; its `run_key` names its result."""
+
+    study: str
+    data: DataConfig
+    model: ModelConfig
+    training: TrainingConfig
+    seed: int
+    varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
+
+    @property
+    def run_key(self) -> str:
+        """Hash of what changes the result; the study name and `varied` are labels, not inputs."""
+        payload = {
+            "version": RUN_KEY_VERSION,
+            "data": self.data.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json"),
+            "training": self.training.model_dump(mode="json"),
+            "seed": self.seed,
+        }
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def direction(self) -> str:
+        return "bidirectional" if self.model.bidirectional else "unidirectional"
+
+    @property
+    def label(self) -> str:
+        """Short human name: cell, direction, depth, then any other varied field, then seed."""
+        m = self.model
+        parts = [m.cell, "bi" if m.bidirectional else "uni", f"{m.layers}L"]
+        for key in self.varied:
+            if key not in {"cell", "bidirectional", "layers", "seed"}:
+                parts.append(f"{key}={self.value_of(key)}")
+        parts.append(f"s{self.seed}")
+        return "-".join(parts)
+
+    def value_of(self, key: str) -> Any:
+        section = GRID_SECTIONS[key]
+        return self.seed if section == "seed" else getattr(getattr(self, section), key)
+
+    def resolved(self) -> dict[str, Any]:
+        """The full configuration as plain data: what the config artifact records."""
+        return {"run_key": self.run_key, **self.model_dump(mode="json", exclude={"varied"})}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
+    """Read, override and validate a study file; raise StudyError naming every problem."""
+    path = Path(path)
+    source = str(path)
+    raw = _read_yaml(path)
+    for override in overrides:
+        _apply_override(raw, override, source=source)
+    raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem))
+    try:
+        study = Study.model_validate(raw)
+    except ValidationError as err:
+        raise StudyError(source, [_describe(e) for e in err.errors()]) from None
+    if study.grid is None:
+        raise StudyError(
+            source, ["grid: missing; a study needs a grid of runs, e.g.  grid: {cell: [lstm]}"]
+        )
+    problems = _grid_problems(study)
+    if problems:
+        raise StudyError(source, problems)
+    return study
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StudyError(
+            str(path), ["no such file; check the path (studies/ holds examples)"]
+        ) from None
+    except IsADirectoryError:
+        raise StudyError(
+            str(path), ["is a directory; give the path of a .yaml study file"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise StudyError(str(path), [f"cannot read the file: {err}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise StudyError(str(path), [f"{where}invalid YAML: {problem}"]) from None
+    if raw is None:
+        raise StudyError(str(path), ["the file is empty; a minimal study is  grid: {cell: [lstm]}"])
+    if not isinstance(raw, dict):
+        raise StudyError(
+            str(path),
+            [
+                f"the top level must be a mapping of keys (name, data, model, training, grid, ...),"
+                f" got a {type(raw).__name__}"
+            ],
+        )
+    return raw
+
+
+def _apply_override(raw: dict[str, Any], override: str, *, source: str) -> None:
+    """`--set training.epochs=1`: the value is YAML, the key a dotted path into the file."""
+    key, sep, value = override.partition("=")
+    if not sep or not key.strip():
+        raise StudyError(
+            source, [f"--set {override!r}: expected KEY.PATH=VALUE, e.g. training.epochs=1"]
+        )
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise StudyError(source, [f"--set {override!r}: the value is not valid YAML"]) from None
+    node = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise StudyError(source, [f"--set {override!r}: {part} is not a section"])
+        node = child
+    node[parts[-1]] = parsed
+
+
+def _grid_problems(study: Study) -> list[str]:
+    assert study.grid is not None
+    problems: list[str] = []
+    if not study.grid:
+        return ["grid: empty; list at least one value, e.g.  grid: {cell: [lstm]}"]
+    for key, values in study.grid.items():
+        if key not in GRID_SECTIONS:
+            allowed = ", ".join(GRID_SECTIONS)
+            problems.append(f"grid.{key}: unknown grid key; allowed keys: {allowed}")
+            continue
+        if not values:
+            problems.append(f"grid.{key}: empty list; give at least one value")
+            continue
+        seen: list[Any] = []
+        for i, value in enumerate(values):
+            problem = _grid_value_problem(study, key, value)
+            if problem:
+                problems.append(f"grid.{key}[{i}]: {problem}")
+            elif value in seen:
+                problems.append(f"grid.{key}[{i}]: {value!r} is listed twice")
+            seen.append(value)
+    return problems
+
+
+def _grid_value_problem(study: Study, key: str, value: Any) -> str | None:
+    section = GRID_SECTIONS[key]
+    if section == "seed":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"a seed must be a non-negative integer, got {value!r}"
+        return None
+    base = getattr(study, section)
+    try:
+        type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})
+    except ValidationError as err:
+        first = err.errors()[0]
+        return f"{_plain_message(first)}, got {value!r}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid expansion
+
+
+def expand(study: Study) -> list[RunSpec]:
+    """One RunSpec per grid point, in the order the grid lists its keys and values."""
+    grid = dict(study.grid or {})
+    grid.setdefault("seed", [0])
+    keys = list(grid)
+    varied = tuple(k for k in keys if len(grid[k]) > 1)
+    specs = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = dict(zip(keys, values, strict=True))
+        specs.append(
+            RunSpec(
+                study=study.name,
+                data=_with(study.data, point, "data"),
+                model=_with(study.model, point, "model"),
+                training=_with(study.training, point, "training"),
+                seed=point["seed"],
+                varied=varied,
+            )
+        )
+    return specs
+
+
+def _with(section: BaseModel, point: Mapping[str, Any], name: str) -> Any:
+    changes = {k: v for k, v in point.items() if GRID_SECTIONS[k] == name}
+    if not changes:
+        return section
+    return type(section).model_validate({**section.model_dump(exclude_unset=True), **changes})
+
+
+# ---------------------------------------------------------------------------------------------
+# Error messages
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = _loc(error["loc"])
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(error["loc"][:-1])
+        hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+        return f"{loc}: unknown key{hint}"
+    if error["type"] == "missing":
+        return f"{loc}: required key is missing"
+    message = _plain_message(error)
+    if error["type"] == "value_error" or not error["loc"]:
+        return f"{loc or 'study'}: {message}"
+    return f"{loc}: {message}, got {error.get('input')!r}"
+
+
+def _plain_message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def _loc(parts: Sequence[Any]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"function-after[_sizes_fit()]"}:
+            continue
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _allowed_keys(parent: Sequence[Any]) -> list[str]:
+    """The keys the model at `parent` accepts, found by walking the Study's field types."""
+    model: type[BaseModel] = Study
+    for part in parent:
+        annotation = model.model_fields.get(str(part))
+        if annotation is None:
+            return []
+        candidates = [annotation.annotation, *getattr(annotation.annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)

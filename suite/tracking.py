@@ -1,0 +1,201 @@
+"""Everything MLflow: the study's experiment, its parent run, one child run per trained RunSpec.
+
+Importing this module imports Keras (through mlflow.keras): import it after
+`suite.backend.start_backend()` so the backend's start-up chatter is filtered.
+
+The fluent API is used on purpose: MLflow's own Keras callback and `mlflow.keras.log_model`
+record into the active run, so each child run is made active while it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.entities import RunStatus
+from mlflow.keras import MlflowCallback
+from mlflow.tracking import MlflowClient
+
+from suite.study import RunSpec, Study, sqlite_path
+
+ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
+
+
+class Interrupted(Exception):
+    """The user stopped the study (Ctrl-C or SIGTERM) while a run was training."""
+
+
+class EpochCurves(MlflowCallback):
+    """MLflow's Keras callback (optimizer params, model summary, one point per epoch), minus
+    the `validation_*` copies of val_loss / val_accuracy that it logs without a step."""
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        return None
+
+
+def default_artifact_root(uri: str) -> str | None:
+    """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
+    db = sqlite_path(uri)
+    return None if db is None else (db.parent.resolve() / "artifacts").as_uri()
+
+
+def experiment_artifact_location(uri: str, experiment: str) -> str | None:
+    root = default_artifact_root(uri)
+    return None if root is None else f"{root}/{experiment}"
+
+
+class Tracker:
+    """The MLflow side of one study: opened after the study file validated, never before."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        uri = study.tracking.uri
+        db = sqlite_path(uri)
+        if db is not None:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(uri)
+        self.client = MlflowClient(uri)
+        self.experiment_id = self._experiment_id(study.experiment_name, uri)
+        mlflow.set_experiment(experiment_id=self.experiment_id)
+
+    def _experiment_id(self, name: str, uri: str) -> str:
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            return self.client.create_experiment(
+                name,
+                artifact_location=experiment_artifact_location(uri, name),
+                tags={ROLE_TAG: "study"},
+            )
+        if experiment.lifecycle_stage == "deleted":
+            raise RuntimeError(
+                f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore"
+                f" --experiment-id {experiment.experiment_id}) or set another 'experiment:'"
+            )
+        return experiment.experiment_id
+
+    def _parent_run_id(self) -> str:
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.{ROLE_TAG} = 'study' and tags.study = '{self.study.name}'",
+            max_results=1,
+        )
+        if found:
+            return found[0].info.run_id
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=self.study.name,
+            tags={ROLE_TAG: "study", "study": self.study.name},
+        )
+        return run.info.run_id
+
+    @contextlib.contextmanager
+    def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
+        """The study's parent run, resumed on every invocation, active for the duration."""
+        run_id = self._parent_run_id()
+        with _ended_by_outcome(mlflow.start_run(run_id=run_id)):
+            mlflow.log_dict(
+                self.study.model_dump(mode="json"), "study.json"
+            )  # overwritten each time: the study as last run
+            if source_file is not None:
+                mlflow.log_artifact(str(source_file))
+            yield run_id
+
+    @contextlib.contextmanager
+    def child_run(
+        self, spec: RunSpec, *, environment: dict[str, Any], trial_number: int
+    ) -> Iterator[str]:
+        """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""
+        tags = {
+            ROLE_TAG: "run",
+            "run_key": spec.run_key,
+            "study": spec.study,
+            "cell": spec.model.cell,
+            "direction": spec.direction,
+            "depth": str(spec.model.layers),
+            "seed": str(spec.seed),
+            "optuna_study": spec.study,
+            "optuna_trial": str(trial_number),
+            **{f"env.{k}": str(v) for k, v in environment.items()},
+        }
+        active = mlflow.start_run(run_name=spec.label, nested=True, tags=tags)
+        with _ended_by_outcome(active):
+            mlflow.log_params(run_params(spec))
+            mlflow.log_dict(spec.resolved(), "config.json")
+            yield active.info.run_id
+
+    def callbacks(self) -> list[Any]:
+        """Keras callbacks that record into the active run: MLflow's own, per epoch."""
+        return [EpochCurves(log_every_epoch=True)]
+
+    def log_result(self, spec: RunSpec, result: Any, model: Any) -> None:
+        """Final metrics and the artifacts of a finished run (into the active child run)."""
+        mlflow.log_metrics(result.final_metrics())
+        if self.study.tracking.log_plots:
+            from suite.curves import curve_figures
+
+            for name, figure in curve_figures(spec.label, result.history).items():
+                mlflow.log_figure(figure, f"curves/{name}.png")
+        if self.study.tracking.log_model:
+            log_keras_model(model, spec)
+
+
+def run_params(spec: RunSpec) -> dict[str, Any]:
+    """Every study field that shapes the run, flat, as MLflow params."""
+    params: dict[str, Any] = {"seed": spec.seed}
+    for section in (spec.data, spec.model, spec.training):
+        for name, value in section.model_dump(mode="json").items():
+            if isinstance(value, dict):
+                params.update({f"{name}.{k}": v for k, v in value.items()})
+            else:
+                params[name] = "none" if value is None else value
+    return params
+
+
+def log_keras_model(model: Any, spec: RunSpec) -> None:
+    """Log the trained model with MLflow's Keras flavour.
+
+    The requirements are given, not inferred: inference re-imports the model in a
+    subprocess, which costs many seconds per run for a list we already know.
+    """
+    import keras
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    from suite.backend import environment
+
+    env = environment()
+    backend_package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[env["backend"]]
+    example = np.zeros((1, *spec.data.input_shape), dtype=np.float32)
+    signature = infer_signature(example, np.zeros((1, 10), dtype=np.float32))
+    mlflow.keras.log_model(
+        model,
+        name="model",
+        signature=signature,
+        pip_requirements=[
+            f"keras=={keras.__version__}",
+            f"{backend_package}=={env['backend_version']}",
+        ],
+    )
+
+
+@contextlib.contextmanager
+def _ended_by_outcome(active: mlflow.ActiveRun) -> Iterator[None]:
+    """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Interrupted):
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except BaseException:
+        with contextlib.suppress(Exception):
+            mlflow.log_text(traceback.format_exc(), "error.txt")
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        raise
+    else:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+    finally:
+        del active

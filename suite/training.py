@@ -1,0 +1,111 @@
+"""Train one RunSpec: seed, build, compile, fit with callbacks, evaluate once on the test set."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from suite.data import Splits
+from suite.models import build_model
+from suite.study import RunSpec, TrainingConfig
+
+CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    history: dict[str, list[float]]  # one value per trained epoch for each name in CURVES
+    test_loss: float
+    test_accuracy: float
+    best_val_accuracy: float
+    best_epoch: int  # 1-based: the epoch Keras prints as "Epoch best_epoch/epochs"
+    param_count: int
+    train_seconds: float
+
+    @property
+    def epochs_trained(self) -> int:
+        return len(self.history["loss"])
+
+    def final_metrics(self) -> dict[str, float]:
+        return {
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "best_val_accuracy": self.best_val_accuracy,
+            "best_epoch": float(self.best_epoch),
+            "epochs_trained": float(self.epochs_trained),
+            "param_count": float(self.param_count),
+            "train_seconds": self.train_seconds,
+        }
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds `epoch_seconds` to the epoch's logs, so every later callback sees and records it.
+
+    Keras hands the same logs dict to each callback in turn; this one must come first.
+    """
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+def compile_model(model: keras.Model, training: TrainingConfig) -> None:
+    optimizer = keras.optimizers.get(
+        {"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}}
+    )
+    # Integer labels with the sparse loss: the same values as one-hot categorical
+    # cross-entropy, without materialising a one-hot copy of the labels.
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def train(
+    spec: RunSpec, splits: Splits, *, callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> tuple[keras.Model, TrainResult]:
+    keras.backend.clear_session()  # flat memory over a long study
+    keras.utils.set_random_seed(spec.seed)
+    model = build_model(spec)
+    compile_model(model, spec.training)
+
+    every_epoch: list[keras.callbacks.Callback] = [EpochTimer(), *callbacks]
+    stopping = spec.training.early_stopping
+    if stopping is not None:
+        every_epoch.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=stopping.patience,
+                min_delta=stopping.min_delta,
+                restore_best_weights=stopping.restore_best_weights,
+            )
+        )
+    start = time.perf_counter()
+    fitted = model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=spec.training.epochs,
+        batch_size=spec.training.batch_size,
+        callbacks=every_epoch,
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(
+        splits.x_test, splits.y_test, batch_size=max(spec.training.batch_size, 256), verbose=0
+    )
+    history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
+    best = int(np.argmax(history["val_accuracy"]))
+    return model, TrainResult(
+        history=history,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        best_val_accuracy=history["val_accuracy"][best],
+        best_epoch=best + 1,
+        param_count=int(model.count_params()),
+        train_seconds=train_seconds,
+    )
