@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from suite.study import Study, StudyError, expand, load_study
+from suite.study import Study, StudyError, load_study
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -46,13 +46,16 @@ def quiet_library_logs() -> None:
     """Library INFO lines (study created, tables created) are noise here; warnings stay."""
     import logging
 
-    for name in ("mlflow", "alembic", "optuna"):
+    import mlflow  # noqa: F401 - configures its loggers on import; adjust them after
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    quiet_library_logs()
     console = Console()
     errors = Console(stderr=True)
     overrides = list(args.overrides)
@@ -65,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudyError as err:
         errors.print(f"[red]error:[/] {err.message}", highlight=False, markup=True)
         return EXIT_BAD_INPUT
+    quiet_library_logs()
     if args.dry_run:
         return print_plan(study, console)
     return train_study(study, console, errors, source_file=args.study)
@@ -127,10 +131,6 @@ def print_summary(outcome: object, console: Console) -> None:
         seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
         table.add_row(run.spec.label, run.status, accuracy, seconds)
     console.print(table)
-
-
-def count_runs(study: Study) -> int:
-    return len(expand(study))
 
 
 if __name__ == "__main__":

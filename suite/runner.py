@@ -73,6 +73,7 @@ def run_study(study: Study, *, console: Console, source_file: Path | None = None
     from suite.tracking import Tracker
 
     tracker = Tracker(study)
+    tracker.mark_killed(queue.stale_mlflow_runs)
     env = environment()
     interrupted = False
     with _sigterm_interrupts(), tracker.study_run(source_file=source_file):

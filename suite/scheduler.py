@@ -76,6 +76,7 @@ class RunQueue:
         self.study = study
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
+        self.stale_mlflow_runs: list[str] = []  # runs of trials whose worker died mid-training
         if create or storage_exists(self.url):
             storage = open_storage(self.url)
             if create:
@@ -113,6 +114,8 @@ class RunQueue:
                 for trial in running:
                     if trial not in live:
                         self._close(trial, TrialState.FAIL, "stale: its worker is gone")
+                        if trial.user_attrs.get("mlflow_run_id"):
+                            self.stale_mlflow_runs.append(trial.user_attrs["mlflow_run_id"])
             if complete:
                 planned.append(PlannedRun(spec, PlanState.DONE, dict(complete[0].user_attrs)))
             elif live:

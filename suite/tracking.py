@@ -92,6 +92,12 @@ class Tracker:
         )
         return run.info.run_id
 
+    def mark_killed(self, run_ids: list[str]) -> None:
+        """Close the MLflow runs of workers that died mid-training (SIGKILL, power loss)."""
+        for run_id in run_ids:
+            if self.client.get_run(run_id).info.status == "RUNNING":
+                self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+
     @contextlib.contextmanager
     def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
         """The study's parent run, resumed on every invocation, active for the duration."""

@@ -1,0 +1,66 @@
+"""Shared helpers: tiny study files under tmp_path, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY_STUDY: dict[str, Any] = {
+    "name": "tiny",
+    "data": {"train_size": 128, "validation_size": 64, "test_size": 64},
+    "model": {"units": 4},
+    "training": {"epochs": 2, "batch_size": 32},
+    "grid": {"cell": ["gru"], "bidirectional": [False, True]},
+    "tracking": {"log_model": True},
+}
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def write_study(tmp_path: Path):
+    """Write a study YAML whose tracking store and Optuna storage live under tmp_path."""
+
+    def write(changes: dict[str, Any] | None = None, *, name: str = "study.yaml") -> Path:
+        study = deep_merge(TINY_STUDY, changes or {})
+        study = deep_merge(
+            study,
+            {
+                "tracking": {"uri": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"},
+                "storage": str(tmp_path / "mlruns" / "optuna.journal"),
+            },
+        )
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(study, sort_keys=False))
+        return path
+
+    return write
+
+
+def run_cli(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m suite.run ARGS` in a fresh process, as a user would type it."""
+    env = {**os.environ, "COLUMNS": "160"}
+    return subprocess.run(
+        [sys.executable, "-m", "suite.run", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

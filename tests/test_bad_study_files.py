@@ -1,0 +1,86 @@
+"""Bad study files through the real CLI: one clear message, exit 2, no traceback, no store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli
+
+GOOD_HEAD = "name: bad\ntracking: {uri: 'sqlite:///mlruns/mlflow.db'}\n"
+
+BAD_FILES = {
+    "unknown top-level key": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\nepochs: 3\n",
+        "epochs: unknown key; allowed keys here: name, experiment",
+    ),
+    "unknown nested key": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {epoch: 3}\n",
+        "training.epoch: unknown key; allowed keys here: epochs, batch_size",
+    ),
+    "wrong type": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {epochs: ten}\n",
+        "training.epochs: input should be a valid integer",
+    ),
+    "unknown cell": (
+        GOOD_HEAD + "grid: {cell: [lstm, transformer]}\n",
+        "grid.cell[1]: input should be 'simple_rnn', 'lstm' or 'gru'",
+    ),
+    "empty grid": (GOOD_HEAD + "grid: {}\n", "grid: empty"),
+    "empty grid list": (GOOD_HEAD + "grid: {cell: []}\n", "grid.cell: empty list"),
+    "no grid": (GOOD_HEAD, "grid: missing"),
+    "layers 0": (
+        GOOD_HEAD + "grid: {cell: [lstm], layers: [0, 1]}\n",
+        "grid.layers[0]: input should be greater than or equal to 1",
+    ),
+    "negative dropout": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\nmodel: {dropout: -0.2}\n",
+        "model.dropout: input should be greater than or equal to 0",
+    ),
+    "bad YAML syntax": (GOOD_HEAD + "grid: {cell: [lstm\n", "invalid YAML"),
+    "unknown grid key": (
+        GOOD_HEAD + "grid: {cells: [lstm]}\n",
+        "grid.cells: unknown grid key; allowed keys: cell, bidirectional",
+    ),
+    "unknown view": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ndata: {view: columns}\n",
+        "data.view: input should be 'rows', 'pixels' or 'permuted'",
+    ),
+    "negative learning rate": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {learning_rate: -1}\n",
+        "training.learning_rate: input should be greater than 0",
+    ),
+    "list at top level": ("- lstm\n- gru\n", "the top level must be a mapping"),
+    "empty file": ("", "the file is empty"),
+    "bad seed": (
+        GOOD_HEAD + "grid: {cell: [lstm], seed: [0, -1]}\n",
+        "grid.seed[1]: a seed must be a non-negative integer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_study_file_is_one_clear_message(tmp_path, case):
+    text, expected = BAD_FILES[case]
+    (tmp_path / "bad.yaml").write_text(text)
+    result = run_cli("bad.yaml", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert result.stderr.startswith("error: bad.yaml")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "mlruns").exists(), "bad input must write nothing"
+
+
+def test_missing_file_is_named(tmp_path):
+    result = run_cli("studies/nope.yaml", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "error: studies/nope.yaml: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_bad_override_is_named(tmp_path):
+    (tmp_path / "ok.yaml").write_text(GOOD_HEAD + "grid: {cell: [lstm]}\n")
+    result = run_cli("ok.yaml", "--set", "training.epochs=0", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "training.epochs: input should be greater than 0, got 0" in result.stderr
+    assert not (tmp_path / "mlruns").exists()

@@ -1,0 +1,195 @@
+"""The study runner end to end through the CLI, against a real SQLite MLflow store and a real
+Optuna journal file under tmp_path."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from suite.study import expand, load_study
+from tests.conftest import run_cli
+
+CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+
+
+def store(tmp_path: Path) -> MlflowClient:
+    return MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+
+
+def child_runs(client: MlflowClient, experiment: str = "tiny") -> list:
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], filter_string="tags.suite_role = 'run'")
+
+
+def trials(tmp_path: Path, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal"))
+    )
+    return optuna.load_study(study_name=name, storage=storage).get_trials()
+
+
+@pytest.mark.slow
+def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
+    path = write_study()
+    first = run_cli(path, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "2 runs, 0 done before, 2 to train" in first.stdout
+    assert "gru-uni-1L-s0" in first.stdout and "gru-bi-1L-s0" in first.stdout
+    assert "oneDNN" not in first.stderr and "cuda drivers" not in first.stderr
+
+    client = store(tmp_path)
+    (parent,) = client.search_runs(
+        [client.get_experiment_by_name("tiny").experiment_id],
+        filter_string="tags.suite_role = 'study'",
+    )
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "tiny"
+    runs = {r.info.run_name: r for r in child_runs(client)}
+    assert set(runs) == {"gru-uni-1L-s0", "gru-bi-1L-s0"}
+    specs = {s.label: s for s in expand(load_study(path))}
+    for name, run in runs.items():
+        spec = specs[name]
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        tags = run.data.tags
+        assert tags["run_key"] == spec.run_key
+        assert (tags["study"], tags["cell"], tags["depth"], tags["seed"]) == (
+            "tiny",
+            "gru",
+            "1",
+            "0",
+        )
+        assert tags["direction"] == ("bidirectional" if "-bi-" in name else "unidirectional")
+        assert tags["env.backend"] == "tensorflow" and tags["env.keras"].startswith("3.")
+        assert tags["env.device"].startswith(("CPU", "GPU"))
+        params = run.data.params
+        assert params["cell"] == "gru" and params["units"] == "4" and params["epochs"] == "2"
+        assert params["train_size"] == "128" and params["validation"] == "holdout"
+        assert params["bidirectional"] == str("-bi-" in name)
+        for curve in CURVE_NAMES:
+            history = client.get_metric_history(run.info.run_id, curve)
+            assert sorted(m.step for m in history) == [0, 1], curve
+        metrics = run.data.metrics
+        assert 0.0 <= metrics["test_accuracy"] <= 1.0
+        assert metrics["best_epoch"] in (1.0, 2.0) and metrics["epochs_trained"] == 2.0
+        directions = 2 if "-bi-" in name else 1
+        gru = 3 * (4 * (28 + 4) + 8)
+        assert metrics["param_count"] == directions * gru + directions * 4 * 10 + 10
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"config.json", "model_summary.txt", "curves"} <= artifacts
+        curves = {a.path for a in client.list_artifacts(run.info.run_id, "curves")}
+        assert curves == {"curves/loss.png", "curves/accuracy.png"}
+        config = json.loads(
+            Path(
+                client.download_artifacts(run.info.run_id, "config.json", str(tmp_path))
+            ).read_text()
+        )
+        assert config["run_key"] == spec.run_key and config["model"]["units"] == 4
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    models = mlflow.search_logged_models(
+        experiment_ids=[client.get_experiment_by_name("tiny").experiment_id], output_format="list"
+    )
+    assert {m.source_run_id for m in models} == {r.info.run_id for r in runs.values()}
+
+    done = trials(tmp_path)
+    assert [t.state for t in done] == [TrialState.COMPLETE] * 2
+    by_run = {t.user_attrs["mlflow_run_id"]: t for t in done}
+    for run in runs.values():
+        trial = by_run[run.info.run_id]
+        assert trial.user_attrs["run_key"] == run.data.tags["run_key"]
+        assert trial.value == pytest.approx(run.data.metrics["best_val_accuracy"])
+        assert run.data.tags["optuna_trial"] == str(trial.number)
+
+    second = run_cli(path, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to train" in second.stdout and "done before" in second.stdout
+    assert len(child_runs(client)) == 2 and len(trials(tmp_path)) == 2
+
+    plan = run_cli(path, "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0 and plan.stdout.count(" done ") == 2
+
+
+@pytest.mark.slow
+def test_dry_run_writes_nothing(tmp_path, write_study):
+    result = run_cli(write_study(), "--dry-run", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("to do") == 2
+    assert not (tmp_path / "mlruns").exists()
+
+
+def start_study(path: Path, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "suite.run", str(path)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_mid_training(client: MlflowClient, process: subprocess.Popen) -> str:
+    """Block until one run has finished and the next has logged an epoch; return that run."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        exp = client.get_experiment_by_name("tiny")
+        if exp is not None:
+            runs = child_runs(client)
+            finished = [r for r in runs if r.info.status == "FINISHED"]
+            running = [
+                r
+                for r in runs
+                if r.info.status == "RUNNING"
+                and client.get_metric_history(r.info.run_id, "val_accuracy")
+            ]
+            if finished and running:
+                return running[0].info.run_id
+        time.sleep(0.2)
+    raise AssertionError("the study never reached its second run")
+
+
+LONG_RUNS = {"training": {"epochs": 40}, "grid": {"layers": [1, 2]}}  # 4 runs, seconds each
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study, how):
+    path = write_study(LONG_RUNS)
+    client = store(tmp_path)
+    process = start_study(path, tmp_path)
+    victim = wait_for_mid_training(client, process)
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=120)
+    finished_before = {
+        r.data.tags["run_key"] for r in child_runs(client) if r.info.status == "FINISHED"
+    }
+    if how == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert client.get_run(victim).info.status == "KILLED"
+        states = [t.state for t in trials(tmp_path)]
+        assert TrialState.FAIL in states and TrialState.RUNNING not in states
+    else:
+        assert process.returncode == -signal.SIGKILL
+        assert client.get_run(victim).info.status == "RUNNING"  # nobody could close it
+
+    again = run_cli(path, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(finished_before)} done before" in again.stdout
+    assert client.get_run(victim).info.status == "KILLED"
+    runs = child_runs(client)
+    finished = [r.data.tags["run_key"] for r in runs if r.info.status == "FINISHED"]
+    assert sorted(finished) == sorted({s.run_key for s in expand(load_study(path))})
+    victim_key = client.get_run(victim).data.tags["run_key"]
+    assert victim_key in finished and victim_key not in finished_before
+    complete = [t for t in trials(tmp_path) if t.state == TrialState.COMPLETE]
+    assert len(complete) == 4 and len({t.user_attrs["run_key"] for t in complete}) == 4

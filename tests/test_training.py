@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import numpy as np
+
+from suite.data import load_splits
+from suite.study import DataConfig, EarlyStoppingConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.training import CURVES, train
+
+TINY = DataConfig(train_size=128, validation_size=64, test_size=64)
+
+
+def tiny_spec(**training) -> RunSpec:
+    return RunSpec(
+        study="t",
+        data=TINY,
+        model=ModelConfig(cell="gru", units=4),
+        training=TrainingConfig(batch_size=32, **training),
+        seed=3,
+    )
+
+
+def test_train_returns_one_point_per_epoch_and_final_metrics():
+    spec = tiny_spec(epochs=3)
+    model, result = train(spec, load_splits(TINY))
+    assert set(result.history) == set(CURVES)
+    assert all(len(values) == 3 for values in result.history.values())
+    assert all(seconds > 0 for seconds in result.history["epoch_seconds"])
+    assert result.best_val_accuracy == max(result.history["val_accuracy"])
+    assert result.history["val_accuracy"][result.best_epoch - 1] == result.best_val_accuracy
+    assert 0.0 <= result.test_accuracy <= 1.0 and result.test_loss > 0
+    assert result.param_count == model.count_params() == 3 * (4 * (28 + 4) + 8) + 4 * 10 + 10
+
+
+def test_same_seed_same_result():
+    spec = tiny_spec(epochs=1)
+    _, first = train(spec, load_splits(TINY))
+    _, second = train(spec, load_splits(TINY))
+    np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
+
+
+def test_early_stopping_on_val_loss_stops_and_keeps_curves_short():
+    # A learning rate this small cannot improve val_loss by min_delta: stop after patience + 1.
+    stopping = EarlyStoppingConfig(patience=1, min_delta=0.5)
+    spec = tiny_spec(epochs=20, learning_rate=1e-9, early_stopping=stopping)
+    _, result = train(spec, load_splits(TINY))
+    assert result.epochs_trained == 2
+    assert len(result.history["val_loss"]) == 2
