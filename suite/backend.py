@@ -61,6 +61,18 @@ def quiet_startup() -> Iterator[None]:
                 print("\n".join(kept), file=sys.stderr)
 
 
+def quiet_library_logs() -> None:
+    """Library INFO lines (study created, tables created) are noise here; warnings stay."""
+    import logging
+
+    import mlflow  # noqa: F401 - configures its loggers on import; adjust them after
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @functools.cache
 def start_backend() -> str:
     """Import Keras and its backend, find the devices; return a one-line device description."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from suite.backend import quiet_library_logs
 from suite.study import Study, StudyError, load_study
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -40,18 +41,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides tracking.uri)")
     parser.add_argument("--storage", help="Optuna storage URL or journal file (overrides storage)")
     return parser.parse_args(argv)
-
-
-def quiet_library_logs() -> None:
-    """Library INFO lines (study created, tables created) are noise here; warnings stay."""
-    import logging
-
-    import mlflow  # noqa: F401 - configures its loggers on import; adjust them after
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
