@@ -92,6 +92,9 @@ def train_study(study: Study, console: Console, errors: Console, *, source_file:
             highlight=False,
         )
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        errors.print("[yellow]interrupted[/] before any run started training; nothing is lost.")
+        return EXIT_INTERRUPTED
     except (StudyFailed, DataError) as err:
         errors.print(f"[red]error:[/] {err}", highlight=False)
         return EXIT_RUN_FAILED

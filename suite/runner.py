@@ -76,7 +76,11 @@ def run_study(study: Study, *, console: Console, source_file: Path | None = None
     tracker.mark_killed(queue.stale_mlflow_runs)
     env = environment()
     interrupted = False
-    with _sigterm_interrupts(), tracker.study_run(source_file=source_file):
+    # SIGTERM (a job scheduler, `kill`) stops the study the way Ctrl-C does.
+    with (
+        _signal_handled(signal.SIGTERM, signal.default_int_handler),
+        tracker.study_run(source_file=source_file),
+    ):
         with StudyProgress(console, study=study.name, specs=[p.spec for p in todo]) as progress:
             consecutive_failures = 0
             try:
@@ -143,7 +147,7 @@ def _train_one(
             )
             tracker.log_result(spec, result, model)
     except KeyboardInterrupt:
-        with _no_second_interrupt():
+        with _signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
             queue.fail(trial, "interrupted by the user")
             progress.run_ended(spec, "killed", "interrupted")
         raise
@@ -170,20 +174,10 @@ def _train_one(
 
 
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (a job scheduler, `kill`) stops the study the way Ctrl-C does."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+def _signal_handled(signum: int, handler: Any) -> Iterator[None]:
+    """Install a signal handler for the duration, then restore the previous one."""
+    previous = signal.signal(signum, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _no_second_interrupt() -> Iterator[None]:
-    """Finish recording an interruption even if the user presses Ctrl-C again."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
