@@ -76,9 +76,10 @@ def run_study(study: Study, *, console: Console, source_file: Path | None = None
     tracker.mark_killed(queue.stale_mlflow_runs)
     env = environment()
     interrupted = False
-    # SIGTERM (a job scheduler, `kill`) stops the study the way Ctrl-C does.
+    # SIGTERM (a job scheduler, `kill`) and SIGHUP (a closed terminal) stop it as Ctrl-C does.
     with (
         _signal_handled(signal.SIGTERM, signal.default_int_handler),
+        _signal_handled(signal.SIGHUP, signal.default_int_handler),
         tracker.study_run(source_file=source_file),
     ):
         with StudyProgress(console, study=study.name, specs=[p.spec for p in todo]) as progress:
