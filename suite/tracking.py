@@ -140,6 +140,10 @@ class Tracker:
     def log_result(self, spec: RunSpec, result: Any, model: Any) -> None:
         """Final metrics and the artifacts of a finished run (into the active child run)."""
         mlflow.log_metrics(result.final_metrics())
+        mlflow.log_dict(
+            {"labels": list(range(10)), "rows_true_columns_predicted": result.confusion},
+            "confusion_matrix.json",
+        )
         if self.study.tracking.log_plots:
             from suite.curves import curve_figures
 

@@ -21,6 +21,7 @@ class TrainResult:
     history: dict[str, list[float]]  # one value per trained epoch for each name in CURVES
     test_loss: float
     test_accuracy: float
+    confusion: list[list[int]]  # [true digit][predicted digit] counts on the test set
     best_val_accuracy: float
     best_epoch: int  # 1-based: the epoch Keras prints as "Epoch best_epoch/epochs"
     param_count: int
@@ -65,6 +66,28 @@ def compile_model(model: keras.Model, training: TrainingConfig) -> None:
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
+def evaluate_once(
+    model: keras.Model, splits: Splits, batch_size: int
+) -> tuple[float, float, list[list[int]]]:
+    """Test loss, accuracy and confusion matrix from one prediction pass over the test set.
+
+    `model.evaluate` would give loss and accuracy but not the predictions the confusion
+    matrix needs, so one `predict` serves all three; the loss is Keras's sparse categorical
+    cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
+    """
+    probabilities = model.predict(splits.x_test, batch_size=max(batch_size, 256), verbose=0)
+    truth = splits.y_test
+    picked = np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1 - 1e-7)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((probabilities.shape[1],) * 2, dtype=np.int64)
+    np.add.at(confusion, (truth, predicted), 1)
+    return (
+        float(-np.log(picked.astype(np.float64)).mean()),
+        float((predicted == truth).mean()),
+        confusion.tolist(),
+    )
+
+
 def train(
     spec: RunSpec, splits: Splits, *, callbacks: Sequence[keras.callbacks.Callback] = ()
 ) -> tuple[keras.Model, TrainResult]:
@@ -95,15 +118,14 @@ def train(
         verbose=0,
     )
     train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(
-        splits.x_test, splits.y_test, batch_size=max(spec.training.batch_size, 256), verbose=0
-    )
+    test_loss, test_accuracy, confusion = evaluate_once(model, splits, spec.training.batch_size)
     history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
     best = int(np.argmax(history["val_accuracy"]))
     return model, TrainResult(
         history=history,
-        test_loss=float(test_loss),
-        test_accuracy=float(test_accuracy),
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        confusion=confusion,
         best_val_accuracy=history["val_accuracy"][best],
         best_epoch=best + 1,
         param_count=int(model.count_params()),

@@ -85,7 +85,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         gru = 3 * (4 * (28 + 4) + 8)
         assert metrics["param_count"] == directions * gru + directions * 4 * 10 + 10
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"config.json", "model_summary.txt", "curves"} <= artifacts
+        assert {"config.json", "model_summary.txt", "curves", "confusion_matrix.json"} <= artifacts
         curves = {a.path for a in client.list_artifacts(run.info.run_id, "curves")}
         assert curves == {"curves/loss.png", "curves/accuracy.png"}
         config = json.loads(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from suite.data import load_splits
 from suite.study import DataConfig, EarlyStoppingConfig, ModelConfig, RunSpec, TrainingConfig
@@ -28,6 +29,17 @@ def test_train_returns_one_point_per_epoch_and_final_metrics():
     assert result.best_val_accuracy == max(result.history["val_accuracy"])
     assert result.history["val_accuracy"][result.best_epoch - 1] == result.best_val_accuracy
     assert 0.0 <= result.test_accuracy <= 1.0 and result.test_loss > 0
+    confusion = np.array(result.confusion)
+    assert confusion.shape == (10, 10) and confusion.sum() == 64
+    assert np.trace(confusion) / 64 == result.test_accuracy
+    np.testing.assert_array_equal(
+        confusion.sum(axis=1), np.bincount(load_splits(TINY).y_test, minlength=10)
+    )
+    keras_loss, keras_accuracy = model.evaluate(
+        load_splits(TINY).x_test, load_splits(TINY).y_test, verbose=0
+    )
+    assert result.test_loss == pytest.approx(keras_loss, rel=1e-4)
+    assert result.test_accuracy == pytest.approx(keras_accuracy)
     assert result.param_count == model.count_params() == 3 * (4 * (28 + 4) + 8) + 4 * 10 + 10
 
 

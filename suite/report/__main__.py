@@ -1,0 +1,128 @@
+"""python -m suite.report STUDY.yaml [...]: one self-contained HTML comparison report.
+
+Exit status: 0 written, 1 nothing to report or an unreadable store, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from suite.study import StudyError, expand, load_study, sqlite_path
+
+DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m suite.report",
+        description="Turn the tracked runs of one or more studies into one HTML report"
+        " (plus a Markdown summary and CSV tables). Trains nothing.",
+    )
+    parser.add_argument("studies", nargs="*", type=Path, help="study files, e.g. studies/grid.yaml")
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an MLflow experiment to report without a study file (repeatable)",
+    )
+    parser.add_argument(
+        "--tracking-uri", help=f"MLflow tracking URI (default: the study's, or {DEFAULT_URI})"
+    )
+    parser.add_argument("--out", type=Path, help="HTML file to write (default reports/NAME.html)")
+    parser.add_argument(
+        "--mlflow-url",
+        help="MLflow UI address, e.g. http://localhost:5000: links each leaderboard row to its run",
+    )
+    parser.add_argument(
+        "--no-log", action="store_true", help="do not log the report to the study's parent run"
+    )
+    args = parser.parse_args(argv)
+    if not args.studies and not args.experiment:
+        parser.error("give at least one study file or --experiment NAME")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    errors = Console(stderr=True)
+    try:
+        sources = _sources(args)
+    except StudyError as err:
+        errors.print(f"[red]error:[/] {err.message}", highlight=False)
+        return 2
+
+    from suite.backend import quiet_library_logs
+    from suite.report.build import build_report, slug
+    from suite.report.collect import ReportError, collect
+    from suite.report.render import write_report
+
+    quiet_library_logs()
+    console = Console()
+    try:
+        for source in sources:
+            _check_store(source.tracking_uri)
+        with console.status("reading the tracking store..."):
+            collected = collect(sources)
+        with console.status("computing statistics and drawing plots..."):
+            report = build_report(collected, mlflow_url=args.mlflow_url)
+    except ReportError as err:
+        errors.print(f"[red]error:[/] {err}", highlight=False)
+        return 1
+    out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
+    written = write_report(report, out)
+    console.print(
+        f"report: {written.html}\nsummary: {written.markdown}\n"
+        f"tables: {len(written.csvs)} CSV files beside them",
+        highlight=False,
+    )
+    if not args.no_log:
+        _log_to_parent_runs(collected, written)
+    return 0
+
+
+def _sources(args: argparse.Namespace) -> list:
+    from suite.report.collect import Source
+
+    sources = []
+    for path in args.studies:
+        study = load_study(path)
+        uri = args.tracking_uri or study.tracking.uri
+        sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
+    for name in args.experiment:
+        sources.append(Source(name, name, args.tracking_uri or DEFAULT_URI))
+    return sources
+
+
+def _check_store(uri: str) -> None:
+    """A report never creates a store: a missing SQLite file is an error, not an empty report."""
+    from suite.report.collect import ReportError
+
+    db = sqlite_path(uri)
+    if db is not None and not db.is_file():
+        raise ReportError(
+            f"no tracking store at {db}: train a study first (python -m suite.run STUDY.yaml)"
+            " or point --tracking-uri at the store"
+        )
+
+
+def _log_to_parent_runs(collected, written) -> None:
+    """The report becomes an artifact of each study's parent run, under report/."""
+    from mlflow.tracking import MlflowClient
+
+    for source in collected.sources:
+        run_id = collected.parent_runs.get(source.name)
+        if run_id is None:
+            continue
+        client = MlflowClient(source.tracking_uri)
+        for path in (written.html, written.markdown, *written.csvs):
+            client.log_artifact(run_id, str(path), "report")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""Collected runs -> the report's sections: overview, leaderboard, comparisons, plots, best run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+
+from suite.report import plots
+from suite.report.collect import Collected, Source, load_confusion
+from suite.report.content import (
+    ACCURACY,
+    EPOCH,
+    INTEGER,
+    P_VALUE,
+    SECONDS,
+    SIGNED,
+    TEXT,
+    Figure,
+    Note,
+    Report,
+    Section,
+    table,
+)
+from suite.report.stats import (
+    DIRECTION_ORDER,
+    against_best,
+    effects_per_cell,
+    leaderboard,
+    main_effects,
+    pivot,
+    varied_factors,
+    with_config,
+)
+
+SETTINGS = (
+    "view",
+    "validation",
+    "validation_size",
+    "train_size",
+    "test_size",
+    "units",
+    "dropout",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "early_stopping",
+)
+VERSIONS = ("python", "keras", "backend", "backend_version", "mlflow", "optuna", "device")
+
+
+def build_report(collected: Collected, *, mlflow_url: str | None = None) -> Report:
+    names = [s.name for s in collected.sources]
+    sections = [
+        _study_section(source, collected, mlflow_url=mlflow_url) for source in collected.sources
+    ]
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Report(title=f"Comparison report: {', '.join(names)}", generated=now, sections=sections)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "study"
+
+
+def _study_section(source: Source, collected: Collected, *, mlflow_url: str | None) -> Section:
+    runs = collected.runs[collected.runs["study"] == source.name]
+    finished = runs[runs["status"] == "FINISHED"]
+    key = slug(source.name)
+    section = Section(key=key, title=f"Study {source.name}")
+    section.children.append(_overview(source, runs, key))
+    if finished.empty:
+        section.children[0].blocks.append(
+            Note(
+                f"No finished runs yet in {source.name}: train it with"
+                f" python -m suite.run STUDY.yaml, then regenerate this report.",
+                "warning",
+            )
+        )
+        return section
+    factors = varied_factors(finished)
+    finished = with_config(finished, factors)
+    board = leaderboard(finished, factors)
+    section.children += [
+        _leaderboard(board, factors, key, source, mlflow_url),
+        _comparisons(finished, board, factors, key),
+        _plots(finished, board, collected.curves, key, source.name),
+        _best_run(finished, board, collected, source, key),
+    ]
+    return section
+
+
+def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
+    finished = runs[runs["status"] == "FINISHED"]
+    finished_keys = set(finished["run_key"])
+    unfinished = runs[~runs["run_key"].isin(finished_keys)]
+    failed = unfinished[unfinished["status"].isin(["FAILED", "KILLED"])]
+    running = unfinished[unfinished["status"] == "RUNNING"]
+    ends = runs["end_time"].fillna(pd.Timestamp.now(tz="UTC"))
+    compute = (ends - runs["start_time"]).dt.total_seconds().sum()
+    facts = [
+        ("study", source.name),
+        ("MLflow experiment", source.experiment),
+        ("tracking store", source.tracking_uri),
+    ]
+    if source.expected is not None:
+        expected_keys = {s.run_key for s in source.expected}
+        facts.append(("runs in the grid", str(len(expected_keys))))
+        facts.append(("finished", str(len(expected_keys & finished_keys))))
+        facts.append(("missing (not finished)", str(len(expected_keys - finished_keys))))
+    else:
+        facts.append(("finished runs", str(len(finished_keys))))
+    facts += [
+        ("failed or killed attempts", str(len(runs[runs["status"].isin(["FAILED", "KILLED"])]))),
+        ("running now", str(len(running))),
+        ("total compute time", f"{compute / 3600:.2f} h ({compute:,.0f} s)"),
+    ]
+    for name in SETTINGS:
+        values = sorted(
+            finished.get(f"param.{name}", pd.Series(dtype=str)).dropna().astype(str).unique()
+        )
+        if values:
+            facts.append((name.replace("_", " "), ", ".join(values)))
+    for name in VERSIONS:
+        values = sorted(runs.get(f"env.{name}", pd.Series(dtype=str)).dropna().astype(str).unique())
+        if values:
+            facts.append((name.replace("_", " "), ", ".join(values)))
+    frame = pd.DataFrame(facts, columns=["what", "value"])
+    section = Section(key=f"{key}-overview", title="Overview")
+    section.blocks.append(
+        table(
+            frame,
+            key=f"{key}-overview",
+            title="Overview",
+            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
+        )
+    )
+    problems = pd.concat([failed.assign(state="failed or killed"), running.assign(state="running")])
+    if not problems.empty:
+        section.blocks.append(
+            table(
+                problems,
+                key=f"{key}-unfinished",
+                title="Runs not finished (listed apart)",
+                columns={
+                    "run_name": ("run", TEXT),
+                    "status": ("MLflow status", TEXT),
+                    "run_key": ("run_key", TEXT),
+                },
+            )
+        )
+    if source.expected is not None:
+        seen = set(runs["run_key"])
+        never = [s for s in source.expected if s.run_key not in seen]
+        if never:
+            missing = pd.DataFrame(
+                {"run": [s.label for s in never], "run_key": [s.run_key for s in never]}
+            )
+            section.blocks.append(
+                table(
+                    missing,
+                    key=f"{key}-missing",
+                    title="Grid points never started",
+                    columns={"run": ("run", TEXT), "run_key": ("run_key", TEXT)},
+                )
+            )
+    return section
+
+
+def _leaderboard(
+    board: pd.DataFrame, factors: list[str], key: str, source: Source, mlflow_url: str | None
+) -> Section:
+    columns = {"config": ("configuration", TEXT)}
+    columns.update({f: (f.removeprefix("param."), TEXT) for f in factors})
+    columns.update(
+        {
+            "seeds": ("seeds", INTEGER),
+            "test_accuracy": ("test accuracy (mean)", ACCURACY),
+            "test_accuracy_std": ("std", ACCURACY),
+            "ci_low": ("95% CI low", ACCURACY),
+            "ci_high": ("95% CI high", ACCURACY),
+            "best_val_accuracy": ("best val accuracy", ACCURACY),
+            "best_epoch": ("best epoch", EPOCH),
+            "param_count": ("parameters", INTEGER),
+            "seconds_per_epoch": ("s / epoch", SECONDS),
+        }
+    )
+    links = None
+    if mlflow_url:
+        experiment_ids = _experiment_ids(source)
+        base = mlflow_url.rstrip("/")
+        links = [
+            f"{base}/#/experiments/{experiment_ids}/runs/{run_id}" for run_id in board["run_id"]
+        ]
+    section = Section(key=f"{key}-leaderboard", title="Leaderboard")
+    one_seed = int(board["seeds"].max()) < 2
+    caption = (
+        "Mean test accuracy over seeds, best first; click a header to sort. "
+        "Best val accuracy and its epoch are means over seeds."
+    )
+    if one_seed:
+        caption += " One seed per configuration: no spread or interval can be given."
+    section.blocks.append(
+        table(
+            board,
+            key=f"{key}-leaderboard",
+            title="Leaderboard",
+            columns=columns,
+            caption=caption,
+            sortable=True,
+            links=links,
+        )
+    )
+    return section
+
+
+def _experiment_ids(source: Source) -> str:
+    experiment = MlflowClient(source.tracking_uri).get_experiment_by_name(source.experiment)
+    return experiment.experiment_id if experiment else ""
+
+
+def _comparisons(
+    finished: pd.DataFrame, board: pd.DataFrame, factors: list[str], key: str
+) -> Section:
+    section = Section(key=f"{key}-comparisons", title="Comparisons")
+    for direction in DIRECTION_ORDER:
+        if direction not in set(finished["direction"]):
+            continue
+        grid = pivot(finished, direction)
+        frame = grid.reset_index()
+        frame.columns = ["cell", *[f"depth {d}" for d in grid.columns]]
+        section.blocks.append(
+            table(
+                frame,
+                key=f"{key}-pivot-{direction}",
+                title=f"Mean test accuracy, {direction}: cell x depth",
+                columns={c: (c, TEXT if c == "cell" else ACCURACY) for c in frame.columns},
+            )
+        )
+    effects = main_effects(finished, factors)
+    if not effects.empty:
+        section.blocks.append(
+            table(
+                effects,
+                key=f"{key}-main-effects",
+                title="Main effects",
+                caption="Each factor's levels, averaged over all other factors"
+                " (all runs at the level).",
+                columns={
+                    "factor": ("factor", TEXT),
+                    "level": ("level", TEXT),
+                    "n": ("runs", INTEGER),
+                    "mean": ("mean test accuracy", ACCURACY),
+                    "ci_low": ("95% CI low", ACCURACY),
+                    "ci_high": ("95% CI high", ACCURACY),
+                },
+            )
+        )
+    per_cell = effects_per_cell(finished)
+    if not per_cell.empty:
+        section.blocks.append(
+            table(
+                per_cell,
+                key=f"{key}-effects-per-cell",
+                title="Effect of bidirectionality and of depth, per cell",
+                caption="Difference in mean test accuracy with its 95% Welch interval.",
+                columns={
+                    "cell": ("cell", TEXT),
+                    "effect": ("effect", TEXT),
+                    "difference": ("difference", SIGNED),
+                    "ci_low": ("95% CI low", SIGNED),
+                    "ci_high": ("95% CI high", SIGNED),
+                    "p": ("p (Welch)", P_VALUE),
+                },
+            )
+        )
+    if int(board["seeds"].max()) < 2:
+        section.blocks.append(
+            Note(
+                "Each configuration has one seed: no significance can be claimed. Add seeds"
+                " (grid: {seed: [0, 1, 2]}) to test the differences.",
+                "warning",
+            )
+        )
+    else:
+        tests = against_best(finished, board)
+        if not tests.empty:
+            section.blocks.append(
+                table(
+                    tests,
+                    key=f"{key}-significance",
+                    title="Against the best configuration",
+                    caption="Welch's t-test of each configuration against the best one,"
+                    " Holm-corrected over the comparisons.",
+                    columns={
+                        "config": ("configuration", TEXT),
+                        "best": ("best", TEXT),
+                        "difference": ("difference", SIGNED),
+                        "ci_low": ("95% CI low", SIGNED),
+                        "ci_high": ("95% CI high", SIGNED),
+                        "p": ("p", P_VALUE),
+                        "p_holm": ("p (Holm)", P_VALUE),
+                        "verdict": ("verdict", TEXT),
+                    },
+                )
+            )
+    return section
+
+
+def _plots(
+    finished: pd.DataFrame, board: pd.DataFrame, curves: pd.DataFrame, key: str, study: str
+) -> Section:
+    section = Section(key=f"{key}-plots", title="Plots")
+    order = board["config"].tolist()
+    figures = [
+        ("heatmap", "Test accuracy by cell and depth", plots.heatmap(finished, study)),
+        (
+            "val-accuracy",
+            "Validation accuracy per epoch",
+            plots.learning_curves(finished, curves, "val_accuracy", study),
+        ),
+        (
+            "val-loss",
+            "Validation loss per epoch",
+            plots.learning_curves(finished, curves, "val_loss", study),
+        ),
+        ("seeds", "Test accuracy across seeds", plots.seeds_per_config(finished, order, study)),
+        ("params", "Accuracy against parameter count", plots.accuracy_vs_params(board, study)),
+        ("time", "Accuracy against training time", plots.accuracy_vs_time(board, study)),
+        ("gap", "Train minus validation accuracy", plots.generalisation_gap(board, study)),
+    ]
+    for name, title, figure in figures:
+        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure)))
+    return section
+
+
+def _best_run(
+    finished: pd.DataFrame, board: pd.DataFrame, collected: Collected, source: Source, key: str
+) -> Section:
+    """The single run with the best validation accuracy (selection never looks at the test set)."""
+    best = finished.loc[finished["best_val_accuracy"].idxmax()]
+    section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
+    facts = [
+        ("run", best["run_name"]),
+        ("MLflow run id", best["run_id"]),
+        ("configuration", best["config"]),
+        ("seed", str(best["seed"])),
+        ("best val accuracy", ACCURACY(best["best_val_accuracy"])),
+        ("at epoch", str(int(best["best_epoch"]))),
+        ("test accuracy", ACCURACY(best["test_accuracy"])),
+        ("parameters", INTEGER(best["param_count"])),
+    ]
+    section.blocks.append(
+        Note("Chosen by validation accuracy; its test accuracy is reported, never used to choose.")
+    )
+    section.blocks.append(
+        table(
+            pd.DataFrame(facts, columns=["what", "value"]),
+            key=f"{key}-best-run",
+            title="Best run",
+            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
+        )
+    )
+    run_curves = collected.curves[collected.curves["run_id"] == best["run_id"]]
+    section.blocks.append(
+        Figure(
+            f"{key}-best-curves",
+            "Curves of the best run",
+            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
+        )
+    )
+    matrix = load_confusion(MlflowClient(source.tracking_uri), best["run_id"])
+    if matrix is None:
+        section.blocks.append(
+            Note(
+                "This run logged no confusion matrix (runs trained before"
+                " the suite logged confusion_matrix.json).",
+                "warning",
+            )
+        )
+    else:
+        section.blocks.append(
+            Figure(
+                f"{key}-confusion",
+                "Confusion matrix on the test set",
+                plots.to_data_uri(plots.confusion(matrix, best["run_name"])),
+            )
+        )
+    return section

@@ -1,0 +1,211 @@
+"""Read a study's runs out of MLflow into tidy pandas tables. Reads only; never trains.
+
+`runs`: one row per child run (every status), with its configuration, tags and final metrics.
+`curves`: one row per (run, metric, epoch), for the finished runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from mlflow.entities import Run, ViewType
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from suite.study import RunSpec
+
+CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+FINAL_METRICS = (
+    "test_accuracy",
+    "test_loss",
+    "best_val_accuracy",
+    "best_epoch",
+    "epochs_trained",
+    "param_count",
+    "train_seconds",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+)
+NUMERIC_PARAMS = {
+    "layers": int,
+    "units": int,
+    "dropout": float,
+    "epochs": int,
+    "batch_size": int,
+    "learning_rate": float,
+    "seed": int,
+    "validation_size": int,
+    "permutation_seed": int,
+}
+BULK_CHUNK = 100  # run ids per bulk metric request: the MLflow server's own limit
+PAGE = 1000
+
+
+class ReportError(Exception):
+    """Nothing to report, or a store that cannot be read: a message for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One study to report: an MLflow experiment, and the grid it should hold (if known)."""
+
+    name: str
+    experiment: str
+    tracking_uri: str
+    expected: tuple[RunSpec, ...] | None = None  # from the study file; None for --experiment
+
+
+@dataclass
+class Collected:
+    sources: list[Source]
+    runs: pd.DataFrame
+    curves: pd.DataFrame
+    parent_runs: dict[str, str] = field(default_factory=dict)  # study name -> parent run id
+    confusions: dict[str, list[list[int]]] = field(default_factory=dict)  # run id -> matrix
+
+
+def collect(sources: Sequence[Source]) -> Collected:
+    frames, curve_frames, parents = [], [], {}
+    for source in sources:
+        client = MlflowClient(source.tracking_uri)
+        experiment = _experiment(client, source)
+        runs = _search_all(client, experiment.experiment_id)
+        children = [r for r in runs if r.data.tags.get("suite_role", "run") == "run"]
+        for run in runs:
+            if run.data.tags.get("suite_role") == "study":
+                parents[source.name] = run.info.run_id
+        table = pd.DataFrame([_run_row(source, run) for run in children])
+        frames.append(table)
+        if not table.empty:
+            finished = table.loc[table["status"] == "FINISHED", "run_id"].tolist()
+            curve_frames.append(_curves(client, finished))
+    runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if runs.empty:
+        names = ", ".join(s.name for s in sources)
+        raise ReportError(
+            f"no runs in {names}: train the study first (python -m suite.run STUDY.yaml)"
+        )
+    runs = _typed(runs)
+    curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
+    return Collected(list(sources), runs, curves, parents)
+
+
+def load_confusion(client: MlflowClient, run_id: str) -> list[list[int]] | None:
+    """The test-set confusion matrix the run logged at training time, if it did."""
+    try:
+        artifacts = {a.path for a in client.list_artifacts(run_id)}
+        if "confusion_matrix.json" not in artifacts:
+            return None
+        text = client._tracking_client.download_artifacts(run_id, "confusion_matrix.json")
+        with open(text) as handle:
+            return json.load(handle)["rows_true_columns_predicted"]
+    except (MlflowException, OSError, KeyError, ValueError):
+        return None
+
+
+def _experiment(client: MlflowClient, source: Source) -> Any:
+    try:
+        experiment = client.get_experiment_by_name(source.experiment)
+    except MlflowException as err:
+        raise ReportError(f"cannot read the tracking store {source.tracking_uri}: {err}") from None
+    if experiment is None:
+        raise ReportError(
+            f"no experiment {source.experiment!r} in {source.tracking_uri}: train the study first"
+            " (python -m suite.run STUDY.yaml), or check --tracking-uri / the study's tracking.uri"
+        )
+    return experiment
+
+
+def _search_all(client: MlflowClient, experiment_id: str) -> list[Run]:
+    runs: list[Run] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=PAGE,
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _run_row(source: Source, run: Run) -> dict[str, Any]:
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    row: dict[str, Any] = {
+        "study": source.name,
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name or run.info.run_id[:8],
+        "status": run.info.status,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "run_key": tags.get("run_key", run.info.run_id),
+        "cell": params.get("cell", tags.get("cell")),
+        "direction": tags.get("direction")
+        or ("bidirectional" if params.get("bidirectional") == "True" else "unidirectional"),
+        "depth": params.get("layers", tags.get("depth")),
+    }
+    row.update({f"param.{k}": v for k, v in params.items() if not k.startswith("optimizer_")})
+    row.update({f"env.{k[4:]}": v for k, v in tags.items() if k.startswith("env.")})
+    row.update({k: metrics.get(k) for k in FINAL_METRICS})
+    return row
+
+
+def _typed(runs: pd.DataFrame) -> pd.DataFrame:
+    runs = runs.copy()
+    runs["depth"] = pd.to_numeric(runs["depth"], errors="coerce").astype("Int64")
+    for name, kind in NUMERIC_PARAMS.items():
+        column = f"param.{name}"
+        if column in runs:
+            runs[column] = pd.to_numeric(runs[column], errors="coerce")
+            if kind is int:
+                runs[column] = runs[column].astype("Int64")
+    for column in FINAL_METRICS:
+        runs[column] = pd.to_numeric(runs[column], errors="coerce")
+    runs["seed"] = runs.get("param.seed", pd.Series(0, index=runs.index))
+    runs["seconds_per_epoch"] = runs["train_seconds"] / runs["epochs_trained"]
+    runs["gap"] = runs["accuracy"] - runs["val_accuracy"]  # last epoch: train minus validation
+    for column in ("start_time", "end_time"):
+        runs[column] = pd.to_datetime(runs[column], unit="ms", utc=True)
+    return runs
+
+
+def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
+    """Every curve point of the given runs, in a handful of bulk queries.
+
+    SQL stores answer `get_metric_history_bulk` with one query per metric for many runs; a
+    tracking server answers the bulk-interval endpoint, one request per 100 runs per metric.
+    One `get_metric_history` call per run per metric is what this avoids.
+    """
+    store = client._tracking_client.store
+    rows = []
+    for start in range(0, len(run_ids), BULK_CHUNK):
+        chunk = run_ids[start : start + BULK_CHUNK]
+        for metric in CURVE_METRICS:
+            if hasattr(store, "get_metric_history_bulk"):
+                points = store.get_metric_history_bulk(chunk, metric, max_results=2_000_000)
+            else:
+                points = store.get_metric_history_bulk_interval(chunk, metric, 2500, None, None)
+            rows.extend(
+                (p.run_id, metric, p.step, p.value, p.timestamp)
+                for p in points
+            )
+    curves = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value", "timestamp"])
+    # A metric logged twice at one step (a resumed run) keeps its latest value.
+    curves = curves.sort_values("timestamp").drop_duplicates(
+        ["run_id", "metric", "step"], keep="last"
+    )
+    curves["epoch"] = curves["step"] + 1
+    return curves.drop(columns="timestamp").reset_index(drop=True)
+
+
+def _empty_curves() -> pd.DataFrame:
+    return pd.DataFrame(columns=["run_id", "metric", "step", "value", "epoch"])

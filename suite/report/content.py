@@ -1,0 +1,120 @@
+"""The report's content as plain data (sections of tables, figures and notes), independent of
+how it is rendered: the HTML page, the Markdown summary and the CSV files all read it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+Formatter = Callable[[Any], str]
+
+
+def blank_if_missing(format_value: Formatter) -> Formatter:
+    def formatted(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            return "n/a"
+        return format_value(value)
+
+    return formatted
+
+
+ACCURACY = blank_if_missing(lambda v: f"{float(v):.4f}")
+SIGNED = blank_if_missing(lambda v: f"{float(v):+.4f}")
+P_VALUE = blank_if_missing(lambda v: f"{float(v):.3g}")
+SECONDS = blank_if_missing(lambda v: f"{float(v):.1f}")
+EPOCH = blank_if_missing(lambda v: f"{float(v):.1f}")
+INTEGER = blank_if_missing(lambda v: f"{int(v):,}")
+TEXT = blank_if_missing(str)
+
+
+@dataclass
+class Table:
+    key: str  # unique, file-safe: names the CSV file and the HTML anchor
+    title: str
+    header: list[str]
+    rows: list[list[str]]  # formatted text, exactly what the page shows
+    sort_keys: list[list[Any]]  # raw values, for sorting in the page
+    raw: pd.DataFrame  # full-precision values, for the CSV
+    links: list[str | None] = field(default_factory=list)  # per row, for the first column
+    caption: str = ""
+    sortable: bool = False
+
+
+@dataclass
+class Figure:
+    key: str
+    title: str
+    uri: str  # data: URI of a PNG
+    caption: str = ""
+
+
+@dataclass
+class Note:
+    text: str
+    tone: str = "info"  # info | warning
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    blocks: list[Table | Figure | Note] = field(default_factory=list)
+    children: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    generated: str
+    sections: list[Section]
+
+    def tables(self) -> list[Table]:
+        found: list[Table] = []
+
+        def walk(sections: list[Section]) -> None:
+            for section in sections:
+                found.extend(b for b in section.blocks if isinstance(b, Table))
+                walk(section.children)
+
+        walk(self.sections)
+        return found
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    title: str,
+    columns: Mapping[str, tuple[str, Formatter]],
+    caption: str = "",
+    sortable: bool = False,
+    links: list[str | None] | None = None,
+) -> Table:
+    """A table of `frame`'s given columns: {column: (header, formatter)}."""
+    names = list(columns)
+    raw = frame[names].reset_index(drop=True)
+    rows = [[columns[c][1](row[c]) for c in names] for _, row in raw.iterrows()]
+    sort_keys = [[_sort_key(row[c]) for c in names] for _, row in raw.iterrows()]
+    return Table(
+        key=key,
+        title=title,
+        header=[columns[c][0] for c in names],
+        rows=rows,
+        sort_keys=sort_keys,
+        raw=raw.rename(columns={c: columns[c][0] for c in names}),
+        links=links or [],
+        caption=caption,
+        sortable=sortable,
+    )
+
+
+def _sort_key(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value)

@@ -1,0 +1,256 @@
+"""The report's figures (seaborn), each returned as a matplotlib Figure; one colour per cell."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never open a window
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, pareto_front, pivot
+
+CELL_COLOURS = dict(zip(CELL_ORDER, sns.color_palette("colorblind", 3), strict=True))
+CURVE_TITLES = {
+    "val_accuracy": "validation accuracy",
+    "val_loss": "validation loss",
+    "accuracy": "training accuracy",
+    "loss": "training loss",
+}
+
+sns.set_theme(context="notebook", style="whitegrid")
+
+
+def palette(cells: pd.Series) -> dict[str, tuple[float, float, float]]:
+    extra = sns.color_palette("dark", 8)
+    unknown = [c for c in cells.unique() if c not in CELL_COLOURS]
+    return {**CELL_COLOURS, **dict(zip(unknown, extra, strict=False))}
+
+
+def to_data_uri(figure: Figure) -> str:
+    """The figure as an inline PNG, so the report is one file that opens offline."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def heatmap(finished: pd.DataFrame, study: str) -> Figure:
+    directions = [d for d in DIRECTION_ORDER if d in set(finished["direction"])]
+    tables = {d: pivot(finished, d) for d in directions}
+    low = min(t.min().min() for t in tables.values())
+    high = max(t.max().max() for t in tables.values())
+    figure, axes = plt.subplots(
+        1,
+        len(directions),
+        figsize=(5.2 * len(directions), 3.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    for axis, direction in zip(axes[0], directions, strict=True):
+        sns.heatmap(
+            tables[direction],
+            annot=True,
+            fmt=".4f",
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            ax=axis,
+            cbar=axis is axes[0][-1],
+            cbar_kws={"label": "test accuracy"},
+        )
+        axis.set(title=direction, xlabel="depth (recurrent layers)", ylabel="cell")
+    figure.suptitle(f"{study}: mean test accuracy by cell and depth")
+    return figure
+
+
+def learning_curves(
+    finished: pd.DataFrame, curves: pd.DataFrame, metric: str, study: str
+) -> Figure:
+    data = curves[curves["metric"] == metric].merge(
+        finished[["run_id", "cell", "direction", "depth"]], on="run_id"
+    )
+    grid = sns.relplot(
+        data=data,
+        x="epoch",
+        y="value",
+        hue="cell",
+        palette=palette(finished["cell"]),
+        row="direction",
+        col="depth",
+        kind="line",
+        errorbar="sd",
+        marker="o",
+        markersize=4,
+        height=2.8,
+        aspect=1.25,
+        facet_kws={"margin_titles": True},
+        row_order=[d for d in DIRECTION_ORDER if d in set(data["direction"])],
+        hue_order=[c for c in CELL_ORDER if c in set(data["cell"])] or None,
+    )
+    grid.set_axis_labels("epoch", CURVE_TITLES.get(metric, metric))
+    grid.set_titles(row_template="{row_name}", col_template="depth {col_name}")
+    for axis in grid.axes.flat:
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    grid.figure.suptitle(
+        f"{study}: {CURVE_TITLES.get(metric, metric)} per epoch (mean over seeds, band = 1 std)",
+        y=1.02,
+    )
+    return grid.figure
+
+
+def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str) -> Figure:
+    figure, axis = plt.subplots(
+        figsize=(max(6.0, 0.45 * len(order) + 2), 4.2), layout="constrained"
+    )
+    colours = palette(finished["cell"])
+    sns.boxplot(
+        data=finished,
+        x="config",
+        y="test_accuracy",
+        order=order,
+        hue="cell",
+        palette=colours,
+        ax=axis,
+        legend=False,
+        fill=False,
+        showfliers=False,
+    )
+    sns.stripplot(
+        data=finished,
+        x="config",
+        y="test_accuracy",
+        order=order,
+        hue="cell",
+        palette=colours,
+        ax=axis,
+        size=5,
+        jitter=0.15,
+    )
+    axis.set(
+        title=f"{study}: test accuracy of each configuration across seeds",
+        xlabel="configuration (best first)",
+        ylabel="test accuracy",
+    )
+    axis.tick_params(axis="x", rotation=60)
+    plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
+    return figure
+
+
+def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
+    figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    sns.scatterplot(
+        data=board,
+        x="param_count",
+        y="test_accuracy",
+        hue="cell",
+        style="direction",
+        size="depth",
+        sizes=(40, 160),
+        palette=palette(board["cell"]),
+        ax=axis,
+    )
+    axis.set_xscale("log")
+    axis.set(
+        title=f"{study}: test accuracy against parameter count",
+        xlabel="parameters (log scale)",
+        ylabel="mean test accuracy",
+    )
+    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    return figure
+
+
+def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
+    figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    sns.scatterplot(
+        data=board,
+        x="train_seconds",
+        y="test_accuracy",
+        hue="cell",
+        style="direction",
+        palette=palette(board["cell"]),
+        s=70,
+        ax=axis,
+    )
+    front = pareto_front(board, cost="train_seconds", gain="test_accuracy")
+    axis.step(
+        front["train_seconds"],
+        front["test_accuracy"],
+        where="post",
+        color="black",
+        linewidth=1,
+        linestyle="--",
+        label="Pareto front",
+    )
+    for _, row in front.iterrows():
+        axis.annotate(
+            row["config"],
+            (row["train_seconds"], row["test_accuracy"]),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+        )
+    axis.set(
+        title=f"{study}: test accuracy against training time",
+        xlabel="training time per run (s)",
+        ylabel="mean test accuracy",
+    )
+    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    return figure
+
+
+def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
+    figure, axis = plt.subplots(
+        figsize=(max(6.0, 0.45 * len(board) + 2), 4.0), layout="constrained"
+    )
+    sns.barplot(
+        data=board,
+        x="config",
+        y="gap",
+        hue="cell",
+        palette=palette(board["cell"]),
+        dodge=False,
+        ax=axis,
+    )
+    axis.axhline(0, color="black", linewidth=0.8)
+    axis.set(
+        title=f"{study}: train minus validation accuracy at the last epoch",
+        xlabel="configuration (best first)",
+        ylabel="accuracy gap",
+    )
+    axis.tick_params(axis="x", rotation=60)
+    plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
+    return figure
+
+
+def run_curves(curves: pd.DataFrame, run_label: str) -> Figure:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    for axis, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        for name, style in ((metric, "-"), (f"val_{metric}", "--")):
+            points = curves[curves["metric"] == name].sort_values("epoch")
+            axis.plot(points["epoch"], points["value"], style, marker="o", label=CURVE_TITLES[name])
+        axis.set(title=f"{run_label}: {metric} per epoch", xlabel="epoch", ylabel=metric)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+        axis.legend()
+    return figure
+
+
+def confusion(matrix: list[list[int]], run_label: str) -> Figure:
+    counts = np.asarray(matrix)
+    figure, axis = plt.subplots(figsize=(5.6, 4.8), layout="constrained")
+    sns.heatmap(
+        counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=axis, annot_kws={"fontsize": 7}
+    )
+    axis.set(
+        title=f"{run_label}: confusion matrix on the test set",
+        xlabel="predicted digit",
+        ylabel="true digit",
+    )
+    return figure

@@ -1,0 +1,80 @@
+"""Write a Report: one self-contained HTML page, a Markdown summary, and a CSV per table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from suite.report.content import Figure, Note, Report, Table
+
+MARKDOWN_TABLES = ("leaderboard", "main-effects")  # what the Markdown summary carries
+
+
+@dataclass(frozen=True)
+class Written:
+    html: Path
+    markdown: Path
+    csvs: list[Path]
+
+
+def render_html(report: Report) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("suite.report", "templates"),
+        autoescape=True,  # every string from the store is escaped: names, params, tags
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.tests["number"] = lambda value: isinstance(value, int | float)
+    template = environment.get_template("report.html.j2")
+    return template.render(report=_with_kinds(report))
+
+
+def _with_kinds(report: Report) -> Report:
+    """Tag each block with its kind, which the template switches on."""
+    kinds = {Table: "table", Figure: "figure", Note: "note"}
+
+    def tag(sections: list) -> None:
+        for section in sections:
+            for block in section.blocks:
+                block.kind = kinds[type(block)]  # type: ignore[union-attr]
+            tag(section.children)
+
+    tag(report.sections)
+    return report
+
+
+def render_markdown(report: Report) -> str:
+    """The leaderboard and main effects of each study, ready to paste into a paper or a PR."""
+    lines = [f"# {report.title}", "", f"Generated {report.generated}.", ""]
+    for study in report.sections:
+        lines += [f"## {study.title}", ""]
+        for section in study.children:
+            for table in section.blocks:
+                if isinstance(table, Table) and table.key.endswith(MARKDOWN_TABLES):
+                    lines += [f"### {table.title}", ""]
+                    lines.append("| " + " | ".join(_md(h) for h in table.header) + " |")
+                    lines.append("|" + "|".join(" --- " for _ in table.header) + "|")
+                    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
+                    lines.append("")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(report: Report, html_path: Path) -> Written:
+    """reports/NAME.html, reports/NAME.md, and reports/NAME-TABLE.csv beside them."""
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(render_html(report), encoding="utf-8")
+    markdown = html_path.with_suffix(".md")
+    markdown.write_text(render_markdown(report), encoding="utf-8")
+    csvs = []
+    for table in report.tables():
+        path = html_path.with_name(f"{html_path.stem}-{table.key}.csv")
+        table.raw.to_csv(path, index=False)
+        csvs.append(path)
+    return Written(html_path, markdown, csvs)

@@ -1,0 +1,246 @@
+"""Comparison statistics over finished runs: leaderboard, pivots, effects, significance.
+
+Every interval is a 95% t-interval; differences use Welch's test (unequal variances), and the
+comparisons against the best configuration are Holm-corrected. With fewer than two seeds a
+configuration has no interval and no test: the tables say so instead of printing numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CORE_FACTORS = ("cell", "direction", "depth")
+CELL_ORDER = ("simple_rnn", "lstm", "gru")
+DIRECTION_ORDER = ("unidirectional", "bidirectional")
+ALPHA = 0.05
+
+
+def varied_factors(finished: pd.DataFrame) -> list[str]:
+    """cell, direction, depth, then any other param that takes several values (not seed)."""
+    skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers"}
+    extra = [
+        column
+        for column in finished.columns
+        if column.startswith("param.")
+        and column not in skip
+        and finished[column].astype(str).nunique() > 1
+    ]
+    return [*CORE_FACTORS, *sorted(extra)]
+
+
+def config_label(row: pd.Series, factors: Sequence[str]) -> str:
+    parts = [
+        str(row["cell"]),
+        "bi" if row["direction"] == "bidirectional" else "uni",
+        f"{row['depth']}L",
+    ]
+    parts += [f"{f.removeprefix('param.')}={row[f]}" for f in factors if f not in CORE_FACTORS]
+    return "-".join(parts)
+
+
+def with_config(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    finished = finished.copy()
+    finished["config"] = [config_label(row, factors) for _, row in finished.iterrows()]
+    return finished
+
+
+def mean_ci(values: Sequence[float] | pd.Series) -> dict[str, float]:
+    """n, mean, sample std and the 95% t-interval of the mean (NaN when n < 2)."""
+    x = np.asarray(pd.Series(values).dropna(), dtype=float)
+    n = len(x)
+    mean = float(x.mean()) if n else float("nan")
+    if n < 2:
+        return {
+            "n": n,
+            "mean": mean,
+            "std": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+        }
+    std = float(x.std(ddof=1))
+    low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=std / np.sqrt(n))
+    return {"n": n, "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
+
+
+def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """One row per (study, configuration), best mean test accuracy first."""
+    rows = []
+    for (study, config), group in finished.groupby(["study", "config"], sort=False):
+        summary = mean_ci(group["test_accuracy"])
+        best = group.loc[group["best_val_accuracy"].idxmax()]  # chosen by validation, not test
+        rows.append(
+            {
+                "study": study,
+                "config": config,
+                **{f: group[f].iloc[0] for f in factors},
+                "seeds": summary["n"],
+                "test_accuracy": summary["mean"],
+                "test_accuracy_std": summary["std"],
+                "ci_low": summary["ci_low"],
+                "ci_high": summary["ci_high"],
+                "best_val_accuracy": group["best_val_accuracy"].mean(),
+                "best_epoch": group["best_epoch"].mean(),
+                "param_count": int(group["param_count"].iloc[0]),
+                "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                "train_seconds": group["train_seconds"].mean(),
+                "gap": group["gap"].mean(),
+                "run_id": best["run_id"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    return table.sort_values("test_accuracy", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def pivot(finished: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Mean test accuracy, cells as rows and depths as columns, for one direction."""
+    subset = finished[finished["direction"] == direction]
+    table = subset.pivot_table(
+        index="cell", columns="depth", values="test_accuracy", aggfunc="mean"
+    )
+    order = [c for c in CELL_ORDER if c in table.index] + [
+        c for c in table.index if c not in CELL_ORDER
+    ]
+    return table.reindex(order)
+
+
+def main_effects(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Each factor's levels, averaged over every other factor (all runs at that level)."""
+    rows = []
+    for factor in factors:
+        if finished[factor].nunique() < 2:
+            continue
+        for level, group in finished.groupby(factor, sort=True):
+            rows.append(
+                {
+                    "factor": factor.removeprefix("param."),
+                    "level": str(level),
+                    **mean_ci(group["test_accuracy"]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["factor", "level", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def welch(a: pd.Series, b: pd.Series) -> dict[str, float]:
+    """mean(a) - mean(b), its 95% Welch interval and two-sided p (NaN with < 2 in a side)."""
+    a, b = a.dropna().astype(float), b.dropna().astype(float)
+    diff = float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")
+    if len(a) < 2 or len(b) < 2:
+        return {
+            "difference": diff,
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "p": float("nan"),
+        }
+    result = stats.ttest_ind(a, b, equal_var=False)
+    interval = result.confidence_interval(0.95)
+    p = float(result.pvalue)
+    if np.isnan(p):  # both groups constant: equal means are indistinguishable, unequal are not
+        p = 1.0 if diff == 0 else 0.0
+    return {
+        "difference": diff,
+        "ci_low": float(interval.low),
+        "ci_high": float(interval.high),
+        "p": p,
+    }
+
+
+def effects_per_cell(finished: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: bidirectional minus unidirectional, and each depth minus depth 1."""
+    rows = []
+    for cell, group in finished.groupby("cell", sort=False):
+        by_direction = group.groupby("direction")["test_accuracy"]
+        if set(DIRECTION_ORDER) <= set(by_direction.groups):
+            rows.append(
+                {
+                    "cell": cell,
+                    "effect": "bidirectional - unidirectional",
+                    **welch(
+                        by_direction.get_group("bidirectional"),
+                        by_direction.get_group("unidirectional"),
+                    ),
+                }
+            )
+        depths = sorted(group["depth"].dropna().unique())
+        for depth in depths[1:]:
+            rows.append(
+                {
+                    "cell": cell,
+                    "effect": f"depth {depth} - depth {depths[0]}",
+                    **welch(
+                        group.loc[group["depth"] == depth, "test_accuracy"],
+                        group.loc[group["depth"] == depths[0], "test_accuracy"],
+                    ),
+                }
+            )
+    order = {c: i for i, c in enumerate(CELL_ORDER)}
+    table = pd.DataFrame(rows, columns=["cell", "effect", "difference", "ci_low", "ci_high", "p"])
+    return table.sort_values("cell", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True
+    )
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN).
+
+    Written out because it is eight lines, where statsmodels would be a heavy dependency.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    valid = np.flatnonzero(~np.isnan(p))
+    adjusted = np.full(len(p), np.nan)
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def against_best(finished: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+    """Every configuration of a study against its best one: Welch's t-test, Holm-corrected."""
+    rows = []
+    for study, configs in board.groupby("study", sort=False):
+        best = configs.iloc[0]["config"]
+        runs = finished[finished["study"] == study]
+        best_runs = runs.loc[runs["config"] == best, "test_accuracy"]
+        tests = []
+        for config in configs["config"].iloc[1:]:
+            result = welch(runs.loc[runs["config"] == config, "test_accuracy"], best_runs)
+            tests.append({"study": study, "config": config, "best": best, **result})
+        adjusted = holm([t["p"] for t in tests])
+        for test, p_holm in zip(tests, adjusted, strict=True):
+            rows.append({**test, "p_holm": p_holm, "verdict": verdict(test["difference"], p_holm)})
+    columns = [
+        "study",
+        "config",
+        "best",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_holm",
+        "verdict",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def verdict(difference: float, p_holm: float) -> str:
+    if np.isnan(p_holm):
+        return "too few seeds to test (needs 2 or more on both sides)"
+    if p_holm < ALPHA:
+        return f"{'worse' if difference < 0 else 'better'}, p = {p_holm:.3g}"
+    return f"not distinguishable, p = {p_holm:.3g}"
+
+
+def pareto_front(points: pd.DataFrame, *, cost: str, gain: str) -> pd.DataFrame:
+    """Rows no other row beats on both: lower cost and higher gain. Sorted by cost."""
+    ordered = points.sort_values([cost, gain], ascending=[True, False])
+    front, best = [], -np.inf
+    for index, row in ordered.iterrows():
+        if row[gain] > best:
+            front.append(index)
+            best = row[gain]
+    return ordered.loc[front]
