@@ -83,9 +83,11 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     factors = varied_factors(finished)
     finished = with_config(finished, factors)
     board = leaderboard(finished, factors)
+    tests = against_best(finished, board) if int(board["seeds"].max()) >= 2 else None
+    section.blocks.append(Note(_headline(board, tests)))
     section.children += [
         _leaderboard(board, factors, key, source, mlflow_url),
-        _comparisons(finished, board, factors, key),
+        _comparisons(finished, board, factors, key, tests),
         _plots(finished, board, collected.curves, key, source.name),
         _best_run(finished, board, collected, source, key),
     ]
@@ -221,8 +223,32 @@ def _experiment_ids(source: Source) -> str:
     return experiment.experiment_id if experiment else ""
 
 
+def _headline(board: pd.DataFrame, tests: pd.DataFrame | None) -> str:
+    """The answer first: the best configuration, and which others it cannot be told from."""
+    best = board.iloc[0]
+    text = (
+        f"Best configuration: {best['config']}, mean test accuracy"
+        f" {ACCURACY(best['test_accuracy'])} over {best['seeds']} seed(s)"
+    )
+    if best["seeds"] >= 2:
+        text += f" (95% CI {ACCURACY(best['ci_low'])} to {ACCURACY(best['ci_high'])})"
+    if tests is None:
+        return text + ". One seed per configuration: no difference can be called significant."
+    tied = tests.loc[tests["verdict"].str.startswith("not distinguishable"), "config"].tolist()
+    if not tied:
+        return text + "; every other configuration is significantly worse (Welch, Holm)."
+    return text + (
+        f"; {len(tied)} of {len(tests)} others cannot be told apart from it"
+        f" (Welch, Holm-corrected): {', '.join(tied)}."
+    )
+
+
 def _comparisons(
-    finished: pd.DataFrame, board: pd.DataFrame, factors: list[str], key: str
+    finished: pd.DataFrame,
+    board: pd.DataFrame,
+    factors: list[str],
+    key: str,
+    tests: pd.DataFrame | None,
 ) -> Section:
     section = Section(key=f"{key}-comparisons", title="Comparisons")
     for direction in DIRECTION_ORDER:
@@ -276,7 +302,7 @@ def _comparisons(
                 },
             )
         )
-    if int(board["seeds"].max()) < 2:
+    if tests is None:
         section.blocks.append(
             Note(
                 "Each configuration has one seed: no significance can be claimed. Add seeds"
@@ -284,28 +310,26 @@ def _comparisons(
                 "warning",
             )
         )
-    else:
-        tests = against_best(finished, board)
-        if not tests.empty:
-            section.blocks.append(
-                table(
-                    tests,
-                    key=f"{key}-significance",
-                    title="Against the best configuration",
-                    caption="Welch's t-test of each configuration against the best one,"
-                    " Holm-corrected over the comparisons.",
-                    columns={
-                        "config": ("configuration", TEXT),
-                        "best": ("best", TEXT),
-                        "difference": ("difference", SIGNED),
-                        "ci_low": ("95% CI low", SIGNED),
-                        "ci_high": ("95% CI high", SIGNED),
-                        "p": ("p", P_VALUE),
-                        "p_holm": ("p (Holm)", P_VALUE),
-                        "verdict": ("verdict", TEXT),
-                    },
-                )
+    elif not tests.empty:
+        section.blocks.append(
+            table(
+                tests,
+                key=f"{key}-significance",
+                title="Against the best configuration",
+                caption="Welch's t-test of each configuration against the best one,"
+                " Holm-corrected over the comparisons.",
+                columns={
+                    "config": ("configuration", TEXT),
+                    "best": ("best", TEXT),
+                    "difference": ("difference", SIGNED),
+                    "ci_low": ("95% CI low", SIGNED),
+                    "ci_high": ("95% CI high", SIGNED),
+                    "p": ("p", P_VALUE),
+                    "p_holm": ("p (Holm)", P_VALUE),
+                    "verdict": ("verdict", TEXT),
+                },
             )
+        )
     return section
 
 

@@ -194,10 +194,7 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
                 points = store.get_metric_history_bulk(chunk, metric, max_results=2_000_000)
             else:
                 points = store.get_metric_history_bulk_interval(chunk, metric, 2500, None, None)
-            rows.extend(
-                (p.run_id, metric, p.step, p.value, p.timestamp)
-                for p in points
-            )
+            rows.extend((p.run_id, metric, p.step, p.value, p.timestamp) for p in points)
     curves = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value", "timestamp"])
     # A metric logged twice at one step (a resumed run) keeps its latest value.
     curves = curves.sort_values("timestamp").drop_duplicates(

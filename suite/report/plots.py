@@ -34,6 +34,11 @@ def palette(cells: pd.Series) -> dict[str, tuple[float, float, float]]:
     return {**CELL_COLOURS, **dict(zip(unknown, extra, strict=False))}
 
 
+def _cell_order(cells: pd.Series) -> list[str]:
+    present = set(cells.dropna())
+    return [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
+
+
 def to_data_uri(figure: Figure) -> str:
     """The figure as an inline PNG, so the report is one file that opens offline."""
     buffer = io.BytesIO()
@@ -93,7 +98,7 @@ def learning_curves(
         aspect=1.25,
         facet_kws={"margin_titles": True},
         row_order=[d for d in DIRECTION_ORDER if d in set(data["direction"])],
-        hue_order=[c for c in CELL_ORDER if c in set(data["cell"])] or None,
+        hue_order=_cell_order(data["cell"]),
     )
     grid.set_axis_labels("epoch", CURVE_TITLES.get(metric, metric))
     grid.set_titles(row_template="{row_name}", col_template="depth {col_name}")

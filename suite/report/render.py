@@ -74,7 +74,13 @@ def write_report(report: Report, html_path: Path) -> Written:
     markdown.write_text(render_markdown(report), encoding="utf-8")
     csvs = []
     for table in report.tables():
-        path = html_path.with_name(f"{html_path.stem}-{table.key}.csv")
+        # reports/grid.html -> reports/grid-leaderboard.csv (the key already names the study)
+        name = (
+            table.key
+            if table.key.startswith(f"{html_path.stem}-")
+            else (f"{html_path.stem}-{table.key}")
+        )
+        path = html_path.with_name(f"{name}.csv")
         table.raw.to_csv(path, index=False)
         csvs.append(path)
     return Written(html_path, markdown, csvs)

@@ -1,0 +1,91 @@
+"""The report in a real browser: headless Chromium (Debian's package) opens it from disk."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from suite.report.synthetic import SyntheticRun, make_store
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As in the machine notes: no background traffic of Chromium's own, so every request is ours.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
+
+
+def test_report_opens_offline_without_errors(tmp_path):
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    bonus = {"simple_rnn": 0.0, "lstm": 0.002, "gru": 0.004}
+    runs = [
+        SyntheticRun(
+            cell, bi, depth, seed, 0.90 + bonus[cell] + 0.01 * depth + 0.005 * seed + 0.02 * bi
+        )
+        for cell in ("simple_rnn", "lstm", "gru")
+        for bi in (False, True)
+        for depth in (1, 2, 3)
+        for seed in (0, 1)
+    ]
+    make_store(uri, runs, experiment="browser")
+    out = tmp_path / "browser.html"
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "suite.report",
+            "--experiment",
+            "browser",
+            "--tracking-uri",
+            uri,
+            "--out",
+            str(out),
+            "--no-log",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+
+    errors, requests = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(out.as_uri(), wait_until="load")
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOT_DIR / "report-top.png"
+        page.screenshot(path=str(shot))  # what a reader sees first
+        first = page.locator("#table-browser-leaderboard tbody tr td").first.inner_text()
+        page.locator("#table-browser-leaderboard th", has_text="parameters").click()
+        page.locator("#table-browser-leaderboard th", has_text="parameters").click()
+        sorted_first = page.locator("#table-browser-leaderboard tbody tr td").first.inner_text()
+        page.screenshot(path=str(SCREENSHOT_DIR / "report-full.png"), full_page=True)
+        images = page.evaluate(
+            "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
+        )
+        browser.close()
+
+    assert errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert images and all(images)  # every inline plot decoded
+    assert first == "gru-bi-3L"  # best mean test accuracy first
+    assert sorted_first.endswith("-bi-3L")  # most parameters first after two clicks: descending
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.std() > 10, "the screenshot is blank"

@@ -1,0 +1,225 @@
+"""The report through its CLI, on stores made with MLflow's API with known values."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from scipy import stats
+
+from suite.report.stats import holm
+from suite.report.synthetic import SyntheticRun, make_store
+from tests.report_helpers import html_tables
+
+# test accuracy by (cell, bidirectional) over seeds 0, 1, 2; depth 1 throughout
+KNOWN = {
+    ("lstm", True): [0.970, 0.975, 0.972],
+    ("lstm", False): [0.960, 0.962, 0.955],
+    ("gru", True): [0.965, 0.975, 0.970],
+    ("gru", False): [0.930, 0.935, 0.940],
+}
+
+
+def known_runs() -> list[SyntheticRun]:
+    return [
+        SyntheticRun(cell, bi, 1, seed, accuracy)
+        for (cell, bi), values in KNOWN.items()
+        for seed, accuracy in enumerate(values)
+    ]
+
+
+def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "suite.report", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+
+
+@pytest.fixture
+def known_store(tmp_path: Path) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    (tmp_path / "mlruns").mkdir()
+    make_store(uri, known_runs(), experiment="known", study="known")
+    return uri
+
+
+def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_store):
+    out = tmp_path / "out" / "known.html"
+    result = report_cli(
+        "--experiment",
+        "known",
+        "--tracking-uri",
+        known_store,
+        "--out",
+        out,
+        "--mlflow-url",
+        "http://mlflow.example:5000",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+    board = pd.read_csv(out.with_name("known-leaderboard.csv"))
+    assert board["configuration"].tolist()[0] == "lstm-bi-1L"  # highest mean (0.9723)
+    for (cell, bi), values in KNOWN.items():
+        row = board[board["configuration"] == f"{cell}-{'bi' if bi else 'uni'}-1L"].iloc[0]
+        low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+        assert row["seeds"] == 3
+        assert row["test accuracy (mean)"] == pytest.approx(np.mean(values))
+        assert row["std"] == pytest.approx(np.std(values, ddof=1))
+        assert (row["95% CI low"], row["95% CI high"]) == pytest.approx((low, high))
+
+    tests = pd.read_csv(out.with_name("known-significance.csv"))
+    best = KNOWN[("lstm", True)]
+    others = [("gru", True), ("lstm", False), ("gru", False)]
+    raw = {
+        f"{c}-{'bi' if b else 'uni'}-1L": stats.ttest_ind(
+            KNOWN[(c, b)], best, equal_var=False
+        ).pvalue
+        for c, b in others
+    }
+    adjusted = dict(zip(raw, holm(list(raw.values())), strict=True))
+    for _, row in tests.iterrows():
+        assert row["p"] == pytest.approx(raw[row["configuration"]])
+        assert row["p (Holm)"] == pytest.approx(adjusted[row["configuration"]])
+    verdicts = dict(zip(tests["configuration"], tests["verdict"], strict=True))
+    assert verdicts["gru-bi-1L"].startswith("not distinguishable")
+    assert verdicts["gru-uni-1L"].startswith("worse, p = ")
+
+    effects = pd.read_csv(out.with_name("known-effects-per-cell.csv"))
+    gru_bi = effects[(effects["cell"] == "gru") & effects["effect"].str.startswith("bidir")].iloc[0]
+    assert gru_bi["difference"] == pytest.approx(
+        np.mean(KNOWN[("gru", True)]) - np.mean(KNOWN[("gru", False)])
+    )
+    main = pd.read_csv(out.with_name("known-main-effects.csv"))
+    bidirectional = main[main["level"] == "bidirectional"].iloc[0]
+    assert bidirectional["mean test accuracy"] == pytest.approx(
+        np.mean(KNOWN[("lstm", True)] + KNOWN[("gru", True)])
+    )
+    assert bidirectional["runs"] == 6
+
+    # The CSV, the HTML table and the Markdown summary show the same numbers.
+    tables = html_tables(out)
+    html_board = tables["known-leaderboard"]
+    assert html_board[0] == board.columns.tolist()
+    for html_row, (_, csv_row) in zip(html_board[1:], board.iterrows(), strict=True):
+        assert html_row[0] == csv_row["configuration"]
+        assert html_row[5] == f"{csv_row['test accuracy (mean)']:.4f}"
+        assert html_row[7] == f"{csv_row['95% CI low']:.4f}"
+    markdown = out.with_suffix(".md").read_text()
+    for html_row in html_board[1:]:
+        assert "| " + " | ".join(html_row) + " |" in markdown
+    for html_row in tables["known-main-effects"][1:]:
+        assert "| " + " | ".join(html_row) + " |" in markdown
+
+    page = out.read_text()
+    assert "http://mlflow.example:5000/#/experiments/" in page
+    assert 'src="http' not in page and "<link" not in page  # nothing fetched from a network
+    assert page.count("data:image/png;base64,") >= 8  # seven plots + best-run curves (+ matrix)
+
+    client = MlflowClient(known_store)
+    parent = client.search_runs(
+        [client.get_experiment_by_name("known").experiment_id], "tags.suite_role = 'study'"
+    )[0]
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert "report/known.html" in logged and "report/known.md" in logged
+
+
+def test_one_seed_claims_no_significance(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    make_store(
+        uri,
+        [
+            SyntheticRun(c, b, 1, 0, 0.9 + 0.01 * i)
+            for i, (c, b) in enumerate(itertools.product(["lstm", "gru"], [False, True]))
+        ],
+        experiment="single",
+    )
+    out = tmp_path / "single.html"
+    result = report_cli(
+        "--experiment", "single", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert "no significance can be claimed" in page
+    assert "table-synthetic-significance" not in page and "p (Holm)" not in page
+
+
+def test_partial_study_lists_missing_failed_and_running(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    (tmp_path / "mlruns").mkdir()
+    runs = [
+        SyntheticRun("lstm", False, 1, 0, 0.95),
+        SyntheticRun("lstm", True, 1, 0, 0.96),
+        SyntheticRun("gru", False, 1, 0, 0.0, status="FAILED"),
+        SyntheticRun("gru", True, 1, 0, 0.0, status="RUNNING"),
+    ]
+    make_store(uri, runs, experiment="partial", study="partial")
+    study = tmp_path / "partial.yaml"
+    study.write_text(
+        "name: partial\ngrid: {cell: [lstm, gru, simple_rnn], bidirectional: [false, true]}\n"
+        f"tracking: {{uri: 'sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}'}}\n"
+    )
+    result = report_cli(study, "--out", tmp_path / "partial.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    tables = html_tables(tmp_path / "partial.html")
+    overview = dict(tables["partial-overview"][1:])
+    assert overview["runs in the grid"] == "6"
+    assert overview["finished"] == "0"  # synthetic run keys are not the grid's run keys
+    unfinished = {row[0]: row[1] for row in tables["partial-unfinished"][1:]}
+    assert unfinished == {"gru-uni-1L-s0": "FAILED", "gru-bi-1L-s0": "RUNNING"}
+    assert len(tables["partial-missing"]) - 1 == 6
+    assert len(tables["partial-leaderboard"]) - 1 == 2  # the two finished configurations
+
+
+def test_escapes_everything_from_the_store(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    ids = make_store(
+        uri,
+        [SyntheticRun("lstm", True, 1, 0, 0.99), SyntheticRun("gru", True, 1, 0, 0.5)],
+        experiment="evil",
+    )
+    client = MlflowClient(uri)
+    evil = "<script>alert(1)</script>"
+    client.set_tag(ids["lstm-bi-1L-s0"], "mlflow.runName", evil)
+    client.set_tag(ids["lstm-bi-1L-s0"], "env.device", evil)
+    out = tmp_path / "evil.html"
+    result = report_cli(
+        "--experiment", "evil", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert evil not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1  # the page's own table sorter, nothing else
+
+
+def test_clear_messages_and_no_store_created(tmp_path):
+    missing = report_cli(
+        "--experiment", "x", "--tracking-uri", f"sqlite:///{tmp_path}/none.db", cwd=tmp_path
+    )
+    assert missing.returncode == 1 and "no tracking store at" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    make_store(uri, [], experiment="empty")
+    empty = report_cli("--experiment", "empty", "--tracking-uri", uri, cwd=tmp_path)
+    assert empty.returncode == 1 and "no runs in empty" in empty.stderr
+    assert "python -m suite.run" in empty.stderr
+    unknown = report_cli("--experiment", "nope", "--tracking-uri", uri, cwd=tmp_path)
+    assert unknown.returncode == 1 and "no experiment 'nope'" in unknown.stderr
+    bad_study = report_cli(tmp_path / "missing.yaml", cwd=tmp_path)
+    assert bad_study.returncode == 2 and "no such file" in bad_study.stderr
+    for result in (missing, empty, unknown, bad_study):
+        assert "Traceback" not in result.stderr

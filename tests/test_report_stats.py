@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from suite.report.stats import holm, mean_ci, pareto_front, verdict, welch
+
+
+def test_mean_ci_is_the_t_interval():
+    values = [0.91, 0.93, 0.96]
+    result = mean_ci(values)
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert result["n"] == 3 and result["mean"] == pytest.approx(np.mean(values))
+    assert result["std"] == pytest.approx(np.std(values, ddof=1))
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((low, high))
+
+
+def test_one_value_has_no_interval():
+    result = mean_ci([0.9])
+    assert result["mean"] == 0.9 and np.isnan(result["ci_low"]) and np.isnan(result["std"])
+
+
+def test_welch_matches_scipy():
+    a, b = pd.Series([0.95, 0.96, 0.97]), pd.Series([0.90, 0.92, 0.91, 0.93])
+    result = welch(a, b)
+    expected = stats.ttest_ind(a, b, equal_var=False)
+    interval = expected.confidence_interval(0.95)
+    assert result["difference"] == pytest.approx(a.mean() - b.mean())
+    assert result["p"] == pytest.approx(expected.pvalue)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((interval.low, interval.high))
+    assert np.isnan(welch(a, pd.Series([0.9]))["p"])
+
+
+def test_holm_by_hand():
+    # p sorted: 0.01 (x3 = 0.03), 0.02 (x2 = 0.04), 0.04 (x1 = 0.04); monotone; NaN stays
+    assert holm([0.04, 0.01, float("nan"), 0.02]) == pytest.approx(
+        [0.04, 0.03, float("nan"), 0.04], nan_ok=True
+    )
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_verdicts_are_plain_words():
+    assert verdict(-0.02, 0.003) == "worse, p = 0.003"
+    assert verdict(-0.001, 0.4) == "not distinguishable, p = 0.4"
+    assert verdict(-0.01, float("nan")).startswith("too few seeds")
+
+
+def test_pareto_front_keeps_the_undominated():
+    points = pd.DataFrame({"cost": [1, 2, 3, 4], "gain": [0.5, 0.4, 0.8, 0.7]})
+    front = pareto_front(points, cost="cost", gain="gain")
+    assert front.index.tolist() == [0, 2]
