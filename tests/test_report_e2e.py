@@ -181,6 +181,12 @@ def test_partial_study_lists_missing_failed_and_running(tmp_path):
     assert unfinished == {"gru-uni-1L-s0": "FAILED", "gru-bi-1L-s0": "RUNNING"}
     assert len(tables["partial-missing"]) - 1 == 6
     assert len(tables["partial-leaderboard"]) - 1 == 2  # the two finished configurations
+    # The pivot keeps the grid's cells that have no finished run, shown as missing.
+    pivot = {row[0]: row[1:] for row in tables["partial-pivot-unidirectional"][1:]}
+    assert list(pivot) == ["simple_rnn", "lstm", "gru"]
+    assert (
+        pivot["lstm"] == ["0.9500"] and pivot["gru"] == ["n/a"] and pivot["simple_rnn"] == ["n/a"]
+    )
 
 
 def test_escapes_everything_from_the_store(tmp_path):
@@ -223,3 +229,36 @@ def test_clear_messages_and_no_store_created(tmp_path):
     assert bad_study.returncode == 2 and "no such file" in bad_study.stderr
     for result in (missing, empty, unknown, bad_study):
         assert "Traceback" not in result.stderr
+
+
+def test_several_studies_in_one_report_without_keras(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    make_store(
+        uri,
+        [SyntheticRun("lstm", False, 1, s, 0.9 + s / 100) for s in range(2)],
+        experiment="first",
+        study="first",
+    )
+    make_store(
+        uri,
+        [SyntheticRun("gru", True, 2, s, 0.8 + s / 100) for s in range(2)],
+        experiment="second",
+        study="second",
+    )
+    out = tmp_path / "both.html"
+    program = (
+        "import sys; from suite.report.__main__ import main; "
+        f"code = main(['--experiment', 'first', '--experiment', 'second', '--tracking-uri', "
+        f"{uri!r}, '--out', {str(out)!r}, '--no-log']); "
+        "assert 'keras' not in sys.modules, 'the report imported keras'; sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    tables = html_tables(out)
+    assert tables["first-leaderboard"][1][0] == "lstm-uni-1L"
+    assert tables["second-leaderboard"][1][0] == "gru-bi-2L"
+    assert (tmp_path / "both-first-leaderboard.csv").exists()
+    assert (tmp_path / "both-second-leaderboard.csv").exists()
+    assert "Comparison report: first, second" in out.read_text()

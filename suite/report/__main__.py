@@ -6,7 +6,6 @@ Exit status: 0 written, 1 nothing to report or an unreadable store, 2 bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,7 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.report.render import write_report
 
     quiet_library_logs()
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON
     console = Console()
     try:
         for source in sources:

@@ -87,11 +87,22 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     section.blocks.append(Note(_headline(board, tests)))
     section.children += [
         _leaderboard(board, factors, key, source, mlflow_url),
-        _comparisons(finished, board, factors, key, tests),
-        _plots(finished, board, collected.curves, key, source.name),
+        _comparisons(finished, board, factors, key, tests, _grid_levels(source)),
+        _plots(finished, board, collected.curves, key, source.name, _grid_levels(source)),
         _best_run(finished, board, collected, source, key),
     ]
     return section
+
+
+def _grid_levels(source: Source) -> dict | None:
+    """The cells, depths and directions the study file asks for (None without a study file)."""
+    if source.expected is None:
+        return None
+    return {
+        "cells": list(dict.fromkeys(s.model.cell for s in source.expected)),
+        "depths": sorted({s.model.layers for s in source.expected}),
+        "directions": sorted({s.direction for s in source.expected}),
+    }
 
 
 def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
@@ -249,12 +260,16 @@ def _comparisons(
     factors: list[str],
     key: str,
     tests: pd.DataFrame | None,
+    levels: dict | None,
 ) -> Section:
     section = Section(key=f"{key}-comparisons", title="Comparisons")
+    levels = levels or {}
     for direction in DIRECTION_ORDER:
-        if direction not in set(finished["direction"]):
+        if direction not in set(finished["direction"]) | set(levels.get("directions", ())):
             continue
-        grid = pivot(finished, direction)
+        grid = pivot(
+            finished, direction, cells=levels.get("cells", ()), depths=levels.get("depths", ())
+        )
         frame = grid.reset_index()
         frame.columns = ["cell", *[f"depth {d}" for d in grid.columns]]
         section.blocks.append(
@@ -334,12 +349,17 @@ def _comparisons(
 
 
 def _plots(
-    finished: pd.DataFrame, board: pd.DataFrame, curves: pd.DataFrame, key: str, study: str
+    finished: pd.DataFrame,
+    board: pd.DataFrame,
+    curves: pd.DataFrame,
+    key: str,
+    study: str,
+    levels: dict | None,
 ) -> Section:
     section = Section(key=f"{key}-plots", title="Plots")
     order = board["config"].tolist()
     figures = [
-        ("heatmap", "Test accuracy by cell and depth", plots.heatmap(finished, study)),
+        ("heatmap", "Test accuracy by cell and depth", plots.heatmap(finished, study, levels)),
         (
             "val-accuracy",
             "Validation accuracy per epoch",

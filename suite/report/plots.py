@@ -47,9 +47,15 @@ def to_data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def heatmap(finished: pd.DataFrame, study: str) -> Figure:
-    directions = [d for d in DIRECTION_ORDER if d in set(finished["direction"])]
-    tables = {d: pivot(finished, d) for d in directions}
+def heatmap(finished: pd.DataFrame, study: str, levels: dict | None = None) -> Figure:
+    """Faceted by direction; grid points without a finished run are left blank."""
+    levels = levels or {}
+    present = set(finished["direction"]) | set(levels.get("directions", ()))
+    directions = [d for d in DIRECTION_ORDER if d in present]
+    tables = {
+        d: pivot(finished, d, cells=levels.get("cells", ()), depths=levels.get("depths", ()))
+        for d in directions
+    }
     low = min(t.min().min() for t in tables.values())
     high = max(t.max().max() for t in tables.values())
     figure, axes = plt.subplots(

@@ -95,16 +95,26 @@ def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
     return table.sort_values("test_accuracy", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def pivot(finished: pd.DataFrame, direction: str) -> pd.DataFrame:
-    """Mean test accuracy, cells as rows and depths as columns, for one direction."""
+def pivot(
+    finished: pd.DataFrame,
+    direction: str,
+    *,
+    cells: Sequence[str] = (),
+    depths: Sequence[int] = (),
+) -> pd.DataFrame:
+    """Mean test accuracy, cells as rows and depths as columns, for one direction.
+
+    `cells` and `depths` are the grid's levels when known: a grid point with no finished run
+    stays in the table as a missing value instead of vanishing.
+    """
     subset = finished[finished["direction"] == direction]
     table = subset.pivot_table(
         index="cell", columns="depth", values="test_accuracy", aggfunc="mean"
     )
-    order = [c for c in CELL_ORDER if c in table.index] + [
-        c for c in table.index if c not in CELL_ORDER
-    ]
-    return table.reindex(order)
+    present = set(table.index) | set(cells)
+    order = [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
+    columns = sorted(set(table.columns) | set(depths))
+    return table.reindex(index=order, columns=columns)
 
 
 def main_effects(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
