@@ -19,6 +19,7 @@ from suite.report.content import (
     SIGNED,
     TEXT,
     Figure,
+    Formatter,
     Note,
     Report,
     Section,
@@ -92,6 +93,10 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         _best_run(finished, board, collected, source, key),
     ]
     return section
+
+
+def _interval_columns(formatter: Formatter) -> dict[str, tuple[str, Formatter]]:
+    return {"ci_low": ("95% CI low", formatter), "ci_high": ("95% CI high", formatter)}
 
 
 def _grid_levels(source: Source) -> dict | None:
@@ -192,8 +197,7 @@ def _leaderboard(
             "seeds": ("seeds", INTEGER),
             "test_accuracy": ("test accuracy (mean)", ACCURACY),
             "test_accuracy_std": ("std", ACCURACY),
-            "ci_low": ("95% CI low", ACCURACY),
-            "ci_high": ("95% CI high", ACCURACY),
+            **_interval_columns(ACCURACY),
             "best_val_accuracy": ("best val accuracy", ACCURACY),
             "best_epoch": ("best epoch", EPOCH),
             "param_count": ("parameters", INTEGER),
@@ -294,8 +298,7 @@ def _comparisons(
                     "level": ("level", TEXT),
                     "n": ("runs", INTEGER),
                     "mean": ("mean test accuracy", ACCURACY),
-                    "ci_low": ("95% CI low", ACCURACY),
-                    "ci_high": ("95% CI high", ACCURACY),
+                    **_interval_columns(ACCURACY),
                 },
             )
         )
@@ -311,8 +314,7 @@ def _comparisons(
                     "cell": ("cell", TEXT),
                     "effect": ("effect", TEXT),
                     "difference": ("difference", SIGNED),
-                    "ci_low": ("95% CI low", SIGNED),
-                    "ci_high": ("95% CI high", SIGNED),
+                    **_interval_columns(SIGNED),
                     "p": ("p (Welch)", P_VALUE),
                 },
             )
@@ -337,8 +339,7 @@ def _comparisons(
                     "config": ("configuration", TEXT),
                     "best": ("best", TEXT),
                     "difference": ("difference", SIGNED),
-                    "ci_low": ("95% CI low", SIGNED),
-                    "ci_high": ("95% CI high", SIGNED),
+                    **_interval_columns(SIGNED),
                     "p": ("p", P_VALUE),
                     "p_holm": ("p (Holm)", P_VALUE),
                     "verdict": ("verdict", TEXT),

@@ -39,6 +39,14 @@ def _cell_order(cells: pd.Series) -> list[str]:
     return [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
 
 
+def _per_configuration(axis: plt.Axes, title: str, ylabel: str) -> None:
+    """Axes with one slot per configuration, best first: slanted labels, legend outside."""
+    axis.set(title=title, xlabel="configuration (best first)", ylabel=ylabel)
+    axis.tick_params(axis="x", rotation=60)
+    plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
+    axis.legend(title="cell", bbox_to_anchor=(1.01, 1), loc="upper left")
+
+
 def to_data_uri(figure: Figure) -> str:
     """The figure as an inline PNG, so the report is one file that opens offline."""
     buffer = io.BytesIO()
@@ -145,13 +153,9 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str) -> Fi
         size=5,
         jitter=0.15,
     )
-    axis.set(
-        title=f"{study}: test accuracy of each configuration across seeds",
-        xlabel="configuration (best first)",
-        ylabel="test accuracy",
+    _per_configuration(
+        axis, f"{study}: test accuracy of each configuration across seeds", "test accuracy"
     )
-    axis.tick_params(axis="x", rotation=60)
-    plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
     return figure
 
 
@@ -231,13 +235,9 @@ def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
         ax=axis,
     )
     axis.axhline(0, color="black", linewidth=0.8)
-    axis.set(
-        title=f"{study}: train minus validation accuracy at the last epoch",
-        xlabel="configuration (best first)",
-        ylabel="accuracy gap",
+    _per_configuration(
+        axis, f"{study}: train minus validation accuracy at the last epoch", "accuracy gap"
     )
-    axis.tick_params(axis="x", rotation=60)
-    plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
     return figure
 
 
