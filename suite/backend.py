@@ -88,6 +88,11 @@ def _describe_device(backend: str) -> str:
     if backend == "tensorflow":
         import tensorflow as tf
 
+        threads = int(os.environ.get("SUITE_THREADS", "0"))
+        if threads:  # a worker's share of the CPU (set by --workers)
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             for gpu in gpus:  # grow into the card rather than take all of it at once
@@ -125,12 +130,18 @@ def environment() -> dict[str, Any]:
         "mlflow": mlflow.__version__,
         "optuna": optuna.__version__,
         "device": start_backend(),
-        "host": platform.node(),
+        "host": host_name(),
     }
     commit = git_commit()
     if commit:
         env["git_commit"] = commit
     return env
+
+
+def host_name() -> str:
+    """This machine's name in worker records and tags; SUITE_HOST overrides it where hostnames
+    repeat (containers, job arrays) and in tests that play several machines on one."""
+    return os.environ.get("SUITE_HOST") or platform.node()
 
 
 def _module_version(name: str | None) -> str:

@@ -20,12 +20,14 @@ from suite.study import RunSpec
 
 
 class StudyProgress:
-    """Two bars: the study (runs done / total, ETA over the epochs left) and the current run."""
+    """Two bars: the study (runs done / total by any worker, ETA) and the current run."""
 
-    def __init__(self, console: Console, *, study: str, specs: list[RunSpec]) -> None:
+    def __init__(
+        self, console: Console, *, study: str, total: int, done: int, worker: str | None = None
+    ) -> None:
         self.console = console
-        self.runs = len(specs)
-        self.finished = 0
+        self.total = total
+        self.prefix = f"[{worker}] " if worker else ""
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -37,11 +39,11 @@ class StudyProgress:
             transient=True,
         )
         self.study_task: TaskID = self.progress.add_task(
-            study, total=max(sum(s.training.epochs for s in specs), 1), status=self._runs_status()
+            study, total=max(total, 1), completed=done, status=f"runs {done}/{total}"
         )
         self.run_task: TaskID | None = None
         self._run_started = 0.0
-        self._epochs_done = 0
+        self._run_epochs = 0
 
     def __enter__(self) -> StudyProgress:
         self.progress.start()
@@ -50,14 +52,14 @@ class StudyProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def _runs_status(self) -> str:
-        return f"runs {self.finished}/{self.runs}"
+    def set_done(self, done: int) -> None:
+        """Runs finished so far by every worker (read from the queue)."""
+        self.progress.update(self.study_task, completed=done, status=f"runs {done}/{self.total}")
 
     def run_started(self, spec: RunSpec) -> None:
         if self.run_task is not None:
             self.progress.remove_task(self.run_task)
         self._run_started = time.perf_counter()
-        self._epochs_done = 0
         self._run_epochs = spec.training.epochs
         self.run_task = self.progress.add_task(
             spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}"
@@ -68,20 +70,14 @@ class StudyProgress:
         status = f"epoch {epoch + 1}/{self._run_epochs}"
         if "val_accuracy" in logs:
             status += f"  val_acc {logs['val_accuracy']:.4f}"
-        self._epochs_done = epoch + 1
         self.progress.update(self.run_task, completed=epoch + 1, status=status)
-        self.progress.advance(self.study_task)
 
     def run_ended(self, spec: RunSpec, status: str, detail: str) -> None:
-        """One permanent line per run; the study bar skips epochs the run did not train."""
-        self.finished += 1
-        skipped = max(spec.training.epochs - self._epochs_done, 0)
-        self.progress.update(self.study_task, advance=skipped, status=self._runs_status())
+        """One permanent line per run this worker trained."""
         seconds = time.perf_counter() - self._run_started
         mark = {"trained": "[green]✓", "failed": "[red]✗", "killed": "[yellow]■"}.get(status, "·")
         self.console.print(
-            f"{mark}[/] {self.finished:>3}/{self.runs} {spec.label:<24} {status:<8}"
-            f" {detail:<16} {seconds:6.1f} s",
+            f"{self.prefix}{mark}[/] {spec.label:<24} {status:<8} {detail:<16} {seconds:6.1f} s",
             highlight=False,
         )
 

@@ -40,10 +40,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (overrides tracking.uri)")
     parser.add_argument("--storage", help="Optuna storage URL or journal file (overrides storage)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N worker processes on this machine, sharing the queue (default 1)",
+    )
+    parser.add_argument("--worker-name", help=argparse.SUPPRESS)  # set by --workers for each
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be 1 or more, got {args.workers}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     console = Console()
     errors = Console(stderr=True)
@@ -60,7 +72,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_library_logs()
     if args.dry_run:
         return print_plan(study, console)
-    return train_study(study, console, errors, source_file=args.study)
+    if args.workers > 1:
+        return train_with_workers(study, argv, args.workers, console, errors)
+    return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
+
+
+def train_with_workers(
+    study: Study, argv: list[str], workers: int, console: Console, errors: Console
+) -> int:
+    from suite.scheduler import is_rdb, storage_url
+    from suite.workers import run_workers, worker_command
+
+    url = storage_url(study)
+    if is_rdb(url) and url.startswith("sqlite"):
+        errors.print(
+            f"[red]error:[/] storage {url}: Optuna's SQLite storage is not safe for several"
+            " workers; use the default journal file (remove storage:) or PostgreSQL/MySQL",
+            highlight=False,
+        )
+        return EXIT_BAD_INPUT
+    code, outcomes = run_workers(study, worker_command(argv), workers, console)
+    from suite.runner import StudyOutcome
+
+    print_summary(StudyOutcome(study, outcomes), console)
+    if code == EXIT_INTERRUPTED:
+        errors.print("[yellow]interrupted:[/] run the same command again to resume.")
+    return code
 
 
 def print_plan(study: Study, console: Console) -> int:
@@ -78,12 +115,16 @@ def print_plan(study: Study, console: Console) -> int:
     return EXIT_OK
 
 
-def train_study(study: Study, console: Console, errors: Console, *, source_file: Path) -> int:
+def train_study(
+    study: Study, console: Console, errors: Console, *, source_file: Path, worker: str | None
+) -> int:
     from suite.data import DataError
     from suite.runner import StudyFailed, StudyInterrupted, StudyOutcome, run_study
 
     try:
-        outcome: StudyOutcome = run_study(study, console=console, source_file=source_file)
+        outcome: StudyOutcome = run_study(
+            study, console=console, source_file=source_file, worker_name=worker
+        )
     except StudyInterrupted as stop:
         print_summary(stop.outcome, console)
         errors.print(
@@ -98,7 +139,8 @@ def train_study(study: Study, console: Console, errors: Console, *, source_file:
     except (StudyFailed, DataError) as err:
         errors.print(f"[red]error:[/] {err}", highlight=False)
         return EXIT_RUN_FAILED
-    print_summary(outcome, console)
+    if worker is None:  # with --workers, the parent prints the one summary
+        print_summary(outcome, console)
     if outcome.failed:
         errors.print(
             f"[red]{len(outcome.failed)} run(s) failed[/]; their tracebacks are in MLflow"

@@ -1,8 +1,10 @@
-"""Drive a study: plan from the queue, then claim, train, track and close one trial at a time."""
+"""Drive a study in one worker: claim, train, track and close one trial at a time, until no
+run is left to claim and none is running elsewhere (so a worker that dies is covered)."""
 
 from __future__ import annotations
 
 import signal
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from suite.scheduler import PlannedRun, PlanState, RunQueue
+from suite.scheduler import PlannedRun, PlanState, RunQueue, Superseded
 from suite.study import RunSpec, Study, expand
 
 MAX_CONSECUTIVE_FAILURES = 3  # like keras-tuner: a run that keeps failing is a broken setup
@@ -25,7 +27,7 @@ class StudyFailed(Exception):
 @dataclass(frozen=True)
 class RunOutcome:
     spec: RunSpec
-    status: str  # trained | done before | failed | killed | not started | running elsewhere
+    status: str  # trained | done before | done elsewhere | failed | killed | not started | ...
     test_accuracy: float | None = None
     seconds: float | None = None
     mlflow_run_id: str | None = None
@@ -43,67 +45,6 @@ class StudyOutcome:
         return [r for r in self.runs if r.status == "failed"]
 
 
-def plan_study(study: Study) -> list[PlannedRun]:
-    """The plan without writing anything: every run with its state (for --dry-run)."""
-    return RunQueue(study, create=False).plan(expand(study), fail_stale=False)
-
-
-def run_study(study: Study, *, console: Console, source_file: Path | None = None) -> StudyOutcome:
-    """Train every run of the study that is not done yet; return every run's outcome."""
-    from suite.backend import environment, start_backend
-
-    queue = RunQueue(study)
-    planned = queue.plan(expand(study))
-    todo = [p for p in planned if p.needs_training]
-    outcomes = {p.spec.run_key: _outcome_of_plan(p) for p in planned}
-    done_before = sum(p.state == PlanState.DONE for p in planned)
-    console.print(
-        f"study [bold]{study.name}[/]: {len(planned)} runs, {done_before} done before,"
-        f" {len(todo)} to train\n  tracking {study.tracking.uri}\n  queue    {queue.url}",
-        highlight=False,
-    )
-    if not todo:
-        console.print("nothing to train: every run of this study has finished already.")
-        return StudyOutcome(study, list(outcomes.values()))
-
-    queue.enqueue(todo)
-    with console.status("starting Keras..."):
-        start_backend()
-    from suite.progress import StudyProgress
-    from suite.tracking import Tracker
-
-    tracker = Tracker(study)
-    tracker.mark_killed(queue.stale_mlflow_runs)
-    env = environment()
-    interrupted = False
-    # SIGTERM (a job scheduler, `kill`) and SIGHUP (a closed terminal) stop it as Ctrl-C does.
-    with (
-        _signal_handled(signal.SIGTERM, signal.default_int_handler),
-        _signal_handled(signal.SIGHUP, signal.default_int_handler),
-        tracker.study_run(source_file=source_file),
-    ):
-        with StudyProgress(console, study=study.name, specs=[p.spec for p in todo]) as progress:
-            consecutive_failures = 0
-            try:
-                for item in todo:
-                    outcome = _train_one(item.spec, queue, tracker, progress, env)
-                    outcomes[item.spec.run_key] = outcome
-                    consecutive_failures = consecutive_failures + 1 if outcome.error else 0
-                    if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-                        raise StudyFailed(
-                            f"{consecutive_failures} runs failed in a row; the last error was:\n"
-                            f"{outcome.error}"
-                        )
-            except KeyboardInterrupt:
-                interrupted = True
-                for key, outcome in outcomes.items():
-                    if outcome.status == "to do":
-                        outcomes[key] = RunOutcome(outcome.spec, "not started")
-        if interrupted:
-            raise StudyInterrupted(StudyOutcome(study, list(outcomes.values()), True))
-    return StudyOutcome(study, list(outcomes.values()))
-
-
 class StudyInterrupted(KeyboardInterrupt):
     """Carries the outcome out of the study run, which it ends as KILLED on the way."""
 
@@ -112,58 +53,192 @@ class StudyInterrupted(KeyboardInterrupt):
         self.outcome = outcome
 
 
-def _outcome_of_plan(item: PlannedRun) -> RunOutcome:
-    if item.state == PlanState.DONE:
-        return RunOutcome(
-            item.spec,
-            "done before",
-            test_accuracy=item.record.get("test_accuracy"),
-            seconds=item.record.get("train_seconds"),
-            mlflow_run_id=item.record.get("mlflow_run_id"),
-        )
-    if item.state == PlanState.RUNNING:
-        return RunOutcome(item.spec, "running elsewhere")
-    return RunOutcome(item.spec, "to do")
+def plan_study(study: Study) -> list[PlannedRun]:
+    """The plan without writing anything: every run with its state (for --dry-run)."""
+    return RunQueue(study, create=False).plan(expand(study), fail_stale=False)
+
+
+def prepare_queue(study: Study) -> tuple[RunQueue, list[PlannedRun]]:
+    """Fail stale trials and enqueue every run still to train; the plan as it stood."""
+    queue = RunQueue(study)
+    planned = queue.plan(expand(study))
+    queue.enqueue(planned)
+    return queue, planned
+
+
+def summarise(
+    study: Study,
+    planned_at_start: list[PlannedRun],
+    trained_here: dict[str, RunOutcome],
+    queue: RunQueue,
+    *,
+    newly_done: str = "done elsewhere",
+) -> list[RunOutcome]:
+    """Every run's outcome: this worker's own, else what the queue records now."""
+    now = {p.spec.run_key: p for p in queue.plan(expand(study), fail_stale=False)}
+    before = {p.spec.run_key for p in planned_at_start if p.state == PlanState.DONE}
+    outcomes = []
+    for spec in expand(study):
+        if spec.run_key in trained_here:
+            outcomes.append(trained_here[spec.run_key])
+            continue
+        item = now[spec.run_key]
+        if item.state == PlanState.DONE:
+            status = "done before" if spec.run_key in before else newly_done
+            outcomes.append(
+                RunOutcome(
+                    spec,
+                    status,
+                    test_accuracy=item.record.get("test_accuracy"),
+                    seconds=item.record.get("train_seconds"),
+                    mlflow_run_id=item.record.get("mlflow_run_id"),
+                )
+            )
+        else:
+            outcomes.append(
+                RunOutcome(
+                    spec, "not started" if item.state != PlanState.RUNNING else "running elsewhere"
+                )
+            )
+    return outcomes
+
+
+def run_study(
+    study: Study,
+    *,
+    console: Console,
+    source_file: Path | None = None,
+    worker_name: str | None = None,
+) -> StudyOutcome:
+    """Train the study's runs that no other worker has, until none is left anywhere."""
+    from suite.backend import environment, start_backend
+
+    queue, planned = prepare_queue(study)
+    todo = [p for p in planned if p.needs_training]
+    done_before = sum(p.state == PlanState.DONE for p in planned)
+    console.print(
+        f"study [bold]{study.name}[/]: {len(planned)} runs, {done_before} done before,"
+        f" {len(todo)} to train\n  tracking {study.tracking.uri}\n  queue    {queue.url}",
+        highlight=False,
+    )
+    if not todo:
+        console.print("nothing to train: every run of this study has finished already.")
+        return StudyOutcome(study, summarise(study, planned, {}, queue))
+
+    with console.status("starting Keras..."):
+        start_backend()
+    from suite.progress import StudyProgress
+    from suite.tracking import Tracker
+
+    tracker = Tracker(study)
+    env = environment()
+    trained: dict[str, RunOutcome] = {}
+    interrupted = False
+    # SIGTERM (a job scheduler, `kill`) and SIGHUP (a closed terminal) stop it as Ctrl-C does.
+    with (
+        _signal_handled(signal.SIGTERM, signal.default_int_handler),
+        _signal_handled(signal.SIGHUP, signal.default_int_handler),
+        tracker.study_run(source_file=source_file),
+        StudyProgress(
+            console, study=study.name, total=len(planned), done=done_before, worker=worker_name
+        ) as progress,
+    ):
+        try:
+            _work(study, queue, tracker, progress, env, trained)
+        except KeyboardInterrupt:
+            interrupted = True
+        outcome = StudyOutcome(study, summarise(study, planned, trained, queue), interrupted)
+        if interrupted:
+            raise StudyInterrupted(outcome)
+    return outcome
+
+
+def _work(
+    study: Study,
+    queue: RunQueue,
+    tracker: Any,
+    progress: Any,
+    env: dict[str, Any],
+    trained: dict[str, RunOutcome],
+) -> None:
+    """Claim and train until nothing is left to claim and nothing runs elsewhere."""
+    specs = expand(study)
+    consecutive_failures = 0
+    while True:
+        planned = queue.plan(specs)  # fails stale trials: their runs come back as RETRY
+        tracker.mark_killed(queue.stale_mlflow_runs)
+        queue.stale_mlflow_runs.clear()
+        progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+        # A run this worker already tried is not retried by it: a run that always fails
+        # must not loop. Runs of workers that died are retried.
+        available = [p for p in planned if p.needs_training and p.spec.run_key not in trained]
+        queue.enqueue(available)
+        outcome = None
+        for item in available:
+            trial = queue.claim(item.spec)
+            if trial is not None:
+                outcome = _train_one(item.spec, trial, queue, tracker, progress, env)
+                trained[item.spec.run_key] = outcome
+                break
+        if outcome is not None:
+            consecutive_failures = consecutive_failures + 1 if outcome.error else 0
+            if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                raise StudyFailed(
+                    f"{consecutive_failures} runs failed in a row; the last"
+                    f" error was:\n{outcome.error}"
+                )
+            continue
+        if any(p.state == PlanState.RUNNING for p in planned) or available:
+            time.sleep(study.execution.poll_seconds)  # others are training: stand by for retries
+            continue
+        progress.set_done(sum(p.state == PlanState.DONE for p in queue.plan(specs)))
+        return
 
 
 def _train_one(
-    spec: RunSpec, queue: RunQueue, tracker: Any, progress: Any, env: dict[str, Any]
+    spec: RunSpec, trial: Any, queue: RunQueue, tracker: Any, progress: Any, env: dict[str, Any]
 ) -> RunOutcome:
-    """One trial's whole lifecycle: claim, train and track, then close it either way."""
+    """One trial's whole lifecycle once claimed: train and track, then close it either way."""
     from suite.data import load_splits
-    from suite.training import train
+    from suite.training import ReportToTrial, train
 
-    trial = queue.claim(spec)
-    if trial is None:
-        return RunOutcome(spec, "running elsewhere")
     progress.run_started(spec)
     run_id = None
     try:
-        with tracker.child_run(spec, environment=env, trial_number=trial.number) as run_id:
+        with (
+            queue.heartbeat(trial),
+            tracker.child_run(spec, environment=env, trial_number=trial.number) as run_id,
+        ):
             trial.set_user_attr("mlflow_run_id", run_id)
             model, result = train(
                 spec,
                 load_splits(spec.data),
-                callbacks=[*tracker.callbacks(), progress.callback()],
+                callbacks=[*tracker.callbacks(), progress.callback(), ReportToTrial(trial)],
             )
             tracker.log_result(spec, result, model)
+            queue.complete(
+                trial,
+                value=result.best_val_accuracy,
+                record={
+                    "test_accuracy": result.test_accuracy,
+                    "train_seconds": result.train_seconds,
+                    "best_epoch": result.best_epoch,
+                    "mlflow_run_id": run_id,
+                },
+            )
     except KeyboardInterrupt:
         with _signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
             queue.fail(trial, "interrupted by the user")
             progress.run_ended(spec, "killed", "interrupted")
         raise
+    except Superseded as err:  # its MLflow run was marked KILLED by the tracker
+        progress.run_ended(spec, "killed", "superseded")
+        return RunOutcome(spec, "superseded", mlflow_run_id=run_id, error=str(err))
     except Exception as err:
         queue.fail(trial, traceback.format_exc())
         error = f"{type(err).__name__}: {err}"
         progress.run_ended(spec, "failed", error[:40])
         return RunOutcome(spec, "failed", mlflow_run_id=run_id, error=error)
-    record = {
-        "test_accuracy": result.test_accuracy,
-        "train_seconds": result.train_seconds,
-        "best_epoch": result.best_epoch,
-        "mlflow_run_id": run_id,
-    }
-    queue.complete(trial, value=result.best_val_accuracy, record=record)
     progress.run_ended(spec, "trained", f"test_acc {result.test_accuracy:.4f}")
     return RunOutcome(
         spec,

@@ -1,19 +1,39 @@
 """The Optuna study behind a suite study: the queue of runs and the record of which are done.
 
-Each grid point is one trial, found again by its `run_key` user attribute. A run to train is
-enqueued as a WAITING trial and claimed by switching it WAITING -> RUNNING through the storage,
-which both the journal file (file lock) and the RDB storages (row lock) do atomically: a claim
-that returns False means another worker took it. That storage primitive is also what
-`Study.ask` uses to pop enqueued trials, but `ask` would create a fresh sampler trial when the
-queue is empty, which a grid has no use for.
+Each grid point is one trial, found again by its `run_key` user attribute. How this gives
+"every grid point trained to completion exactly once, however many workers":
+
+- A run to train is enqueued as a WAITING trial. Any worker may enqueue (workers start
+  independently, on any machine), so two workers can enqueue the same run_key at once:
+  `enqueue_trial(skip_if_exists=True)` races the same way (optuna#4690-style), and Optuna's
+  GridSampler can hand the same point to two workers. We accept duplicates and make them
+  harmless with one rule: of the unfinished trials of a run_key, only the lowest-numbered
+  may be trained. Trial numbers are assigned by the storage, so every worker agrees on it.
+- A worker claims that trial by switching it WAITING -> RUNNING through the storage, which
+  both the journal file (a file lock) and the RDB storages (a row lock) do atomically; a claim
+  that returns False means another worker has it. This is the primitive `Study.ask` uses to
+  pop enqueued trials, but `ask` would create a fresh sampler trial when the queue is empty.
+- The claiming worker writes a heartbeat (a trial system attribute with a timestamp) while it
+  trains. A RUNNING trial whose worker is gone (same host: its pid no longer exists; any host:
+  no heartbeat for `stale_after_seconds`) is failed by whichever worker notices, its MLflow run
+  is marked KILLED, and the run is enqueued again. Optuna's own heartbeat exists only for RDB
+  storages and only inside `study.optimize`, so the suite keeps its own, for every storage.
+- Before a worker records a result it checks that its trial is still RUNNING (not failed as
+  stale in the meantime); if it is not, the result is discarded as superseded.
+
+Optuna's RDB storage on SQLite is not safe for concurrent claiming; several workers need the
+journal file (one machine) or PostgreSQL / MySQL (several machines).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
-import platform
-from collections.abc import Sequence
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +43,15 @@ from optuna.storages import BaseStorage, JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
+from suite.backend import host_name
 from suite.study import RunSpec, Study, sqlite_path
 
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
+HEARTBEAT = "suite_heartbeat"  # trial system attribute: unix time of the worker's last beat
+
+
+class Superseded(Exception):
+    """The trial was failed as stale while this worker trained it; its result is discarded."""
 
 
 class PlanState(enum.StrEnum):
@@ -55,8 +81,12 @@ def storage_url(study: Study) -> str:
     return str((db.parent if db is not None else Path("mlruns")) / "optuna.journal")
 
 
+def is_rdb(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES
+
+
 def open_storage(url: str) -> BaseStorage:
-    if url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES:
+    if is_rdb(url):
         return optuna.storages.RDBStorage(url)
     path = Path(url.removeprefix("journal:"))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,9 +94,7 @@ def open_storage(url: str) -> BaseStorage:
 
 
 def storage_exists(url: str) -> bool:
-    if url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES:
-        return True
-    return Path(url.removeprefix("journal:")).exists()
+    return is_rdb(url) or Path(url.removeprefix("journal:")).exists()
 
 
 class RunQueue:
@@ -77,20 +105,18 @@ class RunQueue:
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
         self.stale_mlflow_runs: list[str] = []  # runs of trials whose worker died mid-training
-        if create or storage_exists(self.url):
-            storage = open_storage(self.url)
-            if create:
-                self.optuna_study = optuna.create_study(
-                    study_name=study.name,
-                    storage=storage,
-                    direction="maximize",  # best validation accuracy
-                    load_if_exists=True,
+        if create:
+            self.optuna_study = _create_or_load(study.name, self.url)
+        elif storage_exists(self.url):
+            with contextlib.suppress(KeyError):
+                self.optuna_study = optuna.load_study(
+                    study_name=study.name, storage=open_storage(self.url)
                 )
-            else:
-                try:
-                    self.optuna_study = optuna.load_study(study_name=study.name, storage=storage)
-                except KeyError:
-                    self.optuna_study = None
+
+    @property
+    def storage(self) -> BaseStorage:
+        assert self.optuna_study is not None
+        return self.optuna_study._storage
 
     def _trials_by_key(self) -> dict[str, list[FrozenTrial]]:
         by_key: dict[str, list[FrozenTrial]] = {}
@@ -102,22 +128,20 @@ class RunQueue:
         return by_key
 
     def plan(self, specs: Sequence[RunSpec], *, fail_stale: bool = True) -> list[PlannedRun]:
-        """Each spec's state; trials left RUNNING by a dead process are failed (if asked)."""
+        """Each spec's state; trials whose worker is gone are failed first (if asked)."""
         by_key = self._trials_by_key()
         planned = []
         for spec in specs:
             trials = by_key.get(spec.run_key, [])
-            complete = [t for t in trials if t.state == TrialState.COMPLETE]
             running = [t for t in trials if t.state == TrialState.RUNNING]
-            live = [t for t in running if not _is_stale(t)]
+            live = [t for t in running if not self.is_stale(t)]
             if fail_stale:
                 for trial in running:
                     if trial not in live:
-                        self._close(trial, TrialState.FAIL, "stale: its worker is gone")
-                        if trial.user_attrs.get("mlflow_run_id"):
-                            self.stale_mlflow_runs.append(trial.user_attrs["mlflow_run_id"])
-            if complete:
-                planned.append(PlannedRun(spec, PlanState.DONE, dict(complete[0].user_attrs)))
+                        self._fail_stale(trial)
+            if any(t.state == TrialState.COMPLETE for t in trials):
+                done = next(t for t in trials if t.state == TrialState.COMPLETE)
+                planned.append(PlannedRun(spec, PlanState.DONE, dict(done.user_attrs)))
             elif live:
                 planned.append(PlannedRun(spec, PlanState.RUNNING))
             elif any(t.state == TrialState.WAITING for t in trials):
@@ -143,42 +167,122 @@ class RunQueue:
                 )
 
     def claim(self, spec: RunSpec) -> optuna.Trial | None:
-        """Take a WAITING trial of this spec for this process; None if no trial is left to take."""
+        """Take this spec's trial for this worker; None if it is done or another worker has it.
+
+        Only the lowest-numbered unfinished trial of a run_key may be trained (see the module
+        docstring); higher-numbered duplicates are failed so they never run.
+        """
         assert self.optuna_study is not None
-        storage = self.optuna_study._storage
-        for trial in self._trials_by_key().get(spec.run_key, []):
-            if trial.state != TrialState.WAITING:
-                continue
-            try:
-                claimed = storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                claimed = False
-            if claimed:
-                live = optuna.Trial(self.optuna_study, trial._trial_id)
-                live.set_user_attr("worker", _this_worker())
-                return live
-        return None
+        trials = sorted(self._trials_by_key().get(spec.run_key, []), key=lambda t: t.number)
+        if any(t.state == TrialState.COMPLETE for t in trials):
+            return None
+        open_trials = [t for t in trials if t.state in {TrialState.WAITING, TrialState.RUNNING}]
+        if not open_trials:
+            return None
+        first, duplicates = open_trials[0], open_trials[1:]
+        for duplicate in duplicates:
+            if duplicate.state == TrialState.WAITING:
+                self._close(duplicate, f"duplicate of trial {first.number}")
+        if first.state != TrialState.WAITING:
+            return None
+        try:
+            claimed = self.storage.set_trial_state_values(first._trial_id, TrialState.RUNNING)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            claimed = False
+        if not claimed:
+            return None
+        trial = optuna.Trial(self.optuna_study, first._trial_id)
+        trial.set_user_attr("worker", _this_worker())
+        self.storage.set_trial_system_attr(first._trial_id, HEARTBEAT, time.time())
+        return trial
+
+    @contextlib.contextmanager
+    def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
+        """Beat every `heartbeat_seconds` while the trial trains, from a background thread."""
+        stop = threading.Event()
+        interval = self.study.execution.heartbeat_seconds
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                with contextlib.suppress(Exception):  # a missed beat is retried next time
+                    self.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def still_mine(self, trial: optuna.Trial) -> bool:
+        return self.storage.get_trial(trial._trial_id).state == TrialState.RUNNING
 
     def complete(self, trial: optuna.Trial, *, value: float, record: dict[str, Any]) -> None:
         assert self.optuna_study is not None
+        if not self.still_mine(trial):
+            raise Superseded(f"trial {trial.number} was failed as stale while it trained")
         for key, val in record.items():
             trial.set_user_attr(key, val)
         self.optuna_study.tell(trial, value)
 
     def fail(self, trial: optuna.Trial, reason: str) -> None:
         assert self.optuna_study is not None
+        if not self.still_mine(trial):
+            return
         trial.set_user_attr("failure", reason[-2000:])
         self.optuna_study.tell(trial, state=TrialState.FAIL)
 
-    def _close(self, trial: FrozenTrial, state: TrialState, reason: str) -> None:
-        assert self.optuna_study is not None
-        storage = self.optuna_study._storage
-        storage.set_trial_user_attr(trial._trial_id, "failure", reason)
-        storage.set_trial_state_values(trial._trial_id, state)
+    def is_stale(self, trial: FrozenTrial) -> bool:
+        """RUNNING, but its worker is gone: a dead pid on this host, or no recent heartbeat."""
+        worker = trial.user_attrs.get("worker")
+        here = isinstance(worker, dict) and worker.get("host") == host_name()
+        if here and not _process_alive(int(worker.get("pid", -1)), worker.get("started")):
+            return True
+        last = trial.system_attrs.get(HEARTBEAT)
+        if last is None:  # claimed a moment ago, before its first beat: judge by its start
+            start = trial.datetime_start
+            last = start.timestamp() if start else time.time()
+        return time.time() - float(last) > self.study.execution.stale_after_seconds
+
+    def _fail_stale(self, trial: FrozenTrial) -> None:
+        self._close(trial, "stale: its worker is gone")
+        if trial.user_attrs.get("mlflow_run_id"):
+            self.stale_mlflow_runs.append(trial.user_attrs["mlflow_run_id"])
+
+    def _close(self, trial: FrozenTrial, reason: str) -> None:
+        """Fail another worker's (or nobody's) trial; quietly skip one that finished meanwhile."""
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
+            self.storage.set_trial_user_attr(trial._trial_id, "failure", reason)
+            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
+def _create_or_load(name: str, url: str, *, attempts: int = 6) -> optuna.Study:
+    """Open the study's Optuna study, creating storage tables and study when missing.
+
+    Workers of a job array start at the same moment: on a fresh database they all try to
+    create Optuna's tables, and all but one fail on a unique constraint. Trying again, after
+    a random pause, finds the tables made.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                study_name=name,
+                storage=open_storage(url),
+                direction="maximize",  # best validation accuracy
+                load_if_exists=True,
+            )
+        except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")
 
 
 def _this_worker() -> dict[str, Any]:
-    return {"host": platform.node(), "pid": os.getpid(), "started": _process_start(os.getpid())}
+    return {"host": host_name(), "pid": os.getpid(), "started": _process_start(os.getpid())}
 
 
 def _process_start(pid: int) -> str | None:
@@ -190,20 +294,11 @@ def _process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
 
 
-def _is_stale(trial: FrozenTrial) -> bool:
-    """A RUNNING trial whose worker process on this host no longer exists.
-
-    A worker on another host cannot be checked from here; it counts as live.
-    """
-    worker = trial.user_attrs.get("worker")
-    if not isinstance(worker, dict) or worker.get("host") != platform.node():
-        return False
-    pid = int(worker.get("pid", -1))
+def _process_alive(pid: int, started: str | None) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    started = worker.get("started")
-    return started is not None and _process_start(pid) != started
+    except PermissionError:
+        return True
+    return started is None or _process_start(pid) == started

@@ -129,6 +129,24 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///"))
 
 
+class ExecutionConfig(_Frozen):
+    """How workers share the queue: heartbeats, and when a silent worker counts as gone."""
+
+    heartbeat_seconds: PositiveFloat = 10.0
+    stale_after_seconds: PositiveFloat = 60.0  # no heartbeat this long: the trial is retried
+    poll_seconds: PositiveFloat = 2.0  # how often an idle worker looks for work again
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Self:
+        if self.stale_after_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                "stale_after_seconds must be at least 3 x heartbeat_seconds, or a slow beat"
+                f" would look like a dead worker (got {self.stale_after_seconds} and"
+                f" {self.heartbeat_seconds})"
+            )
+        return self
+
+
 # Grid keys: every field that may vary from run to run, and the section that holds it.
 GRID_SECTIONS: dict[str, str] = {
     **{name: "model" for name in ModelConfig.model_fields},
@@ -148,6 +166,7 @@ class Study(_Frozen):
     grid: dict[str, list[Any]] | None = None
     tracking: TrackingConfig = TrackingConfig()
     storage: str | None = None
+    execution: ExecutionConfig = ExecutionConfig()
 
     @property
     def experiment_name(self) -> str:
@@ -382,7 +401,7 @@ def _loc(parts: Sequence[Any]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in {"function-after[_sizes_fit()]"}:
+        elif str(part).startswith("function-after["):
             continue
         else:
             text += f".{part}" if text else str(part)

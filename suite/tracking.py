@@ -1,8 +1,5 @@
 """Everything MLflow: the study's experiment, its parent run, one child run per trained RunSpec.
 
-Importing this module imports Keras (through mlflow.keras): import it after
-`suite.backend.start_backend()` so the backend's start-up chatter is filtered.
-
 The fluent API is used on purpose: MLflow's own Keras callback and `mlflow.keras.log_model`
 record into the active run, so each child run is made active while it trains.
 """
@@ -17,24 +14,13 @@ from typing import Any
 
 import mlflow
 from mlflow.entities import RunStatus
-from mlflow.keras import MlflowCallback
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.scheduler import Superseded
 from suite.study import RunSpec, Study, sqlite_path
 
 ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
-
-
-class Interrupted(Exception):
-    """The user stopped the study (Ctrl-C or SIGTERM) while a run was training."""
-
-
-class EpochCurves(MlflowCallback):
-    """MLflow's Keras callback (optimizer params, model summary, one point per epoch), minus
-    the `validation_*` copies of val_loss / val_accuracy that it logs without a step."""
-
-    def on_test_end(self, logs: dict | None = None) -> None:
-        return None
 
 
 def default_artifact_root(uri: str) -> str | None:
@@ -65,11 +51,16 @@ class Tracker:
     def _experiment_id(self, name: str, uri: str) -> str:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is None:
-            return self.client.create_experiment(
-                name,
-                artifact_location=experiment_artifact_location(uri, name),
-                tags={ROLE_TAG: "study"},
-            )
+            try:
+                return self.client.create_experiment(
+                    name,
+                    artifact_location=experiment_artifact_location(uri, name),
+                    tags={ROLE_TAG: "study"},
+                )
+            except MlflowException as err:  # another worker created it a moment ago
+                if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment = self.client.get_experiment_by_name(name)
         if experiment.lifecycle_stage == "deleted":
             raise RuntimeError(
                 f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore"
@@ -77,20 +68,28 @@ class Tracker:
             )
         return experiment.experiment_id
 
-    def _parent_run_id(self) -> str:
-        found = self.client.search_runs(
+    def _parent_runs(self) -> list:
+        return self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.{ROLE_TAG} = 'study' and tags.study = '{self.study.name}'",
-            max_results=1,
+            order_by=["attributes.start_time ASC"],
         )
+
+    def _parent_run_id(self) -> str:
+        """The study's one parent run. Workers starting together may each create one; they
+        all then keep the oldest, and each deletes its own if it is not that one."""
+        found = self._parent_runs()
         if found:
             return found[0].info.run_id
-        run = self.client.create_run(
+        mine = self.client.create_run(
             self.experiment_id,
             run_name=self.study.name,
             tags={ROLE_TAG: "study", "study": self.study.name},
-        )
-        return run.info.run_id
+        ).info.run_id
+        oldest = min(self._parent_runs(), key=lambda r: (r.info.start_time, r.info.run_id))
+        if oldest.info.run_id != mine:
+            self.client.delete_run(mine)
+        return oldest.info.run_id
 
     def mark_killed(self, run_ids: list[str]) -> None:
         """Close the MLflow runs of workers that died mid-training (SIGKILL, power loss)."""
@@ -135,6 +134,8 @@ class Tracker:
 
     def callbacks(self) -> list[Any]:
         """Keras callbacks that record into the active run: MLflow's own, per epoch."""
+        from suite.epoch_curves import EpochCurves  # imports Keras: only once training
+
         return [EpochCurves(log_every_epoch=True)]
 
     def log_result(self, spec: RunSpec, result: Any, model: Any) -> None:
@@ -197,7 +198,7 @@ def _ended_by_outcome(active: mlflow.ActiveRun) -> Iterator[None]:
     """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept)."""
     try:
         yield
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, Superseded):
         mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
         raise
     except BaseException:

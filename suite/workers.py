@@ -1,0 +1,142 @@
+"""`--workers N`: N worker processes on this machine, sharing the study's queue.
+
+Each worker is the ordinary command (`python -m suite.run STUDY ... --worker-name wK`) with its
+share of the CPU threads; the queue in the Optuna storage keeps them from training the same run
+(see `suite.scheduler`). This process only starts them, relays their lines, shows what every
+worker is training (read from the storage) and prints the summary when they are all done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from suite.scheduler import PlanState
+from suite.study import Study, expand
+
+
+def worker_environment(workers: int) -> dict[str, str]:
+    """Each worker's share of the machine: CPU threads split evenly; GPU memory grown, not
+    taken whole, so several workers fit on one card."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return {
+        **os.environ,
+        "SUITE_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def run_workers(
+    study: Study, command: Sequence[str], workers: int, console: Console
+) -> tuple[int, list]:
+    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes)."""
+    from suite.runner import prepare_queue, summarise
+    from suite.tracking import Tracker
+
+    queue, planned = prepare_queue(study)  # one enqueue up front: fewer duplicates to drop
+    Tracker(study)  # create the store and experiment once, before workers race to do it
+    todo = sum(p.needs_training for p in planned)
+    console.print(
+        f"study [bold]{study.name}[/]: {len(planned)} runs, {len(planned) - todo} done before,"
+        f" {todo} to train by {workers} workers\n  tracking {study.tracking.uri}\n"
+        f"  queue    {queue.url}",
+        highlight=False,
+    )
+    environment = worker_environment(workers)
+    processes = {
+        f"w{i}": subprocess.Popen(
+            [*command, "--worker-name", f"w{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        for i in range(1, workers + 1)
+    }
+    relays = [
+        threading.Thread(target=_relay, args=(name, process, console), daemon=True)
+        for name, process in processes.items()
+    ]
+    for relay in relays:
+        relay.start()
+    interrupted = False
+    try:
+        with Live(console=console, refresh_per_second=2, transient=True) as live:
+            while any(p.poll() is None for p in processes.values()):
+                live.update(_status_table(study, queue, processes))
+                time.sleep(1.0)
+    except KeyboardInterrupt:  # the workers got the same Ctrl-C; let them record it
+        interrupted = True
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes.values():
+            process.wait()
+    for relay in relays:
+        relay.join(timeout=5)
+    outcomes = summarise(study, planned, {}, queue, newly_done="trained")
+    codes = [p.returncode for p in processes.values()]
+    if interrupted or any(code in (130, -signal.SIGINT) for code in codes):
+        return 130, outcomes
+    return (0 if all(code == 0 for code in codes) else 1), outcomes
+
+
+def _relay(name: str, process: subprocess.Popen, console: Console) -> None:
+    """A worker's lines, as they come; its start-up banner is the parent's to print."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        text = line.rstrip()
+        if text and not text.startswith(("study ", "  tracking ", "  queue ")):
+            console.print(
+                text if text.startswith(f"[{name}]") else f"[{name}] {text}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -> Table:
+    """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
+    from optuna.trial import TrialState
+
+    names = {process.pid: name for name, process in processes.items()}
+    planned = queue.plan(expand(study), fail_stale=False)
+    done = sum(p.state == PlanState.DONE for p in planned)
+    table = Table(title=f"{study.name}: runs {done}/{len(planned)}", title_justify="left")
+    for column in ("worker", "run", "epoch", "val_acc"):
+        table.add_column(column)
+    for trial in queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker", {})
+        name = names.get(worker.get("pid"), f"{worker.get('host', '?')}:{worker.get('pid', '?')}")
+        values = trial.intermediate_values
+        epochs = trial.user_attrs.get("config", {}).get("training", {}).get("epochs", "?")
+        last = f"{values[max(values)]:.4f}" if values else ""
+        table.add_row(name, trial.user_attrs.get("label", "?"), f"{len(values)}/{epochs}", last)
+    return table
+
+
+def worker_command(argv: Sequence[str]) -> list[str]:
+    """This invocation's own command line, less `--workers N`, for each worker."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--workers":
+            skip = True
+            continue
+        if arg.startswith("--workers="):
+            continue
+        kept.append(arg)
+    return [sys.executable, "-m", "suite.run", *kept]

@@ -1,0 +1,132 @@
+"""Real servers for the distributed tests, started on loopback inside tmp_path: a PostgreSQL
+cluster (Debian's package) and an `mlflow server` backed by it."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    assert found, "install Debian's postgresql package (apt-get install postgresql)"
+    return found[-1]
+
+
+def _as_postgres(*command: str) -> list[str]:
+    """PostgreSQL refuses to run as root; run it as the package's postgres user."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[str]:
+    """A fresh cluster on a free loopback port; yields a SQLAlchemy URL prefix (no db).
+
+    Its files live in their own temporary folder: pytest's are private to root, and the
+    server runs as the postgres user."""
+    base = Path(tempfile.mkdtemp(prefix="suite-pg-"))
+    data, sockets = base / "data", base / "run"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = free_port()
+    subprocess.run(
+        _as_postgres(_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "suite"),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1",
+            "start",
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        for database in ("optuna", "mlflow"):
+            subprocess.run(
+                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "suite", database],
+                check=True,
+                capture_output=True,
+            )
+        yield f"postgresql+psycopg2://suite@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            _as_postgres(_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+
+
+@contextlib.contextmanager
+def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
+    """`mlflow server` on a free loopback port; yields its http:// URI once it answers."""
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    process = subprocess.Popen(
+        [
+            str(mlflow),
+            "server",
+            "--backend-store-uri",
+            backend_uri,
+            "--artifacts-destination",
+            artifacts.as_uri(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mlflow server exited: {process.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("mlflow server did not answer /health within 90 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        if process.poll() is None:
+            process.kill()
