@@ -75,7 +75,12 @@ class StudyProgress:
     def run_ended(self, spec: RunSpec, status: str, detail: str) -> None:
         """One permanent line per run this worker trained."""
         seconds = time.perf_counter() - self._run_started
-        mark = {"trained": "[green]✓", "failed": "[red]✗", "killed": "[yellow]■"}.get(status, "·")
+        mark = {
+            "trained": "[green]✓",
+            "failed": "[red]✗",
+            "killed": "[yellow]■",
+            "pruned": "[cyan]✂",
+        }.get(status, "[dim]·")
         self.console.print(
             f"{self.prefix}{mark}[/] {spec.label:<24} {status:<8} {detail:<16} {seconds:6.1f} s",
             highlight=False,

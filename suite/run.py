@@ -103,6 +103,8 @@ def train_with_workers(
 def print_plan(study: Study, console: Console) -> int:
     from suite.runner import plan_study
 
+    if study.search is not None:
+        return print_search_plan(study, console)
     planned = plan_study(study)
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
@@ -115,14 +117,47 @@ def print_plan(study: Study, console: Console) -> int:
     return EXIT_OK
 
 
+def print_search_plan(study: Study, console: Console) -> int:
+    """A search has no list of runs in advance: its space, and how far it has come."""
+    from suite.scheduler import RunQueue
+
+    search = study.search
+    assert search is not None
+    table = Table(title=f"search space of study {study.name}", title_justify="left")
+    for column in ("parameter", "values"):
+        table.add_column(column)
+    for name, param in search.space.items():
+        if param.choices is not None:
+            values = ", ".join(map(str, param.choices))
+        else:
+            values = f"{param.low} .. {param.high}" + (" (log)" if param.log else "")
+        table.add_row(name, values)
+    console.print(table)
+    queue = RunQueue(study, create=False)
+    trials = queue.optuna_study.get_trials(deepcopy=False) if queue.optuna_study else []
+    states = {}
+    for trial in trials:
+        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    finished = states.get("complete", 0) + states.get("pruned", 0)
+    console.print(
+        f"{finished} of {search.n_trials or 'unlimited'} trials finished"
+        f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none yet'});"
+        f" sampler {search.sampler}, pruner {search.pruner}, objective {search.objective}."
+        " --dry-run trained nothing."
+    )
+    return EXIT_OK
+
+
 def train_study(
     study: Study, console: Console, errors: Console, *, source_file: Path, worker: str | None
 ) -> int:
     from suite.data import DataError
     from suite.runner import StudyFailed, StudyInterrupted, StudyOutcome, run_study
+    from suite.search import run_search
 
+    run = run_search if study.search is not None else run_study
     try:
-        outcome: StudyOutcome = run_study(
+        outcome: StudyOutcome = run(
             study, console=console, source_file=source_file, worker_name=worker
         )
     except StudyInterrupted as stop:
@@ -155,6 +190,8 @@ def print_summary(outcome: object, console: Console) -> None:
     from suite.runner import StudyOutcome
 
     assert isinstance(outcome, StudyOutcome)
+    if not outcome.runs:
+        return
     table = Table(title=f"study {outcome.study.name}", title_justify="left")
     table.add_column("run")
     table.add_column("status")

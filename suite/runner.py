@@ -195,8 +195,22 @@ def _work(
         return
 
 
+def objective_value(result: Any, objective: str) -> float:
+    """The trial's value: the best validation accuracy, or the lowest validation loss."""
+    curve = result.history[objective]
+    return max(curve) if objective == "val_accuracy" else min(curve)
+
+
 def _train_one(
-    spec: RunSpec, trial: Any, queue: RunQueue, tracker: Any, progress: Any, env: dict[str, Any]
+    spec: RunSpec,
+    trial: Any,
+    queue: RunQueue,
+    tracker: Any,
+    progress: Any,
+    env: dict[str, Any],
+    *,
+    objective: str = "val_accuracy",
+    prune: bool = False,
 ) -> RunOutcome:
     """One trial's whole lifecycle once claimed: train and track, then close it either way."""
     from suite.data import load_splits
@@ -204,6 +218,7 @@ def _train_one(
 
     progress.run_started(spec)
     run_id = None
+    reporter = ReportToTrial(trial, monitor=objective, prune=prune)
     try:
         with (
             queue.heartbeat(trial),
@@ -213,19 +228,19 @@ def _train_one(
             model, result = train(
                 spec,
                 load_splits(spec.data),
-                callbacks=[*tracker.callbacks(), progress.callback(), ReportToTrial(trial)],
+                callbacks=[*tracker.callbacks(), progress.callback(), reporter],
             )
-            tracker.log_result(spec, result, model)
-            queue.complete(
-                trial,
-                value=result.best_val_accuracy,
-                record={
-                    "test_accuracy": result.test_accuracy,
-                    "train_seconds": result.train_seconds,
-                    "best_epoch": result.best_epoch,
-                    "mlflow_run_id": run_id,
-                },
-            )
+            tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
+            record = {
+                "test_accuracy": result.test_accuracy,
+                "train_seconds": result.train_seconds,
+                "best_epoch": result.best_epoch,
+                "mlflow_run_id": run_id,
+            }
+            if reporter.pruned_after is not None:
+                queue.prune(trial, record=record)
+            else:
+                queue.complete(trial, value=objective_value(result, objective), record=record)
     except KeyboardInterrupt:
         with _signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
             queue.fail(trial, "interrupted by the user")
@@ -239,10 +254,14 @@ def _train_one(
         error = f"{type(err).__name__}: {err}"
         progress.run_ended(spec, "failed", error[:40])
         return RunOutcome(spec, "failed", mlflow_run_id=run_id, error=error)
-    progress.run_ended(spec, "trained", f"test_acc {result.test_accuracy:.4f}")
+    status = "trained" if reporter.pruned_after is None else "pruned"
+    detail = f"test_acc {result.test_accuracy:.4f}"
+    if reporter.pruned_after is not None:
+        detail = f"at epoch {reporter.pruned_after}"
+    progress.run_ended(spec, status, detail)
     return RunOutcome(
         spec,
-        "trained",
+        status,
         test_accuracy=result.test_accuracy,
         seconds=result.train_seconds,
         mlflow_run_id=run_id,

@@ -100,13 +100,14 @@ def storage_exists(url: str) -> bool:
 class RunQueue:
     """Plan, enqueue, claim and close the trials of one suite study."""
 
-    def __init__(self, study: Study, *, create: bool = True) -> None:
+    def __init__(self, study: Study, *, create: bool = True, **study_options: Any) -> None:
+        """`study_options` (direction, sampler, pruner) go to `optuna.create_study`."""
         self.study = study
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
         self.stale_mlflow_runs: list[str] = []  # runs of trials whose worker died mid-training
         if create:
-            self.optuna_study = _create_or_load(study.name, self.url)
+            self.optuna_study = _create_or_load(study.name, self.url, **study_options)
         elif storage_exists(self.url):
             with contextlib.suppress(KeyError):
                 self.optuna_study = optuna.load_study(
@@ -138,7 +139,7 @@ class RunQueue:
             if fail_stale:
                 for trial in running:
                     if trial not in live:
-                        self._fail_stale(trial)
+                        self.fail_stale(trial)
             if any(t.state == TrialState.COMPLETE for t in trials):
                 done = next(t for t in trials if t.state == TrialState.COMPLETE)
                 planned.append(PlannedRun(spec, PlanState.DONE, dict(done.user_attrs)))
@@ -192,7 +193,7 @@ class RunQueue:
         if not claimed:
             return None
         trial = optuna.Trial(self.optuna_study, first._trial_id)
-        trial.set_user_attr("worker", _this_worker())
+        trial.set_user_attr("worker", this_worker())
         self.storage.set_trial_system_attr(first._trial_id, HEARTBEAT, time.time())
         return trial
 
@@ -226,6 +227,14 @@ class RunQueue:
             trial.set_user_attr(key, val)
         self.optuna_study.tell(trial, value)
 
+    def prune(self, trial: optuna.Trial, *, record: dict[str, Any]) -> None:
+        assert self.optuna_study is not None
+        if not self.still_mine(trial):
+            raise Superseded(f"trial {trial.number} was failed as stale while it trained")
+        for key, val in record.items():
+            trial.set_user_attr(key, val)
+        self.optuna_study.tell(trial, state=TrialState.PRUNED)
+
     def fail(self, trial: optuna.Trial, reason: str) -> None:
         assert self.optuna_study is not None
         if not self.still_mine(trial):
@@ -245,7 +254,7 @@ class RunQueue:
             last = start.timestamp() if start else time.time()
         return time.time() - float(last) > self.study.execution.stale_after_seconds
 
-    def _fail_stale(self, trial: FrozenTrial) -> None:
+    def fail_stale(self, trial: FrozenTrial) -> None:
         self._close(trial, "stale: its worker is gone")
         if trial.user_attrs.get("mlflow_run_id"):
             self.stale_mlflow_runs.append(trial.user_attrs["mlflow_run_id"])
@@ -257,7 +266,7 @@ class RunQueue:
             self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
-def _create_or_load(name: str, url: str, *, attempts: int = 6) -> optuna.Study:
+def _create_or_load(name: str, url: str, *, attempts: int = 6, **options: Any) -> optuna.Study:
     """Open the study's Optuna study, creating storage tables and study when missing.
 
     Workers of a job array start at the same moment: on a fresh database they all try to
@@ -271,8 +280,8 @@ def _create_or_load(name: str, url: str, *, attempts: int = 6) -> optuna.Study:
             return optuna.create_study(
                 study_name=name,
                 storage=open_storage(url),
-                direction="maximize",  # best validation accuracy
                 load_if_exists=True,
+                **{"direction": "maximize", **options},  # grids: best validation accuracy
             )
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
             if attempt == attempts - 1:
@@ -281,7 +290,7 @@ def _create_or_load(name: str, url: str, *, attempts: int = 6) -> optuna.Study:
     raise AssertionError("unreachable")
 
 
-def _this_worker() -> dict[str, Any]:
+def this_worker() -> dict[str, Any]:
     return {"host": host_name(), "pid": os.getpid(), "started": _process_start(os.getpid())}
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -156,6 +157,36 @@ GRID_SECTIONS: dict[str, str] = {
 }
 
 
+class SearchParam(_Frozen):
+    """One dimension of a search space: `choices`, or `low`..`high` (optionally log / step)."""
+
+    choices: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+
+
+class SearchConfig(_Frozen):
+    """An Optuna search: which trials to propose, how many, what to optimise, when to prune."""
+
+    space: dict[str, SearchParam]
+    n_trials: PositiveInt | None = 20  # finished (complete or pruned) trials in total
+    timeout_seconds: PositiveFloat | None = None  # per invocation
+    sampler: Literal["tpe", "random", "qmc"] = "tpe"
+    sampler_seed: int | None = 0
+    objective: Literal["val_accuracy", "val_loss"] = "val_accuracy"
+    pruner: Literal["median", "hyperband", "none"] = "median"
+    pruner_startup_trials: NonNegativeInt = 5  # trials that finish before any is pruned
+    pruner_warmup_epochs: NonNegativeInt = 1  # epochs of every trial that are never pruned
+    run_seed: NonNegativeInt = 0  # the training seed of every trial
+    enqueue: list[dict[str, Any]] = []  # configurations to try first (partial; rest sampled)
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.objective == "val_accuracy" else "minimize"
+
+
 class Study(_Frozen):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     experiment: str | None = None
@@ -164,6 +195,7 @@ class Study(_Frozen):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     grid: dict[str, list[Any]] | None = None
+    search: SearchConfig | None = None
     tracking: TrackingConfig = TrackingConfig()
     storage: str | None = None
     execution: ExecutionConfig = ExecutionConfig()
@@ -207,7 +239,8 @@ class RunSpec(_Frozen):
         parts = [m.cell, "bi" if m.bidirectional else "uni", f"{m.layers}L"]
         for key in self.varied:
             if key not in {"cell", "bidirectional", "layers", "seed"}:
-                parts.append(f"{key}={self.value_of(key)}")
+                value = self.value_of(key)
+                parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
         parts.append(f"s{self.seed}")
         return "-".join(parts)
 
@@ -236,11 +269,20 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
         study = Study.model_validate(raw)
     except ValidationError as err:
         raise StudyError(source, [_describe(e) for e in err.errors()]) from None
-    if study.grid is None:
+    if study.grid is None and study.search is None:
         raise StudyError(
-            source, ["grid: missing; a study needs a grid of runs, e.g.  grid: {cell: [lstm]}"]
+            source,
+            [
+                "grid: missing; a study needs a grid of runs (e.g.  grid: {cell: [lstm]}) or a"
+                " search: section"
+            ],
         )
-    problems = _grid_problems(study)
+    if study.grid is not None and study.search is not None:
+        raise StudyError(
+            source,
+            ["grid and search: a study has one or the other; put the search in its own file"],
+        )
+    problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
     if problems:
         raise StudyError(source, problems)
     return study
@@ -324,6 +366,69 @@ def _grid_problems(study: Study) -> list[str]:
     return problems
 
 
+SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k != "seed"}
+INTEGER_FIELDS = {"layers", "units", "epochs", "batch_size"}
+FLOAT_FIELDS = {"dropout", "learning_rate"}
+
+
+def _search_problems(study: Study) -> list[str]:
+    """A search space that Optuna can sample and whose every value is a valid study field."""
+    assert study.search is not None
+    problems: list[str] = []
+    if not study.search.space:
+        return [
+            "search.space: empty; give at least one parameter, e.g.  units: {low: 16, high: 128}"
+        ]
+    for name, param in study.search.space.items():
+        where = f"search.space.{name}"
+        if name not in SEARCHABLE:
+            problems.append(f"{where}: unknown parameter; allowed: {', '.join(SEARCHABLE)}")
+            continue
+        problems += [f"{where}: {p}" for p in _search_param_problems(study, name, param)]
+    for i, point in enumerate(study.search.enqueue):
+        for name, value in point.items():
+            if name not in study.search.space:
+                problems.append(f"search.enqueue[{i}].{name}: not a parameter of search.space")
+            elif problem := _grid_value_problem(study, name, value):
+                problems.append(f"search.enqueue[{i}].{name}: {problem}")
+    return problems
+
+
+def _search_param_problems(study: Study, name: str, param: SearchParam) -> list[str]:
+    bounds = param.low is not None or param.high is not None
+    if param.choices is not None:
+        if bounds or param.log or param.step is not None:
+            return ["give either choices or low/high (with log, step), not both"]
+        if not param.choices:
+            return ["choices: empty list; give at least one value"]
+        return [
+            f"choices[{i}]: {problem}"
+            for i, value in enumerate(param.choices)
+            if (problem := _grid_value_problem(study, name, value))
+        ]
+    if name not in INTEGER_FIELDS | FLOAT_FIELDS:
+        return [f"{name} takes choices (e.g. {{choices: [...]}}), not a low/high range"]
+    if param.low is None or param.high is None:
+        return ["needs both low and high (or choices)"]
+    problems = []
+    if param.low >= param.high:
+        problems.append(f"low must be below high, got low={param.low} high={param.high}")
+    if param.log and param.low <= 0:
+        problems.append(f"log scale needs low > 0, got low={param.low}")
+    if param.log and param.step is not None:
+        problems.append("log and step cannot be combined (Optuna samples one or the other)")
+    if name in INTEGER_FIELDS and not (
+        float(param.low).is_integer() and float(param.high).is_integer()
+    ):
+        problems.append(f"{name} is an integer: low and high must be whole numbers")
+    for end in ("low", "high"):
+        value = getattr(param, end)
+        value = int(value) if name in INTEGER_FIELDS else value
+        if problem := _grid_value_problem(study, name, value):
+            problems.append(f"{end}: {problem}")
+    return problems
+
+
 def _grid_value_problem(study: Study, key: str, value: Any) -> str | None:
     section = GRID_SECTIONS[key]
     if section == "seed":
@@ -344,8 +449,11 @@ def _grid_value_problem(study: Study, key: str, value: Any) -> str | None:
 
 
 def expand(study: Study) -> list[RunSpec]:
-    """One RunSpec per grid point, in the order the grid lists its keys and values."""
-    grid = dict(study.grid or {})
+    """One RunSpec per grid point, in the order the grid lists its keys and values (none for a
+    search study: its trials are proposed one at a time)."""
+    if study.grid is None:
+        return []
+    grid = dict(study.grid)
     grid.setdefault("seed", [0])
     keys = list(grid)
     varied = tuple(k for k in keys if len(grid[k]) > 1)
@@ -363,6 +471,19 @@ def expand(study: Study) -> list[RunSpec]:
             )
         )
     return specs
+
+
+def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:
+    """The RunSpec of one search trial: the study's defaults with the trial's parameters."""
+    assert study.search is not None
+    return RunSpec(
+        study=study.name,
+        data=_with(study.data, params, "data"),
+        model=_with(study.model, params, "model"),
+        training=_with(study.training, params, "training"),
+        seed=study.search.run_seed,
+        varied=tuple(study.search.space),
+    )
 
 
 def _with(section: BaseModel, point: Mapping[str, Any], name: str) -> Any:

@@ -138,8 +138,15 @@ class Tracker:
 
         return [EpochCurves(log_every_epoch=True)]
 
-    def log_result(self, spec: RunSpec, result: Any, model: Any) -> None:
-        """Final metrics and the artifacts of a finished run (into the active child run)."""
+    def log_result(
+        self, spec: RunSpec, result: Any, model: Any, *, pruned_after: int | None = None
+    ) -> None:
+        """Final metrics and the artifacts of a finished run (into the active child run).
+
+        A pruned search trial keeps its curves up to the pruning epoch and is tagged
+        `pruned`; the report leaves it out of the comparison."""
+        if pruned_after is not None:
+            mlflow.set_tags({"pruned": "true", "pruned_after_epoch": str(pruned_after)})
         mlflow.log_metrics(result.final_metrics())
         mlflow.log_dict(
             {"labels": list(range(10)), "rows_true_columns_predicted": result.confusion},

@@ -59,16 +59,21 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class ReportToTrial(keras.callbacks.Callback):
-    """Each epoch's val accuracy as the Optuna trial's intermediate value: what the progress
-    display of other workers reads, and what a pruner judges."""
+    """Each epoch's `monitor` as the Optuna trial's intermediate value (what other workers'
+    progress displays read); with `prune`, stops training when the trial's pruner says so."""
 
-    def __init__(self, trial: Any) -> None:
+    def __init__(self, trial: Any, *, monitor: str = "val_accuracy", prune: bool = False) -> None:
         super().__init__()
-        self._trial = trial
+        self._trial, self._monitor, self._prune = trial, monitor, prune
+        self.pruned_after: int | None = None  # epochs trained when the pruner stopped it
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs and "val_accuracy" in logs:
-            self._trial.report(float(logs["val_accuracy"]), epoch)
+        if not logs or self._monitor not in logs:
+            return
+        self._trial.report(float(logs[self._monitor]), epoch)
+        if self._prune and self._trial.should_prune():
+            self.pruned_after = epoch + 1
+            self.model.stop_training = True
 
 
 def compile_model(model: keras.Model, training: TrainingConfig) -> None:

@@ -1,0 +1,181 @@
+"""An Optuna search in one worker: ask, train with pruning, tell, until the study has
+`n_trials` finished trials (complete or pruned) in total, or the timeout passes.
+
+Trials are ordinary suite runs: a child run in MLflow with the same params, tags, curves and
+artifacts as a grid run, linked both ways with its trial. Several workers (`--workers N`, or
+processes on other machines sharing the storage) run this same loop; the storage hands each
+`ask` a distinct trial. A worker's trial that goes stale is failed and its parameters enqueued
+again, so the next `ask` anywhere retries it (as Optuna's RetryFailedTrialCallback would).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from rich.console import Console
+
+from suite.runner import (
+    RunOutcome,
+    StudyInterrupted,
+    StudyOutcome,
+    _signal_handled,
+    _train_one,
+)
+from suite.scheduler import HEARTBEAT, RunQueue, this_worker
+from suite.study import SearchConfig, SearchParam, Study, search_spec
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
+    if search.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=search.sampler_seed)
+    if search.sampler == "qmc":
+        return optuna.samplers.QMCSampler(seed=search.sampler_seed, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(seed=search.sampler_seed)
+
+
+def make_pruner(search: SearchConfig, epochs: int) -> optuna.pruners.BasePruner:
+    if search.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=search.pruner_startup_trials,
+            n_warmup_steps=search.pruner_warmup_epochs,
+        )
+    if search.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1))
+    return optuna.pruners.NopPruner()
+
+
+def open_search(study: Study) -> RunQueue:
+    """The study's Optuna study with its sampler and pruner (created on first use)."""
+    assert study.search is not None
+    queue = RunQueue(
+        study,
+        direction=study.search.direction,
+        sampler=make_sampler(study.search),
+        pruner=make_pruner(study.search, study.training.epochs),
+    )
+    optuna_study = queue.optuna_study
+    assert optuna_study is not None
+    if study.search.enqueue and not optuna_study.get_trials(deepcopy=False):
+        for point in study.search.enqueue:
+            optuna_study.enqueue_trial(point, skip_if_exists=True)
+    return queue
+
+
+def suggest(trial: optuna.Trial, name: str, param: SearchParam) -> Any:
+    if param.choices is not None:
+        return trial.suggest_categorical(name, param.choices)
+    assert param.low is not None and param.high is not None
+    if name in {"layers", "units", "epochs", "batch_size"}:
+        step = int(param.step or 1)
+        return trial.suggest_int(name, int(param.low), int(param.high), step=step, log=param.log)
+    return trial.suggest_float(name, param.low, param.high, step=param.step, log=param.log)
+
+
+def counts(queue: RunQueue) -> dict[str, int]:
+    assert queue.optuna_study is not None
+    trials = queue.optuna_study.get_trials(deepcopy=False)
+    return {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+
+
+def run_search(
+    study: Study,
+    *,
+    console: Console,
+    source_file: Path | None = None,
+    worker_name: str | None = None,
+) -> StudyOutcome:
+    from suite.backend import environment, start_backend
+
+    search = study.search
+    assert search is not None
+    queue = open_search(study)
+    finished = sum(counts(queue)[s.name.lower()] for s in FINISHED)
+    target = search.n_trials
+    console.print(
+        f"search [bold]{study.name}[/]: {finished} trials finished before"
+        f"{f', {target} wanted' if target else ''}; sampler {search.sampler},"
+        f" pruner {search.pruner}, objective {search.objective}\n"
+        f"  tracking {study.tracking.uri}\n  queue    {queue.url}",
+        highlight=False,
+    )
+    if target is not None and finished >= target:
+        console.print(f"nothing to train: the search has its {target} finished trials already.")
+        return StudyOutcome(study, [])
+
+    with console.status("starting Keras..."):
+        start_backend()
+    from suite.progress import StudyProgress
+    from suite.tracking import Tracker
+
+    tracker = Tracker(study)
+    env = environment()
+    outcomes: list[RunOutcome] = []
+    started = time.monotonic()
+    with (
+        _signal_handled(signal.SIGTERM, signal.default_int_handler),
+        _signal_handled(signal.SIGHUP, signal.default_int_handler),
+        tracker.study_run(source_file=source_file),
+        StudyProgress(
+            console, study=study.name, total=target or 0, done=finished, worker=worker_name
+        ) as progress,
+    ):
+        try:
+            while True:
+                _retry_stale(queue, tracker)
+                state = counts(queue)
+                done = state["complete"] + state["pruned"]
+                progress.set_done(done)
+                if target is not None and done + state["running"] >= target:
+                    if state["running"] == 0:
+                        break
+                    time.sleep(study.execution.poll_seconds)  # others finish the last ones
+                    continue
+                if search.timeout_seconds and time.monotonic() - started > search.timeout_seconds:
+                    break
+                outcomes.append(_one_trial(study, queue, tracker, progress, env))
+        except KeyboardInterrupt:
+            raise StudyInterrupted(StudyOutcome(study, outcomes, True)) from None
+    return StudyOutcome(study, outcomes)
+
+
+def _one_trial(
+    study: Study, queue: RunQueue, tracker: Any, progress: Any, env: dict[str, Any]
+) -> RunOutcome:
+    search = study.search
+    assert search is not None and queue.optuna_study is not None
+    trial = queue.optuna_study.ask()
+    trial.set_user_attr("worker", this_worker())
+    queue.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
+    params = {name: suggest(trial, name, param) for name, param in search.space.items()}
+    spec = search_spec(study, params)
+    trial.set_user_attr("run_key", spec.run_key)
+    trial.set_user_attr("label", spec.label)
+    trial.set_user_attr("config", spec.resolved())
+    return _train_one(
+        spec,
+        trial,
+        queue,
+        tracker,
+        progress,
+        env,
+        objective=search.objective,
+        prune=search.pruner != "none",
+    )
+
+
+def _retry_stale(queue: RunQueue, tracker: Any) -> None:
+    """Fail trials whose worker is gone, mark their MLflow runs KILLED, enqueue them again."""
+    assert queue.optuna_study is not None
+    for trial in queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if queue.is_stale(trial):
+            queue.fail_stale(trial)
+            queue.optuna_study.enqueue_trial(dict(trial.params), skip_if_exists=False)
+    tracker.mark_killed(queue.stale_mlflow_runs)
+    queue.stale_mlflow_runs.clear()
