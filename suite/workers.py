@@ -35,6 +35,7 @@ def worker_environment(workers: int) -> dict[str, str]:
         "TF_FORCE_GPU_ALLOW_GROWTH": "true",
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
         "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "200",  # their lines are relayed, not wrapped by a narrow pipe width
     }
 
 
@@ -45,14 +46,22 @@ def run_workers(
     from suite.runner import prepare_queue, summarise
     from suite.tracking import Tracker
 
-    queue, planned = prepare_queue(study)  # one enqueue up front: fewer duplicates to drop
+    if study.search is not None:
+        from suite.search import open_search
+
+        queue, planned = open_search(study), []  # created once, before workers race to
+    else:
+        queue, planned = prepare_queue(study)  # one enqueue up front: fewer duplicates to drop
     Tracker(study)  # create the store and experiment once, before workers race to do it
     todo = sum(p.needs_training for p in planned)
+    what = (
+        f"search [bold]{study.name}[/] by {workers} workers"
+        if study.search is not None
+        else f"study [bold]{study.name}[/]: {len(planned)} runs, {len(planned) - todo} done"
+        f" before, {todo} to train by {workers} workers"
+    )
     console.print(
-        f"study [bold]{study.name}[/]: {len(planned)} runs, {len(planned) - todo} done before,"
-        f" {todo} to train by {workers} workers\n  tracking {study.tracking.uri}\n"
-        f"  queue    {queue.url}",
-        highlight=False,
+        f"{what}\n  tracking {study.tracking.uri}\n  queue    {queue.url}", highlight=False
     )
     environment = worker_environment(workers)
     processes = {
@@ -98,7 +107,7 @@ def _relay(name: str, process: subprocess.Popen, console: Console) -> None:
     assert process.stdout is not None
     for line in process.stdout:
         text = line.rstrip()
-        if text and not text.startswith(("study ", "  tracking ", "  queue ")):
+        if text and not text.startswith(("study ", "search ", "  tracking ", "  queue ")):
             console.print(
                 text if text.startswith(f"[{name}]") else f"[{name}] {text}",
                 highlight=False,
@@ -111,10 +120,17 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
     from optuna.trial import TrialState
 
     names = {process.pid: name for name, process in processes.items()}
-    planned = queue.plan(expand(study), fail_stale=False)
-    done = sum(p.state == PlanState.DONE for p in planned)
-    table = Table(title=f"{study.name}: runs {done}/{len(planned)}", title_justify="left")
-    for column in ("worker", "run", "epoch", "val_acc"):
+    if study.search is not None:
+        finished = queue.optuna_study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+        )
+        title = f"{study.name}: trials finished {len(finished)}/{study.search.n_trials or '-'}"
+    else:
+        planned = queue.plan(expand(study), fail_stale=False)
+        done = sum(p.state == PlanState.DONE for p in planned)
+        title = f"{study.name}: runs {done}/{len(planned)}"
+    table = Table(title=title, title_justify="left")
+    for column in ("worker", "run", "epoch", "objective"):
         table.add_column(column)
     for trial in queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", {})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
@@ -9,6 +12,7 @@ from optuna.trial import TrialState
 
 from suite.study import StudyError, load_study
 from tests.conftest import run_cli
+from tests.report_helpers import html_tables
 
 HEAD = "name: s\n"
 
@@ -113,3 +117,26 @@ def test_search_prunes_the_bad_trial_and_resumes(tmp_path, write_study):
     assert "3 trials finished before" in more.stdout
     finished = [t for t in trials(tmp_path) if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 4
+
+    # The report's search section reads the Optuna storage; pruned trials stay out of the
+    # comparison tables.
+    report = subprocess.run(
+        [sys.executable, "-m", "suite.report", str(path), "--out", str(tmp_path / "r.html")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr
+    tables = html_tables(tmp_path / "r.html")
+    states = dict(tables["tiny-search-counts"][1:])
+    assert states["pruned"] == "1" and int(states["complete"]) == 3
+    assert dict(tables["tiny-search-best"][1:])["trial"] == str(
+        max(
+            (t for t in trials(tmp_path) if t.state == TrialState.COMPLETE), key=lambda t: t.value
+        ).number
+    )
+    leaderboard_configs = [row[0] for row in tables["tiny-leaderboard"][1:]]
+    assert not any("1e-07" in config for config in leaderboard_configs)
+    page = (tmp_path / "r.html").read_text()
+    assert "Optimization history" in page and "Parameter importances" in page

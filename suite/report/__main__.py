@@ -93,7 +93,12 @@ def _sources(args: argparse.Namespace) -> list:
     for path in args.studies:
         study = load_study(path)
         uri = args.tracking_uri or study.tracking.uri
-        sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
+        if study.search is not None:
+            from suite.scheduler import storage_url
+
+            sources.append(Source(study.name, study.experiment_name, uri, None, storage_url(study)))
+        else:
+            sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
     for name in args.experiment:
         sources.append(Source(name, name, args.tracking_uri or DEFAULT_URI))
     return sources

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
@@ -92,6 +93,8 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         _plots(finished, board, collected.curves, key, source.name, _grid_levels(source)),
         _best_run(finished, board, collected, source, key),
     ]
+    if source.search_storage:
+        section.children.append(_search(source, key))
     return section
 
 
@@ -379,6 +382,77 @@ def _plots(
     for name, title, figure in figures:
         section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure)))
     return section
+
+
+def _search(source: Source, key: str) -> Section:
+    """The Optuna side of a search: counts, best trial, history, importances, coordinates."""
+    import warnings
+
+    import optuna
+    from optuna.trial import TrialState
+
+    section = Section(key=f"{key}-search", title="Search")
+    storage = optuna_storage(source.search_storage)
+    search = optuna.load_study(study_name=source.name, storage=storage)
+    trials = search.get_trials(deepcopy=False)
+    counts = pd.DataFrame(
+        [(state.name.lower(), sum(t.state == state for t in trials)) for state in TrialState],
+        columns=["state", "trials"],
+    )
+    section.blocks.append(
+        table(
+            counts,
+            key=f"{key}-search-counts",
+            title="Trials by state",
+            columns={"state": ("state", TEXT), "trials": ("trials", INTEGER)},
+        )
+    )
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        section.blocks.append(Note("No complete trial yet.", "warning"))
+        return section
+    best = search.best_trial
+    facts = [
+        ("trial", str(best.number)),
+        ("value", f"{best.value:.4f}"),
+        ("run", str(best.user_attrs.get("label", ""))),
+        *[(name, str(value)) for name, value in best.params.items()],
+    ]
+    section.blocks.append(
+        table(
+            pd.DataFrame(facts, columns=["what", "value"]),
+            key=f"{key}-search-best",
+            title="Best trial",
+            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
+        )
+    )
+    from optuna.visualization import matplotlib as optuna_plots
+
+    drawings = [("history", "Optimization history", optuna_plots.plot_optimization_history)]
+    if len(complete) >= 2 and best.params:
+        drawings += [
+            ("importances", "Parameter importances", optuna_plots.plot_param_importances),
+            ("parallel", "Parallel coordinates", optuna_plots.plot_parallel_coordinate),
+        ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for name, title, draw in drawings:
+            try:
+                axes = draw(search)
+            except (ValueError, RuntimeError) as err:  # e.g. importances of a constant space
+                section.blocks.append(Note(f"{title}: not available ({err}).", "warning"))
+                continue
+            figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+            figure.set_size_inches(8, 4.5)
+            section.blocks.append(Figure(f"{key}-search-{name}", title, plots.to_data_uri(figure)))
+    return section
+
+
+def optuna_storage(url: str | None) -> Any:
+    from suite.scheduler import open_storage
+
+    assert url is not None
+    return open_storage(url)
 
 
 def _best_run(

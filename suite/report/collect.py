@@ -59,6 +59,7 @@ class Source:
     experiment: str
     tracking_uri: str
     expected: tuple[RunSpec, ...] | None = None  # from the study file; None for --experiment
+    search_storage: str | None = None  # the Optuna storage of a search study
 
 
 @dataclass
@@ -144,7 +145,8 @@ def _run_row(source: Source, run: Run) -> dict[str, Any]:
         "study": source.name,
         "run_id": run.info.run_id,
         "run_name": run.info.run_name or run.info.run_id[:8],
-        "status": run.info.status,
+        # A pruned search trial ends FINISHED in MLflow; the report keeps it out of comparisons.
+        "status": "PRUNED" if tags.get("pruned") == "true" else run.info.status,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
         "run_key": tags.get("run_key", run.info.run_id),
