@@ -86,8 +86,13 @@ def run_workers(
             while any(p.poll() is None for p in processes.values()):
                 live.update(_status_table(study, queue, processes))
                 time.sleep(1.0)
-    except KeyboardInterrupt:  # the workers got the same Ctrl-C; let them record it
+    except KeyboardInterrupt:
+        # From a terminal the workers got the same Ctrl-C and are recording it; a second one
+        # now could cut that short. Only those still running after a moment are told.
         interrupted = True
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
+            time.sleep(0.1)
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
