@@ -111,8 +111,6 @@ def run_study(
     worker_name: str | None = None,
 ) -> StudyOutcome:
     """Train the study's runs that no other worker has, until none is left anywhere."""
-    from suite.backend import environment, start_backend
-
     queue, planned = prepare_queue(study)
     todo = [p for p in planned if p.needs_training]
     done_before = sum(p.state == PlanState.DONE for p in planned)
@@ -125,24 +123,16 @@ def run_study(
         console.print("nothing to train: every run of this study has finished already.")
         return StudyOutcome(study, summarise(study, planned, {}, queue))
 
-    with console.status("starting Keras..."):
-        start_backend()
-    from suite.progress import StudyProgress
-    from suite.tracking import Tracker
-
-    tracker = Tracker(study)
-    env = environment()
     trained: dict[str, RunOutcome] = {}
     interrupted = False
-    # SIGTERM (a job scheduler, `kill`) and SIGHUP (a closed terminal) stop it as Ctrl-C does.
-    with (
-        _signal_handled(signal.SIGTERM, signal.default_int_handler),
-        _signal_handled(signal.SIGHUP, signal.default_int_handler),
-        tracker.study_run(source_file=source_file),
-        StudyProgress(
-            console, study=study.name, total=len(planned), done=done_before, worker=worker_name
-        ) as progress,
-    ):
+    with worker_session(
+        study,
+        console,
+        source_file=source_file,
+        worker_name=worker_name,
+        total=len(planned),
+        done=done_before,
+    ) as (tracker, progress, env):
         try:
             _work(study, queue, tracker, progress, env, trained)
         except KeyboardInterrupt:
@@ -151,6 +141,38 @@ def run_study(
         if interrupted:
             raise StudyInterrupted(outcome)
     return outcome
+
+
+@contextmanager
+def worker_session(
+    study: Study,
+    console: Console,
+    *,
+    source_file: Path | None,
+    worker_name: str | None,
+    total: int,
+    done: int,
+) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """What every worker trains inside, grid or search: Keras started quietly, the study's
+    parent run active, the progress display, and SIGTERM (a job scheduler, `kill`) and SIGHUP
+    (a closed terminal) turned into the Ctrl-C that ends a run as KILLED."""
+    from suite.backend import environment, start_backend
+
+    with console.status("starting Keras..."):
+        start_backend()
+    from suite.progress import StudyProgress
+    from suite.tracking import Tracker
+
+    tracker = Tracker(study)
+    with (
+        _signal_handled(signal.SIGTERM, signal.default_int_handler),
+        _signal_handled(signal.SIGHUP, signal.default_int_handler),
+        tracker.study_run(source_file=source_file),
+        StudyProgress(
+            console, study=study.name, total=total, done=done, worker=worker_name
+        ) as progress,
+    ):
+        yield tracker, progress, environment()
 
 
 def _work(
@@ -177,7 +199,7 @@ def _work(
         for item in available:
             trial = queue.claim(item.spec)
             if trial is not None:
-                outcome = _train_one(item.spec, trial, queue, tracker, progress, env)
+                outcome = train_trial(item.spec, trial, queue, tracker, progress, env)
                 trained[item.spec.run_key] = outcome
                 break
         if outcome is not None:
@@ -201,7 +223,7 @@ def objective_value(result: Any, objective: str) -> float:
     return max(curve) if objective == "val_accuracy" else min(curve)
 
 
-def _train_one(
+def train_trial(
     spec: RunSpec,
     trial: Any,
     queue: RunQueue,

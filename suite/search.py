@@ -10,7 +10,6 @@ again, so the next `ask` anywhere retries it (as Optuna's RetryFailedTrialCallba
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,7 @@ import optuna
 from optuna.trial import TrialState
 from rich.console import Console
 
-from suite.runner import (
-    RunOutcome,
-    StudyInterrupted,
-    StudyOutcome,
-    _signal_handled,
-    _train_one,
-)
+from suite.runner import RunOutcome, StudyInterrupted, StudyOutcome, train_trial, worker_session
 from suite.scheduler import HEARTBEAT, RunQueue, this_worker
 from suite.study import SearchConfig, SearchParam, Study, search_spec
 
@@ -91,8 +84,6 @@ def run_search(
     source_file: Path | None = None,
     worker_name: str | None = None,
 ) -> StudyOutcome:
-    from suite.backend import environment, start_backend
-
     search = study.search
     assert search is not None
     queue = open_search(study)
@@ -109,23 +100,16 @@ def run_search(
         console.print(f"nothing to train: the search has its {target} finished trials already.")
         return StudyOutcome(study, [])
 
-    with console.status("starting Keras..."):
-        start_backend()
-    from suite.progress import StudyProgress
-    from suite.tracking import Tracker
-
-    tracker = Tracker(study)
-    env = environment()
     outcomes: list[RunOutcome] = []
     started = time.monotonic()
-    with (
-        _signal_handled(signal.SIGTERM, signal.default_int_handler),
-        _signal_handled(signal.SIGHUP, signal.default_int_handler),
-        tracker.study_run(source_file=source_file),
-        StudyProgress(
-            console, study=study.name, total=target or 0, done=finished, worker=worker_name
-        ) as progress,
-    ):
+    with worker_session(
+        study,
+        console,
+        source_file=source_file,
+        worker_name=worker_name,
+        total=target or 0,
+        done=finished,
+    ) as (tracker, progress, env):
         try:
             while True:
                 _retry_stale(queue, tracker)
@@ -158,7 +142,7 @@ def _one_trial(
     trial.set_user_attr("run_key", spec.run_key)
     trial.set_user_attr("label", spec.label)
     trial.set_user_attr("config", spec.resolved())
-    return _train_one(
+    return train_trial(
         spec,
         trial,
         queue,

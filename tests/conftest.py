@@ -53,14 +53,21 @@ def write_study(tmp_path: Path):
     return write
 
 
-def run_cli(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m suite.run ARGS` in a fresh process, as a user would type it."""
+def run_cli(
+    *args: str | Path, cwd: Path, timeout: float = 300, module: str = "suite.run"
+) -> subprocess.CompletedProcess:
+    """`python -m suite.run ARGS` (or another module) in a fresh process, as a user types it."""
     env = {**os.environ, "COLUMNS": "160"}
     return subprocess.run(
-        [sys.executable, "-m", "suite.run", *map(str, args)],
+        [sys.executable, "-m", module, *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m suite.report ARGS` in a fresh process."""
+    return run_cli(*args, cwd=cwd, module="suite.report")

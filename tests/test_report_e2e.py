@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from scipy import stats
 
 from suite.report.stats import holm
 from suite.report.synthetic import SyntheticRun, make_store
+from tests.conftest import report_cli
 from tests.report_helpers import html_tables
 
 # test accuracy by (cell, bidirectional) over seeds 0, 1, 2; depth 1 throughout
@@ -33,17 +33,6 @@ def known_runs() -> list[SyntheticRun]:
         for (cell, bi), values in KNOWN.items()
         for seed, accuracy in enumerate(values)
     ]
-
-
-def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "suite.report", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "160"},
-    )
 
 
 @pytest.fixture

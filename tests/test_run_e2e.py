@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from suite.study import expand, load_study
-from tests.conftest import run_cli
+from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
 
 CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
@@ -119,13 +119,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
     assert plan.returncode == 0 and plan.stdout.count(" done ") == 2
 
     # The report reads the real runs, their curves and the logged confusion matrices.
-    report = subprocess.run(
-        [sys.executable, "-m", "suite.report", str(path), "--out", str(tmp_path / "r.html")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    report = report_cli(path, "--out", tmp_path / "r.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     tables = html_tables(tmp_path / "r.html")
     assert {row[0] for row in tables["tiny-leaderboard"][1:]} == {"gru-uni-1L", "gru-bi-1L"}

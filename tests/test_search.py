@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from suite.study import StudyError, load_study
-from tests.conftest import run_cli
+from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
 
 HEAD = "name: s\n"
@@ -120,13 +117,7 @@ def test_search_prunes_the_bad_trial_and_resumes(tmp_path, write_study):
 
     # The report's search section reads the Optuna storage; pruned trials stay out of the
     # comparison tables.
-    report = subprocess.run(
-        [sys.executable, "-m", "suite.report", str(path), "--out", str(tmp_path / "r.html")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    report = report_cli(path, "--out", tmp_path / "r.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     tables = html_tables(tmp_path / "r.html")
     states = dict(tables["tiny-search-counts"][1:])
