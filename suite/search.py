@@ -30,7 +30,9 @@ def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
         return optuna.samplers.RandomSampler(seed=search.sampler_seed)
     if search.sampler == "qmc":
         return optuna.samplers.QMCSampler(seed=search.sampler_seed, warn_independent_sampling=False)
-    return optuna.samplers.TPESampler(seed=search.sampler_seed)
+    # constant_liar: trials running on other workers count as bad guesses meanwhile, so
+    # parallel workers do not all sample next to the same promising point.
+    return optuna.samplers.TPESampler(seed=search.sampler_seed, constant_liar=True)
 
 
 def make_pruner(search: SearchConfig, epochs: int) -> optuna.pruners.BasePruner:
