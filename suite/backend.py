@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import platform
 import re
@@ -80,6 +81,10 @@ def start_backend() -> str:
     with quiet_startup():
         import keras
 
+        if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
+            # Keras (its data adapters) and MLflow's Keras flavour import TensorFlow whenever
+            # it is installed, whatever the backend: do it here, inside the quiet window.
+            import tensorflow  # noqa: F401
         device = _describe_device(keras.backend.backend())
     return device
 

@@ -4,6 +4,7 @@ Optuna journal file under tmp_path."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -225,3 +226,27 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, write_study):
     assert again.returncode == 1
     assert "1 done before, 1 to train" in again.stdout
     assert sum(r.info.status == "FINISHED" for r in child_runs(client)) == 1
+
+
+@pytest.mark.slow
+def test_the_jax_backend_runs_a_study(tmp_path, write_study):
+    """The suite is Keras 3 only: on JAX (how it runs on GPU machines without TensorFlow)
+    a study trains, tracks and logs its models the same way."""
+    path = write_study({"name": "tiny"})
+    result = subprocess.run(
+        [sys.executable, "-m", "suite.run", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "oneDNN" not in result.stderr and "cuda drivers" not in result.stderr
+    runs = child_runs(store(tmp_path))
+    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
+    assert {r.data.tags["env.backend"] for r in runs} == {"jax"}
+    for run in runs:
+        history = store(tmp_path).get_metric_history(run.info.run_id, "val_accuracy")
+        assert len(history) == 2
+        assert run.data.metrics["param_count"] > 0
