@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -16,13 +17,17 @@ from rich.table import Table
 from suite.backend import quiet_library_logs
 from suite.study import Study, StudyError, load_study
 
+if TYPE_CHECKING:  # the runner imports Optuna; bad input is answered before that
+    from suite.runner import StudyOutcome
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m suite.run",
-        description="Train every run of a study (grid) that is not done yet; track it in MLflow.",
+        description="Train every run of a study (grid) that is not done yet, or run its Optuna"
+        " search; track every run in MLflow.",
     )
     parser.add_argument("study", type=Path, help="study file, e.g. studies/smoke.yaml")
     parser.add_argument(
@@ -152,7 +157,7 @@ def train_study(
     study: Study, console: Console, errors: Console, *, source_file: Path, worker: str | None
 ) -> int:
     from suite.data import DataError
-    from suite.runner import StudyFailed, StudyInterrupted, StudyOutcome, run_study
+    from suite.runner import StudyFailed, StudyInterrupted, run_study
     from suite.search import run_search
 
     run = run_search if study.search is not None else run_study
@@ -186,10 +191,7 @@ def train_study(
     return EXIT_OK
 
 
-def print_summary(outcome: object, console: Console) -> None:
-    from suite.runner import StudyOutcome
-
-    assert isinstance(outcome, StudyOutcome)
+def print_summary(outcome: StudyOutcome, console: Console) -> None:
     if not outcome.runs:
         return
     table = Table(title=f"study {outcome.study.name}", title_justify="left")
