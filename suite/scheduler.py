@@ -192,10 +192,16 @@ class RunQueue:
             claimed = False
         if not claimed:
             return None
-        trial = optuna.Trial(self.optuna_study, first._trial_id)
+        return self.adopt(optuna.Trial(self.optuna_study, first._trial_id))
+
+    def adopt(self, trial: optuna.Trial) -> optuna.Trial:
+        """Record this worker as the trial's owner, with a first heartbeat."""
         trial.set_user_attr("worker", this_worker())
-        self.storage.set_trial_system_attr(first._trial_id, HEARTBEAT, time.time())
+        self._beat(trial)
         return trial
+
+    def _beat(self, trial: optuna.Trial) -> None:
+        self.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
 
     @contextlib.contextmanager
     def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
@@ -206,7 +212,7 @@ class RunQueue:
         def beat() -> None:
             while not stop.wait(interval):
                 with contextlib.suppress(Exception):  # a missed beat is retried next time
-                    self.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
+                    self._beat(trial)
 
         thread = threading.Thread(target=beat, name=f"heartbeat-{trial.number}", daemon=True)
         thread.start()

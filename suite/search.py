@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 
 from suite.runner import RunOutcome, StudyInterrupted, StudyOutcome, train_trial, worker_session
-from suite.scheduler import HEARTBEAT, RunQueue, this_worker
+from suite.scheduler import RunQueue
 from suite.study import SearchConfig, SearchParam, Study, search_spec
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -137,8 +137,7 @@ def _one_trial(
     search = study.search
     assert search is not None and queue.optuna_study is not None
     trial = queue.optuna_study.ask()
-    trial.set_user_attr("worker", this_worker())
-    queue.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
+    queue.adopt(trial)
     params = {name: suggest(trial, name, param) for name, param in search.space.items()}
     spec = search_spec(study, params)
     trial.set_user_attr("run_key", spec.run_key)

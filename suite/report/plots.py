@@ -159,41 +159,41 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str) -> Fi
     return figure
 
 
-def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
+def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Figure, plt.Axes]:
+    """Mean test accuracy of each configuration against `x`: colour = cell, marker = direction."""
     figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     sns.scatterplot(
         data=board,
-        x="param_count",
+        x=x,
         y="test_accuracy",
         hue="cell",
         style="direction",
-        size="depth",
-        sizes=(40, 160),
         palette=palette(board["cell"]),
+        hue_order=_cell_order(board["cell"]),
         ax=axis,
+        **marks,
     )
+    return figure, axis
+
+
+def _legend_outside(axis: plt.Axes) -> None:
+    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+
+
+def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
+    figure, axis = _accuracy_scatter(board, "param_count", size="depth", sizes=(40, 160))
     axis.set_xscale("log")
     axis.set(
         title=f"{study}: test accuracy against parameter count",
         xlabel="parameters (log scale)",
         ylabel="mean test accuracy",
     )
-    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    _legend_outside(axis)
     return figure
 
 
 def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
-    figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
-    sns.scatterplot(
-        data=board,
-        x="train_seconds",
-        y="test_accuracy",
-        hue="cell",
-        style="direction",
-        palette=palette(board["cell"]),
-        s=70,
-        ax=axis,
-    )
+    figure, axis = _accuracy_scatter(board, "train_seconds", s=70)
     front = pareto_front(board, cost="train_seconds", gain="test_accuracy")
     axis.step(
         front["train_seconds"],
@@ -217,7 +217,7 @@ def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
         xlabel="training time per run (s)",
         ylabel="mean test accuracy",
     )
-    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    _legend_outside(axis)
     return figure
 
 
