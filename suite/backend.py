@@ -89,6 +89,11 @@ def start_backend() -> str:
     return device
 
 
+def accelerator() -> str:
+    """What the backend trains on: "cpu", "gpu" or "tpu" (the first word of the device line)."""
+    return start_backend().split()[0].rstrip(":").lower()
+
+
 def _describe_device(backend: str) -> str:
     if backend == "tensorflow":
         import tensorflow as tf

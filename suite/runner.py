@@ -236,20 +236,25 @@ def train_trial(
 ) -> RunOutcome:
     """One trial's whole lifecycle once claimed: train and track, then close it either way."""
     from suite.data import load_splits
-    from suite.training import ReportToTrial, train
+    from suite.training import ReportToTrial, execution_for, train
 
     progress.run_started(spec)
     run_id = None
     reporter = ReportToTrial(trial, monitor=objective, prune=prune)
     try:
+        splits = load_splits(spec.data)
+        plan = execution_for(spec, splits)
         with (
             queue.heartbeat(trial),
-            tracker.child_run(spec, environment=env, trial_number=trial.number) as run_id,
+            tracker.child_run(
+                spec, environment=env, execution=plan, trial_number=trial.number
+            ) as run_id,
         ):
             trial.set_user_attr("mlflow_run_id", run_id)
             model, result = train(
                 spec,
-                load_splits(spec.data),
+                splits,
+                plan=plan,
                 callbacks=[*tracker.callbacks(), progress.callback(), reporter],
             )
             tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)

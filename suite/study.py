@@ -113,6 +113,10 @@ class TrainingConfig(_Frozen):
     optimizer: Literal["adam", "adamw", "rmsprop", "sgd", "nadam"] = "adam"
     learning_rate: PositiveFloat = 1e-3
     early_stopping: EarlyStoppingConfig | None = None
+    # How Keras executes the run (suite/execution.py): "fast" picks same-math speed-ups
+    # (unrolled short sequences on the CPU, large validation batches); "plain" runs Keras's
+    # defaults exactly. Not part of the run_key: both compute the same result.
+    execution: Literal["fast", "plain"] = "fast"
 
 
 class TrackingConfig(_Frozen):
@@ -151,7 +155,11 @@ class ExecutionConfig(_Frozen):
 # Grid keys: every field that may vary from run to run, and the section that holds it.
 GRID_SECTIONS: dict[str, str] = {
     **{name: "model" for name in ModelConfig.model_fields},
-    **{name: "training" for name in TrainingConfig.model_fields if name != "early_stopping"},
+    **{
+        name: "training"
+        for name in TrainingConfig.model_fields
+        if name not in {"early_stopping", "execution"}
+    },
     "view": "data",
     "seed": "seed",
 }
@@ -222,7 +230,7 @@ class RunSpec(_Frozen):
             "version": RUN_KEY_VERSION,
             "data": self.data.model_dump(mode="json"),
             "model": self.model.model_dump(mode="json"),
-            "training": self.training.model_dump(mode="json"),
+            "training": self.training.model_dump(mode="json", exclude={"execution"}),
             "seed": self.seed,
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))

@@ -17,6 +17,7 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
 from suite.study import RunSpec, Study, sqlite_path
 
@@ -111,7 +112,12 @@ class Tracker:
 
     @contextlib.contextmanager
     def child_run(
-        self, spec: RunSpec, *, environment: dict[str, Any], trial_number: int
+        self,
+        spec: RunSpec,
+        *,
+        environment: dict[str, Any],
+        execution: ExecutionPlan,
+        trial_number: int,
     ) -> Iterator[str]:
         """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""
         tags = {
@@ -125,6 +131,7 @@ class Tracker:
             "optuna_study": spec.study,
             "optuna_trial": str(trial_number),
             **{f"env.{k}": str(v) for k, v in environment.items()},
+            **execution.tags(),
         }
         active = mlflow.start_run(run_name=spec.label, nested=True, tags=tags)
         with _ended_by_outcome(active):
@@ -148,6 +155,7 @@ class Tracker:
         if pruned_after is not None:
             mlflow.set_tags({"pruned": "true", "pruned_after_epoch": str(pruned_after)})
         mlflow.log_metrics(result.final_metrics())
+        mlflow.set_tag("exec.jit", str(result.jit_compile).lower())
         mlflow.log_dict(
             {"labels": list(range(10)), "rows_true_columns_predicted": result.confusion},
             "confusion_matrix.json",

@@ -73,6 +73,15 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         assert tags["direction"] == ("bidirectional" if "-bi-" in name else "unidirectional")
         assert tags["env.backend"] == "tensorflow" and tags["env.keras"].startswith("3.")
         assert tags["env.device"].startswith(("CPU", "GPU"))
+        # How it executed: 128 images x 2 epochs is far too small to unroll; validation (64
+        # images) in one batch; Keras's "auto" jit resolves to off on a TensorFlow CPU.
+        assert (tags["exec.mode"], tags["exec.kernel"], tags["exec.unroll"]) == (
+            "fast",
+            "loop",
+            "false",
+        )
+        assert tags["exec.validation_batch_size"] == "64" and tags["exec.jit"] == "false"
+        assert tags["exec.steps_per_execution"] == "1" and tags["exec.backend"] == "tensorflow"
         params = run.data.params
         assert params["cell"] == "gru" and params["units"] == "4" and params["epochs"] == "2"
         assert params["train_size"] == "128" and params["validation"] == "holdout"
@@ -246,6 +255,8 @@ def test_the_jax_backend_runs_a_study(tmp_path, write_study):
     runs = child_runs(store(tmp_path))
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     assert {r.data.tags["env.backend"] for r in runs} == {"jax"}
+    assert {r.data.tags["exec.kernel"] for r in runs} == {"loop"}  # lax.scan on the CPU
+    assert {r.data.tags["exec.jit"] for r in runs} == {"true"}  # JAX always compiles the step
     for run in runs:
         history = store(tmp_path).get_metric_history(run.info.run_id, "val_accuracy")
         assert len(history) == 2

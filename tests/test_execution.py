@@ -1,0 +1,80 @@
+"""How each run executes: the choices of suite/execution.py for each backend, device and size."""
+
+from __future__ import annotations
+
+import pytest
+
+from suite.execution import UNROLL_MIN_STEPS, equal_batches, plan_execution, training_steps
+from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+
+FULL_TRAIN, FULL_VAL = 50_000, 10_000  # the classic grid's holdout split
+
+
+def spec(
+    cell: str = "lstm", *, view: str = "rows", execution: str = "fast", epochs: int = 10
+) -> RunSpec:
+    return RunSpec(
+        study="s",
+        data=DataConfig(view=view),
+        model=ModelConfig(cell=cell, bidirectional=True, layers=2),
+        training=TrainingConfig(epochs=epochs, execution=execution),
+        seed=0,
+    )
+
+
+def plan(run: RunSpec, *, backend: str = "tensorflow", accelerator: str = "cpu", train=FULL_TRAIN):
+    return plan_execution(
+        run, backend=backend, accelerator=accelerator, train_size=train, validation_size=FULL_VAL
+    )
+
+
+def test_training_steps_count_the_partial_last_batch():
+    assert training_steps(spec(), 50_000) == 10 * 782  # 781 full batches of 64 and one of 16
+    assert training_steps(spec(epochs=2), 512) == 2 * 8
+
+
+@pytest.mark.parametrize(
+    ("count", "largest", "expected"),
+    [(10_000, 2_048, 2_000), (512, 2_048, 512), (4_096, 2_048, 2_048), (4_097, 2_048, 1_366)],
+)
+def test_equal_batches(count, largest, expected):
+    assert equal_batches(count, largest) == expected
+    batches = -(-count // expected)  # as many batches as the largest size would need
+    assert batches == -(-count // largest) and expected <= largest
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_the_classic_grid_unrolls_on_a_tensorflow_cpu(cell):
+    chosen = plan(spec(cell))
+    assert (chosen.kernel, chosen.unroll, chosen.validation_batch_size) == ("unrolled", True, 2000)
+    assert chosen.tags()["exec.kernel"] == "unrolled"
+
+
+def test_small_runs_keep_the_loop_since_tracing_an_unrolled_graph_costs_more():
+    small = spec(epochs=2)
+    assert training_steps(small, 512) < UNROLL_MIN_STEPS
+    assert plan(small, train=512).kernel == "loop"
+
+
+@pytest.mark.parametrize("view", ["pixels", "permuted"])
+def test_784_step_views_never_unroll(view):
+    assert plan(spec(view=view)).kernel == "loop"
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_a_gpu_keeps_cudnn_for_lstm_and_gru_and_never_unrolls(backend):
+    for cell in ("lstm", "gru"):
+        chosen = plan(spec(cell), backend=backend, accelerator="gpu")
+        assert (chosen.kernel, chosen.unroll) == ("cudnn", False)
+    assert plan(spec("simple_rnn"), backend=backend, accelerator="gpu").kernel == "loop"
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_other_backends_on_a_cpu_keep_their_loop(backend):
+    assert plan(spec(), backend=backend).kernel == "loop"
+
+
+def test_plain_is_keras_defaults():
+    chosen = plan(spec(execution="plain"))
+    assert (chosen.mode, chosen.unroll, chosen.validation_batch_size) == ("plain", False, None)
+    assert chosen.tags()["exec.validation_batch_size"] == "default"

@@ -1,0 +1,157 @@
+"""The suite computes what a plain Keras script computes: for every cell and direction, its
+default execution and its unrolled fast path against the tutorial's script, same seed, same data.
+
+Tolerances, and why they are float rounding and nothing more:
+- Keras's defaults (`training.execution: plain`) and the suite's default on small runs (the
+  time loop, validation at one large batch) train on identical batches with identical
+  weights, masks and optimiser: the training curves and the test accuracy must be equal bit
+  for bit. Only the validation loss is summed over other batches (one of 64 instead of two of
+  32), so it may differ by float32 rounding of a mean: rtol 1e-6 (8 ulps).
+- The unrolled path computes the same per-step products but may sum the gradient over the 28
+  time steps in another order. On these 16 steps its training losses were equal bit for bit
+  and its validation losses within 1e-7; over the benchmark's 314 steps (10,000 images, two
+  epochs) the training loss drifted by 7e-6 relative. rtol 1e-5 (about 80 float32 ulps) is the
+  bound; accuracies count argmax decisions and must be equal (on 64 images, one flipped
+  prediction would show as 1/64 = 0.016).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from suite.data import bundled_mnist_path, load_splits
+from suite.execution import plan_execution
+from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.training import train
+
+TRAIN, VAL, TEST, BATCH, UNITS, EPOCHS, SEED = 256, 64, 64, 32, 8, 2, 7
+PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
+
+
+def tutorial_arrays() -> tuple[np.ndarray, ...]:
+    """MNIST as the classic tutorial reads it, straight from the archive: rows of pixels / 255;
+    the last VAL training images held out for validation."""
+    with np.load(bundled_mnist_path()) as mnist:
+        x_train, y_train = mnist["x_train"], mnist["y_train"]
+        x_test, y_test = mnist["x_test"][:TEST], mnist["y_test"][:TEST]
+    x_val, y_val = x_train[-VAL:], y_train[-VAL:]
+    x_train, y_train = x_train[:TRAIN], y_train[:TRAIN]
+    scale = np.float32(255.0)
+    return (
+        x_train.astype(np.float32) / scale,
+        y_train.astype(np.int32),
+        x_val.astype(np.float32) / scale,
+        y_val.astype(np.int32),
+        x_test.astype(np.float32) / scale,
+        y_test.astype(np.int32),
+    )
+
+
+def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
+    """The tutorial's script: Sequential, two recurrent layers with Dropout, Adam, fit, evaluate."""
+    x_train, y_train, x_val, y_val, x_test, y_test = tutorial_arrays()
+    layer = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+             "gru": keras.layers.GRU}[cell]  # fmt: skip
+
+    def recurrent(**kwargs):
+        inner = layer(UNITS, **kwargs)
+        return keras.layers.Bidirectional(inner) if bidirectional else inner
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            recurrent(return_sequences=True),
+            keras.layers.Dropout(0.2),
+            recurrent(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        verbose=0,
+    ).history
+    _, test_accuracy = model.evaluate(x_test, y_test, batch_size=BATCH, verbose=0)
+    return history, float(test_accuracy)
+
+
+def suite_spec(cell: str, bidirectional: bool, execution: str = "fast") -> RunSpec:
+    return RunSpec(
+        study="parity",
+        data=DataConfig(train_size=TRAIN, validation_size=VAL, test_size=TEST),
+        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=2, units=UNITS),
+        training=TrainingConfig(
+            epochs=EPOCHS, batch_size=BATCH, learning_rate=1e-3, execution=execution
+        ),
+        seed=SEED,
+    )
+
+
+def suite_run(spec: RunSpec, *, force_unroll: bool = False):
+    splits = load_splits(spec.data)
+    plan = plan_execution(
+        spec,
+        backend=keras.backend.backend(),
+        accelerator="cpu",
+        train_size=len(splits.y_train),
+        validation_size=len(splits.y_val),
+        min_unroll_steps=0 if force_unroll else 10**9,
+    )
+    _, result = train(spec, splits, plan=plan)
+    return plan, result
+
+
+@pytest.fixture(scope="module")
+def plain_results() -> dict[tuple[str, bool], tuple[dict[str, list[float]], float]]:
+    return {pair: plain_keras(*pair) for pair in PAIRS}
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
+def test_default_path_equals_plain_keras(cell, bidirectional, plain_results):
+    history, test_accuracy = plain_results[(cell, bidirectional)]
+    plan, result = suite_run(suite_spec(cell, bidirectional))
+    assert plan.kernel == "loop" and plan.validation_batch_size == VAL  # one batch of 64
+    for name in ("loss", "accuracy", "val_accuracy"):
+        assert result.history[name] == [float(v) for v in history[name]], name
+    np.testing.assert_allclose(result.history["val_loss"], history["val_loss"], rtol=1e-6)
+    assert result.test_accuracy == test_accuracy
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
+def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional, plain_results):
+    history, test_accuracy = plain_results[(cell, bidirectional)]
+    plan, result = suite_run(suite_spec(cell, bidirectional, execution="plain"))
+    assert plan.mode == "plain" and plan.validation_batch_size is None and not plan.unroll
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert result.history[name] == [float(v) for v in history[name]], name
+    assert result.test_accuracy == test_accuracy
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
+def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional, plain_results):
+    history, test_accuracy = plain_results[(cell, bidirectional)]
+    plan, result = suite_run(suite_spec(cell, bidirectional), force_unroll=True)
+    assert plan.kernel == "unrolled" and plan.unroll
+    for name in ("loss", "val_loss"):
+        np.testing.assert_allclose(result.history[name], history[name], rtol=1e-5, err_msg=name)
+    for name in ("accuracy", "val_accuracy"):
+        assert result.history[name] == [float(v) for v in history[name]], name
+    assert result.test_accuracy == test_accuracy
+
+
+def test_execution_is_not_part_of_the_run_key():
+    fast, plain = suite_spec("lstm", True), suite_spec("lstm", True, execution="plain")
+    assert fast.run_key == plain.run_key
