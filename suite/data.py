@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.study import DataConfig
+from suite.study import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
 
 # sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).
 MNIST_SHA256 = {
@@ -48,6 +48,16 @@ class Splits:
     @property
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+
+def split_sizes(config: DataConfig) -> tuple[int, int, int]:
+    """(train, validation, test) image counts of a data section, without loading anything."""
+    test = config.test_size or MNIST_TEST_SIZE
+    if config.validation == "holdout":
+        pool, validation = MNIST_TRAIN_SIZE - config.validation_size, config.validation_size
+    else:
+        pool, validation = MNIST_TRAIN_SIZE, test
+    return min(config.train_size or pool, pool), validation, test
 
 
 def bundled_mnist_path() -> Path:

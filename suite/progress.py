@@ -13,9 +13,9 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
+from suite.estimate import format_duration
 from suite.study import RunSpec
 
 
@@ -33,17 +33,18 @@ class StudyProgress:
             BarColumn(),
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[eta]}"),
             console=console,
             transient=True,
         )
         self.study_task: TaskID = self.progress.add_task(
-            study, total=max(total, 1), completed=done, status=f"runs {done}/{total}"
+            study, total=max(total, 1), completed=done, status=f"runs {done}/{total}", eta=""
         )
         self.run_task: TaskID | None = None
         self._run_started = 0.0
         self._run_epochs = 0
+        self._run_key: str | None = None
+        self._estimates: dict[str, float] | None = None  # seconds of each unfinished run
 
     def __enter__(self) -> StudyProgress:
         self.progress.start()
@@ -56,13 +57,30 @@ class StudyProgress:
         """Runs finished so far by every worker (read from the queue)."""
         self.progress.update(self.study_task, completed=done, status=f"runs {done}/{self.total}")
 
+    def set_estimates(self, remaining: dict[str, float] | None) -> None:
+        """Estimated seconds of every unfinished run (suite.estimate), for the ETA."""
+        self._estimates = remaining
+        self._show_eta()
+
+    def _show_eta(self) -> None:
+        """ETA: the runs not started, plus what the current run should still take."""
+        if not self._estimates:
+            self.progress.update(self.study_task, eta="eta ?" if self._estimates is None else "")
+            return
+        left = sum(s for key, s in self._estimates.items() if key != self._run_key)
+        if self._run_key in self._estimates:
+            elapsed = time.perf_counter() - self._run_started
+            left += max(0.0, self._estimates[self._run_key] - elapsed)
+        self.progress.update(self.study_task, eta=f"eta {format_duration(left)}")
+
     def run_started(self, spec: RunSpec) -> None:
         if self.run_task is not None:
             self.progress.remove_task(self.run_task)
+        self._run_key = spec.run_key
         self._run_started = time.perf_counter()
         self._run_epochs = spec.training.epochs
         self.run_task = self.progress.add_task(
-            spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}"
+            spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}", eta=""
         )
 
     def epoch_ended(self, epoch: int, logs: dict[str, Any]) -> None:
@@ -71,6 +89,7 @@ class StudyProgress:
         if "val_accuracy" in logs:
             status += f"  val_acc {logs['val_accuracy']:.4f}"
         self.progress.update(self.run_task, completed=epoch + 1, status=status)
+        self._show_eta()
 
     def run_ended(self, spec: RunSpec, status: str, detail: str) -> None:
         """One permanent line per run this worker trained."""

@@ -6,6 +6,7 @@ Exit status: 0 every run finished, 1 some run failed, 2 bad input, 130 interrupt
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from suite.backend import quiet_library_logs
-from suite.study import Study, StudyError, load_study
+from suite.study import MAX_AUTO_WORKERS, Study, StudyError, load_study
 
 if TYPE_CHECKING:  # the runner imports Optuna; bad input is answered before that
     from suite.runner import StudyOutcome
@@ -47,16 +48,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--storage", help="Optuna storage URL or journal file (overrides storage)")
     parser.add_argument(
         "--workers",
-        type=int,
-        default=1,
         metavar="N",
-        help="N worker processes on this machine, sharing the queue (default 1)",
+        help="N worker processes on this machine sharing the queue, or 'auto' (one per core);"
+        " overrides execution.workers (default 1)",
     )
     parser.add_argument("--worker-name", help=argparse.SUPPRESS)  # set by --workers for each
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers must be 1 or more, got {args.workers}")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides.append(f"tracking.uri={args.tracking_uri}")
     if args.storage:
         overrides.append(f"storage={args.storage}")
+    if args.workers:
+        overrides.append(f"execution.workers={args.workers}")
     try:
         study = load_study(args.study, overrides=overrides)
     except StudyError as err:
@@ -77,9 +76,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_library_logs()
     if args.dry_run:
         return print_plan(study, console)
-    if args.workers > 1:
-        return train_with_workers(study, argv, args.workers, console, errors)
+    workers = 1 if args.worker_name else local_workers(study)  # a worker never spawns more
+    if workers > 1:
+        return train_with_workers(study, argv, workers, console, errors)
     return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
+
+
+def local_workers(study: Study) -> int:
+    """`execution.workers` as a number. "auto": one per core, at most MAX_AUTO_WORKERS and no
+    more than the grid's runs left to train; one where the storage cannot take several."""
+    wanted = study.execution.workers
+    if wanted != "auto":
+        return wanted
+    from suite.scheduler import is_rdb, storage_url
+
+    url = storage_url(study)
+    if is_rdb(url) and url.startswith("sqlite"):
+        return 1
+    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    if study.grid is not None:
+        from suite.runner import plan_study
+
+        workers = min(workers, sum(item.needs_training for item in plan_study(study)))
+    return max(workers, 1)
 
 
 def train_with_workers(
@@ -106,19 +125,33 @@ def train_with_workers(
 
 
 def print_plan(study: Study, console: Console) -> int:
-    from suite.runner import plan_study
+    from suite.estimate import format_duration
+    from suite.runner import estimate_plan, plan_study
 
     if study.search is not None:
         return print_search_plan(study, console)
     planned = plan_study(study)
+    model = estimate_plan(planned, console)
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
         table.add_column(column)
+    table.add_column("estimate", justify="right")
     for item in planned:
-        table.add_row(item.spec.label, item.spec.run_key, item.state.value)
+        seconds = "" if model is None or not item.needs_training else model.seconds(item.spec)
+        estimate = seconds if seconds == "" else format_duration(seconds)
+        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
     console.print(table)
-    todo = sum(item.needs_training for item in planned)
-    console.print(f"{todo} to train, {len(planned) - todo} not; --dry-run trained nothing.")
+    todo = [item.spec for item in planned if item.needs_training]
+    console.print(
+        f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
+        " wrote nothing."
+    )
+    if model is not None and todo:
+        console.print(
+            f"estimated time on this machine: {format_duration(model.total(todo))} with one"
+            f" worker (from {model.source})",
+            highlight=False,
+        )
     return EXIT_OK
 
 

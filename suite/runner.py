@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from suite.estimate import Observation, TimeModel, fit
 from suite.scheduler import PlannedRun, PlanState, RunQueue, Superseded
 from suite.study import RunSpec, Study, expand
 
@@ -56,6 +57,23 @@ class StudyInterrupted(KeyboardInterrupt):
 def plan_study(study: Study) -> list[PlannedRun]:
     """The plan without writing anything: every run with its state (for --dry-run)."""
     return RunQueue(study, create=False).plan(expand(study), fail_stale=False)
+
+
+def estimate_plan(planned: list[PlannedRun], console: Console) -> TimeModel | None:
+    """The time model for a plan: from the study's finished runs, else from a few timed
+    training steps of its largest run still to train (the model is thrown away)."""
+    from suite.estimate import probe, work
+
+    model = time_model(planned)
+    todo = [p.spec for p in planned if p.needs_training]
+    if model is not None or not todo:
+        return model
+    from suite.backend import start_backend
+
+    largest = max(todo, key=work)
+    with console.status(f"timing a few training steps of {largest.label} for the estimate..."):
+        start_backend()
+        return probe(largest)
 
 
 def prepare_queue(study: Study) -> tuple[RunQueue, list[PlannedRun]]:
@@ -191,6 +209,7 @@ def _work(
         tracker.mark_killed(queue.stale_mlflow_runs)
         queue.stale_mlflow_runs.clear()
         progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+        progress.set_estimates(remaining_seconds(planned))
         # A run this worker already tried is not retried by it: a run that always fails
         # must not loop. Runs of workers that died are retried.
         available = [p for p in planned if p.needs_training and p.spec.run_key not in trained]
@@ -217,6 +236,26 @@ def _work(
         return
 
 
+def time_model(planned: list[PlannedRun]) -> TimeModel | None:
+    """The study's time model, fitted on its finished runs (None before the first)."""
+    observations = [
+        Observation(p.spec, float(p.record["run_seconds"]))
+        for p in planned
+        if p.state == PlanState.DONE and "run_seconds" in p.record
+    ]
+    return fit(observations)
+
+
+def remaining_seconds(
+    planned: list[PlannedRun], model: TimeModel | None = None
+) -> dict[str, float] | None:
+    """Estimated seconds of each run not finished yet, by run_key; None without a model."""
+    model = model or time_model(planned)
+    if model is None:
+        return None
+    return {p.spec.run_key: model.seconds(p.spec) for p in planned if p.state != PlanState.DONE}
+
+
 def objective_value(result: Any, objective: str) -> float:
     """The trial's value: the best validation accuracy, or the lowest validation loss."""
     curve = result.history[objective]
@@ -239,6 +278,7 @@ def train_trial(
     from suite.training import ReportToTrial, execution_for, train
 
     progress.run_started(spec)
+    started = time.perf_counter()
     run_id = None
     reporter = ReportToTrial(trial, monitor=objective, prune=prune)
     try:
@@ -263,6 +303,7 @@ def train_trial(
                 "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch,
                 "mlflow_run_id": run_id,
+                "run_seconds": time.perf_counter() - started,  # what estimates learn from
             }
             if reporter.pruned_after is not None:
                 queue.prune(trial, record=record)

@@ -63,6 +63,9 @@ def run_workers(
     console.print(
         f"{what}\n  tracking {study.tracking.uri}\n  queue    {queue.url}", highlight=False
     )
+    if study.search is None and not todo and not any(p.state == PlanState.RUNNING for p in planned):
+        console.print("nothing to train: every run of this study has finished already.")
+        return 0, summarise(study, planned, {}, queue)
     environment = worker_environment(workers)
     processes = {
         f"w{i}": subprocess.Popen(

@@ -25,6 +25,23 @@ BAD_FILES = {
         GOOD_HEAD + "grid: {cell: [lstm, transformer]}\n",
         "grid.cell[1]: input should be 'simple_rnn', 'lstm' or 'gru'",
     ),
+    "unknown execution": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: turbo}\n",
+        "training.execution: input should be 'fast' or 'plain', got 'turbo'",
+    ),
+    "execution is no grid key": (
+        GOOD_HEAD + "grid: {cell: [lstm], execution: [fast, plain]}\n",
+        "grid.execution: unknown grid key",
+    ),
+    "too many workers": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\nexecution: {workers: 1000}\n",
+        "execution.workers: workers must be a whole number from 1 to 64, or 'auto'",
+    ),
+    "workers not a number": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\nexecution: {workers: many}\n",
+        "execution.workers: workers must be a whole number from 1 to 64, or 'auto' (one per"
+        " core), got 'many'",
+    ),
     "empty grid": (GOOD_HEAD + "grid: {}\n", "grid: empty"),
     "empty grid list": (GOOD_HEAD + "grid: {cell: []}\n", "grid.cell: empty list"),
     "no grid": (GOOD_HEAD, "grid: missing"),

@@ -143,6 +143,9 @@ def test_dry_run_writes_nothing(tmp_path, write_study):
     result = run_cli(write_study(), "--dry-run", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("to do") == 2
+    # Nothing finished yet: the estimate comes from timed steps of the largest run.
+    assert "estimated time on this machine" in result.stdout
+    assert "timed training steps of gru-bi-1L-s0" in result.stdout
     assert not (tmp_path / "mlruns").exists()
 
 

@@ -1,0 +1,86 @@
+"""Time estimates: multiply-adds counted by hand, the fit recovering a known line, and the
+dry run estimating from a study's own finished runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from suite.data import split_sizes
+from suite.estimate import Observation, fit, format_duration, forward_macs, work
+from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from tests.conftest import run_cli
+from tests.test_run_e2e import trials
+
+
+def spec(cell="lstm", *, bidirectional=False, layers=1, units=50, seed=0, **data) -> RunSpec:
+    return RunSpec(
+        study="s",
+        data=DataConfig(**data),
+        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, units=units),
+        training=TrainingConfig(epochs=2),
+        seed=seed,
+    )
+
+
+def test_forward_multiply_adds_by_hand():
+    # LSTM-50 on rows: 28 steps x 4 gates x (28 inputs x 50 + 50 x 50), then Dense 50 -> 10.
+    assert forward_macs(spec()) == 28 * 4 * (28 * 50 + 50 * 50) + 50 * 10 == 437_300
+    # 2-layer bidirectional GRU-8: the second layer reads 16 features (both directions).
+    two = spec("gru", bidirectional=True, layers=2, units=8)
+    assert forward_macs(two) == 2 * 28 * 3 * (28 * 8 + 64) + 2 * 28 * 3 * (16 * 8 + 64) + 160
+    # SimpleRNN-8 on pixels: 784 steps of one feature.
+    assert forward_macs(spec("simple_rnn", units=8, view="pixels")) == 784 * (8 + 64) + 80
+
+
+def test_split_sizes_without_loading():
+    assert split_sizes(DataConfig()) == (50_000, 10_000, 10_000)
+    assert split_sizes(DataConfig(validation="test", test_size=500)) == (60_000, 500, 500)
+    assert split_sizes(DataConfig(train_size=128, validation_size=64, test_size=32)) == (
+        128,
+        64,
+        32,
+    )
+
+
+def test_work_counts_training_thrice_validation_and_test_once():
+    small = spec(train_size=128, validation_size=64, test_size=32)
+    assert work(small) == 437_300 * (2 * (3 * 128 + 64) + 32)
+
+
+def test_fit_recovers_a_known_startup_and_rate():
+    specs = [spec(units=u, train_size=1000) for u in (8, 32, 64)]
+    seen = [Observation(s, 2.5 + 4e-10 * work(s)) for s in specs]
+    model = fit(seen)
+    assert model is not None
+    assert model.startup == pytest.approx(2.5) and model.rate == pytest.approx(4e-10)
+    new = spec(units=128, train_size=1000)
+    assert model.seconds(new) == pytest.approx(2.5 + 4e-10 * work(new))
+
+
+def test_a_configurations_own_times_win_over_the_line():
+    seen = [Observation(spec(seed=0), 10.0), Observation(spec(units=8), 1.0)]
+    model = fit(seen)
+    assert model is not None and model.seconds(spec(seed=5)) == 10.0  # same configuration
+    assert fit([]) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(42.4, "42 s"), (600, "10 min"), (3 * 3600 + 300, "3 h 05 min")]
+)
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.slow
+def test_dry_run_estimates_new_seeds_from_the_finished_runs(tmp_path, write_study):
+    path = write_study()
+    assert run_cli(path, cwd=tmp_path).returncode == 0
+    seconds = {t.user_attrs["label"]: t.user_attrs["run_seconds"] for t in trials(tmp_path)}
+    result = run_cli(path, "--dry-run", "--set", "grid.seed=[0, 1]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "from 2 finished runs of this study" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "-s1 " in line]
+    assert len(rows) == 2
+    for row in rows:
+        label = row.split("│")[1].strip().replace("-s1", "-s0")
+        assert row.split("│")[4].strip() == format_duration(seconds[label])
