@@ -41,7 +41,7 @@ def timed_smoke(code: Path, store: Path) -> float:
 
 
 def imported_from(code: Path) -> str:
-    probe = "import suite, pathlib; print(pathlib.Path(suite.__file__).parent.parent)"
+    probe = "import suite.run, pathlib; print(pathlib.Path(suite.run.__file__).parent.parent)"
     env = {**os.environ, "PYTHONPATH": str(code)}
     return subprocess.run(
         [sys.executable, "-c", probe], cwd=code, env=env, capture_output=True, text=True

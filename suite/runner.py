@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from suite.estimate import Observation, TimeModel, fit
+from suite.estimate import Observation, TimeModel, fit, work
 from suite.scheduler import PlannedRun, PlanState, RunQueue, Superseded
 from suite.study import RunSpec, Study, expand
 
@@ -214,6 +214,9 @@ def _work(
         # must not loop. Runs of workers that died are retried.
         available = [p for p in planned if p.needs_training and p.spec.run_key not in trained]
         queue.enqueue(available)
+        # Largest runs first: with several workers, the study then ends on small runs rather
+        # than on one worker training the biggest while the others wait.
+        available.sort(key=lambda p: work(p.spec), reverse=True)
         outcome = None
         for item in available:
             trial = queue.claim(item.spec)

@@ -149,7 +149,7 @@ class ExecutionConfig(_Frozen):
     workers: int | Literal["auto"] = 1
     heartbeat_seconds: PositiveFloat = 10.0
     stale_after_seconds: PositiveFloat = 60.0  # no heartbeat this long: the trial is retried
-    poll_seconds: PositiveFloat = 2.0  # how often an idle worker looks for work again
+    poll_seconds: PositiveFloat = 1.0  # how often an idle worker looks for work again
 
     @field_validator("workers", mode="before")
     @classmethod
