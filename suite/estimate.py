@@ -24,7 +24,7 @@ from suite.study import RunSpec
 
 GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}  # weight matrices per recurrent cell
 PROBE_BATCHES = 6  # timed training steps, after the one that traces
-DEFAULT_STARTUP_SECONDS = 3.0  # per run, until a measurement says otherwise
+DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), measured 0.4-1 s
 
 
 def forward_macs(spec: RunSpec) -> int:
@@ -80,6 +80,13 @@ class TimeModel:
 
     def total(self, specs: Iterable[RunSpec]) -> float:
         return sum(self.seconds(spec) for spec in specs)
+
+    def wall(self, specs: Sequence[RunSpec], workers: int) -> float:
+        """Wall time with `workers` sharing the runs, largest first: never less than the
+        largest run, nor than an even share of the total."""
+        if not specs:
+            return 0.0
+        return max(self.total(specs) / workers, max(self.seconds(spec) for spec in specs))
 
 
 def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:

@@ -148,9 +148,15 @@ def print_plan(study: Study, console: Console) -> int:
         " wrote nothing."
     )
     if model is not None and todo:
+        workers = local_workers(study)
+        with_workers = (
+            f", {format_duration(model.wall(todo, workers))} with {workers} workers"
+            if workers > 1
+            else ""
+        )
         console.print(
             f"estimated time on this machine: {format_duration(model.total(todo))} with one"
-            f" worker (from {model.source})",
+            f" worker{with_workers} (from {model.source})",
             highlight=False,
         )
     return EXIT_OK

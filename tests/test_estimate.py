@@ -84,3 +84,12 @@ def test_dry_run_estimates_new_seeds_from_the_finished_runs(tmp_path, write_stud
     for row in rows:
         label = row.split("│")[1].strip().replace("-s1", "-s0")
         assert row.split("│")[4].strip() == format_duration(seconds[label])
+
+
+def test_wall_time_with_workers_is_an_even_share_but_never_less_than_the_largest_run():
+    small, large = spec(units=8, train_size=1000), spec(units=64, train_size=1000)
+    model = fit([Observation(small, 10.0), Observation(large, 50.0)])
+    assert model is not None
+    assert model.wall([small, large], 1) == pytest.approx(60.0)
+    assert model.wall([small, large], 2) == pytest.approx(50.0)  # the large run alone
+    assert model.wall([small] * 6, 2) == pytest.approx(30.0)  # six small runs, shared evenly
