@@ -138,8 +138,11 @@ def print_plan(study: Study, console: Console) -> int:
         table.add_column(column)
     table.add_column("estimate", justify="right")
     for item in planned:
-        seconds = "" if model is None or not item.needs_training else model.seconds(item.spec)
-        estimate = seconds if seconds == "" else format_duration(seconds)
+        estimate = (
+            format_duration(model.seconds(item.spec))
+            if model is not None and item.needs_training
+            else ""
+        )
         table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
     console.print(table)
     todo = [item.spec for item in planned if item.needs_training]

@@ -62,7 +62,7 @@ def plan_study(study: Study) -> list[PlannedRun]:
 def estimate_plan(planned: list[PlannedRun], console: Console) -> TimeModel | None:
     """The time model for a plan: from the study's finished runs, else from a few timed
     training steps of its largest run still to train (the model is thrown away)."""
-    from suite.estimate import probe, work
+    from suite.estimate import probe
 
     model = time_model(planned)
     todo = [p.spec for p in planned if p.needs_training]
@@ -249,11 +249,9 @@ def time_model(planned: list[PlannedRun]) -> TimeModel | None:
     return fit(observations)
 
 
-def remaining_seconds(
-    planned: list[PlannedRun], model: TimeModel | None = None
-) -> dict[str, float] | None:
+def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
     """Estimated seconds of each run not finished yet, by run_key; None without a model."""
-    model = model or time_model(planned)
+    model = time_model(planned)
     if model is None:
         return None
     return {p.spec.run_key: model.seconds(p.spec) for p in planned if p.state != PlanState.DONE}

@@ -127,6 +127,9 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
     """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
     from optuna.trial import TrialState
 
+    from suite.estimate import format_duration
+    from suite.runner import time_model
+
     names = {process.pid: name for name, process in processes.items()}
     if study.search is not None:
         finished = queue.optuna_study.get_trials(
@@ -137,6 +140,10 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
         planned = queue.plan(expand(study), fail_stale=False)
         done = sum(p.state == PlanState.DONE for p in planned)
         title = f"{study.name}: runs {done}/{len(planned)}"
+        model = time_model(planned)  # the same estimate as --dry-run and a single worker's ETA
+        left = [p.spec for p in planned if p.state != PlanState.DONE]
+        if model is not None and left:
+            title += f", eta {format_duration(model.wall(left, len(processes)))}"
     table = Table(title=title, title_justify="left")
     for column in ("worker", "run", "epoch", "objective"):
         table.add_column(column)

@@ -135,3 +135,23 @@ def test_three_machines_on_postgres_and_mlflow_server_survive_a_sigkill(tmp_path
         stale = [t for t in trials if t.user_attrs.get("failure", "").startswith("stale")]
         assert len(stale) == 1 and stale[0].user_attrs["worker"]["host"] == victim_host
         assert not any(t.state == TrialState.RUNNING for t in trials)
+
+
+def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
+    """One finished run (12 s) and one to go: the ETA scales by multiply-adds, by hand:
+    GRU-4 on rows, uni 28*3*(28*4+16) + 4*10 = 10,792 per image, bi 2*10,752 + 8*10 = 21,584;
+    with a 1 s startup the bidirectional run takes 1 + 11 * 21,584 / 10,792 = 23 s."""
+    from suite.scheduler import RunQueue
+    from suite.workers import _status_table
+
+    study = load_study(write_study())
+    uni, bi = expand(study)
+    queue = RunQueue(study)
+    queue.enqueue(queue.plan([uni, bi]))
+    trial = queue.claim(uni)
+    assert trial is not None
+    queue.complete(trial, value=0.5, record={"run_seconds": 12.0})
+    processes = {f"w{i}": subprocess.Popen(["true"]) for i in (1, 2)}
+    for process in processes.values():
+        process.wait()
+    assert _status_table(study, queue, processes).title == "tiny: runs 1/2, eta 23 s"
