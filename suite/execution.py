@@ -12,10 +12,10 @@ because it is faster there; the GPU choices are Keras's own (cuDNN):
   steps: the classic grid's runs (7,820 steps) unroll, smoke runs (16 steps) do not. Never for
   the 784-step views (the graph would be huge), never on a GPU (it would disable cuDNN), and not
   on JAX or PyTorch, where it was not measured faster.
-- Validation at a large batch (`VALIDATION_BATCH`, split into equal batches so the last one
-  does not trace the test function a second time): the forward pass over the validation set
-  runs as a few large matrix products instead of hundreds of small ones. Training batches are
-  never touched: they are the model's mathematics.
+- Validation at a large batch (`VALIDATION_BATCH`): the forward pass over the validation set
+  runs as a few large matrix products instead of hundreds of small ones (a smaller last batch
+  traces nothing again: Keras's step reads batches of any size). Training batches are never
+  touched: they are the model's mathematics.
 - Not kept: `steps_per_execution` > 1 (no gain measured on the CPU: the per-step Python overhead
   is small next to an LSTM step), thread settings other than TensorFlow's defaults (intra/inter
   op 1/1, 1/2 and 2/1 were all slower than the default 2/2 on two cores; results are identical
@@ -73,14 +73,6 @@ def training_steps(spec: RunSpec, train_size: int) -> int:
     return spec.training.epochs * math.ceil(train_size / spec.training.batch_size)
 
 
-def equal_batches(count: int, largest: int) -> int:
-    """The batch size that splits `count` examples into equal batches of at most `largest`
-    (the last may be smaller by less than one example per batch), e.g. 10,000 -> 5 x 2,000."""
-    if count <= 0:
-        return largest
-    return math.ceil(count / math.ceil(count / largest))
-
-
 def plan_execution(
     spec: RunSpec,
     *,
@@ -108,7 +100,7 @@ def plan_execution(
         and spec.data.input_shape[0] <= UNROLL_MAX_TIME_STEPS
         and training_steps(spec, train_size) >= min_unroll_steps
     )
-    batch = max(spec.training.batch_size, equal_batches(validation_size, VALIDATION_BATCH))
+    batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))
     return ExecutionPlan(
         mode="fast",
         backend=backend,

@@ -96,24 +96,20 @@ def compile_model(
     )
 
 
-def predict_in_equal_batches(model: keras.Model, x: np.ndarray, *, largest: int) -> np.ndarray:
+def predict_all(model: keras.Model, x: np.ndarray, *, largest: int) -> np.ndarray:
     """The model's outputs for `x`, computed the cheapest way that gives the same numbers.
 
     A short-sequence model whose inputs fit one batch is called once, eagerly: no graph to
-    trace (about 0.1 s for a smoke run's test set). Otherwise `model.predict` in equal batches:
-    inference treats every image on its own, so the last batch is padded with zeros and the
-    padding's outputs dropped, which gives one shape and so one trace (eager calls would step
-    the time loop in Python: 15 s for the 784-step view's test set, against 0.6 s traced). At
-    least five batches: TensorFlow warns of "frequent retracing" when 5 of about the last 10
-    calls of one source line traced, and a study traces one new predict function per run.
+    trace (about 0.1 s for a smoke run's test set). Otherwise `model.predict`, traced once
+    (eager calls would step the time loop in Python: 15 s for the 784-step view's test set,
+    against 0.6 s traced), in at least five batches: TensorFlow warns of "frequent retracing"
+    when 5 of about the last 10 calls of one source line traced, and a study traces one new
+    predict function per run by design (three batches per run did set it off).
     """
     if len(x) <= largest and x.shape[1] <= EAGER_MAX_TIME_STEPS:
         return keras.ops.convert_to_numpy(model(x, training=False))
-    batches = max(5, math.ceil(len(x) / largest))
-    size = math.ceil(len(x) / batches)
-    padded = np.zeros((batches * size, *x.shape[1:]), dtype=x.dtype)
-    padded[: len(x)] = x
-    return model.predict(padded, batch_size=size, verbose=0)[: len(x)]
+    batch = math.ceil(len(x) / max(5, math.ceil(len(x) / largest)))
+    return model.predict(x, batch_size=batch, verbose=0)
 
 
 def evaluate_once(
@@ -125,7 +121,7 @@ def evaluate_once(
     matrix needs, so one `predict` serves all three; the loss is Keras's sparse categorical
     cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
     """
-    probabilities = predict_in_equal_batches(model, splits.x_test, largest=max(batch_size, 1024))
+    probabilities = predict_all(model, splits.x_test, largest=max(batch_size, 1024))
     truth = splits.y_test
     picked = np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1 - 1e-7)
     predicted = probabilities.argmax(axis=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.execution import UNROLL_MIN_STEPS, equal_batches, plan_execution, training_steps
+from suite.execution import UNROLL_MIN_STEPS, plan_execution, training_steps
 from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
 
 FULL_TRAIN, FULL_VAL = 50_000, 10_000  # the classic grid's holdout split
@@ -33,20 +33,10 @@ def test_training_steps_count_the_partial_last_batch():
     assert training_steps(spec(epochs=2), 512) == 2 * 8
 
 
-@pytest.mark.parametrize(
-    ("count", "largest", "expected"),
-    [(10_000, 2_048, 2_000), (512, 2_048, 512), (4_096, 2_048, 2_048), (4_097, 2_048, 1_366)],
-)
-def test_equal_batches(count, largest, expected):
-    assert equal_batches(count, largest) == expected
-    batches = -(-count // expected)  # as many batches as the largest size would need
-    assert batches == -(-count // largest) and expected <= largest
-
-
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
 def test_the_classic_grid_unrolls_on_a_tensorflow_cpu(cell):
     chosen = plan(spec(cell))
-    assert (chosen.kernel, chosen.unroll, chosen.validation_batch_size) == ("unrolled", True, 2000)
+    assert (chosen.kernel, chosen.unroll, chosen.validation_batch_size) == ("unrolled", True, 2048)
     assert chosen.tags()["exec.kernel"] == "unrolled"
 
 
@@ -54,6 +44,17 @@ def test_small_runs_keep_the_loop_since_tracing_an_unrolled_graph_costs_more():
     small = spec(epochs=2)
     assert training_steps(small, 512) < UNROLL_MIN_STEPS
     assert plan(small, train=512).kernel == "loop"
+
+
+def test_validation_batch_is_large_but_never_above_the_set_or_below_the_training_batch():
+    chosen = plan_execution(
+        spec(), backend="tensorflow", accelerator="cpu", train_size=512, validation_size=300
+    )
+    assert chosen.validation_batch_size == 300  # the whole validation set in one batch
+    tiny = plan_execution(
+        spec(), backend="tensorflow", accelerator="cpu", train_size=512, validation_size=10
+    )
+    assert tiny.validation_batch_size == 64  # the training batch size, as Keras would
 
 
 @pytest.mark.parametrize("view", ["pixels", "permuted"])
