@@ -156,8 +156,8 @@ def train(
 ) -> tuple[keras.Model, TrainResult]:
     plan = plan or execution_for(spec, splits)
     # Keras's global state (layer names, seed generators) starts afresh for each run. Its
-    # garbage collection is left to Python: a full collection per run cost 0.5 s with
-    # TensorFlow loaded, and memory stays flat without it (the old graphs are collected anyway).
+    # full garbage collection is left to Python: it cost 0.5 s per run with TensorFlow loaded
+    # and freed nothing more (RSS after 36 smoke runs: 1.95 GB with it, 2.0 GB without).
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
     model = build_model(spec, unroll=plan.unroll)
