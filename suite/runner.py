@@ -62,7 +62,7 @@ def plan_study(study: Study) -> list[PlannedRun]:
 def estimate_plan(planned: list[PlannedRun], console: Console) -> TimeModel | None:
     """The time model for a plan: from the study's finished runs, else from a few timed
     training steps of its largest run still to train (the model is thrown away)."""
-    from suite.estimate import probe
+    from suite.estimate import from_probes, probe
 
     model = time_model(planned)
     todo = [p.spec for p in planned if p.needs_training]
@@ -70,10 +70,11 @@ def estimate_plan(planned: list[PlannedRun], console: Console) -> TimeModel | No
         return model
     from suite.backend import start_backend
 
-    largest = max(todo, key=work)
-    with console.status(f"timing a few training steps of {largest.label} for the estimate..."):
+    largest, smallest = max(todo, key=work), min(todo, key=work)
+    with console.status("timing a few training steps of the largest and smallest runs..."):
         start_backend()
-        return probe(largest)
+        timed = probe(largest)
+        return from_probes(timed, probe(smallest) if work(smallest) < work(largest) else None)
 
 
 def prepare_queue(study: Study) -> tuple[RunQueue, list[PlannedRun]]:

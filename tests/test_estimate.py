@@ -93,3 +93,22 @@ def test_wall_time_with_workers_is_an_even_share_but_never_less_than_the_largest
     assert model.wall([small, large], 1) == pytest.approx(60.0)
     assert model.wall([small, large], 2) == pytest.approx(50.0)  # the large run alone
     assert model.wall([small] * 6, 2) == pytest.approx(30.0)  # six small runs, shared evenly
+
+
+def test_probes_give_a_fixed_cost_per_step_and_a_rate_per_multiply_add():
+    """Two timed configurations, by hand: a step of 64 images costs 3 x 64 x forward MACs:
+    LSTM-50 83,961,600 (0.010 s), SimpleRNN-8 3 x 64 x (28 x (28 x 8 + 64) + 80) = 1,563,648
+    (0.004 s). Slope 0.006 / 82,397,952 = 7.2818e-11 s per MAC; fixed 0.010 - slope x
+    83,961,600 = 0.0038861 s per step."""
+    from suite.estimate import Probe, from_probes
+
+    large, small = spec(), spec("simple_rnn", units=8)
+    model = from_probes(Probe(large, traced=4.0, per_step=0.010), Probe(small, 1.0, 0.004))
+    assert model.rate == pytest.approx(7.2818e-11, rel=1e-4)
+    assert model.per_step == pytest.approx(0.0038861, rel=1e-4)
+    assert model.trace_per_layer == 4.0  # one recurrent layer traced in 4 s
+    # A run of the small configuration: 50,000 images / 64 = 782 steps x 2 epochs.
+    expected = 1.0 + 4.0 + 1564 * 0.0038861 + 7.2818e-11 * work(small)
+    assert model.seconds(small) == pytest.approx(expected, rel=1e-4)
+    alone = from_probes(Probe(large, traced=4.0, per_step=0.010))
+    assert alone.per_step == 0.0 and alone.rate == pytest.approx(0.010 / 83_961_600)
