@@ -253,6 +253,9 @@ def _leave_without_teardown(code: int) -> None:
     """The last exit handler: every run, file and library exit handler is closed by now, so
     skip tearing TensorFlow's and Python's objects down one by one (about 2 s per process,
     paid again by every worker at the end of a study)."""
+    import logging
+
+    logging.shutdown()  # flushes any log handler, whenever its module registered its own
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
