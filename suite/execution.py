@@ -5,13 +5,15 @@ Each choice below was measured (2-layer bidirectional LSTM-50 on the `rows` view
 this project's 2-core CPU machine; `benchmarks/execution_speed.py` reruns it) and is kept only
 because it is faster there; the GPU choices are Keras's own (cuDNN):
 
-- `unroll=True` for short sequences (`rows`: 28 steps) on the TensorFlow CPU backend. The loop
-  over time steps becomes straight-line graph code: about 0.6x the seconds per training step of
-  Keras's `tf.while_loop`. Tracing the unrolled graph costs more once per run (about +5 s for a
-  2-layer BiLSTM, +11 s for a 2-layer BiGRU), so it pays only past `UNROLL_MIN_STEPS` training
-  steps: the classic grid's runs (7,820 steps) unroll, smoke runs (16 steps) do not. Never for
-  the 784-step views (the graph would be huge), never on a GPU (it would disable cuDNN), and not
-  on JAX or PyTorch, where it was not measured faster.
+- `unroll=True` for short sequences (`rows`: 28 steps) of LSTM and SimpleRNN layers on the
+  TensorFlow CPU backend. The loop over time steps becomes straight-line graph code: 0.46-0.52x
+  (BiLSTM) and 0.41-0.58x (BiSimpleRNN) the seconds per epoch of Keras's `tf.while_loop`, in
+  two benchmark runs an hour apart. Not the GRU: 0.83-0.93x in one run, 1.15-1.26x (slower) in
+  the other, so not reliably faster. Tracing the unrolled graph costs more once per run (about
+  +8 s for a 2-layer BiLSTM), so it pays only past `UNROLL_MIN_STEPS` training steps: the
+  classic grid's runs (7,820 steps) unroll, smoke runs (16 steps) do not. Never for the
+  784-step views (the graph would be huge), never on a GPU (it would disable cuDNN), and not on
+  JAX or PyTorch, where it was not measured faster.
 - Validation at a large batch (`VALIDATION_BATCH`): the forward pass over the validation set
   runs as a few large matrix products instead of hundreds of small ones (a smaller last batch
   traces nothing again: Keras's step reads batches of any size). Training batches are never
@@ -42,6 +44,7 @@ UNROLL_MAX_TIME_STEPS = 32  # the rows view (28) unrolls; pixels / permuted (784
 UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing pays for itself
 VALIDATION_BATCH = 2_048  # largest validation batch; memory stays small for 50-unit models
 CUDNN_CELLS = {"lstm", "gru"}  # Keras runs these on cuDNN on a GPU (any backend) when it can
+UNROLL_CELLS = {"lstm", "simple_rnn"}  # measured faster unrolled on the CPU; the GRU was not
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ def plan_execution(
     unroll = (
         backend == "tensorflow"
         and not on_gpu
+        and spec.model.cell in UNROLL_CELLS
         and spec.data.input_shape[0] <= UNROLL_MAX_TIME_STEPS
         and training_steps(spec, train_size) >= min_unroll_steps
     )

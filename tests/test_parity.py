@@ -140,8 +140,9 @@ def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional, plai
     assert result.test_accuracy == test_accuracy
 
 
-@pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
+@pytest.mark.parametrize(("cell", "bidirectional"), [p for p in PAIRS if p[0] != "gru"])
 def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional, plain_results):
+    """The cells the suite unrolls (the GRU keeps its loop: suite/execution.py)."""
     history, test_accuracy = plain_results[(cell, bidirectional)]
     plan, result = suite_run(suite_spec(cell, bidirectional), force_unroll=True)
     assert plan.kernel == "unrolled" and plan.unroll
