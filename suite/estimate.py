@@ -1,13 +1,14 @@
 """How long the runs still to train will take on this machine: for `--dry-run` and the ETA.
 
-A run's seconds are modelled as `startup + rate x work`:
+A run's seconds are modelled as `startup + rate x work` (plus, from probes, tracing per
+recurrent layer and a fixed cost per training step):
 - `work` counts multiply-adds: the model's per-image forward pass times the images it sees
   (training images three times per epoch, forward and backward; validation images once per
   epoch; test images once). It is exact arithmetic, not a guess, and it is what grows when a
   configuration gets deeper, wider, bidirectional or longer-sequenced.
-- `rate` (seconds per multiply-add) and `startup` (tracing, tracking, per run) are measured:
-  from runs of this study that finished (the same configuration's own times win outright),
-  else from a few timed training steps of the largest configuration still to train.
+- the coefficients are measured: from runs of this study that finished (the same
+  configuration's own times win outright), else from a few timed training steps of the largest
+  and the smallest configuration still to train (`probe`, `from_probes`).
 The model is linear and per machine; each finished run recalibrates it, so the ETA tightens
 as a study goes.
 """
