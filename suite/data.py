@@ -95,16 +95,14 @@ def load_mnist(path: Path | None = None) -> Mnist:
 def load_splits(config: DataConfig, path: Path | None = None) -> Splits:
     """The train / validation / test arrays a study's data section asks for."""
     mnist = load_mnist(path)
-    x_train, y_train = mnist.x_train, mnist.y_train
-    x_test, y_test = mnist.x_test[: config.test_size], mnist.y_test[: config.test_size]
+    train, validation, test = split_sizes(config)  # the one statement of the split rule
+    x_test, y_test = mnist.x_test[:test], mnist.y_test[:test]
     if config.validation == "holdout":
         # The last images of the training set are held out, as in the classic 50k/10k split.
-        cut = len(x_train) - config.validation_size
-        x_val, y_val = x_train[cut:], y_train[cut:]
-        x_train, y_train = x_train[:cut], y_train[:cut]
+        x_val, y_val = mnist.x_train[-validation:], mnist.y_train[-validation:]
     else:  # the seed article's setup: the test set doubles as validation data
         x_val, y_val = x_test, y_test
-    x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
+    x_train, y_train = mnist.x_train[:train], mnist.y_train[:train]
     return Splits(
         x_train=_view(x_train, config),
         y_train=y_train.astype(np.int32),

@@ -12,7 +12,7 @@ class EpochCurves(MlflowCallback):
 
     Epoch points are written synchronously: MLflow's asynchronous queue must be drained when
     the run ends, and its logging thread polls with a one-second timeout, so every run waited
-    about half a second at its end for a handful of points that take milliseconds to write.
+    about 0.7 s at its end for a handful of points that take milliseconds to write.
     """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
