@@ -1,4 +1,4 @@
-"""Per-run learning-curve figures, logged as artifacts of the run."""
+"""Per-run figures logged as artifacts of the run: learning curves and the confusion matrix."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -25,3 +26,24 @@ def curve_figures(label: str, history: dict[str, list[float]]) -> dict[str, Figu
         figures[metric] = figure
         plt.close(figure)  # the figure object survives; pyplot stops tracking it
     return figures
+
+
+def confusion_figure(label: str, matrix: list[list[int]]) -> Figure:
+    """The test-set confusion matrix as an annotated image (rows: true digit)."""
+    counts = np.asarray(matrix)
+    figure, axes = plt.subplots(figsize=(5.6, 4.8), layout="constrained")
+    axes.imshow(counts, cmap="Blues")
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), value in np.ndenumerate(counts):
+        colour = "white" if value > threshold else "black"
+        axes.text(column, row, str(value), ha="center", va="center", fontsize=7, color=colour)
+    ticks = range(len(counts))
+    axes.set(
+        title=f"{label}: confusion matrix on the test set",
+        xlabel="predicted digit",
+        ylabel="true digit",
+        xticks=ticks,
+        yticks=ticks,
+    )
+    plt.close(figure)
+    return figure

@@ -8,7 +8,8 @@ from mlflow.keras import MlflowCallback
 
 class EpochCurves(MlflowCallback):
     """MLflow's Keras callback (optimizer params, model summary, one point per epoch), minus
-    the `validation_*` copies of val_loss / val_accuracy that it logs without a step.
+    the `validation_*` copies of val_loss / val_accuracy that it logs without a step, and
+    with epochs numbered from 1 as Keras prints them ("Epoch 1/10"), not from 0.
 
     Epoch points are written synchronously: MLflow's asynchronous queue must be drained when
     the run ends, and its logging thread polls with a one-second timeout, so every run waited
@@ -17,7 +18,7 @@ class EpochCurves(MlflowCallback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs:
-            mlflow.log_metrics(dict(logs), step=epoch, synchronous=True, model_id=self.model_id)
+            mlflow.log_metrics(dict(logs), step=epoch + 1, synchronous=True, model_id=self.model_id)
 
     def on_test_end(self, logs: dict | None = None) -> None:
         return None

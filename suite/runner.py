@@ -293,6 +293,7 @@ def train_trial(
             ) as run_id,
         ):
             trial.set_user_attr("mlflow_run_id", run_id)
+            tracker.log_datasets(spec, splits)
             model, result = train(
                 spec,
                 splits,

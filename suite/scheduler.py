@@ -33,18 +33,25 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.storages import BaseStorage, JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from suite.backend import host_name
-from suite.study import RunSpec, Study, sqlite_path
+from suite.study import RunSpec, Study, allowed_values, expand, sqlite_path
 
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
 HEARTBEAT = "suite_heartbeat"  # trial system attribute: unix time of the worker's last beat
@@ -105,19 +112,22 @@ class RunQueue:
         self.study = study
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
+        self._storage: BaseStorage | None = None
         self.stale_mlflow_runs: list[str] = []  # runs of trials whose worker died mid-training
+        self.distributions = grid_distributions(study)
         if create:
-            self.optuna_study = _create_or_load(study.name, self.url, **study_options)
+            self._storage, self.optuna_study = _create_or_load(
+                study.name, self.url, metric_name=objective_name(study), **study_options
+            )
         elif storage_exists(self.url):
             with contextlib.suppress(KeyError):
-                self.optuna_study = optuna.load_study(
-                    study_name=study.name, storage=open_storage(self.url)
-                )
+                self._storage = open_storage(self.url)
+                self.optuna_study = optuna.load_study(study_name=study.name, storage=self._storage)
 
     @property
     def storage(self) -> BaseStorage:
-        assert self.optuna_study is not None
-        return self.optuna_study._storage
+        assert self._storage is not None
+        return self._storage
 
     def _trials_by_key(self) -> dict[str, list[FrozenTrial]]:
         by_key: dict[str, list[FrozenTrial]] = {}
@@ -158,12 +168,14 @@ class RunQueue:
         assert self.optuna_study is not None
         for item in planned:
             if item.state in {PlanState.TODO, PlanState.RETRY}:
+                # Short attributes only: optuna-dashboard shows each on one line. The full
+                # configuration is the MLflow run's config.json and params.
                 self.optuna_study.enqueue_trial(
                     {},
                     user_attrs={
                         "run_key": item.spec.run_key,
                         "label": item.spec.label,
-                        "config": item.spec.resolved(),
+                        "epochs": item.spec.training.epochs,
                     },
                 )
 
@@ -192,7 +204,19 @@ class RunQueue:
             claimed = False
         if not claimed:
             return None
+        self._record_params(first._trial_id, spec)
         return self.adopt(optuna.Trial(self.optuna_study, first._trial_id))
+
+    def _record_params(self, trial_id: int, spec: RunSpec) -> None:
+        """The grid point as the trial's Optuna params, as a sampled trial would carry them:
+        optuna-dashboard's trial list, importances, slice and parallel-coordinate plots read
+        them. Recorded at claim time, so trials enqueued by older versions get them too."""
+        for name, distribution in self.distributions.items():
+            value = distribution.to_internal_repr(spec.value_of(name))
+            # A distribution changed by an edited grid (Optuna refuses that for one study) costs
+            # the dashboard one parameter of this trial, never the run.
+            with contextlib.suppress(ValueError):
+                self.storage.set_trial_param(trial_id, name, value, distribution)
 
     def adopt(self, trial: optuna.Trial) -> optuna.Trial:
         """Record this worker as the trial's owner, with a first heartbeat."""
@@ -272,8 +296,10 @@ class RunQueue:
             self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 
-def _create_or_load(name: str, url: str, *, attempts: int = 6, **options: Any) -> optuna.Study:
-    """Open the study's Optuna study, creating storage tables and study when missing.
+def _create_or_load(
+    name: str, url: str, *, metric_name: str, attempts: int = 6, **options: Any
+) -> tuple[BaseStorage, optuna.Study]:
+    """Open the study's storage and Optuna study, creating tables and study when missing.
 
     Workers of a job array start at the same moment: on a fresh database they all try to
     create Optuna's tables, and all but one fail on a unique constraint. Trying again, after
@@ -283,17 +309,58 @@ def _create_or_load(name: str, url: str, *, attempts: int = 6, **options: Any) -
 
     for attempt in range(attempts):
         try:
-            return optuna.create_study(
+            storage = open_storage(url)
+            study = optuna.create_study(
                 study_name=name,
-                storage=open_storage(url),
+                storage=storage,
                 load_if_exists=True,
                 **{"direction": "maximize", **options},  # grids: best validation accuracy
             )
+            if study.metric_names != [metric_name]:  # optuna-dashboard's objective name
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.set_metric_names([metric_name])
+            return storage, study
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 + random.random())
     raise AssertionError("unreachable")
+
+
+OBJECTIVE_NAMES = {"val_accuracy": "best val_accuracy", "val_loss": "lowest val_loss"}
+
+
+def objective_name(study: Study) -> str:
+    """What a trial's value is: its best epoch's validation accuracy (grids), or the search's
+    objective at its best epoch."""
+    return OBJECTIVE_NAMES[study.search.objective if study.search else "val_accuracy"]
+
+
+def grid_distributions(study: Study) -> dict[str, BaseDistribution]:
+    """An Optuna distribution for each grid key that varies, keyed by the grid key.
+
+    Text and boolean keys get every value the field allows, not only the grid's, and numbers a
+    range: Optuna refuses a categorical parameter whose choices change within a study, and a
+    study's grid may grow (another seed, another cell) between invocations.
+    """
+    specs = expand(study)
+    distributions: dict[str, BaseDistribution] = {}
+    for key in study.grid or {}:
+        values = {spec.value_of(key) for spec in specs}
+        if len(values) < 2:
+            continue
+        sample = next(iter(values))
+        if isinstance(sample, bool):
+            distributions[key] = CategoricalDistribution([False, True])
+        elif isinstance(sample, str):
+            distributions[key] = CategoricalDistribution(list(allowed_values(key)))
+        elif isinstance(sample, int):
+            distributions[key] = IntDistribution(min(values), max(values))
+        else:
+            log = key == "learning_rate"
+            distributions[key] = FloatDistribution(min(values), max(values), log=log)
+    return distributions
 
 
 def this_worker() -> dict[str, Any]:

@@ -39,7 +39,8 @@ def make_pruner(search: SearchConfig, epochs: int) -> optuna.pruners.BasePruner:
     if search.pruner == "median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=search.pruner_startup_trials,
-            n_warmup_steps=search.pruner_warmup_epochs,
+            # Steps are epochs from 1: the first `pruner_warmup_epochs` are never pruned.
+            n_warmup_steps=search.pruner_warmup_epochs + 1,
         )
     if search.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1))
@@ -142,7 +143,7 @@ def _one_trial(
     spec = search_spec(study, params)
     trial.set_user_attr("run_key", spec.run_key)
     trial.set_user_attr("label", spec.label)
-    trial.set_user_attr("config", spec.resolved())
+    trial.set_user_attr("epochs", spec.training.epochs)
     return train_trial(
         spec,
         trial,

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -126,6 +127,10 @@ class TrackingConfig(_Frozen):
     uri: str = "sqlite:///mlruns/mlflow.db"
     log_model: bool = True
     log_plots: bool = True
+    # MLflow's system metrics (CPU, memory, disk, network; GPU where nvidia-ml-py finds one)
+    # while each run trains, one sample every `system_metrics_seconds`.
+    system_metrics: bool = True
+    system_metrics_seconds: float = Field(2.0, ge=0.5, le=3600)
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -173,6 +178,13 @@ class ExecutionConfig(_Frozen):
                 f" {self.heartbeat_seconds})"
             )
         return self
+
+
+def allowed_values(key: str) -> tuple[Any, ...]:
+    """Every value a text grid key may take (its Literal's), e.g. the three cells."""
+    section = {"model": ModelConfig, "training": TrainingConfig, "data": DataConfig}
+    model = section[GRID_SECTIONS[key]]
+    return typing.get_args(model.model_fields[key].annotation)
 
 
 # Grid keys: every field that may vary from run to run, and the section that holds it.

@@ -7,6 +7,7 @@ record into the active run, so each child run is made active while it trains.
 from __future__ import annotations
 
 import contextlib
+import json
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from suite.scheduler import Superseded
 from suite.study import RunSpec, Study, sqlite_path
 
 ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
+# MLflow's UI opens an experiment on its GenAI pages unless told it holds model training runs.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def default_artifact_root(uri: str) -> str | None:
@@ -56,7 +59,7 @@ class Tracker:
                 return self.client.create_experiment(
                     name,
                     artifact_location=experiment_artifact_location(uri, name),
-                    tags={ROLE_TAG: "study"},
+                    tags={ROLE_TAG: "study", **EXPERIMENT_KIND},
                 )
             except MlflowException as err:  # another worker created it a moment ago
                 if err.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -67,6 +70,9 @@ class Tracker:
                 f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore"
                 f" --experiment-id {experiment.experiment_id}) or set another 'experiment:'"
             )
+        for key, value in EXPERIMENT_KIND.items():  # experiments made before the tag existed
+            if experiment.tags.get(key) != value:
+                self.client.set_experiment_tag(experiment.experiment_id, key, value)
         return experiment.experiment_id
 
     def _parent_runs(self) -> list:
@@ -133,11 +139,27 @@ class Tracker:
             **{f"env.{k}": str(v) for k, v in environment.items()},
             **execution.tags(),
         }
-        active = mlflow.start_run(run_name=spec.label, nested=True, tags=tags)
+        tracking = self.study.tracking
+        if tracking.system_metrics:
+            mlflow.set_system_metrics_sampling_interval(tracking.system_metrics_seconds)
+            mlflow.set_system_metrics_samples_before_logging(1)
+        active = mlflow.start_run(
+            run_name=spec.label,
+            nested=True,
+            tags=tags,
+            log_system_metrics=tracking.system_metrics,
+        )
         with _ended_by_outcome(active):
             mlflow.log_params(run_params(spec))
             mlflow.log_dict(spec.resolved(), "config.json")
             yield active.info.run_id
+
+    def log_datasets(self, spec: RunSpec, splits: Any) -> None:
+        """The three splits as MLflow dataset inputs (the runs table's Dataset column)."""
+        from suite.data import split_datasets
+
+        datasets, contexts, tags = split_datasets(spec.data, splits)
+        mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
 
     def callbacks(self) -> list[Any]:
         """Keras callbacks that record into the active run: MLflow's own, per epoch."""
@@ -154,19 +176,34 @@ class Tracker:
         `pruned`; the report leaves it out of the comparison."""
         if pruned_after is not None:
             mlflow.set_tags({"pruned": "true", "pruned_after_epoch": str(pruned_after)})
-        mlflow.log_metrics(result.final_metrics())
+        # Final metrics at the last epoch's step: the logged model below links every metric
+        # of that step (MLflow's `log_model(step=...)`), so it carries the run's final values.
+        last_epoch = result.epochs_trained
+        mlflow.log_metrics(result.final_metrics(), step=last_epoch)
         mlflow.set_tag("exec.jit", str(result.jit_compile).lower())
-        mlflow.log_dict(
-            {"labels": list(range(10)), "rows_true_columns_predicted": result.confusion},
-            "confusion_matrix.json",
-        )
+        mlflow.log_text(confusion_json(result.confusion), CONFUSION_ARTIFACT)
         if self.study.tracking.log_plots:
-            from suite.curves import curve_figures
+            from suite.curves import confusion_figure, curve_figures
 
             for name, figure in curve_figures(spec.label, result.history).items():
                 mlflow.log_figure(figure, f"curves/{name}.png")
+            mlflow.log_figure(
+                confusion_figure(spec.label, result.confusion), "confusion_matrix.png"
+            )
         if self.study.tracking.log_model:
-            log_keras_model(model, spec)
+            log_keras_model(model, spec, step=last_epoch)
+
+
+CONFUSION_ARTIFACT = "confusion_matrix.json"
+
+
+def confusion_json(matrix: list[list[int]]) -> str:
+    """The matrix as JSON with one row (one true digit) per line, readable as a table."""
+    rows = ",\n    ".join(json.dumps(row) for row in matrix)
+    return (
+        '{\n  "labels": ' + json.dumps(list(range(len(matrix)))) + ",\n"
+        '  "rows_true_columns_predicted": [\n    ' + rows + "\n  ]\n}\n"
+    )
 
 
 def run_params(spec: RunSpec) -> dict[str, Any]:
@@ -181,8 +218,9 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
     return params
 
 
-def log_keras_model(model: Any, spec: RunSpec) -> None:
-    """Log the trained model with MLflow's Keras flavour.
+def log_keras_model(model: Any, spec: RunSpec, *, step: int) -> None:
+    """Log the trained model with MLflow's Keras flavour, named by the run's label and linked
+    to the metrics logged at `step` (the last epoch: its curves and the final test metrics).
 
     The requirements are given, not inferred: inference re-imports the model in a
     subprocess, which costs many seconds per run for a list we already know.
@@ -199,7 +237,8 @@ def log_keras_model(model: Any, spec: RunSpec) -> None:
     signature = infer_signature(example, np.zeros((1, 10), dtype=np.float32))
     mlflow.keras.log_model(
         model,
-        name="model",
+        name=spec.label,
+        step=step,
         signature=signature,
         pip_requirements=[
             f"keras=={keras.__version__}",

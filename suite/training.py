@@ -74,7 +74,7 @@ class ReportToTrial(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if not logs or self._monitor not in logs:
             return
-        self._trial.report(float(logs[self._monitor]), epoch)
+        self._trial.report(float(logs[self._monitor]), epoch + 1)  # steps are epochs from 1
         if self._prune and self._trial.should_prune():
             self.pruned_after = epoch + 1
             self.model.stop_training = True

@@ -151,7 +151,7 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
         worker = trial.user_attrs.get("worker", {})
         name = names.get(worker.get("pid"), f"{worker.get('host', '?')}:{worker.get('pid', '?')}")
         values = trial.intermediate_values
-        epochs = trial.user_attrs.get("config", {}).get("training", {}).get("epochs", "?")
+        epochs = trial.user_attrs.get("epochs", "?")
         last = f"{values[max(values)]:.4f}" if values else ""
         table.add_row(name, trial.user_attrs.get("label", "?"), f"{len(values)}/{epochs}", last)
     return table
