@@ -88,7 +88,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         assert params["bidirectional"] == str("-bi-" in name)
         for curve in CURVE_NAMES:
             history = client.get_metric_history(run.info.run_id, curve)
-            assert sorted(m.step for m in history) == [0, 1], curve
+            assert sorted(m.step for m in history) == [1, 2], curve  # epochs from 1
         metrics = run.data.metrics
         assert 0.0 <= metrics["test_accuracy"] <= 1.0
         assert metrics["best_epoch"] in (1.0, 2.0) and metrics["epochs_trained"] == 2.0
@@ -96,7 +96,29 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         gru = 3 * (4 * (28 + 4) + 8)
         assert metrics["param_count"] == directions * gru + directions * 4 * 10 + 10
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"config.json", "model_summary.txt", "curves", "confusion_matrix.json"} <= artifacts
+        assert {
+            "config.json",
+            "model_summary.txt",
+            "curves",
+            "confusion_matrix.json",
+            "confusion_matrix.png",
+        } <= artifacts
+        inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+        assert set(inputs) == {"mnist-rows-train", "mnist-rows-validation", "mnist-rows-test"}
+        contexts = {
+            name: {t.key: t.value for t in d.tags}["mlflow.data.context"]
+            for name, d in inputs.items()
+        }
+        assert contexts["mnist-rows-train"] == "training"
+        assert contexts["mnist-rows-test"] == "testing"
+        slices = {
+            name: {t.key: t.value for t in d.tags}["mnist_slice"] for name, d in inputs.items()
+        }
+        assert slices == {
+            "mnist-rows-train": "train[0:128]",
+            "mnist-rows-validation": "train[59936:60000]",
+            "mnist-rows-test": "test[0:64]",
+        }
         curves = {a.path for a in client.list_artifacts(run.info.run_id, "curves")}
         assert curves == {"curves/loss.png", "curves/accuracy.png"}
         config = json.loads(
@@ -110,6 +132,15 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         experiment_ids=[client.get_experiment_by_name("tiny").experiment_id], output_format="list"
     )
     assert {m.source_run_id for m in models} == {r.info.run_id for r in runs.values()}
+    for model in models:
+        run = next(r for r in runs.values() if r.info.run_id == model.source_run_id)
+        assert model.name == run.info.run_name  # named by the run's label
+        linked = {m.key: m for m in model.metrics}  # the final epoch's, not the first's
+        assert linked["test_accuracy"].step == 2
+        assert linked["test_accuracy"].value == run.data.metrics["test_accuracy"]
+        assert linked["val_accuracy"].value == run.data.metrics["val_accuracy"]
+    experiment = client.get_experiment_by_name("tiny")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
     done = trials(tmp_path)
     assert [t.state for t in done] == [TrialState.COMPLETE] * 2
@@ -119,6 +150,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         assert trial.user_attrs["run_key"] == run.data.tags["run_key"]
         assert trial.value == pytest.approx(run.data.metrics["best_val_accuracy"])
         assert run.data.tags["optuna_trial"] == str(trial.number)
+        assert trial.params == {"bidirectional": "-bi-" in run.info.run_name}
 
     second = run_cli(path, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -132,7 +164,11 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
     report = report_cli(path, "--out", tmp_path / "r.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     tables = html_tables(tmp_path / "r.html")
-    assert {row[0] for row in tables["tiny-leaderboard"][1:]} == {"gru-uni-1L", "gru-bi-1L"}
+    assert {row[1] for row in tables["tiny-leaderboard"][1:]} == {"gru-uni-1L", "gru-bi-1L"}
+    # One rule for "best": the report's best run is Optuna's best trial (or tied with it).
+    best_run = dict(tables["tiny-best-run"][1:])["run"]
+    best_value = max(t.value for t in done)
+    assert best_run in {t.user_attrs["label"] for t in done if t.value == best_value}
     assert dict(tables["tiny-overview"][1:])["missing (not finished)"] == "0"
     page = (tmp_path / "r.html").read_text()
     assert "Confusion matrix on the test set" in page and "logged no confusion matrix" not in page

@@ -15,6 +15,7 @@ from suite.report.content import (
     ACCURACY,
     EPOCH,
     INTEGER,
+    NEAR_CHANCE_FLAG,
     P_VALUE,
     SECONDS,
     SIGNED,
@@ -27,14 +28,38 @@ from suite.report.content import (
     table,
 )
 from suite.report.stats import (
+    ALPHA,
+    CHANCE_ACCURACY,
     DIRECTION_ORDER,
+    NEAR_CHANCE_MARGIN,
     against_best,
+    best_run,
     effects_per_cell,
     leaderboard,
     main_effects,
+    min_seeds,
+    one_result_per_run_key,
     pivot,
+    tied_with_best,
+    untestable,
     varied_factors,
     with_config,
+)
+
+SELECTION_RULE = (
+    "Rule: configurations are ranked by validation accuracy (each run's best epoch, mean over"
+    " seeds); test accuracy is the estimate reported for them, never used to choose."
+)
+_NEAR_CHANCE_RULE = (
+    f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
+    f" ({CHANCE_ACCURACY:.2f}), so nothing was learned."
+)
+_NO_STATISTICS = (
+    "One seed per configuration: no interval, p-value or test is given, because the spread"
+    " between seeds is unknown. Add seeds (grid: {seed: [0, 1, 2]}) to compare configurations."
+)
+_SOME_UNSEEDED = (
+    "Some configurations have one seed: groups that include one get no interval or test."
 )
 
 SETTINGS = (
@@ -69,7 +94,7 @@ def slug(text: str) -> str:
 
 def _study_section(source: Source, collected: Collected, *, mlflow_url: str | None) -> Section:
     runs = collected.runs[collected.runs["study"] == source.name]
-    finished = runs[runs["status"] == "FINISHED"]
+    finished = one_result_per_run_key(runs[runs["status"] == "FINISHED"])
     key = slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
     section.children.append(_overview(source, runs, key))
@@ -85,8 +110,9 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     factors = varied_factors(finished)
     finished = with_config(finished, factors)
     board = leaderboard(finished, factors)
-    tests = against_best(finished, board) if int(board["seeds"].max()) >= 2 else None
-    section.blocks.append(Note(_headline(board, tests)))
+    tests = against_best(finished, board)
+    section.blocks.append(Note(*_headline(board, tests)))  # the answer, first
+    section.blocks.append(Note(SELECTION_RULE))
     section.children += [
         _leaderboard(board, factors, key, source, mlflow_url),
         _comparisons(finished, board, factors, key, tests, _grid_levels(source)),
@@ -193,15 +219,22 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
 def _leaderboard(
     board: pd.DataFrame, factors: list[str], key: str, source: Source, mlflow_url: str | None
 ) -> Section:
-    columns = {"config": ("configuration", TEXT)}
+    # What decides and what is estimated come first, so a phone's narrow screen shows them.
+    columns = {
+        "rank": ("rank", INTEGER),
+        "config": ("configuration", TEXT),
+        "validation_score": ("val accuracy (selects)", ACCURACY),
+        "test_accuracy": ("test accuracy (mean)", ACCURACY),
+    }
+    seeded = int(board["seeds"].max()) >= 2
+    if seeded:
+        columns.update({"test_accuracy_std": ("std", ACCURACY), **_interval_columns(ACCURACY)})
+    columns["seeds"] = ("seeds", INTEGER)
+    if board["near_chance"].any():
+        columns["near_chance"] = ("flag", NEAR_CHANCE_FLAG)
     columns.update({f: (f.removeprefix("param."), TEXT) for f in factors})
     columns.update(
         {
-            "seeds": ("seeds", INTEGER),
-            "test_accuracy": ("test accuracy (mean)", ACCURACY),
-            "test_accuracy_std": ("std", ACCURACY),
-            **_interval_columns(ACCURACY),
-            "best_val_accuracy": ("best val accuracy", ACCURACY),
             "best_epoch": ("best epoch", EPOCH),
             "param_count": ("parameters", INTEGER),
             "seconds_per_epoch": ("s / epoch", SECONDS),
@@ -215,13 +248,16 @@ def _leaderboard(
             f"{base}/#/experiments/{experiment_ids}/runs/{run_id}" for run_id in board["run_id"]
         ]
     section = Section(key=f"{key}-leaderboard", title="Leaderboard")
-    one_seed = int(board["seeds"].max()) < 2
     caption = (
-        "Mean test accuracy over seeds, best first; click a header to sort. "
-        "Best val accuracy and its epoch are means over seeds."
+        "Ranked by validation accuracy (each run's best epoch, mean over seeds); equal ranks"
+        " are ties. Test accuracy is the estimate, mean over seeds. Click a header to sort."
     )
-    if one_seed:
+    if not seeded:
         caption += " One seed per configuration: no spread or interval can be given."
+    elif int(board["seeds"].min()) < 2:
+        caption += " n/a: a configuration with one seed has no spread or interval."
+    if board["near_chance"].any():
+        caption += f" {_NEAR_CHANCE_RULE}"
     section.blocks.append(
         table(
             board,
@@ -241,23 +277,56 @@ def _experiment_ids(source: Source) -> str:
     return experiment.experiment_id if experiment else ""
 
 
-def _headline(board: pd.DataFrame, tests: pd.DataFrame | None) -> str:
-    """The answer first: the best configuration, and which others it cannot be told from."""
+def _headline(board: pd.DataFrame, tests: pd.DataFrame) -> tuple[str, str]:
+    """The answer first, and its tone: the best configuration by validation with its test
+    accuracy, its ties, and what can (or cannot) be said about the others."""
     best = board.iloc[0]
+    seeds = int(best["seeds"])
+    estimate = f"test accuracy {ACCURACY(best['test_accuracy'])}"
+    if seeds >= 2:
+        estimate += f" (95% CI {ACCURACY(best['ci_low'])} to {ACCURACY(best['ci_high'])})"
+    seed_words = f"{seeds} seed" + ("s" if seeds != 1 else "")
+    tied = tied_with_best(board)
+    if best["near_chance"]:
+        return (
+            f"No architecture conclusion can be drawn: the best configuration by validation,"
+            f" {best['config']}, reaches {estimate}, within"
+            f" {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({CHANCE_ACCURACY:.2f}). Train"
+            " longer or on more data.",
+            "warning",
+        )
     text = (
-        f"Best configuration: {best['config']}, mean test accuracy"
-        f" {ACCURACY(best['test_accuracy'])} over {best['seeds']} seed(s)"
+        f"Best configuration by validation: {best['config']} (val accuracy"
+        f" {ACCURACY(best['validation_score'])}, {seed_words}); {estimate}."
     )
-    if best["seeds"] >= 2:
-        text += f" (95% CI {ACCURACY(best['ci_low'])} to {ACCURACY(best['ci_high'])})"
-    if tests is None:
-        return text + ". One seed per configuration: no difference can be called significant."
-    tied = tests.loc[tests["verdict"].str.startswith("not distinguishable"), "config"].tolist()
-    if not tied:
-        return text + "; every other configuration is significantly worse (Welch, Holm)."
-    return text + (
-        f"; {len(tied)} of {len(tests)} others cannot be told apart from it"
-        f" (Welch, Holm-corrected): {', '.join(tied)}."
+    if tied:
+        text += f" Tied on validation with {', '.join(tied)}: the data cannot separate them."
+    if tests.empty:
+        text += (
+            " Differences are not tested: a test needs two or more seeds per configuration"
+            " (for example grid: {seed: [0, 1, 2]})."
+        )
+    else:
+        text += " " + _tested_against_best(tests)
+    flagged = int(board["near_chance"].sum())
+    if flagged:
+        text += f" {flagged} configuration(s) stayed near chance level (flagged)."
+    return text, "info"
+
+
+def _tested_against_best(tests: pd.DataFrame) -> str:
+    """One sentence on the Welch tests against the best configuration."""
+    lower = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] < 0)]
+    higher = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] > 0)]
+    alike = tests[tests["p_holm"] >= ALPHA]
+    parts = [f"{len(lower)} lower"]
+    if len(alike):
+        parts.append(f"{len(alike)} not distinguishable ({', '.join(alike['config'])})")
+    if len(higher):
+        parts.append(f"{len(higher)} higher ({', '.join(higher['config'])})")
+    return (
+        f"Against it on test accuracy, of {len(tests)} configurations tested (Welch,"
+        f" Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
     )
 
 
@@ -266,11 +335,12 @@ def _comparisons(
     board: pd.DataFrame,
     factors: list[str],
     key: str,
-    tests: pd.DataFrame | None,
+    tests: pd.DataFrame,
     levels: dict | None,
 ) -> Section:
     section = Section(key=f"{key}-comparisons", title="Comparisons")
     levels = levels or {}
+    seeded = min_seeds(finished) >= 2  # every configuration has two seeds or more
     for direction in DIRECTION_ORDER:
         if direction not in set(finished["direction"]) | set(levels.get("directions", ())):
             continue
@@ -287,57 +357,62 @@ def _comparisons(
                 columns={c: (c, TEXT if c == "cell" else ACCURACY) for c in frame.columns},
             )
         )
+    if not seeded:
+        one_seed = int(board["seeds"].max()) < 2
+        section.blocks.append(Note(_NO_STATISTICS if one_seed else _SOME_UNSEEDED, "warning"))
     effects = main_effects(finished, factors)
     if not effects.empty:
+        columns = {
+            "factor": ("factor", TEXT),
+            "level": ("level", TEXT),
+            "n": ("runs", INTEGER),
+            "mean": ("mean test accuracy", ACCURACY),
+        }
+        if effects["ci_low"].notna().any():
+            columns.update(_interval_columns(ACCURACY))
         section.blocks.append(
             table(
                 effects,
                 key=f"{key}-main-effects",
                 title="Main effects",
-                caption="Each factor's levels, averaged over all other factors"
-                " (all runs at the level).",
-                columns={
-                    "factor": ("factor", TEXT),
-                    "level": ("level", TEXT),
-                    "n": ("runs", INTEGER),
-                    "mean": ("mean test accuracy", ACCURACY),
-                    **_interval_columns(ACCURACY),
-                },
+                caption="Each factor's levels: the mean test accuracy of all runs at the level,"
+                " averaged over every other factor."
+                + ("" if seeded else " No intervals where a configuration has one seed."),
+                columns=columns,
             )
         )
     per_cell = effects_per_cell(finished)
     if not per_cell.empty:
+        columns = {
+            "cell": ("cell", TEXT),
+            "effect": ("effect", TEXT),
+            "difference": ("difference", SIGNED),
+        }
+        if per_cell["p"].notna().any():
+            columns.update({**_interval_columns(SIGNED), "p": ("p (Welch)", P_VALUE)})
         section.blocks.append(
             table(
                 per_cell,
                 key=f"{key}-effects-per-cell",
                 title="Effect of bidirectionality and of depth, per cell",
-                caption="Difference in mean test accuracy with its 95% Welch interval.",
-                columns={
-                    "cell": ("cell", TEXT),
-                    "effect": ("effect", TEXT),
-                    "difference": ("difference", SIGNED),
-                    **_interval_columns(SIGNED),
-                    "p": ("p (Welch)", P_VALUE),
-                },
+                caption="Difference in mean test accuracy"
+                + (
+                    " with its 95% Welch interval."
+                    if seeded
+                    else ", without interval or test where a configuration has one seed."
+                ),
+                columns=columns,
             )
         )
-    if tests is None:
-        section.blocks.append(
-            Note(
-                "Each configuration has one seed: no significance can be claimed. Add seeds"
-                " (grid: {seed: [0, 1, 2]}) to test the differences.",
-                "warning",
-            )
-        )
-    elif not tests.empty:
+    if not tests.empty:
         section.blocks.append(
             table(
                 tests,
                 key=f"{key}-significance",
                 title="Against the best configuration",
-                caption="Welch's t-test of each configuration against the best one,"
-                " Holm-corrected over the comparisons.",
+                caption="Welch's t-test on test accuracy of each configuration with two seeds or"
+                " more against the best one (ranked by validation), Holm-corrected over the"
+                " comparisons.",
                 columns={
                     "config": ("configuration", TEXT),
                     "best": ("best", TEXT),
@@ -347,6 +422,15 @@ def _comparisons(
                     "p_holm": ("p (Holm)", P_VALUE),
                     "verdict": ("verdict", TEXT),
                 },
+            )
+        )
+    left_out = untestable(board)
+    if seeded and left_out:
+        section.blocks.append(
+            Note(
+                "Not tested against the best (fewer than two seeds on a side): "
+                + ", ".join(left_out),
+                "warning",
             )
         )
     return section
@@ -362,25 +446,62 @@ def _plots(
 ) -> Section:
     section = Section(key=f"{key}-plots", title="Plots")
     order = board["config"].tolist()
+    seeds = int(board["seeds"].max())
+    spread = (
+        "line = mean over seeds, band = 1 standard deviation across seeds"
+        if seeds >= 2
+        else "one seed per configuration: one line each, no band"
+    )
     figures = [
-        ("heatmap", "Test accuracy by cell and depth", plots.heatmap(finished, study, levels)),
+        (
+            "heatmap",
+            "Test accuracy by cell and depth",
+            "mean test accuracy of each grid point over its seeds; blank: no finished run",
+            plots.heatmap(finished, study, levels),
+        ),
         (
             "val-accuracy",
             "Validation accuracy per epoch",
-            plots.learning_curves(finished, curves, "val_accuracy", study),
+            f"epochs from 1; {spread}",
+            plots.learning_curves(finished, curves, "val_accuracy", study, seeds=seeds),
         ),
         (
             "val-loss",
             "Validation loss per epoch",
-            plots.learning_curves(finished, curves, "val_loss", study),
+            f"epochs from 1; {spread}",
+            plots.learning_curves(finished, curves, "val_loss", study, seeds=seeds),
         ),
-        ("seeds", "Test accuracy across seeds", plots.seeds_per_config(finished, order, study)),
-        ("params", "Accuracy against parameter count", plots.accuracy_vs_params(board, study)),
-        ("time", "Accuracy against training time", plots.accuracy_vs_time(board, study)),
-        ("gap", "Train minus validation accuracy", plots.generalisation_gap(board, study)),
+        (
+            "seeds",
+            "Test accuracy of each configuration",
+            "one point per seed, ranked by validation as in the leaderboard"
+            + ("; box: quartiles across seeds" if seeds >= 2 else "; one seed: no box"),
+            plots.seeds_per_config(finished, order, study, seeds=seeds),
+        ),
+        (
+            "params",
+            "Accuracy against parameter count",
+            "mean test accuracy of each configuration; colour: cell, marker: direction,"
+            " size: depth",
+            plots.accuracy_vs_params(board, study),
+        ),
+        (
+            "time",
+            "Accuracy against training time",
+            "mean test accuracy against mean training seconds per run; dashed: the"
+            " configurations no other beats on both",
+            plots.accuracy_vs_time(board, study),
+        ),
+        (
+            "gap",
+            "Train minus validation accuracy",
+            "at the last epoch, mean over seeds; above 0: the model fits its training data"
+            " better than unseen data",
+            plots.generalisation_gap(board, study),
+        ),
     ]
-    for name, title, figure in figures:
-        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure)))
+    for name, title, caption, figure in figures:
+        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure), caption))
     return section
 
 
@@ -458,8 +579,12 @@ def optuna_storage(url: str | None) -> Any:
 def _best_run(
     finished: pd.DataFrame, board: pd.DataFrame, collected: Collected, source: Source, key: str
 ) -> Section:
-    """The single run with the best validation accuracy (selection never looks at the test set)."""
-    best = finished.loc[finished["best_val_accuracy"].idxmax()]
+    """The best configuration's run with the highest validation accuracy: the same rule as
+    the ranking, so it is the run Optuna (and optuna-dashboard) call the best trial whenever
+    the best configuration has one seed."""
+    config = board.iloc[0]["config"]
+    runs = finished[finished["config"] == config]
+    best = best_run(runs)
     section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
     facts = [
         ("run", best["run_name"]),
@@ -467,13 +592,28 @@ def _best_run(
         ("configuration", best["config"]),
         ("seed", str(best["seed"])),
         ("best val accuracy", ACCURACY(best["best_val_accuracy"])),
-        ("at epoch", str(int(best["best_epoch"]))),
+        ("at epoch", EPOCH(best["best_epoch"])),
         ("test accuracy", ACCURACY(best["test_accuracy"])),
         ("parameters", INTEGER(best["param_count"])),
     ]
     section.blocks.append(
-        Note("Chosen by validation accuracy; its test accuracy is reported, never used to choose.")
+        Note(
+            "The best configuration's run with the highest validation accuracy; its test"
+            " accuracy is reported, never used to choose."
+        )
     )
+    peers = finished[
+        (finished["best_val_accuracy"] == best["best_val_accuracy"])
+        & (finished["run_id"] != best["run_id"])
+    ]
+    if len(peers):
+        section.blocks.append(
+            Note(
+                f"Tied on validation accuracy with {', '.join(peers['run_name'])}:"
+                " listed first by the ranking, not better.",
+                "warning",
+            )
+        )
     section.blocks.append(
         table(
             pd.DataFrame(facts, columns=["what", "value"]),
@@ -488,6 +628,7 @@ def _best_run(
             f"{key}-best-curves",
             "Curves of the best run",
             plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
+            "training (solid) and validation (dashed) loss and accuracy, epochs from 1",
         )
     )
     matrix = load_confusion(MlflowClient(source.tracking_uri), best["run_id"])
@@ -505,6 +646,7 @@ def _best_run(
                 f"{key}-confusion",
                 "Confusion matrix on the test set",
                 plots.to_data_uri(plots.confusion(matrix, best["run_name"])),
+                "counts of test images: rows the true digit, columns the predicted one",
             )
         )
     return section

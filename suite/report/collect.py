@@ -202,7 +202,10 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     curves = curves.sort_values("timestamp").drop_duplicates(
         ["run_id", "metric", "step"], keep="last"
     )
-    curves["epoch"] = curves["step"] + 1
+    # Steps are epochs from 1; runs recorded before that counted from 0 (their first step is
+    # 0), and are shifted so every run's curve starts at epoch 1.
+    first_step = curves.groupby("run_id")["step"].transform("min")
+    curves["epoch"] = curves["step"] + (first_step == 0).astype(int)
     return curves.drop(columns="timestamp").reset_index(drop=True)
 
 

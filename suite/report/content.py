@@ -26,7 +26,9 @@ ACCURACY = blank_if_missing(lambda v: f"{float(v):.4f}")
 SIGNED = blank_if_missing(lambda v: f"{float(v):+.4f}")
 P_VALUE = blank_if_missing(lambda v: f"{float(v):.3g}")
 SECONDS = blank_if_missing(lambda v: f"{float(v):.1f}")
-EPOCH = blank_if_missing(lambda v: f"{float(v):.1f}")
+# An epoch is an integer; a mean over seeds may not be, and then shows one decimal.
+EPOCH = blank_if_missing(lambda v: f"{int(v)}" if float(v).is_integer() else f"{float(v):.1f}")
+NEAR_CHANCE_FLAG = blank_if_missing(lambda v: "near chance" if v else "")
 INTEGER = blank_if_missing(lambda v: f"{int(v):,}")
 TEXT = blank_if_missing(str)
 

@@ -39,9 +39,11 @@ def _cell_order(cells: pd.Series) -> list[str]:
     return [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
 
 
-def _per_configuration(axis: plt.Axes, title: str, ylabel: str) -> None:
-    """Axes with one slot per configuration, best first: slanted labels, legend outside."""
-    axis.set(title=title, xlabel="configuration (best first)", ylabel=ylabel)
+def _per_configuration(
+    axis: plt.Axes, title: str, ylabel: str, *, xlabel: str = "configuration"
+) -> None:
+    """Axes with one slot per configuration: slanted labels, legend outside."""
+    axis.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axis.tick_params(axis="x", rotation=60)
     plt.setp(axis.get_xticklabels(), ha="right", rotation_mode="anchor")
     axis.legend(title="cell", bbox_to_anchor=(1.01, 1), loc="upper left")
@@ -91,8 +93,10 @@ def heatmap(finished: pd.DataFrame, study: str, levels: dict | None = None) -> F
 
 
 def learning_curves(
-    finished: pd.DataFrame, curves: pd.DataFrame, metric: str, study: str
+    finished: pd.DataFrame, curves: pd.DataFrame, metric: str, study: str, *, seeds: int
 ) -> Figure:
+    """Faceted by direction and depth, one colour per cell: the mean over seeds with a band of
+    one standard deviation when there are seeds to spread, else the one run's line."""
     data = curves[curves["metric"] == metric].merge(
         finished[["run_id", "cell", "direction", "depth"]], on="run_id"
     )
@@ -105,7 +109,7 @@ def learning_curves(
         row="direction",
         col="depth",
         kind="line",
-        errorbar="sd",
+        errorbar="sd" if seeds >= 2 else None,
         marker="o",
         markersize=4,
         height=2.8,
@@ -118,30 +122,30 @@ def learning_curves(
     grid.set_titles(row_template="{row_name}", col_template="depth {col_name}")
     for axis in grid.axes.flat:
         axis.xaxis.get_major_locator().set_params(integer=True)
-    grid.figure.suptitle(
-        f"{study}: {CURVE_TITLES.get(metric, metric)} per epoch (mean over seeds, band = 1 std)",
-        y=1.02,
-    )
+    drawn = "mean over seeds, band = 1 std" if seeds >= 2 else "one seed per configuration"
+    grid.figure.suptitle(f"{study}: {CURVE_TITLES.get(metric, metric)} per epoch ({drawn})", y=1.02)
     return grid.figure
 
 
-def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str) -> Figure:
+def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, seeds: int) -> Figure:
+    """One point per run, configurations in `order`; boxes only when there are seeds."""
     figure, axis = plt.subplots(
         figsize=(max(6.0, 0.45 * len(order) + 2), 4.2), layout="constrained"
     )
     colours = palette(finished["cell"])
-    sns.boxplot(
-        data=finished,
-        x="config",
-        y="test_accuracy",
-        order=order,
-        hue="cell",
-        palette=colours,
-        ax=axis,
-        legend=False,
-        fill=False,
-        showfliers=False,
-    )
+    if seeds >= 2:
+        sns.boxplot(
+            data=finished,
+            x="config",
+            y="test_accuracy",
+            order=order,
+            hue="cell",
+            palette=colours,
+            ax=axis,
+            legend=False,
+            fill=False,
+            showfliers=False,
+        )
     sns.stripplot(
         data=finished,
         x="config",
@@ -153,8 +157,12 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str) -> Fi
         size=5,
         jitter=0.15,
     )
+    title = "across seeds" if seeds >= 2 else "one seed each"
     _per_configuration(
-        axis, f"{study}: test accuracy of each configuration across seeds", "test accuracy"
+        axis,
+        f"{study}: test accuracy of each configuration ({title})",
+        "test accuracy",
+        xlabel="configuration (ranked by validation)",
     )
     return figure
 
@@ -236,7 +244,10 @@ def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
     )
     axis.axhline(0, color="black", linewidth=0.8)
     _per_configuration(
-        axis, f"{study}: train minus validation accuracy at the last epoch", "accuracy gap"
+        axis,
+        f"{study}: train minus validation accuracy at the last epoch",
+        "accuracy gap",
+        xlabel="configuration (ranked by validation)",
     )
     return figure
 

@@ -47,10 +47,13 @@ def _with_kinds(report: Report) -> Report:
 
 
 def render_markdown(report: Report) -> str:
-    """The leaderboard and main effects of each study, ready to paste into a paper or a PR."""
+    """Each study's headline, leaderboard and main effects, to paste into a paper or a PR."""
     lines = [f"# {report.title}", "", f"Generated {report.generated}.", ""]
     for study in report.sections:
         lines += [f"## {study.title}", ""]
+        for note in study.blocks:  # the headline and the selection rule
+            if isinstance(note, Note):
+                lines += [("> **Warning:** " if note.tone == "warning" else "") + note.text, ""]
         for section in study.children:
             for table in section.blocks:
                 if isinstance(table, Table) and table.key.endswith(MARKDOWN_TABLES):

@@ -1,8 +1,13 @@
 """Comparison statistics over finished runs: leaderboard, pivots, effects, significance.
 
+One rule for "best": configurations are ranked by their validation score, the mean over seeds
+of each run's best-epoch validation accuracy (the value the Optuna trial records); test
+accuracy is the estimate reported for them, never the selector. Equal scores are ties.
+
 Every interval is a 95% t-interval; differences use Welch's test (unequal variances), and the
-comparisons against the best configuration are Holm-corrected. With fewer than two seeds a
-configuration has no interval and no test: the tables say so instead of printing numbers.
+comparisons against the best configuration are Holm-corrected. Intervals and tests need seeds:
+a group in which some configuration has fewer than two seeds gets none (its spread would be
+the spread between configurations, not seed noise), and the tables say so instead.
 """
 
 from __future__ import annotations
@@ -17,6 +22,28 @@ CORE_FACTORS = ("cell", "direction", "depth")
 CELL_ORDER = ("simple_rnn", "lstm", "gru")
 DIRECTION_ORDER = ("unidirectional", "bidirectional")
 ALPHA = 0.05
+SELECTION = "best_val_accuracy"  # the validation score that ranks configurations
+CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
+NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
+
+
+def near_chance(accuracy: float) -> bool:
+    return bool(accuracy < CHANCE_ACCURACY + NEAR_CHANCE_MARGIN)
+
+
+def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
+    """The latest finished run of each run_key: a run_key is one result, never two seeds."""
+    ordered = finished.sort_values("end_time", kind="stable")
+    return ordered.drop_duplicates("run_key", keep="last").sort_index()
+
+
+def seed_counts(finished: pd.DataFrame) -> pd.Series:
+    return finished.groupby("config")["seed"].nunique()
+
+
+def min_seeds(group: pd.DataFrame) -> int:
+    """The fewest seeds of any configuration in `group`: what its statistics rest on."""
+    return int(seed_counts(group).min()) if len(group) else 0
 
 
 def varied_factors(finished: pd.DataFrame) -> list[str]:
@@ -66,33 +93,56 @@ def mean_ci(values: Sequence[float] | pd.Series) -> dict[str, float]:
     return {"n": n, "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
 
 
+def best_run(group: pd.DataFrame) -> pd.Series:
+    """The run of `group` with the highest validation score (the first listed, on a tie)."""
+    return group.loc[group[SELECTION].idxmax()]
+
+
 def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
-    """One row per (study, configuration), best mean test accuracy first."""
+    """One row per (study, configuration), ranked by mean validation score, best first.
+
+    `rank` is shared by ties (1, 1, 3, ...); `tied` says whether the row shares its rank.
+    """
     rows = []
     for (study, config), group in finished.groupby(["study", "config"], sort=False):
         summary = mean_ci(group["test_accuracy"])
-        best = group.loc[group["best_val_accuracy"].idxmax()]  # chosen by validation, not test
         rows.append(
             {
                 "study": study,
                 "config": config,
                 **{f: group[f].iloc[0] for f in factors},
                 "seeds": summary["n"],
+                "validation_score": group[SELECTION].mean(),
                 "test_accuracy": summary["mean"],
                 "test_accuracy_std": summary["std"],
                 "ci_low": summary["ci_low"],
                 "ci_high": summary["ci_high"],
+                "near_chance": near_chance(summary["mean"]),
                 "best_val_accuracy": group["best_val_accuracy"].mean(),
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
                 "train_seconds": group["train_seconds"].mean(),
                 "gap": group["gap"].mean(),
-                "run_id": best["run_id"],
+                "run_id": best_run(group)["run_id"],
             }
         )
     table = pd.DataFrame(rows)
-    return table.sort_values("test_accuracy", ascending=False, kind="stable").reset_index(drop=True)
+    # Means of the same accuracies summed in another order can differ in the last bit.
+    score = table["validation_score"].round(12)
+    table["rank"] = score.groupby(table["study"]).rank(method="min", ascending=False).astype(int)
+    table["tied"] = table.groupby(["study", "rank"])["rank"].transform("size") > 1
+    table = table.assign(_score=score).sort_values(
+        ["study", "_score"], ascending=[True, False], kind="stable"
+    )
+    order = {study: i for i, study in enumerate(dict.fromkeys(finished["study"]))}
+    table = table.sort_values("study", key=lambda s: s.map(order), kind="stable")
+    return table.drop(columns="_score").reset_index(drop=True)
+
+
+def tied_with_best(board: pd.DataFrame) -> list[str]:
+    """The configurations that share the top rank with the first one (not the first itself)."""
+    return board.loc[board["rank"] == 1, "config"].iloc[1:].tolist()
 
 
 def pivot(
@@ -117,21 +167,39 @@ def pivot(
     return table.reindex(index=order, columns=columns)
 
 
+def without_interval(summary: dict[str, float]) -> dict[str, float]:
+    return {**summary, "std": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+
+
 def main_effects(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
-    """Each factor's levels, averaged over every other factor (all runs at that level)."""
+    """Each factor's levels, averaged over every other factor (all runs at that level).
+
+    A level gets an interval only when each of its configurations has two seeds or more.
+    """
     rows = []
     for factor in factors:
         if finished[factor].nunique() < 2:
             continue
         for level, group in finished.groupby(factor, sort=True):
+            summary = mean_ci(group["test_accuracy"])
             rows.append(
                 {
                     "factor": factor.removeprefix("param."),
                     "level": str(level),
-                    **mean_ci(group["test_accuracy"]),
+                    **(summary if min_seeds(group) >= 2 else without_interval(summary)),
                 }
             )
     return pd.DataFrame(rows, columns=["factor", "level", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
+    """Welch's comparison of two groups of runs' test accuracy; the difference alone (no
+    interval, no p) unless every configuration on both sides has two seeds or more."""
+    result = welch(a["test_accuracy"], b["test_accuracy"])
+    if min(min_seeds(a), min_seeds(b)) < 2:
+        nan = float("nan")
+        return {**result, "ci_low": nan, "ci_high": nan, "p": nan}
+    return result
 
 
 def welch(a: pd.Series, b: pd.Series) -> dict[str, float]:
@@ -162,15 +230,15 @@ def effects_per_cell(finished: pd.DataFrame) -> pd.DataFrame:
     """Per cell: bidirectional minus unidirectional, and each depth minus depth 1."""
     rows = []
     for cell, group in finished.groupby("cell", sort=False):
-        by_direction = group.groupby("direction")["test_accuracy"]
-        if set(DIRECTION_ORDER) <= set(by_direction.groups):
+        directions = set(group["direction"])
+        if set(DIRECTION_ORDER) <= directions:
             rows.append(
                 {
                     "cell": cell,
                     "effect": "bidirectional - unidirectional",
-                    **welch(
-                        by_direction.get_group("bidirectional"),
-                        by_direction.get_group("unidirectional"),
+                    **compare(
+                        group[group["direction"] == "bidirectional"],
+                        group[group["direction"] == "unidirectional"],
                     ),
                 }
             )
@@ -180,10 +248,7 @@ def effects_per_cell(finished: pd.DataFrame) -> pd.DataFrame:
                 {
                     "cell": cell,
                     "effect": f"depth {depth} - depth {depths[0]}",
-                    **welch(
-                        group.loc[group["depth"] == depth, "test_accuracy"],
-                        group.loc[group["depth"] == depths[0], "test_accuracy"],
-                    ),
+                    **compare(group[group["depth"] == depth], group[group["depth"] == depths[0]]),
                 }
             )
     order = {c: i for i, c in enumerate(CELL_ORDER)}
@@ -210,14 +275,18 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def against_best(finished: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
-    """Every configuration of a study against its best one: Welch's t-test, Holm-corrected."""
+    """Each configuration with two seeds or more against the best one (ranked by validation):
+    Welch's t-test on test accuracy, Holm-corrected. Configurations with fewer seeds are left
+    out (see `untestable`); with fewer than two seeds for the best, nothing is tested."""
     rows = []
     for study, configs in board.groupby("study", sort=False):
         best = configs.iloc[0]["config"]
+        if configs.iloc[0]["seeds"] < 2:
+            continue
         runs = finished[finished["study"] == study]
         best_runs = runs.loc[runs["config"] == best, "test_accuracy"]
         tests = []
-        for config in configs["config"].iloc[1:]:
+        for config in configs.loc[configs["seeds"] >= 2, "config"].iloc[1:]:
             result = welch(runs.loc[runs["config"] == config, "test_accuracy"], best_runs)
             tests.append({"study": study, "config": config, "best": best, **result})
         adjusted = holm([t["p"] for t in tests])
@@ -237,9 +306,14 @@ def against_best(finished: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def untestable(board: pd.DataFrame) -> list[str]:
+    """Configurations that cannot be tested against the best: fewer than two seeds on a side."""
+    if board.empty or board.iloc[0]["seeds"] < 2:
+        return board["config"].iloc[1:].tolist()
+    return board.loc[board["seeds"] < 2, "config"].tolist()
+
+
 def verdict(difference: float, p_holm: float) -> str:
-    if np.isnan(p_holm):
-        return "too few seeds to test (needs 2 or more on both sides)"
     if p_holm < ALPHA:
         return f"{'worse' if difference < 0 else 'better'}, p = {p_holm:.3g}"
     return f"not distinguishable, p = {p_holm:.3g}"

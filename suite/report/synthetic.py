@@ -22,13 +22,15 @@ class SyntheticRun:
     seed: int
     test_accuracy: float
     status: str = "FINISHED"  # or FAILED, KILLED, RUNNING
+    val_accuracy: float | None = None  # final validation accuracy; default: the test accuracy
 
 
 def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> float:
     """Curves that end where the run's accuracy says: rising accuracy, falling loss."""
-    progress = (epoch + 1) / epochs
+    progress = epoch / epochs  # epochs from 1
     if metric.endswith("accuracy"):
-        top = run.test_accuracy + (0.01 if metric == "accuracy" else 0.0)
+        end = run.val_accuracy if run.val_accuracy is not None else run.test_accuracy
+        top = end + (0.01 if metric == "accuracy" else 0.0)
         return top - 0.3 * (1 - progress) ** 2
     return 0.1 + 2.0 * (1 - progress) ** 2
 
@@ -91,25 +93,26 @@ def make_store(
             "validation": "holdout",
             "validation_size": "10000",
         }
+        every_epoch = range(1, epochs + 1)  # MLflow steps are epochs from 1, as the suite's
         metrics = [
             Metric(name, curve(run, name, epoch, epochs), now + epoch, epoch)
-            for epoch in range(epochs)
+            for epoch in every_epoch
             for name in ("loss", "accuracy", "val_loss", "val_accuracy")
         ]
-        metrics += [Metric("epoch_seconds", 2.0 * run.layers, now + e, e) for e in range(epochs)]
+        metrics += [Metric("epoch_seconds", 2.0 * run.layers, now + e, e) for e in every_epoch]
         if run.status == "FINISHED":
-            val_curve = [curve(run, "val_accuracy", e, epochs) for e in range(epochs)]
-            best = max(range(epochs), key=lambda e: val_curve[e])
+            val_curve = {e: curve(run, "val_accuracy", e, epochs) for e in every_epoch}
+            best = max(every_epoch, key=lambda e: val_curve[e])
             finals = {
                 "test_accuracy": run.test_accuracy,
                 "test_loss": 1 - run.test_accuracy,
                 "best_val_accuracy": val_curve[best],
-                "best_epoch": best + 1,
+                "best_epoch": best,
                 "epochs_trained": epochs,
                 "param_count": 1000 * run.layers * (2 if run.bidirectional else 1),
                 "train_seconds": 2.0 * run.layers * epochs,
             }
-            metrics += [Metric(k, float(v), now + epochs, 0) for k, v in finals.items()]
+            metrics += [Metric(k, float(v), now + epochs, epochs) for k, v in finals.items()]
         client.log_batch(
             run_id,
             metrics=metrics,
