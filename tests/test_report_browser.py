@@ -72,20 +72,34 @@ def test_report_opens_offline_without_errors(tmp_path):
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOT_DIR / "report-top.png"
         page.screenshot(path=str(shot))  # what a reader sees first
-        first = page.locator("#table-browser-leaderboard tbody tr td").first.inner_text()
+        configuration = "#table-browser-leaderboard tbody tr td:nth-child(2)"
+        first = page.locator(configuration).first.inner_text()
         page.locator("#table-browser-leaderboard th", has_text="parameters").click()
         page.locator("#table-browser-leaderboard th", has_text="parameters").click()
-        sorted_first = page.locator("#table-browser-leaderboard tbody tr td").first.inner_text()
+        sorted_first = page.locator(configuration).first.inner_text()
         page.screenshot(path=str(SCREENSHOT_DIR / "report-full.png"), full_page=True)
         images = page.evaluate(
             "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         )
+        # A phone's width: the configuration and both accuracies are on screen, unscrolled.
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(out.as_uri() + "#browser-leaderboard", wait_until="load")
+        phone.screenshot(path=str(SCREENSHOT_DIR / "report-390px.png"))
+        headers = phone.locator("#table-browser-leaderboard th")
+        on_screen = {}
+        for name in ("configuration", "val accuracy (selects)", "test accuracy (mean)"):
+            box = headers.filter(has_text=name).first.bounding_box()
+            on_screen[name] = box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        page_width = phone.evaluate("document.documentElement.scrollWidth")
         browser.close()
+
+    assert on_screen == dict.fromkeys(on_screen, True), on_screen
+    assert page_width <= 390  # wide tables scroll inside their frame, not the page
 
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert images and all(images)  # every inline plot decoded
-    assert first == "gru-bi-3L"  # best mean test accuracy first
+    assert first == "gru-bi-3L"  # best validation accuracy first (here it is also the best test)
     assert sorted_first.endswith("-bi-3L")  # most parameters first after two clicks: descending
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10, "the screenshot is blank"

@@ -55,8 +55,9 @@ _NEAR_CHANCE_RULE = (
     f" ({CHANCE_ACCURACY:.2f}), so nothing was learned."
 )
 _NO_STATISTICS = (
-    "One seed per configuration: no interval, p-value or test is given, because the spread"
-    " between seeds is unknown. Add seeds (grid: {seed: [0, 1, 2]}) to compare configurations."
+    "One seed per configuration: the spread between seeds is unknown, so no interval is given"
+    " and no difference is tested. Add seeds (grid: {seed: [0, 1, 2]}) to compare"
+    " configurations."
 )
 _SOME_UNSEEDED = (
     "Some configurations have one seed: groups that include one get no interval or test."
