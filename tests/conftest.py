@@ -71,3 +71,13 @@ def run_cli(
 def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     """`python -m suite.report ARGS` in a fresh process."""
     return run_cli(*args, cwd=cwd, module="suite.report")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test fails the run: every test here must run (Chromium and PostgreSQL are
+    provided by tests/run), so a skip would hide a missing part behind a green result."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter.write_line(f"{len(skipped)} test(s) skipped: every test must run", red=True)
