@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
 from suite.study import RunSpec, Study, sqlite_path
 
+DATASET_ATTEMPTS = 4
 ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
 # MLflow's UI opens an experiment on its GenAI pages unless told it holds model training runs.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -159,7 +162,17 @@ class Tracker:
         from suite.data import split_datasets
 
         datasets, contexts, tags = split_datasets(spec.data, splits)
-        mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
+        for attempt in range(DATASET_ATTEMPTS):
+            try:
+                mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
+                return
+            except MlflowException:
+                # Workers starting together log the same new datasets at once; MLflow looks a
+                # dataset up, then inserts it, so all but one insert break the unique key (and
+                # roll back). Again, a moment later, finds the row made and links to it.
+                if attempt == DATASET_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 + random.random() * 0.4)
 
     def callbacks(self) -> list[Any]:
         """Keras callbacks that record into the active run: MLflow's own, per epoch."""

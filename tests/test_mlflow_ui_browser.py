@@ -29,6 +29,7 @@ from tests.servers import free_port
 from tests.test_report_browser import CHROMIUM, FLAGS, SCREENSHOT_DIR
 
 pytestmark = pytest.mark.slow
+expect.set_options(timeout=20_000)  # the SPA fetches, then renders; a loaded CI host is slow
 
 EXPERIMENT = "uitracked"
 EPOCHS = 3
@@ -77,10 +78,12 @@ def mlflow_ui(backend_uri: str, artifacts: Path, log: Path) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 pytest.fail(f"mlflow server exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/health", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    break
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"mlflow server did not answer /health in 90 s: {log.read_text()[-2000:]}"
@@ -234,12 +237,20 @@ def test_mlflow_ui_shows_runs_curves_and_logged_model(tracked):
             page.get_by_role("button", name="Got it").click(timeout=10_000)
         page.locator("[role=button]", has_text="Model training").click()
         page.wait_for_url(re.compile(rf"#/experiments/{eid}/runs\?.*workflowType=machine_learning"))
-        expect(page.get_by_role("columnheader", name="Run Name")).to_be_visible()
+        expect(page.get_by_role("columnheader", name="Run Name").first).to_be_visible()
         # The study's parent run holds the runs: expand it.
         parent_row = page.locator("[role=row]", has_text=EXPERIMENT).first
         parent_row.locator("button[data-component-id*=runnamecellrenderer]").click()
         for name, each in tracked.runs.items():
             link = page.locator(f'a[href="#/experiments/{eid}/runs/{each.info.run_id}"]')
+            expect(link).to_have_text(name)
+        # The Models column links each run's logged model, named by the run's label.
+        models = {
+            m.source_run_id: m for m in tracked.client.search_logged_models(experiment_ids=[eid])
+        }
+        for name, each in tracked.runs.items():
+            logged = models[each.info.run_id]
+            link = page.locator(f'a[href="#/experiments/{eid}/models/{logged.model_id}"]')
             expect(link).to_have_text(name)
         # The Dataset column names each run's training split.
         expect(page.get_by_text(re.compile(r"^mnist-rows-train \(\w+\)$"))).to_have_count(2)
