@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_plan(study, console)
     workers = 1 if args.worker_name else local_workers(study)  # a worker never spawns more
     if workers > 1:
-        return train_with_workers(study, argv, workers, console, errors)
+        return train_with_workers(
+            study, argv, workers, console, errors, source_file=str(args.study)
+        )
     return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
 
 
@@ -103,7 +105,13 @@ def local_workers(study: Study) -> int:
 
 
 def train_with_workers(
-    study: Study, argv: list[str], workers: int, console: Console, errors: Console
+    study: Study,
+    argv: list[str],
+    workers: int,
+    console: Console,
+    errors: Console,
+    *,
+    source_file: str,
 ) -> int:
     from suite.scheduler import is_rdb, storage_url
     from suite.workers import run_workers, worker_command
@@ -120,6 +128,8 @@ def train_with_workers(
     from suite.runner import StudyOutcome
 
     print_summary(StudyOutcome(study, outcomes), console)
+    if code == EXIT_OK:
+        print_next_steps(study, console, source_file=source_file)
     if code == EXIT_INTERRUPTED:
         errors.print("[yellow]interrupted:[/] run the same command again to resume.")
     return code
@@ -224,6 +234,8 @@ def train_study(
         return EXIT_RUN_FAILED
     if worker is None:  # with --workers, the parent prints the one summary
         print_summary(outcome, console)
+        if not outcome.failed:
+            print_next_steps(study, console, source_file=str(source_file))
     if outcome.failed:
         errors.print(
             f"[red]{len(outcome.failed)} run(s) failed[/]; their tracebacks are in MLflow"
@@ -240,13 +252,30 @@ def print_summary(outcome: StudyOutcome, console: Console) -> None:
     table = Table(title=f"study {outcome.study.name}", title_justify="left")
     table.add_column("run")
     table.add_column("status")
+    table.add_column("val accuracy", justify="right")
     table.add_column("test accuracy", justify="right")
     table.add_column("train s", justify="right")
     for run in outcome.runs:
+        validation = "" if run.val_accuracy is None else f"{run.val_accuracy:.4f}"
         accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
         seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
-        table.add_row(run.spec.label, run.status, accuracy, seconds)
+        table.add_row(run.spec.label, run.status, validation, accuracy, seconds)
     console.print(table)
+
+
+def print_next_steps(study: Study, console: Console, *, source_file: str) -> None:
+    """Where the answer is: the report (best chosen on validation) and MLflow's UI."""
+    from suite.tracking import browse_hint
+
+    console.print(
+        f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
+        " validation accuracy, test accuracy as its estimate)",
+        highlight=False,
+        soft_wrap=True,  # commands and links stay whole lines, to copy
+    )
+    hint = browse_hint(study)
+    if hint:
+        console.print(f"      {hint}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _leave_without_teardown(code: int) -> None:

@@ -30,6 +30,7 @@ class RunOutcome:
     spec: RunSpec
     status: str  # trained | done before | done elsewhere | failed | killed | not started | ...
     test_accuracy: float | None = None
+    val_accuracy: float | None = None  # the best epoch's: what ranks configurations
     seconds: float | None = None
     mlflow_run_id: str | None = None
     error: str | None = None
@@ -109,6 +110,7 @@ def summarise(
                     spec,
                     status,
                     test_accuracy=item.record.get("test_accuracy"),
+                    val_accuracy=item.record.get("best_val_accuracy"),
                     seconds=item.record.get("train_seconds"),
                     mlflow_run_id=item.record.get("mlflow_run_id"),
                 )
@@ -303,6 +305,7 @@ def train_trial(
             tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
             record = {
                 "test_accuracy": result.test_accuracy,
+                "best_val_accuracy": result.best_val_accuracy,
                 "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch,
                 "mlflow_run_id": run_id,
@@ -334,6 +337,7 @@ def train_trial(
         spec,
         status,
         test_accuracy=result.test_accuracy,
+        val_accuracy=result.best_val_accuracy,
         seconds=result.train_seconds,
         mlflow_run_id=run_id,
     )

@@ -30,6 +30,36 @@ ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
+# MLflow 3.17's UI shows an experiment's GenAI or model-training pages as the link's
+# `workflowType` says, else as the browser last chose (GenAI at first); the experiment kind tag
+# is read only where that switch is off. Links the suite prints ask for the training pages.
+UI_WORKFLOW = "workflowType=machine_learning"
+LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
+
+
+def ui_url(base: str, experiment_id: str, run_id: str | None = None) -> str:
+    """The MLflow UI's page of an experiment's training runs, or of one run."""
+    page = f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs"
+    return f"{page}/{run_id}?{UI_WORKFLOW}" if run_id else f"{page}?{UI_WORKFLOW}"
+
+
+def browse_hint(study: Study) -> str | None:
+    """How to see the study's runs in MLflow's UI: the command to start it, and the link."""
+    uri = study.tracking.uri
+    try:
+        experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
+    except MlflowException:
+        return None
+    if experiment is None:
+        return None
+    if uri.startswith(("http://", "https://")):
+        return f"MLflow: {ui_url(uri, experiment.experiment_id)}"
+    return (
+        f"MLflow: mlflow ui --backend-store-uri {uri}\n"
+        f"        then open {ui_url(LOCAL_UI, experiment.experiment_id)}"
+    )
+
+
 def default_artifact_root(uri: str) -> str | None:
     """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
     db = sqlite_path(uri)

@@ -24,6 +24,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from suite.tracking import ui_url
 from tests.conftest import run_cli
 from tests.servers import free_port
 from tests.test_report_browser import CHROMIUM, FLAGS, SCREENSHOT_DIR
@@ -183,25 +184,24 @@ def test_runs_record_datasets_and_confusion_matrix(tracked):
             assert png.format == "PNG" and min(png.size) > 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "MLflow 3.17.2's UI ignores the experiment's mlflow.experimentKind tag: with its "
-        "GenAI / Model training switch (always on in 3.17), an experiment's kind is the "
-        "browser's workflow type (localStorage mlflow.workflowType_v1, default 'genai', or the "
-        "?workflowType= URL parameter), so a fresh browser opens /#/experiments/<id> on the "
-        "GenAI overview (overview/usage?workflowType=genai), not on the training runs"
-    ),
-)
-def test_experiment_link_opens_on_training_runs(tracked):
+def test_the_link_the_suite_prints_opens_on_training_runs(tracked):
+    """MLflow 3.17's UI shows an experiment's GenAI pages unless the link (or the browser's
+    last choice) asks for model training; the suite's links ask. The experiment also carries
+    the kind tag, which UIs without the GenAI switch read."""
+    experiment = tracked.client.get_experiment(tracked.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    link = ui_url(tracked.url, tracked.experiment_id)
     errors: list[str] = []
     with browser_page(errors) as page:
-        page.goto(f"{tracked.url}/#/experiments/{tracked.experiment_id}")
-        page.wait_for_url(re.compile(rf"#/experiments/{tracked.experiment_id}/\w+"))
-        landed = page.url
+        page.goto(link)
+        with contextlib.suppress(PlaywrightTimeout):  # a first-visit hint covers the page
+            page.get_by_role("button", name="Got it").click(timeout=10_000)
+        expect(page.get_by_role("columnheader", name="Run Name").first).to_be_visible()
+        expect(page.locator("[role=row]", has_text=EXPERIMENT).first).to_be_visible()
+        landed = urlparse(page.url).fragment
     assert errors == []
-    assert f"#/experiments/{tracked.experiment_id}/runs" in landed, landed
-    assert "workflowType=genai" not in landed, landed
+    assert landed.startswith(f"/experiments/{tracked.experiment_id}/runs"), landed
+    assert "workflowType=genai" not in landed and "overview" not in landed, landed
 
 
 def test_mlflow_ui_shows_runs_curves_and_logged_model(tracked):
@@ -230,8 +230,9 @@ def test_mlflow_ui_shows_runs_curves_and_logged_model(tracked):
     with browser_page(errors) as page:
         page.on("response", capture)
 
-        # The experiment. The UI lands on its GenAI pages (see the xfail above); a user picks
-        # "Model training" in the sidebar, which the browser then remembers.
+        # The experiment, as a user reaches it from the UI's own list: it lands on its GenAI
+        # pages (see the test above); the user picks "Model training", which the browser
+        # then remembers.
         page.goto(f"{url}/#/experiments/{eid}")
         with contextlib.suppress(PlaywrightTimeout):  # a first-visit hint covers the page
             page.get_by_role("button", name="Got it").click(timeout=10_000)

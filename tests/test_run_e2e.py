@@ -48,6 +48,13 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
     assert "2 runs, 0 done before, 2 to train" in first.stdout
     assert "gru-uni-1L-s0" in first.stdout and "gru-bi-1L-s0" in first.stdout
     assert "oneDNN" not in first.stderr and "cuda drivers" not in first.stderr
+    # Where the answer is: the report, and MLflow's UI on the experiment's training runs.
+    assert f"next: python -m suite.report {path}" in first.stdout
+    db = tmp_path / "mlruns" / "mlflow.db"
+    assert f"mlflow ui --backend-store-uri sqlite:///{db}" in first.stdout
+    assert "http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning" in (
+        first.stdout
+    )
 
     client = store(tmp_path)
     (parent,) = client.search_runs(

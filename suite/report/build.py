@@ -45,6 +45,7 @@ from suite.report.stats import (
     varied_factors,
     with_config,
 )
+from suite.tracking import ui_url
 
 SELECTION_RULE = (
     "Rule: configurations are ranked by validation accuracy (each run's best epoch, mean over"
@@ -244,10 +245,7 @@ def _leaderboard(
     links = None
     if mlflow_url:
         experiment_ids = _experiment_ids(source)
-        base = mlflow_url.rstrip("/")
-        links = [
-            f"{base}/#/experiments/{experiment_ids}/runs/{run_id}" for run_id in board["run_id"]
-        ]
+        links = [ui_url(mlflow_url, experiment_ids, run_id) for run_id in board["run_id"]]
     section = Section(key=f"{key}-leaderboard", title="Leaderboard")
     caption = (
         "Ranked by validation accuracy (each run's best epoch, mean over seeds); equal ranks"
