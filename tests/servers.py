@@ -86,34 +86,40 @@ def postgres() -> Iterator[str]:
 
 @contextlib.contextmanager
 def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
-    """`mlflow server` on a free loopback port; yields its http:// URI once it answers."""
+    """`mlflow server` on a free loopback port; yields its http:// URI once it answers.
+
+    Its output goes to a file beside `artifacts` (mlflow-server.log): it writes a line for
+    every request, enough to fill a pipe nobody reads and freeze the server mid-test.
+    """
     port = free_port()
     mlflow = Path(sys.executable).with_name("mlflow")
-    process = subprocess.Popen(
-        [
-            str(mlflow),
-            "server",
-            "--backend-store-uri",
-            backend_uri,
-            "--artifacts-destination",
-            artifacts.as_uri(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = artifacts.parent / "mlflow-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(mlflow),
+                "server",
+                "--backend-store-uri",
+                backend_uri,
+                "--artifacts-destination",
+                artifacts.as_uri(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                pytest.fail(f"mlflow server exited: {process.stderr.read()[-2000:]}")
+                pytest.fail(f"mlflow server exited: {log.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                     if answer.status == 200:
@@ -121,12 +127,15 @@ def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("mlflow server did not answer /health within 90 s")
-            time.sleep(0.5)
+                pytest.fail(
+                    f"mlflow server did not answer /health in 90 s: {log.read_text()[-2000:]}"
+                )
+            time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
+        process.terminate()  # it stops its uvicorn and job-runner children itself
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
+            process.wait(timeout=20)
         if process.poll() is None:
             process.kill()
+            process.wait()

@@ -7,10 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from suite.tracking import ui_url
 from tests.conftest import run_cli
-from tests.servers import free_port
+from tests.servers import mlflow_server
 from tests.test_report_browser import CHROMIUM, FLAGS, SCREENSHOT_DIR
 
 pytestmark = pytest.mark.slow
@@ -46,58 +43,6 @@ class Tracked:
     experiment_id: str
     runs: dict[str, Any]  # run name -> mlflow Run, the study's child runs
     root: Path
-
-
-@contextlib.contextmanager
-def mlflow_ui(backend_uri: str, artifacts: Path, log: Path) -> Iterator[str]:
-    """`mlflow server` on a free loopback port, its log in a file (it writes a line for every
-    request, enough to fill an unread pipe); yields its URL once /health answers."""
-    port = free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                str(mlflow),
-                "server",
-                "--backend-store-uri",
-                backend_uri,
-                "--artifacts-destination",
-                artifacts.as_uri(),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited: {log.read_text()[-2000:]}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/health", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"mlflow server did not answer /health in 90 s: {log.read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()  # it stops its uvicorn and job-runner children itself
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +80,7 @@ def tracked(tmp_path_factory) -> Iterator[Tracked]:
         )
     }
     assert set(runs) == set(LABELS)
-    with mlflow_ui(uri, root / "mlruns" / "artifacts", root / "mlflow-server.log") as url:
+    with mlflow_server(uri, root / "mlruns" / "artifacts") as url:
         yield Tracked(url, client, experiment.experiment_id, runs, root)
 
 
