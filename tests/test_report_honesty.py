@@ -128,9 +128,9 @@ def test_ties_on_validation_are_shown_as_ties(tmp_path):
     other = ({"lstm-bi-2L", "gru-bi-2L"} - {first}).pop()
     headline = notes(out)[0]
     assert f"Tied on validation with {other}" in headline
-    best_run_notes = [n for n in notes(out) if n.startswith("Tied on validation accuracy with")]
+    best_run_notes = [n for n in notes(out) if n.startswith("Tied on val accuracy with")]
     assert best_run_notes == [
-        f"Tied on validation accuracy with {other}-s0: listed first by the ranking, not better."
+        f"Tied on val accuracy with {other}-s0: listed first by the ranking, not better."
     ]
 
 
@@ -187,7 +187,7 @@ def test_epochs_are_integers_counted_from_one(tmp_path, seeds):
     board = tables[f"epochs{seeds}-leaderboard"]
     column = board[0].index("best epoch")
     assert {row[column] for row in board[1:]} == {"4"}  # the last of 4 epochs, not "4.0"
-    assert dict(tables[f"epochs{seeds}-best-run"][1:])["at epoch"] == "4"
+    assert dict(tables[f"epochs{seeds}-best-run"][1:])["best epoch (val accuracy)"] == "4"
     text = page_text(out)
     assert ("band = 1 standard deviation across seeds" in text) == (seeds > 1)
     assert ("one seed per configuration: one line each, no band" in text) == (seeds == 1)

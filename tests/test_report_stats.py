@@ -50,3 +50,64 @@ def test_pareto_front_keeps_the_undominated():
     points = pd.DataFrame({"cost": [1, 2, 3, 4], "gain": [0.5, 0.4, 0.8, 0.7]})
     front = pareto_front(points, cost="cost", gain="gain")
     assert front.index.tolist() == [0, 2]
+
+
+def runs_table(rows: list[tuple[str, int, float, float, float]]) -> pd.DataFrame:
+    """(config, seed, best val accuracy, best val loss, test accuracy) -> a finished-runs table."""
+    frame = pd.DataFrame(
+        rows, columns=["config", "seed", "best_val_accuracy", "best_val_loss", "test_accuracy"]
+    )
+    return frame.assign(
+        study="s",
+        run_id=[f"r{i}" for i in range(len(frame))],
+        best_epoch=3,
+        param_count=1000,
+        seconds_per_epoch=1.0,
+        train_seconds=3.0,
+        gap=0.0,
+    )
+
+
+def test_a_search_minimising_val_loss_ranks_by_its_lowest_val_loss():
+    from suite.report.stats import BY_VAL_ACCURACY, BY_VAL_LOSS, best_run, leaderboard
+
+    finished = runs_table(
+        [
+            ("a", 0, 0.95, 0.30, 0.90),  # a: the best val accuracy, but a higher loss
+            ("a", 1, 0.94, 0.32, 0.91),
+            ("b", 0, 0.93, 0.25, 0.99),
+            ("b", 1, 0.92, 0.29, 0.98),
+        ]
+    )
+    by_loss = leaderboard(finished, [], BY_VAL_LOSS)
+    assert by_loss["config"].tolist() == ["b", "a"]
+    assert by_loss["validation_score"].tolist() == pytest.approx([0.27, 0.31])  # (.25+.29)/2
+    assert by_loss["rank"].tolist() == [1, 2]
+    assert best_run(finished[finished["config"] == "b"], BY_VAL_LOSS)["run_id"] == "r2"
+    by_accuracy = leaderboard(finished, [], BY_VAL_ACCURACY)
+    assert by_accuracy["config"].tolist() == ["a", "b"]  # 0.945 against 0.925; test ignored
+    assert best_run(finished[finished["config"] == "a"])["run_id"] == "r0"
+
+
+def test_equal_validation_scores_share_a_rank():
+    from suite.report.stats import leaderboard, tied_with_best
+
+    finished = runs_table(
+        [
+            ("a", 0, 0.90, 0.3, 0.80),
+            ("b", 0, 0.95, 0.3, 0.70),
+            ("c", 0, 0.95, 0.3, 0.99),
+            ("d", 0, 0.90, 0.3, 0.85),
+            ("e", 0, 0.85, 0.3, 0.95),
+        ]
+    )
+    board = leaderboard(finished, [])
+    assert dict(zip(board["config"], board["rank"], strict=True)) == {
+        "b": 1,
+        "c": 1,
+        "a": 3,
+        "d": 3,
+        "e": 5,
+    }
+    assert board["tied"].tolist() == [True, True, True, True, False]
+    assert tied_with_best(board) == ["c"]

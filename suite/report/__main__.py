@@ -96,7 +96,16 @@ def _sources(args: argparse.Namespace) -> list:
         if study.search is not None:
             from suite.scheduler import storage_url
 
-            sources.append(Source(study.name, study.experiment_name, uri, None, storage_url(study)))
+            sources.append(
+                Source(
+                    study.name,
+                    study.experiment_name,
+                    uri,
+                    None,
+                    storage_url(study),
+                    objective=study.search.objective,
+                )
+            )
         else:
             sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
     for name in args.experiment:

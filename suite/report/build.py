@@ -32,6 +32,8 @@ from suite.report.stats import (
     CHANCE_ACCURACY,
     DIRECTION_ORDER,
     NEAR_CHANCE_MARGIN,
+    SELECTIONS,
+    Selection,
     against_best,
     best_run,
     effects_per_cell,
@@ -47,10 +49,16 @@ from suite.report.stats import (
 )
 from suite.tracking import ui_url
 
-SELECTION_RULE = (
-    "Rule: configurations are ranked by validation accuracy (each run's best epoch, mean over"
-    " seeds); test accuracy is the estimate reported for them, never used to choose."
-)
+
+def selection_rule(selection: Selection) -> str:
+    best = "highest" if selection.higher_is_better else "lowest"
+    return (
+        f"Rule: configurations are ranked by {selection.words} (each run's {best} over its"
+        " epochs, mean over seeds); test accuracy is the estimate reported for them, never used"
+        " to choose."
+    )
+
+
 _NEAR_CHANCE_RULE = (
     f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
     f" ({CHANCE_ACCURACY:.2f}), so nothing was learned."
@@ -111,15 +119,16 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         return section
     factors = varied_factors(finished)
     finished = with_config(finished, factors)
-    board = leaderboard(finished, factors)
+    selection = SELECTIONS[source.objective]
+    board = leaderboard(finished, factors, selection)
     tests = against_best(finished, board)
-    section.blocks.append(Note(*_headline(board, tests)))  # the answer, first
-    section.blocks.append(Note(SELECTION_RULE))
+    section.blocks.append(Note(*_headline(board, tests, selection)))  # the answer, first
+    section.blocks.append(Note(selection_rule(selection)))
     section.children += [
-        _leaderboard(board, factors, key, source, mlflow_url),
+        _leaderboard(board, factors, key, source, mlflow_url, selection),
         _comparisons(finished, board, factors, key, tests, _grid_levels(source)),
         _plots(finished, board, collected.curves, key, source.name, _grid_levels(source)),
-        _best_run(finished, board, collected, source, key),
+        _best_run(finished, board, collected, source, key, selection),
     ]
     if source.search_storage:
         section.children.append(_search(source, key))
@@ -219,13 +228,18 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
 
 
 def _leaderboard(
-    board: pd.DataFrame, factors: list[str], key: str, source: Source, mlflow_url: str | None
+    board: pd.DataFrame,
+    factors: list[str],
+    key: str,
+    source: Source,
+    mlflow_url: str | None,
+    selection: Selection,
 ) -> Section:
     # What decides and what is estimated come first, so a phone's narrow screen shows them.
     columns = {
         "rank": ("rank", INTEGER),
         "config": ("configuration", TEXT),
-        "validation_score": ("val accuracy (selects)", ACCURACY),
+        "validation_score": (f"{selection.name} (selects)", ACCURACY),
         "test_accuracy": ("test accuracy (mean)", ACCURACY),
     }
     seeded = int(board["seeds"].max()) >= 2
@@ -248,7 +262,7 @@ def _leaderboard(
         links = [ui_url(mlflow_url, experiment_ids, run_id) for run_id in board["run_id"]]
     section = Section(key=f"{key}-leaderboard", title="Leaderboard")
     caption = (
-        "Ranked by validation accuracy (each run's best epoch, mean over seeds); equal ranks"
+        f"Ranked by {selection.words} (each run's best epoch, mean over seeds); equal ranks"
         " are ties. Test accuracy is the estimate, mean over seeds. Click a header to sort."
     )
     if not seeded:
@@ -276,7 +290,7 @@ def _experiment_ids(source: Source) -> str:
     return experiment.experiment_id if experiment else ""
 
 
-def _headline(board: pd.DataFrame, tests: pd.DataFrame) -> tuple[str, str]:
+def _headline(board: pd.DataFrame, tests: pd.DataFrame, selection: Selection) -> tuple[str, str]:
     """The answer first, and its tone: the best configuration by validation with its test
     accuracy, its ties, and what can (or cannot) be said about the others."""
     best = board.iloc[0]
@@ -295,7 +309,7 @@ def _headline(board: pd.DataFrame, tests: pd.DataFrame) -> tuple[str, str]:
             "warning",
         )
     text = (
-        f"Best configuration by validation: {best['config']} (val accuracy"
+        f"Best configuration by validation: {best['config']} ({selection.name}"
         f" {ACCURACY(best['validation_score'])}, {seed_words}); {estimate}."
     )
     if tied:
@@ -576,14 +590,20 @@ def optuna_storage(url: str | None) -> Any:
 
 
 def _best_run(
-    finished: pd.DataFrame, board: pd.DataFrame, collected: Collected, source: Source, key: str
+    finished: pd.DataFrame,
+    board: pd.DataFrame,
+    collected: Collected,
+    source: Source,
+    key: str,
+    selection: Selection,
 ) -> Section:
-    """The best configuration's run with the highest validation accuracy: the same rule as
-    the ranking, so it is the run Optuna (and optuna-dashboard) call the best trial whenever
-    the best configuration has one seed."""
+    """The best configuration's run with the best validation score: the same rule as the
+    ranking, so it is the run Optuna (and optuna-dashboard) call the best trial whenever the
+    best configuration has one seed."""
     config = board.iloc[0]["config"]
     runs = finished[finished["config"] == config]
-    best = best_run(runs)
+    best = best_run(runs, selection)
+    score = selection.column
     section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
     facts = [
         ("run", best["run_name"]),
@@ -591,24 +611,27 @@ def _best_run(
         ("configuration", best["config"]),
         ("seed", str(best["seed"])),
         ("best val accuracy", ACCURACY(best["best_val_accuracy"])),
-        ("at epoch", EPOCH(best["best_epoch"])),
+        *([("lowest val loss", ACCURACY(best[score]))] if score != "best_val_accuracy" else []),
+        ("best epoch (val accuracy)", EPOCH(best["best_epoch"])),
         ("test accuracy", ACCURACY(best["test_accuracy"])),
         ("parameters", INTEGER(best["param_count"])),
     ]
     section.blocks.append(
         Note(
-            "The best configuration's run with the highest validation accuracy; its test"
-            " accuracy is reported, never used to choose."
+            f"The best configuration's run with the best {selection.name}; its test accuracy is"
+            " reported, never used to choose."
         )
     )
+    top = board.loc[board["rank"] == 1, "config"]
     peers = finished[
-        (finished["best_val_accuracy"] == best["best_val_accuracy"])
+        finished["config"].isin(top)
+        & (finished[score] == best[score])
         & (finished["run_id"] != best["run_id"])
     ]
     if len(peers):
         section.blocks.append(
             Note(
-                f"Tied on validation accuracy with {', '.join(peers['run_name'])}:"
+                f"Tied on {selection.name} with {', '.join(peers['run_name'])}:"
                 " listed first by the ranking, not better.",
                 "warning",
             )

@@ -60,6 +60,7 @@ class Source:
     tracking_uri: str
     expected: tuple[RunSpec, ...] | None = None  # from the study file; None for --experiment
     search_storage: str | None = None  # the Optuna storage of a search study
+    objective: str = "val_accuracy"  # what the study's trials optimise, and so what ranks
 
 
 @dataclass
@@ -94,6 +95,9 @@ def collect(sources: Sequence[Source]) -> Collected:
         )
     runs = _typed(runs)
     curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
+    # The lowest validation loss of each run: what a search minimising val_loss ranks by.
+    val_loss = curves[curves["metric"] == "val_loss"].groupby("run_id")["value"].min()
+    runs["best_val_loss"] = runs["run_id"].map(val_loss).astype(float)
     return Collected(list(sources), runs, curves, parents)
 
 

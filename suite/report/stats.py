@@ -13,6 +13,8 @@ the spread between configurations, not seed noise), and the tables say so instea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,9 +24,29 @@ CORE_FACTORS = ("cell", "direction", "depth")
 CELL_ORDER = ("simple_rnn", "lstm", "gru")
 DIRECTION_ORDER = ("unidirectional", "bidirectional")
 ALPHA = 0.05
-SELECTION = "best_val_accuracy"  # the validation score that ranks configurations
 CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
 NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The validation score that ranks configurations: what each run's Optuna trial holds as
+    its value (the best epoch's validation accuracy, or a search's lowest validation loss)."""
+
+    column: str  # a column of the runs table
+    name: str  # as a table header says it
+    words: str  # as a sentence says it
+    higher_is_better: bool
+
+    def best_index(self, scores: pd.Series) -> Any:
+        return scores.idxmax() if self.higher_is_better else scores.idxmin()
+
+
+BY_VAL_ACCURACY = Selection(
+    "best_val_accuracy", "val accuracy", "validation accuracy", higher_is_better=True
+)
+BY_VAL_LOSS = Selection("best_val_loss", "val loss", "validation loss", higher_is_better=False)
+SELECTIONS = {"val_accuracy": BY_VAL_ACCURACY, "val_loss": BY_VAL_LOSS}  # by Optuna objective
 
 
 def near_chance(accuracy: float) -> bool:
@@ -93,12 +115,14 @@ def mean_ci(values: Sequence[float] | pd.Series) -> dict[str, float]:
     return {"n": n, "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
 
 
-def best_run(group: pd.DataFrame) -> pd.Series:
-    """The run of `group` with the highest validation score (the first listed, on a tie)."""
-    return group.loc[group[SELECTION].idxmax()]
+def best_run(group: pd.DataFrame, selection: Selection = BY_VAL_ACCURACY) -> pd.Series:
+    """The run of `group` with the best validation score (the first listed, on a tie)."""
+    return group.loc[selection.best_index(group[selection.column])]
 
 
-def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def leaderboard(
+    finished: pd.DataFrame, factors: Sequence[str], selection: Selection = BY_VAL_ACCURACY
+) -> pd.DataFrame:
     """One row per (study, configuration), ranked by mean validation score, best first.
 
     `rank` is shared by ties (1, 1, 3, ...); `tied` says whether the row shares its rank.
@@ -112,7 +136,7 @@ def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
                 "config": config,
                 **{f: group[f].iloc[0] for f in factors},
                 "seeds": summary["n"],
-                "validation_score": group[SELECTION].mean(),
+                "validation_score": group[selection.column].mean(),
                 "test_accuracy": summary["mean"],
                 "test_accuracy_std": summary["std"],
                 "ci_low": summary["ci_low"],
@@ -124,16 +148,18 @@ def leaderboard(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
                 "train_seconds": group["train_seconds"].mean(),
                 "gap": group["gap"].mean(),
-                "run_id": best_run(group)["run_id"],
+                "run_id": best_run(group, selection)["run_id"],
             }
         )
     table = pd.DataFrame(rows)
     # Means of the same accuracies summed in another order can differ in the last bit.
     score = table["validation_score"].round(12)
-    table["rank"] = score.groupby(table["study"]).rank(method="min", ascending=False).astype(int)
+    descending = selection.higher_is_better
+    ranks = score.groupby(table["study"]).rank(method="min", ascending=not descending)
+    table["rank"] = ranks.astype(int)
     table["tied"] = table.groupby(["study", "rank"])["rank"].transform("size") > 1
     table = table.assign(_score=score).sort_values(
-        ["study", "_score"], ascending=[True, False], kind="stable"
+        ["study", "_score"], ascending=[True, not descending], kind="stable"
     )
     order = {study: i for i, study in enumerate(dict.fromkeys(finished["study"]))}
     table = table.sort_values("study", key=lambda s: s.map(order), kind="stable")
