@@ -273,9 +273,9 @@ def print_next_steps(study: Study, console: Console, *, source_file: str) -> Non
         highlight=False,
         soft_wrap=True,  # commands and links stay whole lines, to copy
     )
-    hint = browse_hint(study)
-    if hint:
-        console.print(f"      {hint}", highlight=False, markup=False, soft_wrap=True)
+    for number, line in enumerate(browse_hint(study)):
+        prefix = "      MLflow: " if number == 0 else "              "
+        console.print(prefix + line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _leave_without_teardown(code: int) -> None:

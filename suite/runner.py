@@ -186,6 +186,7 @@ def worker_session(
 
     tracker = Tracker(study)
     with (
+        tracker.checkpointed(),
         _signal_handled(signal.SIGTERM, signal.default_int_handler),
         _signal_handled(signal.SIGHUP, signal.default_int_handler),
         tracker.study_run(source_file=source_file),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import sqlite3
 import time
 import traceback
 from collections.abc import Iterator
@@ -43,21 +44,36 @@ def ui_url(base: str, experiment_id: str, run_id: str | None = None) -> str:
     return f"{page}/{run_id}?{UI_WORKFLOW}" if run_id else f"{page}?{UI_WORKFLOW}"
 
 
-def browse_hint(study: Study) -> str | None:
+def browse_hint(study: Study) -> list[str]:
     """How to see the study's runs in MLflow's UI: the command to start it, and the link."""
     uri = study.tracking.uri
     try:
         experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
     except MlflowException:
-        return None
+        return []
     if experiment is None:
-        return None
+        return []
     if uri.startswith(("http://", "https://")):
-        return f"MLflow: {ui_url(uri, experiment.experiment_id)}"
-    return (
-        f"MLflow: mlflow ui --backend-store-uri {uri}\n"
-        f"        then open {ui_url(LOCAL_UI, experiment.experiment_id)}"
-    )
+        return [f"open {ui_url(uri, experiment.experiment_id)}"]
+    return [
+        f"mlflow ui --backend-store-uri {uri}",
+        f"then open {ui_url(LOCAL_UI, experiment.experiment_id)}",
+    ]
+
+
+def use_write_ahead_log(db: Path) -> None:
+    """Switch a SQLite store to SQLite's write-ahead log (once: the mode stays with the file).
+
+    In SQLite's default mode a reader blocks every commit until it finishes, and a commit
+    waits at most MLflow's 20 s busy timeout: a study's writers (each worker's epoch points,
+    MLflow's system-metrics thread) and its readers (`mlflow ui`, the report, other workers'
+    queue checks) then fail runs with "database is locked". With the log, readers never block
+    the writer nor it them. A store that is busy right now keeps its mode; the next open
+    tries again.
+    """
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db)) as store:
+        if store.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            store.execute("PRAGMA journal_mode=WAL")
 
 
 def default_artifact_root(uri: str) -> str | None:
@@ -80,10 +96,26 @@ class Tracker:
         db = sqlite_path(uri)
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
+            use_write_ahead_log(db)
         mlflow.set_tracking_uri(uri)
         self.client = MlflowClient(uri)
         self.experiment_id = self._experiment_id(study.experiment_name, uri)
         mlflow.set_experiment(experiment_id=self.experiment_id)
+
+    @contextlib.contextmanager
+    def checkpointed(self) -> Iterator[None]:
+        """On the way out, fold a SQLite store's write-ahead log back into the database file,
+        so the file alone holds every record (the CLI leaves without closing connections)."""
+        try:
+            yield
+        finally:
+            db = sqlite_path(self.study.tracking.uri)
+            if db is not None:
+                with (
+                    contextlib.suppress(sqlite3.Error),
+                    contextlib.closing(sqlite3.connect(db, timeout=5)) as store,
+                ):
+                    store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _experiment_id(self, name: str, uri: str) -> str:
         experiment = self.client.get_experiment_by_name(name)

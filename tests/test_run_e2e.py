@@ -3,9 +3,12 @@ Optuna journal file under tmp_path."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -158,6 +161,19 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         assert trial.value == pytest.approx(run.data.metrics["best_val_accuracy"])
         assert run.data.tags["optuna_trial"] == str(trial.number)
         assert trial.params == {"bidirectional": "-bi-" in run.info.run_name}
+
+    # The store runs in SQLite's write-ahead-log mode (readers never block a run's writes),
+    # and the CLI folds the log back on its way out: the database file alone holds it all.
+    db = tmp_path / "mlruns" / "mlflow.db"
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    alone = tmp_path / "copy" / "mlflow.db"
+    alone.parent.mkdir()
+    shutil.copyfile(db, alone)
+    copied = MlflowClient(f"sqlite:///{alone}")
+    copied_runs = child_runs(copied)
+    assert sorted(r.info.status for r in copied_runs) == ["FINISHED", "FINISHED"]
+    assert all("test_accuracy" in r.data.metrics for r in copied_runs)
 
     second = run_cli(path, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
