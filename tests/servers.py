@@ -84,58 +84,66 @@ def postgres() -> Iterator[str]:
         )
 
 
-@contextlib.contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
-    """`mlflow server` on a free loopback port; yields its http:// URI once it answers.
+def answers(url: str) -> bool:
+    """Whether `url` answers HTTP 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
-    Its output goes to a file beside `artifacts` (mlflow-server.log): it writes a line for
-    every request, enough to fill a pipe nobody reads and freeze the server mid-test.
+
+@contextlib.contextmanager
+def background_server(
+    command: list[str], *, ready_url: str, log: Path, name: str, timeout: float = 90
+) -> Iterator[None]:
+    """Run a server until the block ends, once `ready_url` answers.
+
+    Its output goes to `log`: servers write a line for every request, enough to fill a pipe
+    nobody reads and freeze the server mid-test.
     """
-    port = free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    log = artifacts.parent / "mlflow-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                str(mlflow),
-                "server",
-                "--backend-store-uri",
-                backend_uri,
-                "--artifacts-destination",
-                artifacts.as_uri(),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
+        deadline = time.monotonic() + timeout
+        while not answers(ready_url):
             if process.poll() is not None:
-                pytest.fail(f"mlflow server exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
+                pytest.fail(f"{name} exited: {log.read_text()[-2000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"mlflow server did not answer /health in 90 s: {log.read_text()[-2000:]}"
-                )
+                pytest.fail(f"{name} did not answer in {timeout:.0f} s: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-        yield url
+        yield
     finally:
-        process.terminate()  # it stops its uvicorn and job-runner children itself
+        process.terminate()  # mlflow server stops its uvicorn and job-runner children itself
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=20)
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
+    """`mlflow server` on a free loopback port; yields its http:// URI once it answers. Its
+    log is mlflow-server.log beside `artifacts`."""
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    command = [
+        str(mlflow),
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        artifacts.as_uri(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    log = artifacts.parent / "mlflow-server.log"
+    with background_server(command, ready_url=f"{url}/health", log=log, name="mlflow server"):
+        yield url

@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import run_cli
-from tests.servers import free_port
+from tests.servers import background_server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -40,34 +38,11 @@ def optuna_dashboard(storage: Path, log: Path) -> Iterator[str]:
     """`optuna-dashboard STORAGE` on a free loopback port; yields its URL once the API answers."""
     port = free_port()
     dashboard = Path(sys.executable).with_name("optuna-dashboard")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(dashboard), str(storage), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    command = [str(dashboard), str(storage), "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"optuna-dashboard exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                if get_json(f"{url}/api/studies")[0] == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"optuna-dashboard did not answer within 60 s: {log.read_text()[-2000:]}"
-                )
-            time.sleep(0.3)
+    ready = f"{url}/api/studies"
+    with background_server(command, ready_url=ready, log=log, name="optuna-dashboard"):
         yield url
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

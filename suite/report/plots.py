@@ -132,31 +132,18 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, se
     figure, axis = plt.subplots(
         figsize=(max(6.0, 0.45 * len(order) + 2), 4.2), layout="constrained"
     )
-    colours = palette(finished["cell"])
+    points = {
+        "data": finished,
+        "x": "config",
+        "y": "test_accuracy",
+        "order": order,
+        "hue": "cell",
+        "palette": palette(finished["cell"]),
+        "ax": axis,
+    }
     if seeds >= 2:
-        sns.boxplot(
-            data=finished,
-            x="config",
-            y="test_accuracy",
-            order=order,
-            hue="cell",
-            palette=colours,
-            ax=axis,
-            legend=False,
-            fill=False,
-            showfliers=False,
-        )
-    sns.stripplot(
-        data=finished,
-        x="config",
-        y="test_accuracy",
-        order=order,
-        hue="cell",
-        palette=colours,
-        ax=axis,
-        size=5,
-        jitter=0.15,
-    )
+        sns.boxplot(**points, legend=False, fill=False, showfliers=False)
+    sns.stripplot(**points, size=5, jitter=0.15)
     title = "across seeds" if seeds >= 2 else "one seed each"
     _per_configuration(
         axis,
