@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -62,33 +63,46 @@ def split_sizes(config: DataConfig) -> tuple[int, int, int]:
     return min(config.train_size or pool, pool), validation, test
 
 
+MNIST_PATH_VARIABLE = "SUITE_MNIST"  # another copy of the archive, verified the same way
+
+
 def bundled_mnist_path() -> Path:
     return Path(str(resources.files("suite.datasets").joinpath("mnist.npz")))
+
+
+def mnist_path() -> Path:
+    """The archive the suite reads: $SUITE_MNIST when set, else the bundled copy."""
+    override = os.environ.get(MNIST_PATH_VARIABLE)
+    return Path(override) if override else bundled_mnist_path()
+
+
+def _restore(path: Path) -> str:
+    """How to get a good archive back, for an error message."""
+    if path == bundled_mnist_path():
+        return (
+            "restore it from the repository (git checkout -- suite/datasets/mnist.npz)"
+            " or reinstall the package (pip install -e .)"
+        )
+    return f"replace it with a good copy, or unset {MNIST_PATH_VARIABLE} to read the bundled one"
 
 
 @functools.cache
 def load_mnist(path: Path | None = None) -> Mnist:
     """Load the archive and verify every array against its checksum."""
-    path = path or bundled_mnist_path()
+    path = path or mnist_path()
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in MNIST_SHA256}
     except FileNotFoundError:
-        raise DataError(
-            f"{path}: MNIST file not found; reinstall the package (pip install -e .)"
-        ) from None
+        raise DataError(f"{path}: MNIST file not found; {_restore(path)}") from None
     except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(
-            f"{path}: not a readable MNIST archive ({err}); restore it from the repository"
-            " (git checkout -- suite/datasets/mnist.npz)"
-        ) from None
+        raise DataError(f"{path}: not a readable MNIST archive ({err}); {_restore(path)}") from None
     for name, expected in MNIST_SHA256.items():
         actual = hashlib.sha256(arrays[name].tobytes()).hexdigest()
         if actual != expected:
             raise DataError(
                 f"{path}: array {name} is damaged (sha256 {actual[:12]}..., expected"
-                f" {expected[:12]}...); restore it from the repository"
-                " (git checkout -- suite/datasets/mnist.npz)"
+                f" {expected[:12]}...); {_restore(path)}"
             )
     return Mnist(**arrays)
 
@@ -163,7 +177,7 @@ def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str],
             dataset = mlflow.data.from_numpy(
                 x,
                 targets=y,
-                source=str(bundled_mnist_path()),
+                source=str(mnist_path()),
                 name=f"mnist-{config.view}-{split}",
                 digest=split_digest(config, split),
             )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from suite.backend import quiet_library_logs
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     console = Console()
-    errors = Console(stderr=True)
+    errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
     overrides = list(args.overrides)
     if args.tracking_uri:
         overrides.append(f"tracking.uri={args.tracking_uri}")
@@ -77,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_library_logs()
     if args.dry_run:
         return print_plan(study, console)
+    from suite.data import DataError, load_mnist
+
+    try:  # a setup error stops the study before anything is written, not as failed runs
+        load_mnist()
+    except DataError as err:
+        errors.print(f"[red]error:[/] {escape(str(err))}", highlight=False)
+        return EXIT_BAD_INPUT
     workers = 1 if args.worker_name else local_workers(study)  # a worker never spawns more
     if workers > 1:
         return train_with_workers(
@@ -229,7 +237,10 @@ def train_study(
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted[/] before any run started training; nothing is lost.")
         return EXIT_INTERRUPTED
-    except (StudyFailed, DataError) as err:
+    except DataError as err:  # damaged while the study ran: a setup error, not a run's
+        errors.print(f"[red]error:[/] {escape(str(err))}", highlight=False)
+        return EXIT_BAD_INPUT
+    except StudyFailed as err:
         errors.print(f"[red]error:[/] {err}", highlight=False)
         return EXIT_RUN_FAILED
     if worker is None:  # with --workers, the parent prints the one summary

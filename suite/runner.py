@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from suite.data import DataError, load_splits
 from suite.estimate import Observation, TimeModel, fit, work
 from suite.scheduler import PlannedRun, PlanState, RunQueue, Superseded
 from suite.study import RunSpec, Study, expand
@@ -279,7 +280,6 @@ def train_trial(
     prune: bool = False,
 ) -> RunOutcome:
     """One trial's whole lifecycle once claimed: train and track, then close it either way."""
-    from suite.data import load_splits
     from suite.training import ReportToTrial, execution_for, train
 
     progress.run_started(spec)
@@ -320,6 +320,9 @@ def train_trial(
         with _signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
             queue.fail(trial, "interrupted by the user")
             progress.run_ended(spec, "killed", "interrupted")
+        raise
+    except DataError:  # the setup, not this run: the study stops (the trial waits for a retry)
+        queue.fail(trial, traceback.format_exc())
         raise
     except Superseded as err:  # its MLflow run was marked KILLED by the tracker
         progress.run_ended(spec, "killed", "superseded")

@@ -18,7 +18,15 @@ import optuna
 from optuna.trial import TrialState
 from rich.console import Console
 
-from suite.runner import RunOutcome, StudyInterrupted, StudyOutcome, train_trial, worker_session
+from suite.runner import (
+    MAX_CONSECUTIVE_FAILURES,
+    RunOutcome,
+    StudyFailed,
+    StudyInterrupted,
+    StudyOutcome,
+    train_trial,
+    worker_session,
+)
 from suite.scheduler import RunQueue
 from suite.study import SearchConfig, SearchParam, Study, search_spec
 
@@ -104,6 +112,7 @@ def run_search(
         return StudyOutcome(study, [])
 
     outcomes: list[RunOutcome] = []
+    consecutive_failures = 0
     started = time.monotonic()
     with worker_session(
         study,
@@ -126,7 +135,16 @@ def run_search(
                     continue
                 if search.timeout_seconds and time.monotonic() - started > search.timeout_seconds:
                     break
-                outcomes.append(_one_trial(study, queue, tracker, progress, env))
+                outcome = _one_trial(study, queue, tracker, progress, env)
+                outcomes.append(outcome)
+                # Failed trials never count towards n_trials: a search whose every trial fails
+                # would ask for new ones forever. As in a grid, failures in a row stop it.
+                consecutive_failures = consecutive_failures + 1 if outcome.error else 0
+                if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+                    raise StudyFailed(
+                        f"{consecutive_failures} trials failed in a row; the last error"
+                        f" was:\n{outcome.error}"
+                    )
         except KeyboardInterrupt:
             raise StudyInterrupted(StudyOutcome(study, outcomes, True)) from None
     return StudyOutcome(study, outcomes)

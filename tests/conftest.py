@@ -54,10 +54,15 @@ def write_study(tmp_path: Path):
 
 
 def run_cli(
-    *args: str | Path, cwd: Path, timeout: float = 300, module: str = "suite.run"
+    *args: str | Path,
+    cwd: Path,
+    timeout: float = 300,
+    module: str = "suite.run",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m suite.run ARGS` (or another module) in a fresh process, as a user types it."""
-    env = {**os.environ, "COLUMNS": "160"}
+    """`python -m suite.run ARGS` (or another module) in a fresh process, as a user types it,
+    with `env` added to the environment."""
+    env = {**os.environ, "COLUMNS": "160", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
         cwd=cwd,

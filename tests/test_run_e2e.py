@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
+from suite.data import bundled_mnist_path
 from suite.study import expand, load_study
 from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
@@ -323,3 +325,18 @@ def test_the_jax_backend_runs_a_study(tmp_path, write_study):
         history = store(tmp_path).get_metric_history(run.info.run_id, "val_accuracy")
         assert len(history) == 2
         assert run.data.metrics["param_count"] > 0
+
+
+@pytest.mark.slow
+def test_damaged_data_is_one_message_exit_2_and_nothing_written(tmp_path, write_study):
+    damaged = tmp_path / "mnist.npz"
+    with np.load(bundled_mnist_path()) as archive:
+        arrays = {k: archive[k].copy() for k in archive.files}
+    arrays["x_train"][0, 0, 0] ^= 1  # one pixel of one image
+    np.savez(damaged, **arrays)
+    result = run_cli(write_study(), cwd=tmp_path, env={"SUITE_MNIST": str(damaged)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "array x_train is damaged" in lines[0], result.stderr
+    assert "unset SUITE_MNIST to read the bundled one" in lines[0]  # names the fix
+    assert not (tmp_path / "mlruns").exists()  # no MLflow store, no queue

@@ -131,3 +131,20 @@ def test_search_prunes_the_bad_trial_and_resumes(tmp_path, write_study):
     assert not any("1e-07" in config for config in leaderboard_configs)
     page = (tmp_path / "r.html").read_text()
     assert "Optimization history" in page and "Parameter importances" in page
+
+
+@pytest.mark.slow
+def test_a_search_whose_every_trial_fails_stops(tmp_path, write_study):
+    # 100,000 GRU units need a 120 GB weight tensor: every trial fails at once (OOM). Failed
+    # trials never count towards n_trials, so without a stop the search would ask forever.
+    failing = {
+        **SEARCH,
+        "search": {**SEARCH["search"], "n_trials": 20, "enqueue": []},
+    }
+    failing["search"]["space"] = {"units": {"choices": [100_000]}}
+    path = write_study(failing)
+    result = run_cli(path, cwd=tmp_path, timeout=240)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "3 trials failed in a row" in result.stderr
+    assert "ResourceExhausted" in result.stderr and "Traceback" not in result.stderr
+    assert [t.state for t in trials(tmp_path)] == [TrialState.FAIL] * 3
