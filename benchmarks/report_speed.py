@@ -24,7 +24,10 @@ from suite.backend import quiet_library_logs
 from suite.report.build import build_report
 from suite.report.collect import CURVE_METRICS, Source, collect
 from suite.report.render import write_report
-from suite.report.synthetic import SyntheticRun, make_store
+
+# The synthetic store is a test fixture, not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.synthetic_store import SyntheticRun, make_store
 
 
 def synthetic_runs(seeds: int) -> list[SyntheticRun]:

@@ -17,6 +17,7 @@ from rich.console import Console
 from suite.data import DataError, load_splits
 from suite.estimate import Observation, TimeModel, fit, work
 from suite.scheduler import PlannedRun, PlanState, RunQueue, Superseded
+from suite.schema import TrialAttr
 from suite.study import RunSpec, Study, expand
 
 MAX_CONSECUTIVE_FAILURES = 3  # like keras-tuner: a run that keeps failing is a broken setup
@@ -113,7 +114,7 @@ def summarise(
                     test_accuracy=item.record.get("test_accuracy"),
                     val_accuracy=item.record.get("best_val_accuracy"),
                     seconds=item.record.get("train_seconds"),
-                    mlflow_run_id=item.record.get("mlflow_run_id"),
+                    mlflow_run_id=item.record.get(TrialAttr.MLFLOW_RUN_ID),
                 )
             )
         else:
@@ -295,7 +296,7 @@ def train_trial(
                 spec, environment=env, execution=plan, trial_number=trial.number
             ) as run_id,
         ):
-            trial.set_user_attr("mlflow_run_id", run_id)
+            trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
             tracker.log_datasets(spec, splits)
             model, result = train(
                 spec,
@@ -309,7 +310,7 @@ def train_trial(
                 "best_val_accuracy": result.best_val_accuracy,
                 "train_seconds": result.train_seconds,
                 "best_epoch": result.best_epoch,
-                "mlflow_run_id": run_id,
+                TrialAttr.MLFLOW_RUN_ID: run_id,
                 "run_seconds": time.perf_counter() - started,  # what estimates learn from
             }
             if reporter.pruned_after is not None:

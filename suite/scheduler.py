@@ -51,10 +51,11 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from suite.backend import host_name
+from suite.schema import TrialAttr
 from suite.study import RunSpec, Study, allowed_values, expand, sqlite_path
 
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
-HEARTBEAT = "suite_heartbeat"  # trial system attribute: unix time of the worker's last beat
+HEARTBEAT = TrialAttr.HEARTBEAT
 
 
 class Superseded(Exception):
@@ -133,7 +134,7 @@ class RunQueue:
         by_key: dict[str, list[FrozenTrial]] = {}
         if self.optuna_study is not None:
             for trial in self.optuna_study.get_trials(deepcopy=False):
-                key = trial.user_attrs.get("run_key")
+                key = trial.user_attrs.get(TrialAttr.RUN_KEY)
                 if key:
                     by_key.setdefault(key, []).append(trial)
         return by_key
@@ -173,9 +174,9 @@ class RunQueue:
                 self.optuna_study.enqueue_trial(
                     {},
                     user_attrs={
-                        "run_key": item.spec.run_key,
-                        "label": item.spec.label,
-                        "epochs": item.spec.training.epochs,
+                        TrialAttr.RUN_KEY: item.spec.run_key,
+                        TrialAttr.LABEL: item.spec.label,
+                        TrialAttr.EPOCHS: item.spec.training.epochs,
                     },
                 )
 
@@ -220,7 +221,7 @@ class RunQueue:
 
     def adopt(self, trial: optuna.Trial) -> optuna.Trial:
         """Record this worker as the trial's owner, with a first heartbeat."""
-        trial.set_user_attr("worker", this_worker())
+        trial.set_user_attr(TrialAttr.WORKER, this_worker())
         self._beat(trial)
         return trial
 
@@ -269,12 +270,12 @@ class RunQueue:
         assert self.optuna_study is not None
         if not self.still_mine(trial):
             return
-        trial.set_user_attr("failure", reason[-2000:])
+        trial.set_user_attr(TrialAttr.FAILURE, reason[-2000:])
         self.optuna_study.tell(trial, state=TrialState.FAIL)
 
     def is_stale(self, trial: FrozenTrial) -> bool:
         """RUNNING, but its worker is gone: a dead pid on this host, or no recent heartbeat."""
-        worker = trial.user_attrs.get("worker")
+        worker = trial.user_attrs.get(TrialAttr.WORKER)
         here = isinstance(worker, dict) and worker.get("host") == host_name()
         if here and not _process_alive(int(worker.get("pid", -1)), worker.get("started")):
             return True
@@ -286,13 +287,13 @@ class RunQueue:
 
     def fail_stale(self, trial: FrozenTrial) -> None:
         self._close(trial, "stale: its worker is gone")
-        if trial.user_attrs.get("mlflow_run_id"):
-            self.stale_mlflow_runs.append(trial.user_attrs["mlflow_run_id"])
+        if trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID):
+            self.stale_mlflow_runs.append(trial.user_attrs[TrialAttr.MLFLOW_RUN_ID])
 
     def _close(self, trial: FrozenTrial, reason: str) -> None:
         """Fail another worker's (or nobody's) trial; quietly skip one that finished meanwhile."""
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
-            self.storage.set_trial_user_attr(trial._trial_id, "failure", reason)
+            self.storage.set_trial_user_attr(trial._trial_id, TrialAttr.FAILURE, reason)
             self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
 
 

@@ -28,6 +28,7 @@ from suite.runner import (
     worker_session,
 )
 from suite.scheduler import RunQueue
+from suite.schema import TrialAttr
 from suite.study import SearchConfig, SearchParam, Study, search_spec
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -159,9 +160,9 @@ def _one_trial(
     queue.adopt(trial)
     params = {name: suggest(trial, name, param) for name, param in search.space.items()}
     spec = search_spec(study, params)
-    trial.set_user_attr("run_key", spec.run_key)
-    trial.set_user_attr("label", spec.label)
-    trial.set_user_attr("epochs", spec.training.epochs)
+    trial.set_user_attr(TrialAttr.RUN_KEY, spec.run_key)
+    trial.set_user_attr(TrialAttr.LABEL, spec.label)
+    trial.set_user_attr(TrialAttr.EPOCHS, spec.training.epochs)
     return train_trial(
         spec,
         trial,

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from suite.schema import Tag, run_label
+
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
 RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
@@ -279,13 +281,12 @@ class RunSpec(_Frozen):
     def label(self) -> str:
         """Short human name: cell, direction, depth, then any other varied field, then seed."""
         m = self.model
-        parts = [m.cell, "bi" if m.bidirectional else "uni", f"{m.layers}L"]
-        for key in self.varied:
-            if key not in {"cell", "bidirectional", "layers", "seed"}:
-                value = self.value_of(key)
-                parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-        parts.append(f"s{self.seed}")
-        return "-".join(parts)
+        extras = {
+            key: self.value_of(key)
+            for key in self.varied
+            if key not in {"cell", "bidirectional", "layers", "seed"}
+        }
+        return run_label(m.cell, m.bidirectional, m.layers, self.seed, extras)
 
     def value_of(self, key: str) -> Any:
         section = GRID_SECTIONS[key]
@@ -293,7 +294,7 @@ class RunSpec(_Frozen):
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""
-        return {"run_key": self.run_key, **self.model_dump(mode="json", exclude={"varied"})}
+        return {Tag.RUN_KEY: self.run_key, **self.model_dump(mode="json", exclude={"varied"})}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,12 +23,10 @@ from mlflow.tracking import MlflowClient
 
 from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
+from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
 from suite.study import RunSpec, Study, sqlite_path
 
 DATASET_ATTEMPTS = 4
-ROLE_TAG = "suite_role"  # "study" on the parent run, "run" on each child
-# MLflow's UI opens an experiment on its GenAI pages unless told it holds model training runs.
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 # MLflow 3.17's UI shows an experiment's GenAI or model-training pages as the link's
@@ -124,7 +122,7 @@ class Tracker:
                 return self.client.create_experiment(
                     name,
                     artifact_location=experiment_artifact_location(uri, name),
-                    tags={ROLE_TAG: "study", **EXPERIMENT_KIND},
+                    tags={Tag.ROLE: Role.STUDY, **EXPERIMENT_KIND},
                 )
             except MlflowException as err:  # another worker created it a moment ago
                 if err.error_code != "RESOURCE_ALREADY_EXISTS":
@@ -143,7 +141,9 @@ class Tracker:
     def _parent_runs(self) -> list:
         return self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.{ROLE_TAG} = 'study' and tags.study = '{self.study.name}'",
+            filter_string=(
+                f"tags.{Tag.ROLE} = '{Role.STUDY}' and tags.{Tag.STUDY} = '{self.study.name}'"
+            ),
             order_by=["attributes.start_time ASC"],
         )
 
@@ -156,7 +156,7 @@ class Tracker:
         mine = self.client.create_run(
             self.experiment_id,
             run_name=self.study.name,
-            tags={ROLE_TAG: "study", "study": self.study.name},
+            tags={Tag.ROLE: Role.STUDY, Tag.STUDY: self.study.name},
         ).info.run_id
         oldest = min(self._parent_runs(), key=lambda r: (r.info.start_time, r.info.run_id))
         if oldest.info.run_id != mine:
@@ -175,7 +175,7 @@ class Tracker:
         run_id = self._parent_run_id()
         with _ended_by_outcome(mlflow.start_run(run_id=run_id)):
             mlflow.log_dict(
-                self.study.model_dump(mode="json"), "study.json"
+                self.study.model_dump(mode="json"), Artifact.STUDY
             )  # overwritten each time: the study as last run
             if source_file is not None:
                 mlflow.log_artifact(str(source_file))
@@ -192,16 +192,16 @@ class Tracker:
     ) -> Iterator[str]:
         """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""
         tags = {
-            ROLE_TAG: "run",
-            "run_key": spec.run_key,
-            "study": spec.study,
-            "cell": spec.model.cell,
-            "direction": spec.direction,
-            "depth": str(spec.model.layers),
-            "seed": str(spec.seed),
-            "optuna_study": spec.study,
-            "optuna_trial": str(trial_number),
-            **{f"env.{k}": str(v) for k, v in environment.items()},
+            Tag.ROLE: Role.RUN,
+            Tag.RUN_KEY: spec.run_key,
+            Tag.STUDY: spec.study,
+            Tag.CELL: spec.model.cell,
+            Tag.DIRECTION: spec.direction,
+            Tag.DEPTH: str(spec.model.layers),
+            Tag.SEED: str(spec.seed),
+            Tag.OPTUNA_STUDY: spec.study,
+            Tag.OPTUNA_TRIAL: str(trial_number),
+            **{f"{Tag.ENV_PREFIX}{k}": str(v) for k, v in environment.items()},
             **execution.tags(),
         }
         tracking = self.study.tracking
@@ -216,7 +216,7 @@ class Tracker:
         )
         with _ended_by_outcome(active):
             mlflow.log_params(run_params(spec))
-            mlflow.log_dict(spec.resolved(), "config.json")
+            mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
             yield active.info.run_id
 
     def log_datasets(self, spec: RunSpec, splits: Any) -> None:
@@ -250,26 +250,23 @@ class Tracker:
         A pruned search trial keeps its curves up to the pruning epoch and is tagged
         `pruned`; the report leaves it out of the comparison."""
         if pruned_after is not None:
-            mlflow.set_tags({"pruned": "true", "pruned_after_epoch": str(pruned_after)})
+            mlflow.set_tags({Tag.PRUNED: "true", Tag.PRUNED_AFTER_EPOCH: str(pruned_after)})
         # Final metrics at the last epoch's step: the logged model below links every metric
         # of that step (MLflow's `log_model(step=...)`), so it carries the run's final values.
         last_epoch = result.epochs_trained
         mlflow.log_metrics(result.final_metrics(), step=last_epoch)
-        mlflow.set_tag("exec.jit", str(result.jit_compile).lower())
-        mlflow.log_text(confusion_json(result.confusion), CONFUSION_ARTIFACT)
+        mlflow.set_tag(Tag.JIT, str(result.jit_compile).lower())
+        mlflow.log_text(confusion_json(result.confusion), Artifact.CONFUSION)
         if self.study.tracking.log_plots:
             from suite.curves import confusion_figure, curve_figures
 
             for name, figure in curve_figures(spec.label, result.history).items():
-                mlflow.log_figure(figure, f"curves/{name}.png")
+                mlflow.log_figure(figure, Artifact.curve_image(name))
             mlflow.log_figure(
-                confusion_figure(spec.label, result.confusion), "confusion_matrix.png"
+                confusion_figure(spec.label, result.confusion), Artifact.CONFUSION_IMAGE
             )
         if self.study.tracking.log_model:
             log_keras_model(model, spec, step=last_epoch)
-
-
-CONFUSION_ARTIFACT = "confusion_matrix.json"
 
 
 def confusion_json(matrix: list[list[int]]) -> str:
@@ -332,7 +329,7 @@ def _ended_by_outcome(active: mlflow.ActiveRun) -> Iterator[None]:
         raise
     except BaseException:
         with contextlib.suppress(Exception):
-            mlflow.log_text(traceback.format_exc(), "error.txt")
+            mlflow.log_text(traceback.format_exc(), Artifact.ERROR)
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
         raise
     else:

@@ -14,10 +14,11 @@ import numpy as np
 from suite.data import Splits
 from suite.execution import ExecutionPlan, plan_execution
 from suite.models import build_model
+from suite.schema import Metric
 from suite.study import RunSpec, TrainingConfig
 
 EAGER_MAX_TIME_STEPS = 32  # the rows view: an eager pass over 28 steps is cheaper than a trace
-CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+CURVES = Metric.CURVES
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,13 @@ class TrainResult:
 
     def final_metrics(self) -> dict[str, float]:
         return {
-            "test_loss": self.test_loss,
-            "test_accuracy": self.test_accuracy,
-            "best_val_accuracy": self.best_val_accuracy,
-            "best_epoch": float(self.best_epoch),
-            "epochs_trained": float(self.epochs_trained),
-            "param_count": float(self.param_count),
-            "train_seconds": self.train_seconds,
+            Metric.TEST_LOSS: self.test_loss,
+            Metric.TEST_ACCURACY: self.test_accuracy,
+            Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            Metric.BEST_EPOCH: float(self.best_epoch),
+            Metric.EPOCHS_TRAINED: float(self.epochs_trained),
+            Metric.PARAM_COUNT: float(self.param_count),
+            Metric.TRAIN_SECONDS: self.train_seconds,
         }
 
 

@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.table import Table
 
 from suite.scheduler import PlanState
+from suite.schema import TrialAttr
 from suite.study import Study, expand
 
 
@@ -148,12 +149,13 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
     for column in ("worker", "run", "epoch", "objective"):
         table.add_column(column)
     for trial in queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker", {})
+        worker = trial.user_attrs.get(TrialAttr.WORKER, {})
         name = names.get(worker.get("pid"), f"{worker.get('host', '?')}:{worker.get('pid', '?')}")
         values = trial.intermediate_values
-        epochs = trial.user_attrs.get("epochs", "?")
+        epochs = trial.user_attrs.get(TrialAttr.EPOCHS, "?")
         last = f"{values[max(values)]:.4f}" if values else ""
-        table.add_row(name, trial.user_attrs.get("label", "?"), f"{len(values)}/{epochs}", last)
+        label = trial.user_attrs.get(TrialAttr.LABEL, "?")
+        table.add_row(name, label, f"{len(values)}/{epochs}", last)
     return table
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from suite.report.synthetic import SyntheticRun, make_store
+from tests.synthetic_store import SyntheticRun, make_store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As in the machine notes: no background traffic of Chromium's own, so every request is ours.

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.report.synthetic import SyntheticRun, make_store
 from tests.conftest import report_cli
 from tests.report_helpers import html_tables
+from tests.synthetic_store import SyntheticRun, make_store
 
 # Words and columns that state a statistic; none may appear without two seeds behind it.
 STATISTIC = re.compile(r"p-value|p \(|p = |95%|\bCI\b|significan|Welch|Holm|interval \d", re.I)

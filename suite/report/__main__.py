@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from suite.schema import Artifact
 from suite.study import StudyError, expand, load_study, sqlite_path
 
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
@@ -135,7 +136,7 @@ def _log_to_parent_runs(collected, written) -> None:
             continue
         client = MlflowClient(source.tracking_uri)
         for path in (written.html, written.markdown, *written.csvs):
-            client.log_artifact(run_id, str(path), "report")
+            client.log_artifact(run_id, str(path), Artifact.REPORT_DIR)
 
 
 if __name__ == "__main__":

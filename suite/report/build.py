@@ -47,6 +47,7 @@ from suite.report.stats import (
     varied_factors,
     with_config,
 )
+from suite.schema import TrialAttr
 from suite.tracking import ui_url
 
 
@@ -549,7 +550,7 @@ def _search(source: Source, key: str) -> Section:
     facts = [
         ("trial", str(best.number)),
         ("value", f"{best.value:.4f}"),
-        ("run", str(best.user_attrs.get("label", ""))),
+        ("run", str(best.user_attrs.get(TrialAttr.LABEL, ""))),
         *[(name, str(value)) for name, value in best.params.items()],
     ]
     section.blocks.append(

@@ -16,22 +16,11 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.schema import Artifact, Metric, Role, Tag
 from suite.study import RunSpec
 
 CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-FINAL_METRICS = (
-    "test_accuracy",
-    "test_loss",
-    "best_val_accuracy",
-    "best_epoch",
-    "epochs_trained",
-    "param_count",
-    "train_seconds",
-    "loss",
-    "accuracy",
-    "val_loss",
-    "val_accuracy",
-)
+FINAL_METRICS = (*Metric.FINAL, *CURVE_METRICS)  # the curves' last values too
 NUMERIC_PARAMS = {
     "layers": int,
     "units": int,
@@ -78,9 +67,9 @@ def collect(sources: Sequence[Source]) -> Collected:
         client = MlflowClient(source.tracking_uri)
         experiment = _experiment(client, source)
         runs = _search_all(client, experiment.experiment_id)
-        children = [r for r in runs if r.data.tags.get("suite_role", "run") == "run"]
+        children = [r for r in runs if r.data.tags.get(Tag.ROLE, Role.RUN) == Role.RUN]
         for run in runs:
-            if run.data.tags.get("suite_role") == "study":
+            if run.data.tags.get(Tag.ROLE) == Role.STUDY:
                 parents[source.name] = run.info.run_id
         table = pd.DataFrame([_run_row(source, run) for run in children])
         frames.append(table)
@@ -105,9 +94,9 @@ def load_confusion(client: MlflowClient, run_id: str) -> list[list[int]] | None:
     """The test-set confusion matrix the run logged at training time, if it did."""
     try:
         artifacts = {a.path for a in client.list_artifacts(run_id)}
-        if "confusion_matrix.json" not in artifacts:
+        if Artifact.CONFUSION not in artifacts:
             return None
-        text = client._tracking_client.download_artifacts(run_id, "confusion_matrix.json")
+        text = client.download_artifacts(run_id, Artifact.CONFUSION)
         with open(text) as handle:
             return json.load(handle)["rows_true_columns_predicted"]
     except (MlflowException, OSError, KeyError, ValueError):
@@ -150,17 +139,17 @@ def _run_row(source: Source, run: Run) -> dict[str, Any]:
         "run_id": run.info.run_id,
         "run_name": run.info.run_name or run.info.run_id[:8],
         # A pruned search trial ends FINISHED in MLflow; the report keeps it out of comparisons.
-        "status": "PRUNED" if tags.get("pruned") == "true" else run.info.status,
+        "status": "PRUNED" if tags.get(Tag.PRUNED) == "true" else run.info.status,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
-        "run_key": tags.get("run_key", run.info.run_id),
-        "cell": params.get("cell", tags.get("cell")),
-        "direction": tags.get("direction")
+        "run_key": tags.get(Tag.RUN_KEY, run.info.run_id),
+        "cell": params.get("cell", tags.get(Tag.CELL)),
+        "direction": tags.get(Tag.DIRECTION)
         or ("bidirectional" if params.get("bidirectional") == "True" else "unidirectional"),
-        "depth": params.get("layers", tags.get("depth")),
+        "depth": params.get("layers", tags.get(Tag.DEPTH)),
     }
     row.update({f"param.{k}": v for k, v in params.items() if not k.startswith("optimizer_")})
-    row.update({f"env.{k[4:]}": v for k, v in tags.items() if k.startswith("env.")})
+    row.update({k: v for k, v in tags.items() if k.startswith(Tag.ENV_PREFIX)})
     row.update({k: metrics.get(k) for k in FINAL_METRICS})
     return row
 

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from suite.schema import config_label
+
 CORE_FACTORS = ("cell", "direction", "depth")
 CELL_ORDER = ("simple_rnn", "lstm", "gru")
 DIRECTION_ORDER = ("unidirectional", "bidirectional")
@@ -81,19 +83,15 @@ def varied_factors(finished: pd.DataFrame) -> list[str]:
     return [*CORE_FACTORS, *sorted(extra)]
 
 
-def config_label(row: pd.Series, factors: Sequence[str]) -> str:
-    parts = [
-        str(row["cell"]),
-        "bi" if row["direction"] == "bidirectional" else "uni",
-        f"{row['depth']}L",
-    ]
-    parts += [f"{f.removeprefix('param.')}={row[f]}" for f in factors if f not in CORE_FACTORS]
-    return "-".join(parts)
+def row_label(row: pd.Series, factors: Sequence[str]) -> str:
+    """The configuration's name, as its runs' MLflow run names have it (less the seed)."""
+    extras = {f.removeprefix("param."): row[f] for f in factors if f not in CORE_FACTORS}
+    return config_label(str(row["cell"]), row["direction"] == "bidirectional", row["depth"], extras)
 
 
 def with_config(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
     finished = finished.copy()
-    finished["config"] = [config_label(row, factors) for _, row in finished.iterrows()]
+    finished["config"] = [row_label(row, factors) for _, row in finished.iterrows()]
     return finished
 
 
@@ -285,18 +283,14 @@ def effects_per_cell(finished: pd.DataFrame) -> pd.DataFrame:
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (NaN stays NaN).
+    """Holm-Bonferroni adjusted p-values (statsmodels'); NaN stays NaN."""
+    from statsmodels.stats.multitest import multipletests
 
-    Written out because it is eight lines, where statsmodels would be a heavy dependency.
-    """
     p = np.asarray(pvalues, dtype=float)
-    valid = np.flatnonzero(~np.isnan(p))
     adjusted = np.full(len(p), np.nan)
-    order = valid[np.argsort(p[valid], kind="stable")]
-    m, running = len(order), 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
+    valid = ~np.isnan(p)
+    if valid.any():
+        adjusted[valid] = multipletests(p[valid], method="holm")[1]
     return adjusted.tolist()
 
 

@@ -1,7 +1,9 @@
 """A tracking store of synthetic finished runs with known values, made with MLflow's own API.
 
 The report's tests assert statistics against values chosen here, and its benchmark reads a
-few hundred such runs; the runs look exactly like the suite's (same params, tags, curves).
+few hundred such runs. The runs look exactly like the suite's: the same RunSpec gives their
+run_key, label and params, and the schema their tag, metric and artifact names, so a study
+file's grid joins them as it joins trained runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from dataclasses import dataclass
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+
+from suite.schema import Artifact, Role, Tag
+from suite.schema import Metric as MetricName
+from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.tracking import confusion_json, run_params
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,20 @@ def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> fl
     return 0.1 + 2.0 * (1 - progress) ** 2
 
 
+def spec_of(run: SyntheticRun, *, study: str, epochs: int, units: int) -> RunSpec:
+    """The RunSpec the suite would train for `run`: the defaults of a study file (the classic
+    setup) with this cell, direction, depth, seed, units and epochs."""
+    return RunSpec(
+        study=study,
+        data=DataConfig(),
+        model=ModelConfig(
+            cell=run.cell, bidirectional=run.bidirectional, layers=run.layers, units=units
+        ),
+        training=TrainingConfig(epochs=epochs),
+        seed=run.seed,
+    )
+
+
 def make_store(
     uri: str,
     runs: Iterable[SyntheticRun],
@@ -48,51 +69,36 @@ def make_store(
 ) -> dict[str, str]:
     """Create the experiment, a parent run and one child per SyntheticRun; {label: run_id}."""
     client = MlflowClient(uri)
-    experiment_id = client.create_experiment(experiment, tags={"suite_role": "study"})
+    experiment_id = client.create_experiment(experiment, tags={Tag.ROLE: Role.STUDY})
     parent = client.create_run(
-        experiment_id, run_name=study, tags={"suite_role": "study", "study": study}
+        experiment_id, run_name=study, tags={Tag.ROLE: Role.STUDY, Tag.STUDY: study}
     )
     client.set_terminated(parent.info.run_id)
     created = {}
     now = int(time.time() * 1000)
     for run in runs:
-        direction = "bidirectional" if run.bidirectional else "unidirectional"
-        label = f"{run.cell}-{'bi' if run.bidirectional else 'uni'}-{run.layers}L-s{run.seed}"
-        key = f"{label}-{units}"
+        spec = spec_of(run, study=study, epochs=epochs, units=units)
+        label = spec.label
         child = client.create_run(
             experiment_id,
             run_name=label,
             start_time=now,
             tags={
-                "mlflow.parentRunId": parent.info.run_id,
-                "suite_role": "run",
-                "study": study,
-                "run_key": key,
-                "cell": run.cell,
-                "direction": direction,
-                "depth": str(run.layers),
-                "seed": str(run.seed),
-                "env.keras": "3.15.1",
-                "env.backend": "tensorflow",
-                "env.device": "CPU: synthetic",
+                Tag.PARENT_RUN: parent.info.run_id,
+                Tag.ROLE: Role.RUN,
+                Tag.STUDY: study,
+                Tag.RUN_KEY: spec.run_key,
+                Tag.CELL: run.cell,
+                Tag.DIRECTION: spec.direction,
+                Tag.DEPTH: str(run.layers),
+                Tag.SEED: str(run.seed),
+                f"{Tag.ENV_PREFIX}keras": "3.15.1",
+                f"{Tag.ENV_PREFIX}backend": "tensorflow",
+                f"{Tag.ENV_PREFIX}device": "CPU: synthetic",
             },
         )
         run_id = child.info.run_id
-        params = {
-            "cell": run.cell,
-            "bidirectional": str(run.bidirectional),
-            "layers": str(run.layers),
-            "units": str(units),
-            "dropout": "0.2",
-            "epochs": str(epochs),
-            "batch_size": "64",
-            "optimizer": "adam",
-            "learning_rate": "0.001",
-            "seed": str(run.seed),
-            "view": "rows",
-            "validation": "holdout",
-            "validation_size": "10000",
-        }
+        params = {name: str(value) for name, value in run_params(spec).items()}
         every_epoch = range(1, epochs + 1)  # MLflow steps are epochs from 1, as the suite's
         metrics = [
             Metric(name, curve(run, name, epoch, epochs), now + epoch, epoch)
@@ -104,13 +110,13 @@ def make_store(
             val_curve = {e: curve(run, "val_accuracy", e, epochs) for e in every_epoch}
             best = max(every_epoch, key=lambda e: val_curve[e])
             finals = {
-                "test_accuracy": run.test_accuracy,
-                "test_loss": 1 - run.test_accuracy,
-                "best_val_accuracy": val_curve[best],
-                "best_epoch": best,
-                "epochs_trained": epochs,
-                "param_count": 1000 * run.layers * (2 if run.bidirectional else 1),
-                "train_seconds": 2.0 * run.layers * epochs,
+                MetricName.TEST_ACCURACY: run.test_accuracy,
+                MetricName.TEST_LOSS: 1 - run.test_accuracy,
+                MetricName.BEST_VAL_ACCURACY: val_curve[best],
+                MetricName.BEST_EPOCH: best,
+                MetricName.EPOCHS_TRAINED: epochs,
+                MetricName.PARAM_COUNT: 1000 * run.layers * (2 if run.bidirectional else 1),
+                MetricName.TRAIN_SECONDS: 2.0 * run.layers * epochs,
             }
             metrics += [Metric(k, float(v), now + epochs, epochs) for k, v in finals.items()]
         client.log_batch(
@@ -121,11 +127,7 @@ def make_store(
         )
         if confusion and run.status == "FINISHED":
             matrix = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
-            client.log_dict(
-                run_id,
-                {"labels": list(range(10)), "rows_true_columns_predicted": matrix},
-                "confusion_matrix.json",
-            )
+            client.log_text(run_id, confusion_json(matrix), Artifact.CONFUSION)
         if run.status != "RUNNING":
             client.set_terminated(run_id, run.status, end_time=now + 60_000)
         created[label] = run_id

@@ -1,0 +1,107 @@
+"""The record's schema: every name the suite writes to MLflow and Optuna and reads back, and the
+run label. Tracking writes with these names, the report reads with them, tests check them: a
+name changes here or nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class Tag:
+    """MLflow tags of a study's runs (and of its experiment: ROLE)."""
+
+    ROLE = "suite_role"  # Role.STUDY on the experiment and the parent run, Role.RUN on a child
+    RUN_KEY = "run_key"
+    STUDY = "study"
+    CELL = "cell"
+    DIRECTION = "direction"  # "unidirectional" | "bidirectional"
+    DEPTH = "depth"
+    SEED = "seed"
+    OPTUNA_STUDY = "optuna_study"
+    OPTUNA_TRIAL = "optuna_trial"  # the trial's number
+    PRUNED = "pruned"  # "true" on a pruned search trial's run
+    PRUNED_AFTER_EPOCH = "pruned_after_epoch"
+    JIT = "exec.jit"
+    ENV_PREFIX = "env."  # env.python, env.keras, env.backend, ...
+    EXEC_PREFIX = "exec."  # exec.mode, exec.kernel, ... (suite/execution.py)
+    PARENT_RUN = "mlflow.parentRunId"  # MLflow's own
+
+
+class Role:
+    STUDY = "study"
+    RUN = "run"
+
+
+# MLflow's UI opens an experiment on its GenAI pages unless told it holds model training runs.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
+class Metric:
+    """MLflow metrics of a child run."""
+
+    CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")  # step = epoch
+    TEST_ACCURACY = "test_accuracy"
+    TEST_LOSS = "test_loss"
+    BEST_VAL_ACCURACY = "best_val_accuracy"
+    BEST_EPOCH = "best_epoch"
+    EPOCHS_TRAINED = "epochs_trained"
+    PARAM_COUNT = "param_count"
+    TRAIN_SECONDS = "train_seconds"
+    FINAL = (
+        TEST_LOSS,
+        TEST_ACCURACY,
+        BEST_VAL_ACCURACY,
+        BEST_EPOCH,
+        EPOCHS_TRAINED,
+        PARAM_COUNT,
+        TRAIN_SECONDS,
+    )  # logged once, at the last epoch's step
+
+
+class Artifact:
+    CONFIG = "config.json"  # a child run's resolved RunSpec
+    STUDY = "study.json"  # the parent run's validated study
+    CONFUSION = "confusion_matrix.json"
+    CONFUSION_IMAGE = "confusion_matrix.png"
+    ERROR = "error.txt"  # a failed run's traceback
+    REPORT_DIR = "report"  # the parent run's copy of the report
+
+    @staticmethod
+    def curve_image(metric: str) -> str:
+        return f"curves/{metric}.png"
+
+
+class TrialAttr:
+    """User attributes of a study's Optuna trials (kept short: optuna-dashboard shows them)."""
+
+    RUN_KEY = "run_key"
+    LABEL = "label"
+    EPOCHS = "epochs"
+    MLFLOW_RUN_ID = "mlflow_run_id"
+    WORKER = "worker"  # {host, pid, started}
+    FAILURE = "failure"
+    HEARTBEAT = "suite_heartbeat"  # a system attribute: unix time of the worker's last beat
+
+
+def config_label(
+    cell: str, bidirectional: bool, layers: Any, extras: Mapping[str, Any] | None = None
+) -> str:
+    """A configuration's short name: cell, direction, depth, then any other varied field."""
+    parts = [cell, "bi" if bidirectional else "uni", f"{layers}L"]
+    for name, value in (extras or {}).items():
+        parts.append(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}")
+    return "-".join(parts)
+
+
+def run_label(
+    cell: str,
+    bidirectional: bool,
+    layers: Any,
+    seed: Any,
+    extras: Mapping[str, Any] | None = None,
+) -> str:
+    """A run's short name (its MLflow run name and logged model name): the configuration's,
+    then the seed."""
+    return f"{config_label(cell, bidirectional, layers, extras)}-s{seed}"
