@@ -111,30 +111,27 @@ def load_mnist(path: Path | None = None) -> Mnist:
 def load_splits(config: DataConfig, path: Path | None = None) -> Splits:
     """The train / validation / test arrays a study's data section asks for."""
     mnist = load_mnist(path)
-    train, validation, test = split_sizes(config)  # the one statement of the split rule
-    x_test, y_test = mnist.x_test[:test], mnist.y_test[:test]
-    if config.validation == "holdout":
-        # The last images of the training set are held out, as in the classic 50k/10k split.
-        x_val, y_val = mnist.x_train[-validation:], mnist.y_train[-validation:]
-    else:  # the seed article's setup: the test set doubles as validation data
-        x_val, y_val = x_test, y_test
-    x_train, y_train = mnist.x_train[:train], mnist.y_train[:train]
-    return Splits(
-        x_train=_view(x_train, config),
-        y_train=y_train.astype(np.int32),
-        x_val=_view(x_val, config),
-        y_val=y_val.astype(np.int32),
-        x_test=_view(x_test, config),
-        y_test=y_test.astype(np.int32),
+    arrays = {"train": (mnist.x_train, mnist.y_train), "test": (mnist.x_test, mnist.y_test)}
+    views = {}
+    for split, (source, start, end) in split_bounds(config).items():
+        images, labels = arrays[source]
+        views[split] = (_view(images[start:end], config), labels[start:end].astype(np.int32))
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
+        views["train"],
+        views["validation"],
+        views["test"],
     )
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
 
 
 def split_bounds(config: DataConfig) -> dict[str, tuple[str, int, int]]:
-    """Where each split comes from: {split: (MNIST array, first image, end)}."""
+    """Where each split comes from: {split: (MNIST array, first image, end)}; the one statement
+    of the split rule, which loading and the MLflow dataset records both follow."""
     train, validation, test = split_sizes(config)
     if config.validation == "holdout":
+        # The last images of the training set are held out, as in the classic 50k/10k split.
         val = ("train", MNIST_TRAIN_SIZE - validation, MNIST_TRAIN_SIZE)
-    else:
+    else:  # the seed article's setup: the test set doubles as validation data
         val = ("test", 0, test)
     return {"train": ("train", 0, train), "validation": val, "test": ("test", 0, test)}
 
