@@ -35,7 +35,7 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from suite.data import load_splits  # noqa: E402
-from suite.runner import run_study  # noqa: E402
+from suite.worker import run_worker  # noqa: E402
 from suite.study import DataConfig, load_study  # noqa: E402
 
 
@@ -134,7 +134,7 @@ def through_the_suite(
     study = load_study(study_file)
     quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the run
     start = time.perf_counter()
-    (run,) = run_study(study, console=quiet, source_file=study_file).runs
+    (run,) = run_worker(study, console=quiet, source_file=study_file).runs
     whole = time.perf_counter() - start
     assert run.status == "trained" and run.mlflow_run_id is not None, run
     client = MlflowClient(study.tracking.uri)

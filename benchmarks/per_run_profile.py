@@ -56,22 +56,23 @@ def main() -> int:
     import mlflow
     from rich.console import Console
 
-    import suite.curves
-    import suite.runner
+    import suite.run_figures
+    import suite.trial_lifecycle
+    import suite.worker
     import suite.tracking
     import suite.training
-    from suite.epoch_curves import EpochCurves
+    from suite.mlflow_epoch_callback import EpochCurves
     from suite.scheduler import RunQueue
     from suite.study import ExecutionConfig, load_study
 
     for owner, name, label in [
-        (suite.runner, "train_trial", "whole run (claim to close)"),
+        (suite.trial_lifecycle, "run_trial", "whole run (claim to close)"),
         (keras.Model, "fit", "fit (tracing + epochs)"),
         (suite.training, "evaluate_once", "test evaluation"),
         (suite.training, "build_model", "build model"),
         (keras.backend, "clear_session", "clear_session"),
         (suite.tracking, "log_keras_model", "log the model"),
-        (suite.curves, "curve_figures", "draw curve figures"),
+        (suite.run_figures, "curve_figures", "draw curve figures"),
         (mlflow, "log_figure", "curve PNGs (savefig + write)"),
         (mlflow, "log_dict", "log_dict (config, confusion matrix, study)"),
         (mlflow, "log_params", "log_params"),
@@ -97,7 +98,7 @@ def main() -> int:
             ],
         )
         quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the run
-        outcome = suite.runner.run_study(study, console=quiet, source_file=args.study)
+        outcome = suite.worker.run_worker(study, console=quiet, source_file=args.study)
     runs = sum(run.status == "trained" for run in outcome.runs) or 1
     SECONDS["everything after interpreter start"] = time.perf_counter() - began
     print(f"{args.study}: {runs} runs trained, one worker")

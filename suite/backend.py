@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 # Lines TensorFlow prints at start-up on every machine; none of them is the user's business.
 STARTUP_CHATTER = re.compile(
@@ -77,7 +76,7 @@ def quiet_library_logs() -> None:
 
 @functools.cache
 def start_backend() -> str:
-    """Import Keras and its backend, find the devices; return a one-line device description."""
+    """Import Keras and its backend, configure and find the devices; return the device line."""
     with quiet_startup():
         import keras
 
@@ -85,7 +84,8 @@ def start_backend() -> str:
             # Keras (its data adapters) and MLflow's Keras flavour import TensorFlow whenever
             # it is installed, whatever the backend: do it here, inside the quiet window.
             import tensorflow  # noqa: F401
-        device = _describe_device(keras.backend.backend())
+        _configure_devices(keras.backend.backend())
+        device = describe_device(keras.backend.backend())
     return device
 
 
@@ -94,20 +94,29 @@ def accelerator() -> str:
     return start_backend().split()[0].rstrip(":").lower()
 
 
-def _describe_device(backend: str) -> str:
+def _configure_devices(backend: str) -> None:
+    """A worker's share of the CPU threads (set by --workers), and GPU memory grown as needed
+    rather than taken whole (several workers share one card). Must run before first use."""
+    if backend != "tensorflow":
+        return  # JAX and PyTorch read theirs from the environment that --workers sets
+    import tensorflow as tf
+
+    threads = int(os.environ.get("SUITE_THREADS", "0"))
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        with contextlib.suppress(RuntimeError):  # already initialised: too late, harmless
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def describe_device(backend: str) -> str:
+    """What the backend trains on, in one line: "GPU x1: NVIDIA H200", "CPU: x86_64 (2 cores)"."""
     if backend == "tensorflow":
         import tensorflow as tf
 
-        threads = int(os.environ.get("SUITE_THREADS", "0"))
-        if threads:  # a worker's share of the CPU (set by --workers)
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
-            for gpu in gpus:  # grow into the card rather than take all of it at once
-                with contextlib.suppress(RuntimeError):
-                    tf.config.experimental.set_memory_growth(gpu, True)
             details = tf.config.experimental.get_device_details(gpus[0])
             return f"GPU x{len(gpus)}: {details.get('device_name', gpus[0].name)}"
     elif backend == "jax":
@@ -124,7 +133,7 @@ def _describe_device(backend: str) -> str:
     return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
-def environment() -> dict[str, Any]:
+def environment() -> dict[str, str]:
     """Versions, backend, device and git commit: the tags that make a run reproducible."""
     import keras
     import mlflow

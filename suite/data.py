@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.errors import SetupError
 from suite.study import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
 
 # sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).
@@ -25,8 +26,8 @@ MNIST_SHA256 = {
 }
 
 
-class DataError(Exception):
-    """The dataset file is missing or damaged."""
+class DataError(SetupError):
+    """The dataset file is missing or damaged: every run would fail on it."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from suite.estimate import format_duration
+from suite.outcomes import RunStatus
 from suite.study import RunSpec
 
 
@@ -91,14 +92,14 @@ class StudyProgress:
         self.progress.update(self.run_task, completed=epoch + 1, status=status)
         self._show_eta()
 
-    def run_ended(self, spec: RunSpec, status: str, detail: str) -> None:
+    def run_ended(self, spec: RunSpec, status: RunStatus, detail: str) -> None:
         """One permanent line per run this worker trained."""
         seconds = time.perf_counter() - self._run_started
         mark = {
-            "trained": "[green]✓",
-            "failed": "[red]✗",
-            "killed": "[yellow]■",
-            "pruned": "[cyan]✂",
+            RunStatus.TRAINED: "[green]✓",
+            RunStatus.FAILED: "[red]✗",
+            RunStatus.KILLED: "[yellow]■",
+            RunStatus.PRUNED: "[cyan]✂",
         }.get(status, "[dim]·")
         self.console.print(
             f"{self.prefix}{mark}[/] {spec.label:<24} {status:<8} {detail:<16} {seconds:6.1f} s",

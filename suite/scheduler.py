@@ -114,7 +114,7 @@ class RunQueue:
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
         self._storage: BaseStorage | None = None
-        self.stale_mlflow_runs: list[str] = []  # runs of trials whose worker died mid-training
+        self._trial_ids: dict[int, int] = {}  # trial number -> storage id; never changes
         self.distributions = grid_distributions(study)
         if create:
             self._storage, self.optuna_study = _create_or_load(
@@ -139,18 +139,14 @@ class RunQueue:
                     by_key.setdefault(key, []).append(trial)
         return by_key
 
-    def plan(self, specs: Sequence[RunSpec], *, fail_stale: bool = True) -> list[PlannedRun]:
-        """Each spec's state; trials whose worker is gone are failed first (if asked)."""
+    def plan(self, specs: Sequence[RunSpec]) -> list[PlannedRun]:
+        """Each spec's state, as the storage holds it now. Reads only: a trial whose worker is
+        gone shows as RETRY here and is failed by `fail_stale_trials`."""
         by_key = self._trials_by_key()
         planned = []
         for spec in specs:
             trials = by_key.get(spec.run_key, [])
-            running = [t for t in trials if t.state == TrialState.RUNNING]
-            live = [t for t in running if not self.is_stale(t)]
-            if fail_stale:
-                for trial in running:
-                    if trial not in live:
-                        self.fail_stale(trial)
+            live = [t for t in trials if t.state == TrialState.RUNNING and not self.is_stale(t)]
             if any(t.state == TrialState.COMPLETE for t in trials):
                 done = next(t for t in trials if t.state == TrialState.COMPLETE)
                 planned.append(PlannedRun(spec, PlanState.DONE, dict(done.user_attrs)))
@@ -163,6 +159,26 @@ class RunQueue:
             else:
                 planned.append(PlannedRun(spec, PlanState.TODO))
         return planned
+
+    def fail_stale_trials(self) -> list[FrozenTrial]:
+        """Fail every RUNNING trial whose worker is gone; return them (as they were before), so
+        the caller marks their MLflow runs KILLED and hands their work back to the queue."""
+        if self.optuna_study is None:
+            return []
+        running = self.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        stale = [trial for trial in running if self.is_stale(trial)]
+        for trial in stale:
+            self._close(trial, "stale: its worker is gone")
+        return stale
+
+    def trial_id(self, trial: FrozenTrial | optuna.Trial) -> int:
+        """The storage's id of a trial, through the storage's public look-up by number."""
+        if trial.number not in self._trial_ids:
+            study_id = self.storage.get_study_id_from_name(self.study.name)
+            self._trial_ids[trial.number] = self.storage.get_trial_id_from_study_id_trial_number(
+                study_id, trial.number
+            )
+        return self._trial_ids[trial.number]
 
     def enqueue(self, planned: Sequence[PlannedRun]) -> None:
         """One WAITING trial for each run to train that has none yet."""
@@ -200,13 +216,13 @@ class RunQueue:
         if first.state != TrialState.WAITING:
             return None
         try:
-            claimed = self.storage.set_trial_state_values(first._trial_id, TrialState.RUNNING)
+            claimed = self.storage.set_trial_state_values(self.trial_id(first), TrialState.RUNNING)
         except optuna.exceptions.UpdateFinishedTrialError:
             claimed = False
         if not claimed:
             return None
-        self._record_params(first._trial_id, spec)
-        return self.adopt(optuna.Trial(self.optuna_study, first._trial_id))
+        self._record_params(self.trial_id(first), spec)
+        return self.adopt(optuna.Trial(self.optuna_study, self.trial_id(first)))
 
     def _record_params(self, trial_id: int, spec: RunSpec) -> None:
         """The grid point as the trial's Optuna params, as a sampled trial would carry them:
@@ -226,7 +242,7 @@ class RunQueue:
         return trial
 
     def _beat(self, trial: optuna.Trial) -> None:
-        self.storage.set_trial_system_attr(trial._trial_id, HEARTBEAT, time.time())
+        self.storage.set_trial_system_attr(self.trial_id(trial), HEARTBEAT, time.time())
 
     @contextlib.contextmanager
     def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
@@ -248,7 +264,7 @@ class RunQueue:
             thread.join()
 
     def still_mine(self, trial: optuna.Trial) -> bool:
-        return self.storage.get_trial(trial._trial_id).state == TrialState.RUNNING
+        return self.storage.get_trial(self.trial_id(trial)).state == TrialState.RUNNING
 
     def complete(self, trial: optuna.Trial, *, value: float, record: dict[str, Any]) -> None:
         assert self.optuna_study is not None
@@ -285,16 +301,11 @@ class RunQueue:
             last = start.timestamp() if start else time.time()
         return time.time() - float(last) > self.study.execution.stale_after_seconds
 
-    def fail_stale(self, trial: FrozenTrial) -> None:
-        self._close(trial, "stale: its worker is gone")
-        if trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID):
-            self.stale_mlflow_runs.append(trial.user_attrs[TrialAttr.MLFLOW_RUN_ID])
-
     def _close(self, trial: FrozenTrial, reason: str) -> None:
         """Fail another worker's (or nobody's) trial; quietly skip one that finished meanwhile."""
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
-            self.storage.set_trial_user_attr(trial._trial_id, TrialAttr.FAILURE, reason)
-            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            self.storage.set_trial_user_attr(self.trial_id(trial), TrialAttr.FAILURE, reason)
+            self.storage.set_trial_state_values(self.trial_id(trial), TrialState.FAIL)
 
 
 def _create_or_load(

@@ -82,6 +82,7 @@ class TrialAttr:
     MLFLOW_RUN_ID = "mlflow_run_id"
     WORKER = "worker"  # {host, pid, started}
     FAILURE = "failure"
+    RUN_SECONDS = "run_seconds"  # claim to close: what the time model learns from
     HEARTBEAT = "suite_heartbeat"  # a system attribute: unix time of the worker's last beat
 
 

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow.entities import RunStatus
@@ -25,21 +25,15 @@ from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
 from suite.study import RunSpec, Study, sqlite_path
+from suite.ui_links import LOCAL_UI, ui_url
+
+if TYPE_CHECKING:  # Keras loads only once a worker trains
+    import keras
+
+    from suite.data import Splits
+    from suite.training import TrainResult
 
 DATASET_ATTEMPTS = 4
-
-
-# MLflow 3.17's UI shows an experiment's GenAI or model-training pages as the link's
-# `workflowType` says, else as the browser last chose (GenAI at first); the experiment kind tag
-# is read only where that switch is off. Links the suite prints ask for the training pages.
-UI_WORKFLOW = "workflowType=machine_learning"
-LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
-
-
-def ui_url(base: str, experiment_id: str, run_id: str | None = None) -> str:
-    """The MLflow UI's page of an experiment's training runs, or of one run."""
-    page = f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs"
-    return f"{page}/{run_id}?{UI_WORKFLOW}" if run_id else f"{page}?{UI_WORKFLOW}"
 
 
 def browse_hint(study: Study) -> list[str]:
@@ -163,11 +157,10 @@ class Tracker:
             self.client.delete_run(mine)
         return oldest.info.run_id
 
-    def mark_killed(self, run_ids: list[str]) -> None:
-        """Close the MLflow runs of workers that died mid-training (SIGKILL, power loss)."""
-        for run_id in run_ids:
-            if self.client.get_run(run_id).info.status == "RUNNING":
-                self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+    def mark_killed(self, run_id: str | None) -> None:
+        """Close the MLflow run of a worker that died mid-training (SIGKILL, power loss)."""
+        if run_id and self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
 
     @contextlib.contextmanager
     def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
@@ -186,7 +179,7 @@ class Tracker:
         self,
         spec: RunSpec,
         *,
-        environment: dict[str, Any],
+        environment: dict[str, str],
         execution: ExecutionPlan,
         trial_number: int,
     ) -> Iterator[str]:
@@ -219,7 +212,7 @@ class Tracker:
             mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
             yield active.info.run_id
 
-    def log_datasets(self, spec: RunSpec, splits: Any) -> None:
+    def log_datasets(self, spec: RunSpec, splits: Splits) -> None:
         """The three splits as MLflow dataset inputs (the runs table's Dataset column)."""
         from suite.data import split_datasets
 
@@ -236,14 +229,19 @@ class Tracker:
                     raise
                 time.sleep(0.1 + random.random() * 0.4)
 
-    def callbacks(self) -> list[Any]:
+    def callbacks(self) -> list[keras.callbacks.Callback]:
         """Keras callbacks that record into the active run: MLflow's own, per epoch."""
-        from suite.epoch_curves import EpochCurves  # imports Keras: only once training
+        from suite.mlflow_epoch_callback import EpochCurves  # imports Keras: only once training
 
         return [EpochCurves(log_every_epoch=True)]
 
     def log_result(
-        self, spec: RunSpec, result: Any, model: Any, *, pruned_after: int | None = None
+        self,
+        spec: RunSpec,
+        result: TrainResult,
+        model: keras.Model,
+        *,
+        pruned_after: int | None = None,
     ) -> None:
         """Final metrics and the artifacts of a finished run (into the active child run).
 
@@ -258,7 +256,7 @@ class Tracker:
         mlflow.set_tag(Tag.JIT, str(result.jit_compile).lower())
         mlflow.log_text(confusion_json(result.confusion), Artifact.CONFUSION)
         if self.study.tracking.log_plots:
-            from suite.curves import confusion_figure, curve_figures
+            from suite.run_figures import confusion_figure, curve_figures
 
             for name, figure in curve_figures(spec.label, result.history).items():
                 mlflow.log_figure(figure, Artifact.curve_image(name))
@@ -290,7 +288,7 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
     return params
 
 
-def log_keras_model(model: Any, spec: RunSpec, *, step: int) -> None:
+def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
     """Log the trained model with MLflow's Keras flavour, named by the run's label and linked
     to the metrics logged at `step` (the last epoch: its curves and the final test metrics).
 

@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -16,6 +16,9 @@ from suite.execution import ExecutionPlan, plan_execution
 from suite.models import build_model
 from suite.schema import Metric
 from suite.study import RunSpec, TrainingConfig
+
+if TYPE_CHECKING:
+    import optuna
 
 EAGER_MAX_TIME_STEPS = 32  # the rows view: an eager pass over 28 steps is cheaper than a trace
 CURVES = Metric.CURVES
@@ -67,7 +70,9 @@ class ReportToTrial(keras.callbacks.Callback):
     """Each epoch's `monitor` as the Optuna trial's intermediate value (what other workers'
     progress displays read); with `prune`, stops training when the trial's pruner says so."""
 
-    def __init__(self, trial: Any, *, monitor: str = "val_accuracy", prune: bool = False) -> None:
+    def __init__(
+        self, trial: optuna.Trial, *, monitor: str = "val_accuracy", prune: bool = False
+    ) -> None:
         super().__init__()
         self._trial, self._monitor, self._prune = trial, monitor, prune
         self.pruned_after: int | None = None  # epochs trained when the pruner stopped it

@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 
+from suite.outcomes import RunStatus
 from suite.progress import StudyProgress
 from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
 
@@ -38,7 +39,7 @@ def test_a_terminal_shows_runs_epochs_and_the_estimated_time_left():
         progress.epoch_ended(0, {"val_accuracy": 0.5})
         text = screen(progress, out)
         assert "epoch 1/2  val_acc 0.5000" in text and first.label in text
-        progress.run_ended(first, "trained", "test_acc 0.9000")
+        progress.run_ended(first, RunStatus.TRAINED, "test_acc 0.9000")
         progress.set_done(1)
         progress.set_estimates({second.run_key: 1200.0})
         assert "runs 1/2" in screen(progress, out) and "eta 20 min" in out.getvalue()

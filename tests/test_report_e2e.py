@@ -12,6 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
 
+from suite.schema import Artifact, Role, Tag
 from tests.conftest import report_cli
 from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store
@@ -122,10 +123,12 @@ def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_stor
 
     client = MlflowClient(known_store)
     parent = client.search_runs(
-        [client.get_experiment_by_name("known").experiment_id], "tags.suite_role = 'study'"
+        [client.get_experiment_by_name("known").experiment_id],
+        f"tags.{Tag.ROLE} = '{Role.STUDY}'",
     )[0]
-    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
-    assert "report/known.html" in logged and "report/known.md" in logged
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, Artifact.REPORT_DIR)}
+    assert f"{Artifact.REPORT_DIR}/known.html" in logged
+    assert f"{Artifact.REPORT_DIR}/known.md" in logged
 
 
 def test_partial_study_lists_missing_failed_and_running(tmp_path):
@@ -174,7 +177,7 @@ def test_escapes_everything_from_the_store(tmp_path):
     client = MlflowClient(uri)
     evil = "<script>alert(1)</script>"
     client.set_tag(ids["lstm-bi-1L-s0"], "mlflow.runName", evil)
-    client.set_tag(ids["lstm-bi-1L-s0"], "env.device", evil)
+    client.set_tag(ids["lstm-bi-1L-s0"], f"{Tag.ENV_PREFIX}device", evil)
     out = tmp_path / "evil.html"
     result = report_cli(
         "--experiment", "evil", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path

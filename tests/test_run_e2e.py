@@ -340,3 +340,18 @@ def test_damaged_data_is_one_message_exit_2_and_nothing_written(tmp_path, write_
     assert len(lines) == 1 and "array x_train is damaged" in lines[0], result.stderr
     assert "unset SUITE_MNIST to read the bundled one" in lines[0]  # names the fix
     assert not (tmp_path / "mlruns").exists()  # no MLflow store, no queue
+
+
+@pytest.mark.slow
+def test_a_store_that_cannot_be_written_stops_the_study_once_with_exit_2(tmp_path, write_study):
+    """The artifact folder's place is taken by a file: every run would fail the same way, so
+    it is the setup's error (one line naming the store and the fix), not three failed runs."""
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "artifacts").write_text("not a folder")
+    result = run_cli(write_study(), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Not a directory" in lines[0], result.stderr
+    assert lines[0].startswith("error: tracking store sqlite:///") and "--tracking-uri" in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "failed in a row" not in result.stderr

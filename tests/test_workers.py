@@ -21,6 +21,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
+from suite.schema import TrialAttr
 from suite.study import expand, load_study
 from tests.conftest import run_cli
 from tests.servers import mlflow_server, postgres
@@ -141,8 +142,8 @@ def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
     """One finished run (12 s) and one to go: the ETA scales by multiply-adds, by hand:
     GRU-4 on rows, uni 28*3*(28*4+16) + 4*10 = 10,792 per image, bi 2*10,752 + 8*10 = 21,584;
     with a 1 s startup the bidirectional run takes 1 + 11 * 21,584 / 10,792 = 23 s."""
+    from suite.local_workers import _status_table
     from suite.scheduler import RunQueue
-    from suite.workers import _status_table
 
     study = load_study(write_study())
     uni, bi = expand(study)
@@ -150,7 +151,7 @@ def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
     queue.enqueue(queue.plan([uni, bi]))
     trial = queue.claim(uni)
     assert trial is not None
-    queue.complete(trial, value=0.5, record={"run_seconds": 12.0})
+    queue.complete(trial, value=0.5, record={TrialAttr.RUN_SECONDS: 12.0})
     processes = {f"w{i}": subprocess.Popen(["true"]) for i in (1, 2)}
     for process in processes.values():
         process.wait()

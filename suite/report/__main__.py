@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from suite.errors import ExitCode
 from suite.schema import Artifact
 from suite.study import StudyError, expand, load_study, sqlite_path
 
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources = _sources(args)
     except StudyError as err:
         errors.print(f"[red]error:[/] {err.message}", highlight=False)
-        return 2
+        return ExitCode.BAD_INPUT
 
     from suite.backend import quiet_library_logs
     from suite.report.build import build_report, slug
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = build_report(collected, mlflow_url=args.mlflow_url)
     except ReportError as err:
         errors.print(f"[red]error:[/] {err}", highlight=False)
-        return 1
+        return ExitCode.FAILED
     out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
     written = write_report(report, out)
     console.print(
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.no_log:
         _log_to_parent_runs(collected, written)
-    return 0
+    return ExitCode.OK
 
 
 def _sources(args: argparse.Namespace) -> list:

@@ -2,6 +2,9 @@
 
 `runs`: one row per child run (every status), with its configuration, tags and final metrics.
 `curves`: one row per (run, metric, epoch), for the finished runs.
+Besides them, everything else the report shows from a store: each study's experiment id (for
+MLflow UI links), its best run's confusion matrix, a search's Optuna trials. Build reads
+`Collected` alone, so the report is one-way: store -> collect -> build -> render.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import optuna
 import pandas as pd
+from mlflow.entities import Metric as MetricPoint
 from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.report.collect_search import read_search
+from suite.report.stats import SELECTIONS, rank
 from suite.schema import Artifact, Metric, Role, Tag
 from suite.study import RunSpec
 
@@ -58,14 +65,19 @@ class Collected:
     runs: pd.DataFrame
     curves: pd.DataFrame
     parent_runs: dict[str, str] = field(default_factory=dict)  # study name -> parent run id
-    confusions: dict[str, list[list[int]]] = field(default_factory=dict)  # run id -> matrix
+    experiment_ids: dict[str, str] = field(default_factory=dict)  # study name -> experiment id
+    # run id -> matrix, for each study's best run only: one download each, not one per run
+    confusions: dict[str, list[list[int]]] = field(default_factory=dict)
+    # study name -> in-memory copy of a search's Optuna study (absent: storage or study missing)
+    searches: dict[str, optuna.Study] = field(default_factory=dict)
 
 
 def collect(sources: Sequence[Source]) -> Collected:
-    frames, curve_frames, parents = [], [], {}
+    frames, curve_frames, parents, experiment_ids = [], [], {}, {}
     for source in sources:
         client = MlflowClient(source.tracking_uri)
         experiment = _experiment(client, source)
+        experiment_ids[source.name] = experiment.experiment_id
         runs = _search_all(client, experiment.experiment_id)
         children = [r for r in runs if r.data.tags.get(Tag.ROLE, Role.RUN) == Role.RUN]
         for run in runs:
@@ -87,7 +99,38 @@ def collect(sources: Sequence[Source]) -> Collected:
     # The lowest validation loss of each run: what a search minimising val_loss ranks by.
     val_loss = curves[curves["metric"] == "val_loss"].groupby("run_id")["value"].min()
     runs["best_val_loss"] = runs["run_id"].map(val_loss).astype(float)
-    return Collected(list(sources), runs, curves, parents)
+    searches = {
+        source.name: search
+        for source in sources
+        if source.search_storage
+        and (search := read_search(source.name, source.search_storage)) is not None
+    }
+    return Collected(
+        list(sources),
+        runs,
+        curves,
+        parents,
+        experiment_ids=experiment_ids,
+        confusions=_best_run_confusions(sources, runs),
+        searches=searches,
+    )
+
+
+def _best_run_confusions(
+    sources: Sequence[Source], runs: pd.DataFrame
+) -> dict[str, list[list[int]]]:
+    """The confusion matrix of each study's best run, chosen by the rule the report's best-run
+    section uses (`rank`): one artifact download per study, never one per run."""
+    confusions: dict[str, list[list[int]]] = {}
+    for source in sources:
+        ranking = rank(runs[runs["study"] == source.name], SELECTIONS[source.objective])
+        if ranking is None:
+            continue
+        run_id = ranking.best["run_id"]
+        matrix = load_confusion(MlflowClient(source.tracking_uri), run_id)
+        if matrix is not None:
+            confusions[run_id] = matrix
+    return confusions
 
 
 def load_confusion(client: MlflowClient, run_id: str) -> list[list[int]] | None:
@@ -180,15 +223,11 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     tracking server answers the bulk-interval endpoint, one request per 100 runs per metric.
     One `get_metric_history` call per run per metric is what this avoids.
     """
-    store = client._tracking_client.store
     rows = []
     for start in range(0, len(run_ids), BULK_CHUNK):
         chunk = run_ids[start : start + BULK_CHUNK]
         for metric in CURVE_METRICS:
-            if hasattr(store, "get_metric_history_bulk"):
-                points = store.get_metric_history_bulk(chunk, metric, max_results=2_000_000)
-            else:
-                points = store.get_metric_history_bulk_interval(chunk, metric, 2500, None, None)
+            points = _metric_history_bulk(client, chunk, metric)
             rows.extend((p.run_id, metric, p.step, p.value, p.timestamp) for p in points)
     curves = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value", "timestamp"])
     # A metric logged twice at one step (a resumed run) keeps its latest value.
@@ -200,6 +239,21 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     first_step = curves.groupby("run_id")["step"].transform("min")
     curves["epoch"] = curves["step"] + (first_step == 0).astype(int)
     return curves.drop(columns="timestamp").reset_index(drop=True)
+
+
+def _metric_history_bulk(
+    client: MlflowClient, run_ids: list[str], metric: str
+) -> list[MetricPoint]:
+    """Every point of `metric` for up to BULK_CHUNK runs, in one store request.
+
+    Private access, on purpose and only here: MLflow 3.17's public client reads one run's
+    history per call (`MlflowClient.get_metric_history`; a bulk call is still a feature
+    request, mlflow/mlflow#7365). The bulk reads live on the store behind the client.
+    """
+    store = client._tracking_client.store
+    if hasattr(store, "get_metric_history_bulk"):  # SQL stores
+        return store.get_metric_history_bulk(run_ids, metric, max_results=2_000_000)
+    return store.get_metric_history_bulk_interval(run_ids, metric, 2500, None, None)  # REST
 
 
 def _empty_curves() -> pd.DataFrame:

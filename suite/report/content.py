@@ -114,6 +114,11 @@ def table(
     )
 
 
+def interval_columns(formatter: Formatter) -> dict[str, tuple[str, Formatter]]:
+    """A 95% interval's two columns, in `table`'s {column: (header, formatter)} form."""
+    return {"ci_low": ("95% CI low", formatter), "ci_high": ("95% CI high", formatter)}
+
+
 def _sort_key(value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""

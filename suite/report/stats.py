@@ -164,6 +164,30 @@ def leaderboard(
     return table.drop(columns="_score").reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """One study's finished runs ranked by one Selection: what the sections show, and which
+    run the best-run section is about (so collect reads that run's artifacts, and no other)."""
+
+    finished: pd.DataFrame  # one result per run_key, with its configuration's label
+    factors: list[str]  # the factors that vary: cell, direction, depth, then varied params
+    board: pd.DataFrame  # the leaderboard, best first
+    best: pd.Series  # the best configuration's run with the best validation score
+
+
+def rank(runs: pd.DataFrame, selection: Selection) -> Ranking | None:
+    """Rank one study's runs (any status): None when none finished. Collect and build both
+    call this, so the run whose confusion matrix is read is the run the report shows."""
+    finished = one_result_per_run_key(runs[runs["status"] == "FINISHED"])
+    if finished.empty:
+        return None
+    factors = varied_factors(finished)
+    finished = with_config(finished, factors)
+    board = leaderboard(finished, factors, selection)
+    best = best_run(finished[finished["config"] == board.iloc[0]["config"]], selection)
+    return Ranking(finished, factors, board, best)
+
+
 def tied_with_best(board: pd.DataFrame) -> list[str]:
     """The configurations that share the top rank with the first one (not the first itself)."""
     return board.loc[board["rank"] == 1, "config"].iloc[1:].tolist()

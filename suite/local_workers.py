@@ -15,14 +15,37 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from suite.scheduler import PlanState
+from suite.errors import ExitCode
+from suite.outcomes import RunOutcome, RunStatus
+from suite.scheduler import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study import Study, expand
+from suite.study import MAX_AUTO_WORKERS, Study, expand
+from suite.trial_sources import GridTrials, trial_source
+
+
+def worker_count(study: Study) -> int:
+    """`execution.workers` as a number. "auto": one per core, at most MAX_AUTO_WORKERS and no
+    more than the grid's runs left to train; one where the storage cannot take several."""
+    wanted = study.execution.workers
+    if wanted != "auto":
+        return wanted
+    from suite.scheduler import is_rdb, storage_url
+
+    url = storage_url(study)
+    if is_rdb(url) and url.startswith("sqlite"):
+        return 1
+    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    if study.grid is not None:
+        from suite.planning import plan_study
+
+        workers = min(workers, sum(item.needs_training for item in plan_study(study)))
+    return max(workers, 1)
 
 
 def worker_environment(workers: int) -> dict[str, str]:
@@ -42,31 +65,22 @@ def worker_environment(workers: int) -> dict[str, str]:
 
 def run_workers(
     study: Study, command: Sequence[str], workers: int, console: Console
-) -> tuple[int, list]:
+) -> tuple[ExitCode, list[RunOutcome]]:
     """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes)."""
-    from suite.runner import prepare_queue, summarise
     from suite.tracking import Tracker
 
-    if study.search is not None:
-        from suite.search import open_search
-
-        queue, planned = open_search(study), []  # created once, before workers race to
-    else:
-        queue, planned = prepare_queue(study)  # one enqueue up front: fewer duplicates to drop
-    Tracker(study)  # create the store and experiment once, before workers race to do it
-    todo = sum(p.needs_training for p in planned)
-    what = (
-        f"search [bold]{study.name}[/] by {workers} workers"
-        if study.search is not None
-        else f"study [bold]{study.name}[/]: {len(planned)} runs, {len(planned) - todo} done"
-        f" before, {todo} to train by {workers} workers"
-    )
+    # The queue, the store and the experiment are created once, before workers race to.
+    source = trial_source(study)
+    opening = source.open()
+    Tracker(study)
     console.print(
-        f"{what}\n  tracking {study.tracking.uri}\n  queue    {queue.url}", highlight=False
+        f"{opening.headline} by {workers} workers\n  tracking {study.tracking.uri}\n"
+        f"  queue    {source.queue.url}",
+        highlight=False,
     )
-    if study.search is None and not todo and not any(p.state == PlanState.RUNNING for p in planned):
-        console.print("nothing to train: every run of this study has finished already.")
-        return 0, summarise(study, planned, {}, queue)
+    if opening.nothing_to_do and not opening.running:
+        console.print(opening.nothing_to_do)
+        return ExitCode.OK, source.outcomes([])
     environment = worker_environment(workers)
     processes = {
         f"w{i}": subprocess.Popen(
@@ -88,7 +102,7 @@ def run_workers(
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
             while any(p.poll() is None for p in processes.values()):
-                live.update(_status_table(study, queue, processes))
+                live.update(_status_table(study, source.queue, processes))
                 time.sleep(1.0)
     except KeyboardInterrupt:
         # From a terminal the workers got the same Ctrl-C and are recording it; a second one
@@ -104,14 +118,23 @@ def run_workers(
             process.wait()
     for relay in relays:
         relay.join(timeout=5)
-    outcomes = summarise(study, planned, {}, queue, newly_done="trained")
+    outcomes = source.outcomes([])
+    if isinstance(source, GridTrials):  # every run trained now was trained by a worker of ours
+        outcomes = [
+            replace(o, status=RunStatus.TRAINED) if o.status == RunStatus.DONE_ELSEWHERE else o
+            for o in outcomes
+        ]
     codes = [p.returncode for p in processes.values()]
-    if interrupted or any(code in (130, -signal.SIGINT) for code in codes):
-        return 130, outcomes
-    return (0 if all(code == 0 for code in codes) else 1), outcomes
+    if interrupted or any(code in (ExitCode.INTERRUPTED, -signal.SIGINT) for code in codes):
+        return ExitCode.INTERRUPTED, outcomes
+    if all(code == ExitCode.OK for code in codes):
+        return ExitCode.OK, outcomes
+    if any(code == ExitCode.BAD_INPUT for code in codes):  # a setup error, said by the worker
+        return ExitCode.BAD_INPUT, outcomes
+    return ExitCode.FAILED, outcomes
 
 
-def _relay(name: str, process: subprocess.Popen, console: Console) -> None:
+def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
     """A worker's lines, as they come; its start-up banner is the parent's to print."""
     assert process.stdout is not None
     for line in process.stdout:
@@ -124,12 +147,14 @@ def _relay(name: str, process: subprocess.Popen, console: Console) -> None:
             )
 
 
-def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -> Table:
+def _status_table(
+    study: Study, queue: RunQueue, processes: dict[str, subprocess.Popen[str]]
+) -> Table:
     """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
     from optuna.trial import TrialState
 
     from suite.estimate import format_duration
-    from suite.runner import time_model
+    from suite.planning import time_model
 
     names = {process.pid: name for name, process in processes.items()}
     if study.search is not None:
@@ -138,7 +163,7 @@ def _status_table(study: Study, queue, processes: dict[str, subprocess.Popen]) -
         )
         title = f"{study.name}: trials finished {len(finished)}/{study.search.n_trials or '-'}"
     else:
-        planned = queue.plan(expand(study), fail_stale=False)
+        planned = queue.plan(expand(study))
         done = sum(p.state == PlanState.DONE for p in planned)
         title = f"{study.name}: runs {done}/{len(planned)}"
         model = time_model(planned)  # the same estimate as --dry-run and a single worker's ETA

@@ -1,0 +1,112 @@
+"""What the CLI prints besides errors: the plan (--dry-run), the summary, where to look next."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from suite.outcomes import StudyOutcome
+from suite.study import Study
+
+
+def print_plan(study: Study, console: Console) -> None:
+    from suite.estimate import format_duration
+    from suite.local_workers import worker_count
+    from suite.planning import estimate_plan, plan_study
+
+    if study.search is not None:
+        print_search_plan(study, console)
+        return
+    planned = plan_study(study)
+    model = estimate_plan(planned, console)
+    table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
+    for column in ("run", "run_key", "state"):
+        table.add_column(column)
+    table.add_column("estimate", justify="right")
+    for item in planned:
+        estimate = (
+            format_duration(model.seconds(item.spec))
+            if model is not None and item.needs_training
+            else ""
+        )
+        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
+    console.print(table)
+    todo = [item.spec for item in planned if item.needs_training]
+    console.print(
+        f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
+        " wrote nothing."
+    )
+    if model is not None and todo:
+        workers = worker_count(study)
+        with_workers = (
+            f", {format_duration(model.wall(todo, workers))} with {workers} workers"
+            if workers > 1
+            else ""
+        )
+        console.print(
+            f"estimated time on this machine: {format_duration(model.total(todo))} with one"
+            f" worker{with_workers} (from {model.source})",
+            highlight=False,
+        )
+
+
+def print_search_plan(study: Study, console: Console) -> None:
+    """A search has no list of runs in advance: its space, and how far it has come."""
+    from suite.scheduler import RunQueue
+
+    search = study.search
+    assert search is not None
+    table = Table(title=f"search space of study {study.name}", title_justify="left")
+    for column in ("parameter", "values"):
+        table.add_column(column)
+    for name, param in search.space.items():
+        if param.choices is not None:
+            values = ", ".join(map(str, param.choices))
+        else:
+            values = f"{param.low} .. {param.high}" + (" (log)" if param.log else "")
+        table.add_row(name, values)
+    console.print(table)
+    queue = RunQueue(study, create=False)
+    trials = queue.optuna_study.get_trials(deepcopy=False) if queue.optuna_study else []
+    states = {}
+    for trial in trials:
+        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    finished = states.get("complete", 0) + states.get("pruned", 0)
+    console.print(
+        f"{finished} of {search.n_trials or 'unlimited'} trials finished"
+        f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none yet'});"
+        f" sampler {search.sampler}, pruner {search.pruner}, objective {search.objective}."
+        " --dry-run trained nothing."
+    )
+
+
+def print_summary(outcome: StudyOutcome, console: Console) -> None:
+    if not outcome.runs:
+        return
+    table = Table(title=f"study {outcome.study.name}", title_justify="left")
+    table.add_column("run")
+    table.add_column("status")
+    table.add_column("val accuracy", justify="right")
+    table.add_column("test accuracy", justify="right")
+    table.add_column("train s", justify="right")
+    for run in outcome.runs:
+        validation = "" if run.val_accuracy is None else f"{run.val_accuracy:.4f}"
+        accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
+        seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
+        table.add_row(run.spec.label, run.status, validation, accuracy, seconds)
+    console.print(table)
+
+
+def print_next_steps(study: Study, console: Console, *, source_file: str) -> None:
+    """Where the answer is: the report (best chosen on validation) and MLflow's UI."""
+    from suite.tracking import browse_hint
+
+    console.print(
+        f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
+        " validation accuracy, test accuracy as its estimate)",
+        highlight=False,
+        soft_wrap=True,  # commands and links stay whole lines, to copy
+    )
+    for number, line in enumerate(browse_hint(study)):
+        prefix = "      MLflow: " if number == 0 else "              "
+        console.print(prefix + line, highlight=False, markup=False, soft_wrap=True)

@@ -1,0 +1,60 @@
+"""How a study ends badly, and the exit status each way maps to.
+
+As in keras-tuner's `errors.py`, failures are classified once: an error of one run fails that
+run (the study goes on, and a rerun retries it); an error of the setup (damaged data, a store
+that cannot be written) would fail every run the same way, so it stops the study at once with
+one message that names the fix.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from suite.outcomes import StudyOutcome
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILED = 1  # suite.run: some run failed, or runs failed in a row; suite.report: nothing to report
+    BAD_INPUT = 2  # bad study file, arguments, data or store: nothing was trained
+    INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP: the same command resumes
+
+
+class SetupError(Exception):
+    """The setup, not one run, is broken: stop the study with this message (exit 2)."""
+
+
+class StoreError(SetupError):
+    """The tracking store cannot be opened or written: every run would fail the same way."""
+
+
+@contextmanager
+def store_errors_stop_the_study(uri: str) -> Iterator[None]:
+    """Errors of the tracking store (MLflow's, its database's, the file system's) raised inside
+    become one StoreError that names the store and the fix."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (MlflowException, SQLAlchemyError, OSError) as err:
+        raise StoreError(
+            f"tracking store {uri} failed: {err}. Check that it is reachable and writable"
+            " (tracking.uri in the study file, or --tracking-uri), then run again."
+        ) from err
+
+
+class StudyFailed(Exception):
+    """Runs keep failing in a row: the setup, not one run, is broken; stop the study."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Carries the outcome out of the study run, which it ends as KILLED on the way."""
+
+    def __init__(self, outcome: StudyOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome

@@ -1,0 +1,91 @@
+"""The best run: its facts, its curves and its test-set confusion matrix."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.report import plots
+from suite.report.content import ACCURACY, EPOCH, INTEGER, TEXT, Figure, Note, Section, table
+from suite.report.stats import Ranking, Selection
+
+
+def best_run_section(
+    ranking: Ranking,
+    *,
+    curves: pd.DataFrame,
+    confusion: list[list[int]] | None,
+    key: str,
+    selection: Selection,
+) -> Section:
+    """The best configuration's run with the best validation score (`ranking.best`): the same
+    rule as the ranking, so it is the run Optuna (and optuna-dashboard) call the best trial
+    whenever the best configuration has one seed. `confusion`: the matrix it logged, if any."""
+    finished, board, best = ranking.finished, ranking.board, ranking.best
+    score = selection.column
+    section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
+    facts = [
+        ("run", best["run_name"]),
+        ("MLflow run id", best["run_id"]),
+        ("configuration", best["config"]),
+        ("seed", str(best["seed"])),
+        ("best val accuracy", ACCURACY(best["best_val_accuracy"])),
+        *([("lowest val loss", ACCURACY(best[score]))] if score != "best_val_accuracy" else []),
+        ("best epoch (val accuracy)", EPOCH(best["best_epoch"])),
+        ("test accuracy", ACCURACY(best["test_accuracy"])),
+        ("parameters", INTEGER(best["param_count"])),
+    ]
+    section.blocks.append(
+        Note(
+            f"The best configuration's run with the best {selection.name}; its test accuracy is"
+            " reported, never used to choose."
+        )
+    )
+    top = board.loc[board["rank"] == 1, "config"]
+    peers = finished[
+        finished["config"].isin(top)
+        & (finished[score] == best[score])
+        & (finished["run_id"] != best["run_id"])
+    ]
+    if len(peers):
+        section.blocks.append(
+            Note(
+                f"Tied on {selection.name} with {', '.join(peers['run_name'])}:"
+                " listed first by the ranking, not better.",
+                "warning",
+            )
+        )
+    section.blocks.append(
+        table(
+            pd.DataFrame(facts, columns=["what", "value"]),
+            key=f"{key}-best-run",
+            title="Best run",
+            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
+        )
+    )
+    run_curves = curves[curves["run_id"] == best["run_id"]]
+    section.blocks.append(
+        Figure(
+            f"{key}-best-curves",
+            "Curves of the best run",
+            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
+            "training (solid) and validation (dashed) loss and accuracy, epochs from 1",
+        )
+    )
+    if confusion is None:
+        section.blocks.append(
+            Note(
+                "This run logged no confusion matrix (runs trained before"
+                " the suite logged confusion_matrix.json).",
+                "warning",
+            )
+        )
+    else:
+        section.blocks.append(
+            Figure(
+                f"{key}-confusion",
+                "Confusion matrix on the test set",
+                plots.to_data_uri(plots.confusion(confusion, best["run_name"])),
+                "counts of test images: rows the true digit, columns the predicted one",
+            )
+        )
+    return section

@@ -1,0 +1,75 @@
+"""The study's figures, each with the caption that says how to read it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.report import plots
+from suite.report.content import Figure, Section
+from suite.report.stats import Ranking
+
+
+def plots_section(
+    ranking: Ranking, *, curves: pd.DataFrame, key: str, study: str, levels: dict | None
+) -> Section:
+    """`curves`: every finished run's per-epoch points; `levels`: the study file's grid."""
+    finished, board = ranking.finished, ranking.board
+    section = Section(key=f"{key}-plots", title="Plots")
+    order = board["config"].tolist()
+    seeds = int(board["seeds"].max())
+    spread = (
+        "line = mean over seeds, band = 1 standard deviation across seeds"
+        if seeds >= 2
+        else "one seed per configuration: one line each, no band"
+    )
+    figures = [
+        (
+            "heatmap",
+            "Test accuracy by cell and depth",
+            "mean test accuracy of each grid point over its seeds; blank: no finished run",
+            plots.heatmap(finished, study, levels),
+        ),
+        (
+            "val-accuracy",
+            "Validation accuracy per epoch",
+            f"epochs from 1; {spread}",
+            plots.learning_curves(finished, curves, "val_accuracy", study, seeds=seeds),
+        ),
+        (
+            "val-loss",
+            "Validation loss per epoch",
+            f"epochs from 1; {spread}",
+            plots.learning_curves(finished, curves, "val_loss", study, seeds=seeds),
+        ),
+        (
+            "seeds",
+            "Test accuracy of each configuration",
+            "one point per seed, ranked by validation as in the leaderboard"
+            + ("; box: quartiles across seeds" if seeds >= 2 else "; one seed: no box"),
+            plots.seeds_per_config(finished, order, study, seeds=seeds),
+        ),
+        (
+            "params",
+            "Accuracy against parameter count",
+            "mean test accuracy of each configuration; colour: cell, marker: direction,"
+            " size: depth",
+            plots.accuracy_vs_params(board, study),
+        ),
+        (
+            "time",
+            "Accuracy against training time",
+            "mean test accuracy against mean training seconds per run; dashed: the"
+            " configurations no other beats on both",
+            plots.accuracy_vs_time(board, study),
+        ),
+        (
+            "gap",
+            "Train minus validation accuracy",
+            "at the last epoch, mean over seeds; above 0: the model fits its training data"
+            " better than unseen data",
+            plots.generalisation_gap(board, study),
+        ),
+    ]
+    for name, title, caption, figure in figures:
+        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure), caption))
+    return section

@@ -1,0 +1,146 @@
+"""One trial's whole life once a worker holds it: train and track it, then close it once.
+
+As in Optuna's `_run_trial`, the trial's final state is decided in one place and the trial is
+closed exactly once, whatever happens: COMPLETE or PRUNED with its record, FAIL with its
+traceback, FAIL as interrupted (Ctrl-C), or left alone when another worker failed it as stale
+meanwhile (its result is discarded as superseded). Grid points and search trials alike.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import optuna
+
+from suite.data import load_splits
+from suite.errors import SetupError, store_errors_stop_the_study
+from suite.outcomes import RunOutcome, RunStatus
+from suite.scheduler import RunQueue, Superseded
+from suite.schema import Metric, TrialAttr
+from suite.signals import signal_handled
+from suite.study import RunSpec
+
+if TYPE_CHECKING:
+    from suite.progress import StudyProgress
+    from suite.tracking import Tracker
+    from suite.training import TrainResult
+
+
+@dataclass(frozen=True)
+class WorkerSession:
+    """What every trial of one worker trains with (see `suite.worker.worker_session`)."""
+
+    queue: RunQueue
+    tracker: Tracker
+    progress: StudyProgress
+    environment: dict[str, str]  # versions, backend, device, commit: the run's env tags
+
+
+class _TrainingError(Exception):
+    """An error raised by Keras while this run trained: the run's own, never the setup's."""
+
+
+def objective_value(result: TrainResult, objective: str) -> float:
+    """The trial's value: the best validation accuracy, or the lowest validation loss."""
+    curve = result.history[objective]
+    return max(curve) if objective == "val_accuracy" else min(curve)
+
+
+def run_trial(
+    spec: RunSpec,
+    trial: optuna.Trial,
+    session: WorkerSession,
+    *,
+    objective: str = "val_accuracy",
+    prune: bool = False,
+) -> RunOutcome:
+    """Train and track `spec` as `trial`; the outcome of a run error, or raise for the setup's."""
+    queue, progress = session.queue, session.progress
+    progress.run_started(spec)
+    run_id: str | None = None
+    try:
+        with store_errors_stop_the_study(session.tracker.study.tracking.uri):
+            run_id, result, pruned_after = _train_and_track(
+                spec, trial, session, objective=objective, prune=prune
+            )
+    except KeyboardInterrupt:
+        with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
+            queue.fail(trial, "interrupted by the user")
+            progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+        raise
+    except Superseded as err:  # its MLflow run was marked KILLED by the worker that failed it
+        progress.run_ended(spec, RunStatus.KILLED, "superseded")
+        return RunOutcome(spec, RunStatus.SUPERSEDED, mlflow_run_id=run_id, error=str(err))
+    except SetupError:  # the data's or the store's: the trial waits for a retry once mended
+        queue.fail(trial, traceback.format_exc())
+        raise
+    except Exception as err:
+        cause = err.__cause__ if isinstance(err, _TrainingError) else err
+        queue.fail(trial, traceback.format_exc())
+        error = f"{type(cause).__name__}: {cause}"
+        progress.run_ended(spec, RunStatus.FAILED, error[:40])
+        return RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
+    if pruned_after is not None:
+        progress.run_ended(spec, RunStatus.PRUNED, f"at epoch {pruned_after}")
+        status = RunStatus.PRUNED
+    else:
+        progress.run_ended(spec, RunStatus.TRAINED, f"test_acc {result.test_accuracy:.4f}")
+        status = RunStatus.TRAINED
+    return RunOutcome(
+        spec,
+        status,
+        test_accuracy=result.test_accuracy,
+        val_accuracy=result.best_val_accuracy,
+        seconds=result.train_seconds,
+        mlflow_run_id=run_id,
+    )
+
+
+def _train_and_track(
+    spec: RunSpec, trial: optuna.Trial, session: WorkerSession, *, objective: str, prune: bool
+) -> tuple[str, TrainResult, int | None]:
+    """Train inside the trial's heartbeat and MLflow child run; record the result on the
+    trial (the only place a trial becomes COMPLETE or PRUNED). (run id, result, pruned at)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from suite.training import ReportToTrial, execution_for, train
+
+    queue, tracker = session.queue, session.tracker
+    started = time.perf_counter()
+    reporter = ReportToTrial(trial, monitor=objective, prune=prune)
+    splits = load_splits(spec.data)
+    plan = execution_for(spec, splits)
+    with (
+        queue.heartbeat(trial),
+        tracker.child_run(
+            spec, environment=session.environment, execution=plan, trial_number=trial.number
+        ) as run_id,
+    ):
+        trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
+        tracker.log_datasets(spec, splits)
+        callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
+        try:
+            model, result = train(spec, splits, plan=plan, callbacks=callbacks)
+        except (KeyboardInterrupt, SetupError, MlflowException, SQLAlchemyError):
+            raise  # the user's, the setup's or the store's: not this run's
+        except Exception as err:
+            raise _TrainingError from err
+        tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
+        record = {
+            Metric.TEST_ACCURACY: result.test_accuracy,
+            Metric.BEST_VAL_ACCURACY: result.best_val_accuracy,
+            Metric.TRAIN_SECONDS: result.train_seconds,
+            Metric.BEST_EPOCH: result.best_epoch,
+            TrialAttr.MLFLOW_RUN_ID: run_id,
+            TrialAttr.RUN_SECONDS: time.perf_counter() - started,  # what estimates learn from
+        }
+        if reporter.pruned_after is not None:
+            queue.prune(trial, record=record)
+        else:
+            queue.complete(trial, value=objective_value(result, objective), record=record)
+    return run_id, result, reporter.pruned_after

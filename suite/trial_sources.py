@@ -1,0 +1,196 @@
+"""What a worker trains next, for each kind of study (keras-tuner's "oracle" role).
+
+A source answers one question, again and again: train this trial, wait (others are training
+what is left), or stop. `suite.worker` runs the same loop over either source, so interrupts,
+heartbeats, stale trials and the stop after failures in a row are handled once, for both.
+
+- `GridTrials`: every grid point is one trial, enqueued by run_key; the largest runs first.
+- `SearchTrials`: Optuna's sampler asks for new points until the search has `n_trials`
+  finished trials (complete or pruned) or its timeout passes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from suite.estimate import work
+from suite.outcomes import RunOutcome
+from suite.planning import grid_outcomes, remaining_seconds
+from suite.scheduler import PlanState, RunQueue
+from suite.schema import TrialAttr
+from suite.search_space import open_search, suggest
+from suite.study import RunSpec, Study, expand, search_spec
+
+if TYPE_CHECKING:
+    from suite.progress import StudyProgress
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+@dataclass(frozen=True)
+class TrainThis:
+    spec: RunSpec
+    trial: optuna.Trial  # claimed by this worker: RUNNING, with its first heartbeat
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to claim now, but other workers train: one of them may die and leave a retry."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Nothing is left for this worker."""
+
+
+Decision = TrainThis | Wait | Stop
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Where the study stands as a worker starts: what the banner says."""
+
+    headline: str  # "study NAME: 18 runs, 0 done before, 18 to train"
+    total: int  # runs (grid) or wanted trials (search; 0 when unlimited)
+    done: int
+    nothing_to_do: str | None  # the message when nothing is left to train, else None
+    running: int = 0  # trials other workers are training now
+
+
+class GridTrials:
+    """The grid's runs, each trained once: claim the largest unclaimed run still to train."""
+
+    objective = "val_accuracy"
+    prune = False
+    unit = "runs"  # what the study's messages count
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.specs = expand(study)
+        self.queue = RunQueue(study)
+        self._done_before: set[str] = set()
+
+    def open(self) -> Opening:
+        """Enqueue every run still to train (once, before workers race to); the banner."""
+        planned = self.queue.plan(self.specs)
+        self.queue.enqueue(planned)
+        self._done_before = {p.spec.run_key for p in planned if p.state == PlanState.DONE}
+        todo = sum(p.needs_training for p in planned)
+        done = len(self._done_before)
+        return Opening(
+            headline=f"study [bold]{self.study.name}[/]: {len(planned)} runs, {done} done"
+            f" before, {todo} to train",
+            total=len(planned),
+            done=done,
+            nothing_to_do=None
+            if todo
+            else "nothing to train: every run of this study has finished already.",
+            running=sum(p.state == PlanState.RUNNING for p in planned),
+        )
+
+    def hand_back(self, trial: FrozenTrial) -> None:
+        """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
+        planned = self.queue.plan(self.specs)
+        progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+        progress.set_estimates(remaining_seconds(planned))
+        # A run this worker already tried is not retried by it: a run that always fails
+        # must not loop. Runs of workers that died are retried.
+        available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
+        self.queue.enqueue(available)
+        # Largest runs first: with several workers, the study then ends on small runs rather
+        # than on one worker training the biggest while the others wait.
+        for item in sorted(available, key=lambda p: work(p.spec), reverse=True):
+            trial = self.queue.claim(item.spec)
+            if trial is not None:
+                return TrainThis(item.spec, trial)
+        if available or any(p.state == PlanState.RUNNING for p in planned):
+            return Wait()
+        return Stop()
+
+    def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
+        """Every grid run, in grid order: this worker's outcome, else the queue's record."""
+        return grid_outcomes(
+            self.study,
+            self.queue,
+            done_before=self._done_before,
+            trained_here={o.spec.run_key: o for o in trained},
+        )
+
+
+@dataclass
+class SearchTrials:
+    """New points from Optuna's sampler until the search has its finished trials."""
+
+    study: Study
+    queue: RunQueue = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        assert self.study.search is not None
+        self.search = self.study.search
+        self.queue = open_search(self.study)
+        self.objective = self.search.objective
+        self.prune = self.search.pruner != "none"
+        self.unit = "trials"
+
+    def _counts(self) -> tuple[int, int]:
+        """(finished, running) trials of the search, by every worker."""
+        trials = self.queue.optuna_study.get_trials(deepcopy=False)
+        finished = sum(t.state in FINISHED for t in trials)
+        return finished, sum(t.state == TrialState.RUNNING for t in trials)
+
+    def open(self) -> Opening:
+        finished, running = self._counts()
+        target, search = self.search.n_trials, self.search
+        return Opening(
+            headline=f"search [bold]{self.study.name}[/]: {finished} trials finished before"
+            f"{f', {target} wanted' if target else ''}; sampler {search.sampler},"
+            f" pruner {search.pruner}, objective {search.objective}",
+            total=target or 0,
+            done=finished,
+            nothing_to_do=f"nothing to train: the search has its {target} finished trials already."
+            if target is not None and finished >= target
+            else None,
+            running=running,
+        )
+
+    def hand_back(self, trial: FrozenTrial) -> None:
+        """Enqueue a stale trial's point again, so the next `ask` anywhere retries it (as
+        Optuna's RetryFailedTrialCallback would)."""
+        self.queue.optuna_study.enqueue_trial(dict(trial.params), skip_if_exists=False)
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
+        finished, running = self._counts()
+        progress.set_done(finished)
+        target = self.search.n_trials
+        if target is not None and finished + running >= target:
+            return Wait() if running else Stop()  # others finish the last ones
+        timeout = self.search.timeout_seconds
+        if timeout and time.monotonic() - self.started > timeout:
+            return Stop()
+        trial = self.queue.adopt(self.queue.optuna_study.ask())
+        params = {name: suggest(trial, name, param) for name, param in self.search.space.items()}
+        spec = search_spec(self.study, params)
+        trial.set_user_attr(TrialAttr.RUN_KEY, spec.run_key)
+        trial.set_user_attr(TrialAttr.LABEL, spec.label)
+        trial.set_user_attr(TrialAttr.EPOCHS, spec.training.epochs)
+        return TrainThis(spec, trial)
+
+    def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
+        """A search has no list of runs in advance: the trials this worker trained."""
+        return list(trained)
+
+
+TrialSource = GridTrials | SearchTrials
+
+
+def trial_source(study: Study) -> TrialSource:
+    """The source of a study's trials: its search, else its grid (created on first use)."""
+    return SearchTrials(study) if study.search is not None else GridTrials(study)

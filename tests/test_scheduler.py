@@ -1,0 +1,58 @@
+"""The queue's reads only read; failing stale trials is one explicit call that returns them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from suite.backend import host_name
+from suite.scheduler import PlanState, RunQueue
+from suite.schema import TrialAttr
+from suite.study import expand, load_study
+
+
+def _dead_worker() -> dict[str, object]:
+    """A worker record on this host whose process has exited."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return {"host": host_name(), "pid": process.pid, "started": None}
+
+
+def test_planning_writes_nothing_and_stale_trials_are_failed_by_one_call(write_study, tmp_path):
+    study = load_study(write_study())
+    first, second = expand(study)
+    queue = RunQueue(study)
+    queue.enqueue(queue.plan([first, second]))
+    trial = queue.claim(first)
+    assert trial is not None
+    trial.set_user_attr(TrialAttr.WORKER, _dead_worker())
+    trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, "run-of-the-dead-worker")
+    journal = Path(study.storage)
+    before = journal.read_bytes()
+
+    states = {p.spec.run_key: p.state for p in queue.plan([first, second])}
+    assert states == {first.run_key: PlanState.RETRY, second.run_key: PlanState.QUEUED}
+    assert RunQueue(study, create=False).plan([first, second])  # a second reader, too
+    assert journal.read_bytes() == before  # planning wrote nothing
+
+    stale = queue.fail_stale_trials()
+    assert [(t.number, t.user_attrs[TrialAttr.MLFLOW_RUN_ID]) for t in stale] == [
+        (trial.number, "run-of-the-dead-worker")
+    ]
+    stored = optuna.load_study(study_name=study.name, storage=queue.storage).trials[trial.number]
+    assert stored.state == TrialState.FAIL
+    assert stored.user_attrs[TrialAttr.FAILURE] == "stale: its worker is gone"
+    assert queue.fail_stale_trials() == []  # failed once, handed over once
+
+
+def test_a_live_workers_trial_is_not_stale(write_study):
+    study = load_study(write_study())
+    (first, _) = expand(study)
+    queue = RunQueue(study)
+    queue.enqueue(queue.plan([first]))
+    assert queue.claim(first) is not None  # this process: alive, and it just beat
+    assert queue.fail_stale_trials() == []
+    assert queue.plan([first])[0].state == PlanState.RUNNING
