@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 class ExitCode(enum.IntEnum):
     OK = 0
-    FAILED = 1  # suite.run: some run failed, or runs failed in a row; suite.report: nothing to report
+    FAILED = 1  # suite.run: a run failed, or runs failed in a row; suite.report: no runs
     BAD_INPUT = 2  # bad study file, arguments, data or store: nothing was trained
     INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP: the same command resumes
 
