@@ -35,8 +35,9 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from suite.data import load_splits  # noqa: E402
+from suite.study import DataConfig  # noqa: E402
+from suite.study_file import load_study  # noqa: E402
 from suite.worker import run_worker  # noqa: E402
-from suite.study import DataConfig, load_study  # noqa: E402
 
 
 @dataclass(frozen=True)

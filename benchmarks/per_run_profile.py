@@ -57,13 +57,14 @@ def main() -> int:
     from rich.console import Console
 
     import suite.run_figures
-    import suite.trial_lifecycle
-    import suite.worker
     import suite.tracking
     import suite.training
+    import suite.trial_lifecycle
+    import suite.worker
     from suite.mlflow_epoch_callback import EpochCurves
     from suite.scheduler import RunQueue
-    from suite.study import ExecutionConfig, load_study
+    from suite.study import ExecutionConfig
+    from suite.study_file import load_study
 
     for owner, name, label in [
         (suite.trial_lifecycle, "run_trial", "whole run (claim to close)"),

@@ -22,10 +22,11 @@ from rich.live import Live
 from rich.table import Table
 
 from suite.errors import ExitCode
+from suite.grid import expand
 from suite.outcomes import RunOutcome, RunStatus
 from suite.scheduler import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study import MAX_AUTO_WORKERS, Study, expand
+from suite.study import MAX_AUTO_WORKERS, Study
 from suite.trial_sources import GridTrials, trial_source
 
 
@@ -35,7 +36,7 @@ def worker_count(study: Study) -> int:
     wanted = study.execution.workers
     if wanted != "auto":
         return wanted
-    from suite.scheduler import is_rdb, storage_url
+    from suite.optuna_storage import is_rdb, storage_url
 
     url = storage_url(study)
     if is_rdb(url) and url.startswith("sqlite"):

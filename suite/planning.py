@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from suite.estimate import Observation, TimeModel, fit, work
+from suite.grid import expand
 from suite.outcomes import RunOutcome, RunStatus
 from suite.scheduler import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, TrialAttr
-from suite.study import Study, expand
+from suite.study import Study
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -17,7 +17,8 @@ from rich.markup import escape
 
 from suite.backend import quiet_library_logs
 from suite.errors import ExitCode, SetupError
-from suite.study import Study, StudyError, load_study
+from suite.study import Study, StudyError
+from suite.study_file import load_study
 
 # Only what answers bad input is imported up front: the worker modules import Optuna, MLflow
 # and Keras, and a bad study file is answered before any of them loads.
@@ -109,8 +110,8 @@ def train_with_workers(
 ) -> int:
     from suite.cli_output import print_next_steps, print_summary
     from suite.local_workers import run_workers, worker_command
+    from suite.optuna_storage import is_rdb, storage_url
     from suite.outcomes import StudyOutcome
-    from suite.scheduler import is_rdb, storage_url
 
     url = storage_url(study)
     if is_rdb(url) and url.startswith("sqlite"):

@@ -29,14 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
-import random
 import threading
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -46,15 +42,16 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.storages import BaseStorage, JournalStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from suite.backend import host_name
+from suite.grid import expand
+from suite.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
 from suite.schema import TrialAttr
-from suite.study import RunSpec, Study, allowed_values, expand, sqlite_path
+from suite.study import RunSpec, Study, allowed_values
+from suite.worker_identity import process_alive, this_worker
 
-RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
 HEARTBEAT = TrialAttr.HEARTBEAT
 
 
@@ -81,30 +78,6 @@ class PlannedRun:
         return self.state in {PlanState.TODO, PlanState.RETRY, PlanState.QUEUED}
 
 
-def storage_url(study: Study) -> str:
-    """The study's Optuna storage: its `storage:` key, else a journal file beside MLflow's db."""
-    if study.storage:
-        return study.storage
-    db = sqlite_path(study.tracking.uri)
-    return str((db.parent if db is not None else Path("mlruns")) / "optuna.journal")
-
-
-def is_rdb(url: str) -> bool:
-    return url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES
-
-
-def open_storage(url: str) -> BaseStorage:
-    if is_rdb(url):
-        return optuna.storages.RDBStorage(url)
-    path = Path(url.removeprefix("journal:"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
-
-
-def storage_exists(url: str) -> bool:
-    return is_rdb(url) or Path(url.removeprefix("journal:")).exists()
-
-
 class RunQueue:
     """Plan, enqueue, claim and close the trials of one suite study."""
 
@@ -117,7 +90,7 @@ class RunQueue:
         self._trial_ids: dict[int, int] = {}  # trial number -> storage id; never changes
         self.distributions = grid_distributions(study)
         if create:
-            self._storage, self.optuna_study = _create_or_load(
+            self._storage, self.optuna_study = create_or_load(
                 study.name, self.url, metric_name=objective_name(study), **study_options
             )
         elif storage_exists(self.url):
@@ -293,7 +266,7 @@ class RunQueue:
         """RUNNING, but its worker is gone: a dead pid on this host, or no recent heartbeat."""
         worker = trial.user_attrs.get(TrialAttr.WORKER)
         here = isinstance(worker, dict) and worker.get("host") == host_name()
-        if here and not _process_alive(int(worker.get("pid", -1)), worker.get("started")):
+        if here and not process_alive(int(worker.get("pid", -1)), worker.get("started")):
             return True
         last = trial.system_attrs.get(HEARTBEAT)
         if last is None:  # claimed a moment ago, before its first beat: judge by its start
@@ -306,38 +279,6 @@ class RunQueue:
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
             self.storage.set_trial_user_attr(self.trial_id(trial), TrialAttr.FAILURE, reason)
             self.storage.set_trial_state_values(self.trial_id(trial), TrialState.FAIL)
-
-
-def _create_or_load(
-    name: str, url: str, *, metric_name: str, attempts: int = 6, **options: Any
-) -> tuple[BaseStorage, optuna.Study]:
-    """Open the study's storage and Optuna study, creating tables and study when missing.
-
-    Workers of a job array start at the same moment: on a fresh database they all try to
-    create Optuna's tables, and all but one fail on a unique constraint. Trying again, after
-    a random pause, finds the tables made.
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    for attempt in range(attempts):
-        try:
-            storage = open_storage(url)
-            study = optuna.create_study(
-                study_name=name,
-                storage=storage,
-                load_if_exists=True,
-                **{"direction": "maximize", **options},  # grids: best validation accuracy
-            )
-            if study.metric_names != [metric_name]:  # optuna-dashboard's objective name
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    study.set_metric_names([metric_name])
-            return storage, study
-        except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 + random.random())
-    raise AssertionError("unreachable")
 
 
 OBJECTIVE_NAMES = {"val_accuracy": "best val_accuracy", "val_loss": "lowest val_loss"}
@@ -373,26 +314,3 @@ def grid_distributions(study: Study) -> dict[str, BaseDistribution]:
             log = key == "learning_rate"
             distributions[key] = FloatDistribution(min(values), max(values), log=log)
     return distributions
-
-
-def this_worker() -> dict[str, Any]:
-    return {"host": host_name(), "pid": os.getpid(), "started": _process_start(os.getpid())}
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process, so a reused pid is not mistaken for the worker."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
-
-
-def _process_alive(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return started is None or _process_start(pid) == started

@@ -19,12 +19,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from suite.estimate import work
+from suite.grid import expand, search_spec
 from suite.outcomes import RunOutcome
 from suite.planning import grid_outcomes, remaining_seconds
 from suite.scheduler import PlanState, RunQueue
 from suite.schema import TrialAttr
 from suite.search_space import open_search, suggest
-from suite.study import RunSpec, Study, expand, search_spec
+from suite.study import RunSpec, Study
 
 if TYPE_CHECKING:
     from suite.progress import StudyProgress

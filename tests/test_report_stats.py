@@ -69,7 +69,7 @@ def runs_table(rows: list[tuple[str, int, float, float, float]]) -> pd.DataFrame
 
 
 def test_a_search_minimising_val_loss_ranks_by_its_lowest_val_loss():
-    from suite.report.stats import BY_VAL_ACCURACY, BY_VAL_LOSS, best_run, leaderboard
+    from suite.report.ranking import BY_VAL_ACCURACY, BY_VAL_LOSS, best_run, leaderboard
 
     finished = runs_table(
         [
@@ -90,7 +90,7 @@ def test_a_search_minimising_val_loss_ranks_by_its_lowest_val_loss():
 
 
 def test_equal_validation_scores_share_a_rank():
-    from suite.report.stats import leaderboard, tied_with_best
+    from suite.report.ranking import leaderboard, tied_with_best
 
     finished = runs_table(
         [

@@ -22,7 +22,8 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from suite.data import bundled_mnist_path
-from suite.study import expand, load_study
+from suite.grid import expand
+from suite.study_file import load_study
 from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
 

@@ -9,9 +9,10 @@ import optuna
 from optuna.trial import TrialState
 
 from suite.backend import host_name
+from suite.grid import expand
 from suite.scheduler import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study import expand, load_study
+from suite.study_file import load_study
 
 
 def _dead_worker() -> dict[str, object]:

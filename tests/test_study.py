@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.study import GRID_SECTIONS, StudyError, expand, load_study
+from suite.grid import expand
+from suite.study import GRID_SECTIONS, StudyError
+from suite.study_file import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,8 +21,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
+from suite.grid import expand
 from suite.schema import TrialAttr
-from suite.study import expand, load_study
+from suite.study_file import load_study
 from tests.conftest import run_cli
 from tests.servers import mlflow_server, postgres
 

@@ -1,4 +1,21 @@
 """The comparison report: MLflow (+ Optuna) -> tidy tables -> statistics, plots -> one HTML page.
 
 Reads the tracking store only, so it can be regenerated at any time; never imports Keras.
+One way, each step a module:
+
+  __main__.py               python -m suite.report: the sources, exit codes, the run's copy
+  collect.py                every MLflow read: runs, curves, experiment ids, the best run's
+                            confusion matrix                          -> Collected
+  collect_search.py         a search's Optuna trials, copied into an in-memory study
+  ranking.py                which configuration is best, by one rule (validation, not test)
+  stats.py                  intervals, pivots, effects, Welch and Holm tests
+  build.py                  Collected -> Report: one section per study, the overview
+  leaderboard_section.py    the headline, the rule and the ranked configurations
+  comparisons_section.py    pivots, main effects, tests against the best
+  plots_section.py          the study's figures, with captions
+  best_run_section.py       the best run: facts, curves, confusion matrix
+  search_section.py         a search's trials and Optuna's plots
+  plots.py                  seaborn / matplotlib figures as data URIs
+  content.py                the report's data types: sections, tables, notes, figures
+  render.py                 Report -> HTML (Jinja2), Markdown, CSV files
 """

@@ -13,8 +13,10 @@ from pathlib import Path
 from rich.console import Console
 
 from suite.errors import ExitCode
+from suite.grid import expand
 from suite.schema import Artifact
-from suite.study import StudyError, expand, load_study, sqlite_path
+from suite.study import StudyError, sqlite_path
+from suite.study_file import load_study
 
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 
@@ -96,7 +98,7 @@ def _sources(args: argparse.Namespace) -> list:
         study = load_study(path)
         uri = args.tracking_uri or study.tracking.uri
         if study.search is not None:
-            from suite.scheduler import storage_url
+            from suite.optuna_storage import storage_url
 
             sources.append(
                 Source(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from suite.report import plots
-from suite.report.content import ACCURACY, EPOCH, INTEGER, TEXT, Figure, Note, Section, table
-from suite.report.stats import Ranking, Selection
+from suite.report.content import ACCURACY, EPOCH, INTEGER, Figure, Note, Section, facts_table
+from suite.report.ranking import Ranking, Selection
 
 
 def best_run_section(
@@ -54,14 +54,7 @@ def best_run_section(
                 "warning",
             )
         )
-    section.blocks.append(
-        table(
-            pd.DataFrame(facts, columns=["what", "value"]),
-            key=f"{key}-best-run",
-            title="Best run",
-            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
-        )
-    )
+    section.blocks.append(facts_table(facts, key=f"{key}-best-run", title="Best run"))
     run_curves = curves[curves["run_id"] == best["run_id"]]
     section.blocks.append(
         Figure(

@@ -14,11 +14,12 @@ import pandas as pd
 from suite.report.best_run_section import best_run_section
 from suite.report.collect import Collected, Source
 from suite.report.comparisons_section import comparisons_section
-from suite.report.content import TEXT, Note, Report, Section, table
+from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.leaderboard_section import headline, leaderboard_section, selection_rule
 from suite.report.plots_section import plots_section
+from suite.report.ranking import SELECTIONS, rank
 from suite.report.search_section import search_section
-from suite.report.stats import SELECTIONS, against_best, rank
+from suite.report.stats import against_best
 
 SETTINGS = (
     "view",
@@ -146,16 +147,8 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
         values = sorted(runs.get(f"env.{name}", pd.Series(dtype=str)).dropna().astype(str).unique())
         if values:
             facts.append((name.replace("_", " "), ", ".join(values)))
-    frame = pd.DataFrame(facts, columns=["what", "value"])
     section = Section(key=f"{key}-overview", title="Overview")
-    section.blocks.append(
-        table(
-            frame,
-            key=f"{key}-overview",
-            title="Overview",
-            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
-        )
-    )
+    section.blocks.append(facts_table(facts, key=f"{key}-overview", title="Overview"))
     problems = pd.concat([failed.assign(state="failed or killed"), running.assign(state="running")])
     if not problems.empty:
         section.blocks.append(

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from suite.report.collect_search import read_search
-from suite.report.stats import SELECTIONS, rank
+from suite.report.ranking import SELECTIONS, rank
 from suite.schema import Artifact, Metric, Role, Tag
 from suite.study import RunSpec
 

@@ -16,9 +16,9 @@ from suite.report.content import (
     interval_columns,
     table,
 )
+from suite.report.ranking import Ranking
 from suite.report.stats import (
     DIRECTION_ORDER,
-    Ranking,
     effects_per_cell,
     main_effects,
     min_seeds,

@@ -4,7 +4,7 @@ how it is rendered: the HTML page, the Markdown summary and the CSV files all re
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,16 @@ def table(
         links=links or [],
         caption=caption,
         sortable=sortable,
+    )
+
+
+def facts_table(facts: Sequence[tuple[str, str]], *, key: str, title: str) -> Table:
+    """A two-column table of (what, value) facts, both already text."""
+    return table(
+        pd.DataFrame(list(facts), columns=["what", "value"]),
+        key=key,
+        title=title,
+        columns={"what": ("what", TEXT), "value": ("value", TEXT)},
     )
 
 

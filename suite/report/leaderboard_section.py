@@ -15,14 +15,14 @@ from suite.report.content import (
     interval_columns,
     table,
 )
-from suite.report.stats import (
-    ALPHA,
+from suite.report.ranking import (
     CHANCE_ACCURACY,
     NEAR_CHANCE_MARGIN,
     Ranking,
     Selection,
     tied_with_best,
 )
+from suite.report.stats import ALPHA
 from suite.ui_links import ui_url
 
 NEAR_CHANCE_RULE = (

@@ -6,7 +6,7 @@ import pandas as pd
 
 from suite.report import plots
 from suite.report.content import Figure, Section
-from suite.report.stats import Ranking
+from suite.report.ranking import Ranking
 
 
 def plots_section(

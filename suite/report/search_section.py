@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
 from suite.report import plots
-from suite.report.content import INTEGER, TEXT, Figure, Note, Section, table
+from suite.report.content import INTEGER, TEXT, Figure, Note, Section, facts_table, table
 from suite.schema import TrialAttr
 
 
@@ -54,14 +54,7 @@ def search_section(
         ("run", str(best.user_attrs.get(TrialAttr.LABEL, ""))),
         *[(name, str(value)) for name, value in best.params.items()],
     ]
-    section.blocks.append(
-        table(
-            pd.DataFrame(facts, columns=["what", "value"]),
-            key=f"{key}-search-best",
-            title="Best trial",
-            columns={"what": ("what", TEXT), "value": ("value", TEXT)},
-        )
-    )
+    section.blocks.append(facts_table(facts, key=f"{key}-search-best", title="Best trial"))
     drawings = [("history", "Optimization history", optuna_plots.plot_optimization_history)]
     if len(complete) >= 2 and best.params:
         drawings += [

@@ -1,0 +1,56 @@
+"""A study's runs: one RunSpec per grid point, or one per search trial's parameters."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from suite.study import GRID_SECTIONS, RunSpec, Study
+
+
+def expand(study: Study) -> list[RunSpec]:
+    """One RunSpec per grid point, in the order the grid lists its keys and values (none for a
+    search study: its trials are proposed one at a time)."""
+    if study.grid is None:
+        return []
+    grid = dict(study.grid)
+    grid.setdefault("seed", [0])
+    keys = list(grid)
+    varied = tuple(k for k in keys if len(grid[k]) > 1)
+    specs = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = dict(zip(keys, values, strict=True))
+        specs.append(
+            RunSpec(
+                study=study.name,
+                data=_with(study.data, point, "data"),
+                model=_with(study.model, point, "model"),
+                training=_with(study.training, point, "training"),
+                seed=point["seed"],
+                varied=varied,
+            )
+        )
+    return specs
+
+
+def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:
+    """The RunSpec of one search trial: the study's defaults with the trial's parameters."""
+    assert study.search is not None
+    return RunSpec(
+        study=study.name,
+        data=_with(study.data, params, "data"),
+        model=_with(study.model, params, "model"),
+        training=_with(study.training, params, "training"),
+        seed=study.search.run_seed,
+        varied=tuple(study.search.space),
+    )
+
+
+def _with(section: BaseModel, point: Mapping[str, Any], name: str) -> Any:
+    changes = {k: v for k, v in point.items() if GRID_SECTIONS[k] == name}
+    if not changes:
+        return section
+    return type(section).model_validate({**section.model_dump(exclude_unset=True), **changes})

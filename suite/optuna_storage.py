@@ -1,0 +1,78 @@
+"""Where a study's Optuna study lives: its storage URL, and opening or creating it there.
+
+The default is a journal file beside MLflow's SQLite store (one machine, several workers);
+`storage:` may name PostgreSQL or MySQL (several machines). Optuna's RDB storage on SQLite is
+not safe for concurrent claiming, so workers refuse it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from suite.study import Study, sqlite_path
+
+RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
+
+
+def storage_url(study: Study) -> str:
+    """The study's Optuna storage: its `storage:` key, else a journal file beside MLflow's db."""
+    if study.storage:
+        return study.storage
+    db = sqlite_path(study.tracking.uri)
+    return str((db.parent if db is not None else Path("mlruns")) / "optuna.journal")
+
+
+def is_rdb(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES
+
+
+def open_storage(url: str) -> BaseStorage:
+    if is_rdb(url):
+        return optuna.storages.RDBStorage(url)
+    path = Path(url.removeprefix("journal:"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def storage_exists(url: str) -> bool:
+    return is_rdb(url) or Path(url.removeprefix("journal:")).exists()
+
+
+def create_or_load(
+    name: str, url: str, *, metric_name: str, attempts: int = 6, **options: Any
+) -> tuple[BaseStorage, optuna.Study]:
+    """Open the study's storage and Optuna study, creating tables and study when missing.
+
+    Workers of a job array start at the same moment: on a fresh database they all try to
+    create Optuna's tables, and all but one fail on a unique constraint. Trying again, after
+    a random pause, finds the tables made.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
+            storage = open_storage(url)
+            study = optuna.create_study(
+                study_name=name,
+                storage=storage,
+                load_if_exists=True,
+                **{"direction": "maximize", **options},  # grids: best validation accuracy
+            )
+            if study.metric_names != [metric_name]:  # optuna-dashboard's objective name
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    study.set_metric_names([metric_name])
+            return storage, study
+        except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")

@@ -1,0 +1,157 @@
+"""Which configuration is best, by one rule: the leaderboard and the best run.
+
+Configurations are ranked by their validation score, the mean over seeds of each run's
+best-epoch validation accuracy (the value the Optuna trial records), or its lowest validation
+loss where the study's search minimised that; test accuracy is the estimate reported for
+them, never the selector. Equal scores are ties and share a rank. A run_key is one result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from suite.report.stats import CORE_FACTORS, mean_ci
+from suite.schema import config_label
+
+CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
+NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The validation score that ranks configurations: what each run's Optuna trial holds as
+    its value (the best epoch's validation accuracy, or a search's lowest validation loss)."""
+
+    column: str  # a column of the runs table
+    name: str  # as a table header says it
+    words: str  # as a sentence says it
+    higher_is_better: bool
+
+    def best_index(self, scores: pd.Series) -> Any:
+        return scores.idxmax() if self.higher_is_better else scores.idxmin()
+
+
+BY_VAL_ACCURACY = Selection(
+    "best_val_accuracy", "val accuracy", "validation accuracy", higher_is_better=True
+)
+BY_VAL_LOSS = Selection("best_val_loss", "val loss", "validation loss", higher_is_better=False)
+SELECTIONS = {"val_accuracy": BY_VAL_ACCURACY, "val_loss": BY_VAL_LOSS}  # by Optuna objective
+
+
+def near_chance(accuracy: float) -> bool:
+    return bool(accuracy < CHANCE_ACCURACY + NEAR_CHANCE_MARGIN)
+
+
+def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
+    """The latest finished run of each run_key: a run_key is one result, never two seeds."""
+    ordered = finished.sort_values("end_time", kind="stable")
+    return ordered.drop_duplicates("run_key", keep="last").sort_index()
+
+
+def varied_factors(finished: pd.DataFrame) -> list[str]:
+    """cell, direction, depth, then any other param that takes several values (not seed)."""
+    skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers"}
+    extra = [
+        column
+        for column in finished.columns
+        if column.startswith("param.")
+        and column not in skip
+        and finished[column].astype(str).nunique() > 1
+    ]
+    return [*CORE_FACTORS, *sorted(extra)]
+
+
+def row_label(row: pd.Series, factors: Sequence[str]) -> str:
+    """The configuration's name, as its runs' MLflow run names have it (less the seed)."""
+    extras = {f.removeprefix("param."): row[f] for f in factors if f not in CORE_FACTORS}
+    return config_label(str(row["cell"]), row["direction"] == "bidirectional", row["depth"], extras)
+
+
+def with_config(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    finished = finished.copy()
+    finished["config"] = [row_label(row, factors) for _, row in finished.iterrows()]
+    return finished
+
+
+def best_run(group: pd.DataFrame, selection: Selection = BY_VAL_ACCURACY) -> pd.Series:
+    """The run of `group` with the best validation score (the first listed, on a tie)."""
+    return group.loc[selection.best_index(group[selection.column])]
+
+
+def leaderboard(
+    finished: pd.DataFrame, factors: Sequence[str], selection: Selection = BY_VAL_ACCURACY
+) -> pd.DataFrame:
+    """One row per (study, configuration), ranked by mean validation score, best first.
+
+    `rank` is shared by ties (1, 1, 3, ...); `tied` says whether the row shares its rank.
+    """
+    rows = []
+    for (study, config), group in finished.groupby(["study", "config"], sort=False):
+        summary = mean_ci(group["test_accuracy"])
+        rows.append(
+            {
+                "study": study,
+                "config": config,
+                **{f: group[f].iloc[0] for f in factors},
+                "seeds": summary["n"],
+                "validation_score": group[selection.column].mean(),
+                "test_accuracy": summary["mean"],
+                "test_accuracy_std": summary["std"],
+                "ci_low": summary["ci_low"],
+                "ci_high": summary["ci_high"],
+                "near_chance": near_chance(summary["mean"]),
+                "best_val_accuracy": group["best_val_accuracy"].mean(),
+                "best_epoch": group["best_epoch"].mean(),
+                "param_count": int(group["param_count"].iloc[0]),
+                "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                "train_seconds": group["train_seconds"].mean(),
+                "gap": group["gap"].mean(),
+                "run_id": best_run(group, selection)["run_id"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    # Means of the same accuracies summed in another order can differ in the last bit.
+    score = table["validation_score"].round(12)
+    descending = selection.higher_is_better
+    ranks = score.groupby(table["study"]).rank(method="min", ascending=not descending)
+    table["rank"] = ranks.astype(int)
+    table["tied"] = table.groupby(["study", "rank"])["rank"].transform("size") > 1
+    table = table.assign(_score=score).sort_values(
+        ["study", "_score"], ascending=[True, not descending], kind="stable"
+    )
+    order = {study: i for i, study in enumerate(dict.fromkeys(finished["study"]))}
+    table = table.sort_values("study", key=lambda s: s.map(order), kind="stable")
+    return table.drop(columns="_score").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One study's finished runs ranked by one Selection: what the sections show, and which
+    run the best-run section is about (so collect reads that run's artifacts, and no other)."""
+
+    finished: pd.DataFrame  # one result per run_key, with its configuration's label
+    factors: list[str]  # the factors that vary: cell, direction, depth, then varied params
+    board: pd.DataFrame  # the leaderboard, best first
+    best: pd.Series  # the best configuration's run with the best validation score
+
+
+def rank(runs: pd.DataFrame, selection: Selection) -> Ranking | None:
+    """Rank one study's runs (any status): None when none finished. Collect and build both
+    call this, so the run whose confusion matrix is read is the run the report shows."""
+    finished = one_result_per_run_key(runs[runs["status"] == "FINISHED"])
+    if finished.empty:
+        return None
+    factors = varied_factors(finished)
+    finished = with_config(finished, factors)
+    board = leaderboard(finished, factors, selection)
+    best = best_run(finished[finished["config"] == board.iloc[0]["config"]], selection)
+    return Ranking(finished, factors, board, best)
+
+
+def tied_with_best(board: pd.DataFrame) -> list[str]:
+    """The configurations that share the top rank with the first one (not the first itself)."""
+    return board.loc[board["rank"] == 1, "config"].iloc[1:].tolist()
