@@ -18,8 +18,13 @@ if TYPE_CHECKING:
 
 
 def plan_study(study: Study) -> list[PlannedRun]:
-    """Every run of the grid with its state, without creating or changing anything."""
-    return RunQueue(study, create=False).plan(expand(study))
+    """Every run of the grid with its state (MLflow's record deciding which are done), without
+    creating or changing anything."""
+    from suite.record import RunRecord
+
+    queue = RunQueue(study, create=False)
+    queue.use_record(*RunRecord(study).read())
+    return queue.plan(expand(study))
 
 
 def time_model(planned: list[PlannedRun]) -> TimeModel | None:

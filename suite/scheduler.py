@@ -31,7 +31,7 @@ import contextlib
 import enum
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,8 @@ from optuna.trial import FrozenTrial, TrialState
 from suite.backend import host_name
 from suite.grid import expand
 from suite.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
-from suite.schema import TrialAttr
+from suite.record import RecordedRun
+from suite.schema import Metric, TrialAttr
 from suite.study import RunSpec, Study, allowed_values
 from suite.worker_identity import process_alive, this_worker
 
@@ -60,8 +61,9 @@ class Superseded(Exception):
 
 
 class PlanState(enum.StrEnum):
-    DONE = "done"  # a COMPLETE trial holds its result: never trained again
+    DONE = "done"  # MLflow holds a FINISHED run of it (else: a COMPLETE trial): never again
     TODO = "to do"
+    LOST = "lost from MLflow"  # the queue says COMPLETE, the record has no run: train again
     RETRY = "retry"  # an earlier attempt failed or was interrupted
     QUEUED = "queued"  # already enqueued, waiting for a worker
     RUNNING = "running elsewhere"  # a live worker is training it now
@@ -75,7 +77,7 @@ class PlannedRun:
 
     @property
     def needs_training(self) -> bool:
-        return self.state in {PlanState.TODO, PlanState.RETRY, PlanState.QUEUED}
+        return self.state in {PlanState.TODO, PlanState.RETRY, PlanState.QUEUED, PlanState.LOST}
 
 
 class RunQueue:
@@ -88,6 +90,10 @@ class RunQueue:
         self.optuna_study: optuna.Study | None = None
         self._storage: BaseStorage | None = None
         self._trial_ids: dict[int, int] = {}  # trial number -> storage id; never changes
+        # MLflow's finished runs by run_key, once read (`use_record`): then they, not COMPLETE
+        # trials, say which runs are done. Without it, the queue alone does.
+        self.recorded: dict[str, RecordedRun] | None = None
+        self._run_ids: set[str] = set()
         self.distributions = grid_distributions(study)
         if create:
             self._storage, self.optuna_study = create_or_load(
@@ -112,26 +118,101 @@ class RunQueue:
                     by_key.setdefault(key, []).append(trial)
         return by_key
 
+    def use_record(self, recorded: Mapping[str, RecordedRun], run_ids: Set[str]) -> None:
+        """From now on a run is done when MLflow holds a FINISHED run of it (`recorded`), or a
+        COMPLETE trial names an MLflow run the store still has (`run_ids`: it may be ending
+        right now). A COMPLETE trial whose run the store lacks was lost with it: train again."""
+        self.recorded, self._run_ids = dict(recorded), set(run_ids)
+
+    def complete_from_record(
+        self, trial: optuna.Trial, run: RecordedRun, *, value: float | None = None
+    ) -> None:
+        """Close a claimed trial with the result MLflow already holds (its run was trained
+        through another queue): the trial's value is the run's, nothing trains."""
+        if value is None:
+            value = run.metrics.get(Metric.BEST_VAL_ACCURACY, float("nan"))
+        self.complete(trial, value=value, record=run.trial_record())
+        if self.recorded is not None:
+            self.recorded[run.run_key] = run
+            self._run_ids.add(run.run_id)
+
+    def _is_done(self, run_key: str, trials: Sequence[FrozenTrial]) -> bool:
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        if self.recorded is None:
+            return bool(complete)
+        if run_key in self.recorded:
+            return True
+        return any(t.user_attrs.get(TrialAttr.MLFLOW_RUN_ID) in self._run_ids for t in complete)
+
     def plan(self, specs: Sequence[RunSpec]) -> list[PlannedRun]:
-        """Each spec's state, as the storage holds it now. Reads only: a trial whose worker is
-        gone shows as RETRY here and is failed by `fail_stale_trials`."""
+        """Each spec's state, as the storage (and the record, if given) hold it now. Reads
+        only: a trial whose worker is gone shows as RETRY and is failed by
+        `fail_stale_trials`; a run the record holds but the queue does not is recorded by
+        `record_finished`."""
         by_key = self._trials_by_key()
         planned = []
         for spec in specs:
             trials = by_key.get(spec.run_key, [])
             live = [t for t in trials if t.state == TrialState.RUNNING and not self.is_stale(t)]
-            if any(t.state == TrialState.COMPLETE for t in trials):
-                done = next(t for t in trials if t.state == TrialState.COMPLETE)
-                planned.append(PlannedRun(spec, PlanState.DONE, dict(done.user_attrs)))
+            complete = [t for t in trials if t.state == TrialState.COMPLETE]
+            if self._is_done(spec.run_key, trials):
+                attrs = dict(complete[0].user_attrs) if complete else {}
+                if self.recorded is not None and spec.run_key in self.recorded:
+                    attrs.update(self.recorded[spec.run_key].trial_record())  # the record wins
+                planned.append(PlannedRun(spec, PlanState.DONE, attrs))
             elif live:
                 planned.append(PlannedRun(spec, PlanState.RUNNING))
             elif any(t.state == TrialState.WAITING for t in trials):
                 planned.append(PlannedRun(spec, PlanState.QUEUED))
+            elif complete:
+                planned.append(PlannedRun(spec, PlanState.LOST))
             elif trials:
                 planned.append(PlannedRun(spec, PlanState.RETRY))
             else:
                 planned.append(PlannedRun(spec, PlanState.TODO))
         return planned
+
+    def record_finished(self, planned: Sequence[PlannedRun]) -> int:
+        """Bring the queue in line with the record: a COMPLETE trial for each run MLflow holds
+        as FINISHED and the queue does not (so optuna-dashboard and older workers agree), and
+        the open trials of such runs closed. How many runs the queue lacked."""
+        assert self.optuna_study is not None
+        if self.recorded is None:
+            return 0
+        by_key = self._trials_by_key()
+        added = 0
+        for item in planned:
+            run = self.recorded.get(item.spec.run_key)
+            if item.state != PlanState.DONE or run is None:
+                continue
+            trials = by_key.get(item.spec.run_key, [])
+            for trial in trials:
+                if trial.state == TrialState.WAITING:
+                    self._close(trial, f"finished in MLflow as run {run.run_id}")
+            if not any(t.state == TrialState.COMPLETE for t in trials):
+                self._add_complete(item.spec, run)
+                added += 1
+        return added
+
+    def _add_complete(self, spec: RunSpec, run: RecordedRun) -> None:
+        assert self.optuna_study is not None
+        value = run.metrics.get(Metric.BEST_VAL_ACCURACY)
+        if value is None:  # not a grid run's record: nothing to put in the queue
+            return
+        attrs = {
+            TrialAttr.RUN_KEY: spec.run_key,
+            TrialAttr.LABEL: spec.label,
+            TrialAttr.EPOCHS: spec.training.epochs,
+            **run.trial_record(),
+        }
+        params = {name: spec.value_of(name) for name in self.distributions}
+        try:
+            trial = optuna.trial.create_trial(
+                value=value, params=params, distributions=dict(self.distributions), user_attrs=attrs
+            )
+        except ValueError:  # a point outside the study's distributions (an edited grid)
+            trial = optuna.trial.create_trial(value=value, user_attrs=attrs)
+        self.optuna_study.add_trial(trial)
 
     def fail_stale_trials(self) -> list[FrozenTrial]:
         """Fail every RUNNING trial whose worker is gone; return them (as they were before), so
@@ -157,7 +238,7 @@ class RunQueue:
         """One WAITING trial for each run to train that has none yet."""
         assert self.optuna_study is not None
         for item in planned:
-            if item.state in {PlanState.TODO, PlanState.RETRY}:
+            if item.state in {PlanState.TODO, PlanState.RETRY, PlanState.LOST}:
                 # Short attributes only: optuna-dashboard shows each on one line. The full
                 # configuration is the MLflow run's config.json and params.
                 self.optuna_study.enqueue_trial(
@@ -177,7 +258,7 @@ class RunQueue:
         """
         assert self.optuna_study is not None
         trials = sorted(self._trials_by_key().get(spec.run_key, []), key=lambda t: t.number)
-        if any(t.state == TrialState.COMPLETE for t in trials):
+        if self._is_done(spec.run_key, trials):
             return None
         open_trials = [t for t in trials if t.state in {TrialState.WAITING, TrialState.RUNNING}]
         if not open_trials:

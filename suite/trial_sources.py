@@ -22,6 +22,7 @@ from suite.estimate import work
 from suite.grid import expand, search_spec
 from suite.outcomes import RunOutcome
 from suite.planning import grid_outcomes, remaining_seconds
+from suite.record import RecordedRun, RunRecord
 from suite.scheduler import PlanState, RunQueue
 from suite.schema import TrialAttr
 from suite.search_space import open_search, suggest
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from suite.progress import StudyProgress
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+MAX_RECORDED_PROPOSALS = 20  # points in a row already in the record: the space is used up
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,35 @@ class GridTrials:
         self.study = study
         self.specs = expand(study)
         self.queue = RunQueue(study)
+        self.record = RunRecord(study)
         self._done_before: set[str] = set()
 
     def open(self) -> Opening:
-        """Enqueue every run still to train (once, before workers race to); the banner."""
+        """Reconcile the queue with MLflow's record, then enqueue every run still to train
+        (once, before workers race to); the banner says what the reconciling changed."""
+        self.queue.use_record(*self.record.read())
         planned = self.queue.plan(self.specs)
+        adopted = self.queue.record_finished(planned)
         self.queue.enqueue(planned)
         self._done_before = {p.spec.run_key for p in planned if p.state == PlanState.DONE}
         todo = sum(p.needs_training for p in planned)
         done = len(self._done_before)
+        lost = sum(p.state == PlanState.LOST for p in planned)
+        warning = ""
+        if adopted:
+            warning += (
+                f"\n  {adopted} runs finished in MLflow were missing from the queue (a new or"
+                " lost Optuna storage?): recorded there, not trained again"
+            )
+        if lost:
+            warning += (
+                f"\n  [yellow]{lost} runs the queue calls finished have no finished run in"
+                " MLflow (a new or replaced tracking store?): MLflow is the record, so they"
+                " train again[/]"
+            )
         return Opening(
             headline=f"study [bold]{self.study.name}[/]: {len(planned)} runs, {done} done"
-            f" before, {todo} to train",
+            f" before, {todo} to train{warning}",
             total=len(planned),
             done=done,
             nothing_to_do=None
@@ -98,22 +117,30 @@ class GridTrials:
         """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
 
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
-        planned = self.queue.plan(self.specs)
-        progress.set_done(sum(p.state == PlanState.DONE for p in planned))
-        progress.set_estimates(remaining_seconds(planned))
-        # A run this worker already tried is not retried by it: a run that always fails
-        # must not loop. Runs of workers that died are retried.
-        available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
-        self.queue.enqueue(available)
-        # Largest runs first: with several workers, the study then ends on small runs rather
-        # than on one worker training the biggest while the others wait.
-        for item in sorted(available, key=lambda p: work(p.spec), reverse=True):
-            trial = self.queue.claim(item.spec)
-            if trial is not None:
-                return TrainThis(item.spec, trial)
-        if available or any(p.state == PlanState.RUNNING for p in planned):
-            return Wait()
-        return Stop()
+        while True:
+            planned = self.queue.plan(self.specs)
+            progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+            progress.set_estimates(remaining_seconds(planned))
+            # A run this worker already tried is not retried by it: a run that always fails
+            # must not loop. Runs of workers that died are retried.
+            available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
+            self.queue.enqueue(available)
+            # Largest runs first: with several workers, the study then ends on small runs
+            # rather than on one worker training the biggest while the others wait.
+            for item in sorted(available, key=lambda p: work(p.spec), reverse=True):
+                trial = self.queue.claim(item.spec)
+                if trial is None:
+                    continue
+                # Another queue (a lost journal, another --storage) may have trained it.
+                finished = self.record.finished_run(item.spec.run_key)
+                if finished is None:
+                    return TrainThis(item.spec, trial)
+                self.queue.complete_from_record(trial, finished)
+                break  # the plan changed: plan again
+            else:
+                if available or any(p.state == PlanState.RUNNING for p in planned):
+                    return Wait()
+                return Stop()
 
     def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
         """Every grid run, in grid order: this worker's outcome, else the queue's record."""
@@ -137,6 +164,7 @@ class SearchTrials:
         assert self.study.search is not None
         self.search = self.study.search
         self.queue = open_search(self.study)
+        self.record = RunRecord(self.study)
         self.objective = self.search.objective
         self.prune = self.search.pruner != "none"
         self.unit = "trials"
@@ -176,13 +204,27 @@ class SearchTrials:
         timeout = self.search.timeout_seconds
         if timeout and time.monotonic() - self.started > timeout:
             return Stop()
-        trial = self.queue.adopt(self.queue.optuna_study.ask())
-        params = {name: suggest(trial, name, param) for name, param in self.search.space.items()}
-        spec = search_spec(self.study, params)
-        trial.set_user_attr(TrialAttr.RUN_KEY, spec.run_key)
-        trial.set_user_attr(TrialAttr.LABEL, spec.label)
-        trial.set_user_attr(TrialAttr.EPOCHS, spec.training.epochs)
-        return TrainThis(spec, trial)
+        for _ in range(MAX_RECORDED_PROPOSALS):
+            trial = self.queue.adopt(self.queue.optuna_study.ask())
+            params = {n: suggest(trial, n, param) for n, param in self.search.space.items()}
+            spec = search_spec(self.study, params)
+            trial.set_user_attr(TrialAttr.RUN_KEY, spec.run_key)
+            trial.set_user_attr(TrialAttr.LABEL, spec.label)
+            trial.set_user_attr(TrialAttr.EPOCHS, spec.training.epochs)
+            finished = self.record.finished_run(spec.run_key)
+            if finished is None:
+                return TrainThis(spec, trial)
+            # A point trained before (the sampler proposed it again, or the journal was
+            # lost): its recorded result answers the trial; MLflow gets no second run.
+            self._answer_from_record(trial, finished)
+        return Stop()  # the sampler keeps proposing points the record already holds
+
+    def _answer_from_record(self, trial: optuna.Trial, finished: RecordedRun) -> None:
+        if finished.pruned:
+            self.queue.prune(trial, record=finished.trial_record())
+        else:
+            value = self.record.objective_value(finished, self.objective)
+            self.queue.complete_from_record(trial, finished, value=value)
 
     def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
         """A search has no list of runs in advance: the trials this worker trained."""

@@ -111,3 +111,22 @@ def test_equal_validation_scores_share_a_rank():
     }
     assert board["tied"].tolist() == [True, True, True, True, False]
     assert tied_with_best(board) == ["c"]
+
+
+def test_a_run_key_trained_twice_is_one_result_the_latest():
+    """Two FINISHED runs of one run_key (a store from before the record was trusted) are one
+    result, not two seeds: the latest is kept, so the mean is its value and there is 1 seed."""
+    from suite.report.ranking import one_result_per_run_key
+
+    runs = pd.DataFrame(
+        {
+            "run_key": ["k1", "k1", "k2"],
+            "end_time": [100, 200, 150],
+            "test_accuracy": [0.50, 0.70, 0.90],
+        }
+    )
+    kept = one_result_per_run_key(runs)
+    assert sorted(zip(kept["run_key"], kept["test_accuracy"], strict=True)) == [
+        ("k1", 0.70),
+        ("k2", 0.90),
+    ]

@@ -1,0 +1,122 @@
+"""Faults and hostile inputs: the record holds whatever happens to the queue or the store.
+
+MLflow's FINISHED runs are the record of results; the Optuna storage is only the queue. Each
+test breaks the link between the two the way a user can (a lost journal, another --storage, a
+renamed study, a replaced tracking store) and checks the record: one FINISHED run per run_key,
+never a second, and a run the record lacks trained again.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+from rich.console import Console
+
+from suite.grid import expand
+from suite.optuna_storage import open_storage
+from suite.progress import StudyProgress
+from suite.schema import Metric, Role, Tag, TrialAttr
+from suite.study_file import load_study
+from suite.tracking import Tracker
+from suite.trial_sources import GridTrials, Stop
+from tests.conftest import run_cli
+
+FAST = {"tracking": {"log_model": False, "system_metrics": False}}
+
+
+def finished_per_key(tmp_path: Path, experiment: str = "tiny") -> Counter:
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], f"tags.{Tag.ROLE} = '{Role.RUN}'")
+    return Counter(r.data.tags[Tag.RUN_KEY] for r in runs if r.info.status == "FINISHED")
+
+
+@pytest.mark.slow
+def test_a_lost_journal_or_another_storage_trains_nothing_again(tmp_path, write_study):
+    path = write_study(FAST)
+    keys = {spec.run_key for spec in expand(load_study(path))}
+    first = run_cli(path, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert finished_per_key(tmp_path) == Counter(dict.fromkeys(keys, 1))
+
+    (tmp_path / "mlruns" / "optuna.journal").unlink()  # the queue is lost
+    plan = run_cli(path, "--dry-run", cwd=tmp_path)
+    assert plan.returncode == 0 and "0 to train, 2 not" in plan.stdout, plan.stdout
+    assert not (tmp_path / "mlruns" / "optuna.journal").exists()  # the plan wrote nothing
+
+    again = run_cli(path, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 runs, 2 done before, 0 to train" in again.stdout
+    assert "2 runs finished in MLflow were missing from the queue" in again.stdout
+    other = run_cli(path, "--storage", str(tmp_path / "other.journal"), cwd=tmp_path)
+    assert other.returncode == 0 and "0 to train" in other.stdout, other.stdout + other.stderr
+    assert finished_per_key(tmp_path) == Counter(dict.fromkeys(keys, 1))  # never twice
+
+    # The reconciled queue holds each run as COMPLETE, with the record's run id and numbers.
+    journal = open_storage(str(tmp_path / "mlruns" / "optuna.journal"))
+    queue = optuna.load_study(study_name="tiny", storage=journal)
+    complete = [t for t in queue.trials if t.state == TrialState.COMPLETE]
+    assert {t.user_attrs[TrialAttr.RUN_KEY] for t in complete} == keys
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    for trial in complete:
+        run = client.get_run(trial.user_attrs[TrialAttr.MLFLOW_RUN_ID])
+        assert run.data.tags[Tag.RUN_KEY] == trial.user_attrs[TrialAttr.RUN_KEY]
+        assert trial.value == run.data.metrics[Metric.BEST_VAL_ACCURACY]
+
+
+@pytest.mark.slow
+def test_a_renamed_study_that_keeps_its_experiment_trains_nothing_again(tmp_path, write_study):
+    first = run_cli(write_study(FAST), cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    renamed = write_study({**FAST, "name": "tiny-renamed", "experiment": "tiny"}, name="b.yaml")
+    again = run_cli(renamed, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 to train" in again.stdout
+    assert set(finished_per_key(tmp_path).values()) == {1}
+
+
+@pytest.mark.slow
+def test_a_lost_tracking_store_is_trained_again_whatever_the_queue_says(tmp_path, write_study):
+    path = write_study(FAST)
+    first = run_cli(path, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    for name in ("mlflow.db", "mlflow.db-wal", "mlflow.db-shm", "artifacts"):
+        target = tmp_path / "mlruns" / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    plan = run_cli(path, "--dry-run", cwd=tmp_path)
+    assert "lost from MLflow" in plan.stdout and "2 to train" in plan.stdout, plan.stdout
+    again = run_cli(path, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 runs the queue calls finished have no finished run in MLflow" in again.stdout
+    assert sorted(finished_per_key(tmp_path).values()) == [1, 1]
+
+
+def test_a_run_finished_through_another_queue_is_not_trained_at_claim(tmp_path, write_study):
+    """The queue was read before another process (another storage) finished the run: the
+    check at claim time finds the FINISHED run, and the trial takes its recorded result."""
+    study = load_study(write_study({**FAST, "grid": {"cell": ["gru"], "bidirectional": [False]}}))
+    (spec,) = expand(study)
+    source = GridTrials(study)
+    assert source.open().nothing_to_do is None  # one run to train, as the queue sees it
+    tracker = Tracker(study)  # another process trains and finishes it meanwhile
+    run = tracker.client.create_run(
+        tracker.experiment_id, tags={Tag.ROLE: Role.RUN, Tag.RUN_KEY: spec.run_key}
+    )
+    tracker.client.log_metric(run.info.run_id, Metric.BEST_VAL_ACCURACY, 0.625)
+    tracker.client.set_terminated(run.info.run_id, "FINISHED")
+
+    progress = StudyProgress(Console(file=io.StringIO()), study=study.name, total=1, done=0)
+    assert isinstance(source.next(progress, tried=set()), Stop)
+    (trial,) = source.queue.optuna_study.get_trials(states=(TrialState.COMPLETE,))
+    assert trial.value == 0.625
+    assert trial.user_attrs[TrialAttr.MLFLOW_RUN_ID] == run.info.run_id
