@@ -196,27 +196,27 @@ class SearchTrials:
         self.queue.optuna_study.enqueue_trial(dict(trial.params), skip_if_exists=False)
 
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
-        finished, running = self._counts()
-        progress.set_done(finished)
-        target = self.search.n_trials
-        if target is not None and finished + running >= target:
-            return Wait() if running else Stop()  # others finish the last ones
-        timeout = self.search.timeout_seconds
-        if timeout and time.monotonic() - self.started > timeout:
-            return Stop()
         for _ in range(MAX_RECORDED_PROPOSALS):
+            finished, running = self._counts()
+            progress.set_done(finished)
+            target = self.search.n_trials
+            if target is not None and finished + running >= target:
+                return Wait() if running else Stop()  # others finish the last ones
+            timeout = self.search.timeout_seconds
+            if timeout and time.monotonic() - self.started > timeout:
+                return Stop()
             trial = self.queue.adopt(self.queue.optuna_study.ask())
             params = {n: suggest(trial, n, param) for n, param in self.search.space.items()}
             spec = search_spec(self.study, params)
             trial.set_user_attr(TrialAttr.RUN_KEY, spec.run_key)
             trial.set_user_attr(TrialAttr.LABEL, spec.label)
             trial.set_user_attr(TrialAttr.EPOCHS, spec.training.epochs)
-            finished = self.record.finished_run(spec.run_key)
-            if finished is None:
+            recorded = self.record.finished_run(spec.run_key)
+            if recorded is None:
                 return TrainThis(spec, trial)
             # A point trained before (the sampler proposed it again, or the journal was
             # lost): its recorded result answers the trial; MLflow gets no second run.
-            self._answer_from_record(trial, finished)
+            self._answer_from_record(trial, recorded)
         return Stop()  # the sampler keeps proposing points the record already holds
 
     def _answer_from_record(self, trial: optuna.Trial, finished: RecordedRun) -> None:

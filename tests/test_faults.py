@@ -120,3 +120,31 @@ def test_a_run_finished_through_another_queue_is_not_trained_at_claim(tmp_path, 
     (trial,) = source.queue.optuna_study.get_trials(states=(TrialState.COMPLETE,))
     assert trial.value == 0.625
     assert trial.user_attrs[TrialAttr.MLFLOW_RUN_ID] == run.info.run_id
+
+
+@pytest.mark.slow
+def test_a_search_point_proposed_again_is_answered_from_the_record(tmp_path, write_study):
+    """A space of one point: Optuna asks three times for the same configuration. It trains
+    once; the other two trials take its recorded value, and MLflow holds one run."""
+    path = write_study(
+        {
+            **FAST,
+            "grid": None,
+            "training": {"epochs": 1, "batch_size": 32},
+            "search": {
+                "n_trials": 3,
+                "sampler": "random",
+                "pruner": "none",
+                "space": {"units": {"choices": [4]}},
+            },
+        }
+    )
+    result = run_cli(path, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = finished_per_key(tmp_path)
+    assert list(counts.values()) == [1], counts
+    journal = open_storage(str(tmp_path / "mlruns" / "optuna.journal"))
+    trials = optuna.load_study(study_name="tiny", storage=journal).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    assert len({t.value for t in trials}) == 1
+    assert len({t.user_attrs[TrialAttr.MLFLOW_RUN_ID] for t in trials}) == 1
