@@ -119,6 +119,11 @@ class GridTrials:
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
         while True:
             planned = self.queue.plan(self.specs)
+            if any(p.state == PlanState.LOST for p in planned):
+                # Lost, or only finished since the record was read (by another worker): read
+                # it again, so only runs MLflow really lacks are trained again.
+                self.queue.use_record(*self.record.read())
+                planned = self.queue.plan(self.specs)
             progress.set_done(sum(p.state == PlanState.DONE for p in planned))
             progress.set_estimates(remaining_seconds(planned))
             # A run this worker already tried is not retried by it: a run that always fails
