@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 from rich.console import Console
 from rich.live import Live
@@ -103,6 +102,8 @@ def run_workers(
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
             while any(p.poll() is None for p in processes.values()):
+                if isinstance(source, GridTrials):  # runs done count once MLflow has them
+                    source.read_record()
                 live.update(_status_table(study, source.queue, processes))
                 time.sleep(1.0)
     except KeyboardInterrupt:
@@ -119,12 +120,7 @@ def run_workers(
             process.wait()
     for relay in relays:
         relay.join(timeout=5)
-    outcomes = source.outcomes([])
-    if isinstance(source, GridTrials):  # every run trained now was trained by a worker of ours
-        outcomes = [
-            replace(o, status=RunStatus.TRAINED) if o.status == RunStatus.DONE_ELSEWHERE else o
-            for o in outcomes
-        ]
+    outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
     codes = [p.returncode for p in processes.values()]
     if interrupted or any(code in (ExitCode.INTERRUPTED, -signal.SIGINT) for code in codes):
         return ExitCode.INTERRUPTED, outcomes

@@ -20,7 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from suite.estimate import work
 from suite.grid import expand, search_spec
-from suite.outcomes import RunOutcome
+from suite.outcomes import RunOutcome, RunStatus
 from suite.planning import grid_outcomes, remaining_seconds
 from suite.record import RecordedRun, RunRecord
 from suite.scheduler import PlanState, RunQueue
@@ -82,7 +82,7 @@ class GridTrials:
     def open(self) -> Opening:
         """Reconcile the queue with MLflow's record, then enqueue every run still to train
         (once, before workers race to); the banner says what the reconciling changed."""
-        self.queue.use_record(*self.record.read())
+        self.read_record()
         planned = self.queue.plan(self.specs)
         adopted = self.queue.record_finished(planned)
         self.queue.enqueue(planned)
@@ -113,6 +113,10 @@ class GridTrials:
             running=sum(p.state == PlanState.RUNNING for p in planned),
         )
 
+    def read_record(self) -> None:
+        """Read MLflow's record (again): from now on it says which runs are done."""
+        self.queue.use_record(*self.record.read())
+
     def hand_back(self, trial: FrozenTrial) -> None:
         """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
 
@@ -122,7 +126,7 @@ class GridTrials:
             if any(p.state == PlanState.LOST for p in planned):
                 # Lost, or only finished since the record was read (by another worker): read
                 # it again, so only runs MLflow really lacks are trained again.
-                self.queue.use_record(*self.record.read())
+                self.read_record()
                 planned = self.queue.plan(self.specs)
             progress.set_done(sum(p.state == PlanState.DONE for p in planned))
             progress.set_estimates(remaining_seconds(planned))
@@ -147,13 +151,18 @@ class GridTrials:
                     return Wait()
                 return Stop()
 
-    def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
-        """Every grid run, in grid order: this worker's outcome, else the queue's record."""
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]:
+        """Every grid run, in grid order: this worker's outcome, else the queue's record; runs
+        finished since `open` by others are `newly_done` (TRAINED for the --workers parent)."""
+        self.read_record()  # what every worker recorded meanwhile
         return grid_outcomes(
             self.study,
             self.queue,
             done_before=self._done_before,
             trained_here={o.spec.run_key: o for o in trained},
+            newly_done=newly_done,
         )
 
 
@@ -231,7 +240,9 @@ class SearchTrials:
             value = self.record.objective_value(finished, self.objective)
             self.queue.complete_from_record(trial, finished, value=value)
 
-    def outcomes(self, trained: list[RunOutcome]) -> list[RunOutcome]:
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]:
         """A search has no list of runs in advance: the trials this worker trained."""
         return list(trained)
 

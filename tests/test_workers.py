@@ -42,6 +42,9 @@ def test_two_local_workers_share_the_grid(tmp_path, write_study):
     result = run_cli(path, "--workers", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[w1]" in result.stdout and "[w2]" in result.stdout
+    # The parent's summary: every run trained in this invocation, by one of its workers.
+    summary = result.stdout[result.stdout.rindex("study tiny") :]
+    assert "done elsewhere" not in summary and "│ trained " in summary
 
     keys = {s.run_key for s in expand(load_study(path))}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
