@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
 from suite.outcomes import StudyOutcome
 from suite.study import Study
+
+if TYPE_CHECKING:
+    from suite.scheduler import PlannedRun
+
+MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all by state
 
 
 def print_plan(study: Study, console: Console) -> None:
@@ -23,7 +31,7 @@ def print_plan(study: Study, console: Console) -> None:
     for column in ("run", "run_key", "state"):
         table.add_column(column)
     table.add_column("estimate", justify="right")
-    for item in planned:
+    for item in planned[:MAX_PLAN_ROWS]:
         estimate = (
             format_duration(model.seconds(item.spec))
             if model is not None and item.needs_training
@@ -31,6 +39,8 @@ def print_plan(study: Study, console: Console) -> None:
         )
         table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
     console.print(table)
+    if len(planned) > MAX_PLAN_ROWS:
+        console.print(plan_tail_line(planned), highlight=False)
     todo = [item.spec for item in planned if item.needs_training]
     console.print(
         f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
@@ -48,6 +58,16 @@ def print_plan(study: Study, console: Console) -> None:
             f" worker{with_workers} (from {model.source})",
             highlight=False,
         )
+
+
+def plan_tail_line(planned: list[PlannedRun]) -> str:
+    """What a table cut at MAX_PLAN_ROWS leaves out, and every run counted by state."""
+    counts = Counter(item.state.value for item in planned)
+    by_state = ", ".join(f"{n:,} {state}" for state, n in sorted(counts.items()))
+    return (
+        f"... and {len(planned) - MAX_PLAN_ROWS:,} more runs not listed; all {len(planned):,}"
+        f" runs by state: {by_state}"
+    )
 
 
 def print_search_plan(study: Study, console: Console) -> None:

@@ -23,29 +23,28 @@ def expand(study: Study) -> list[RunSpec]:
     specs = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values, strict=True))
-        specs.append(
-            RunSpec(
-                study=study.name,
-                data=_with(study.data, point, "data"),
-                model=_with(study.model, point, "model"),
-                training=_with(study.training, point, "training"),
-                seed=point["seed"],
-                varied=varied,
-            )
-        )
+        specs.append(spec_at(study, point, seed=point["seed"], varied=varied))
     return specs
 
 
 def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:
     """The RunSpec of one search trial: the study's defaults with the trial's parameters."""
     assert study.search is not None
+    return spec_at(study, params, seed=study.search.run_seed, varied=tuple(study.search.space))
+
+
+def spec_at(
+    study: Study, point: Mapping[str, Any], *, seed: int = 0, varied: tuple[str, ...] = ()
+) -> RunSpec:
+    """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
+    search trial, or any configuration to size up (`suite.capacity`'s largest run)."""
     return RunSpec(
         study=study.name,
-        data=_with(study.data, params, "data"),
-        model=_with(study.model, params, "model"),
-        training=_with(study.training, params, "training"),
-        seed=study.search.run_seed,
-        varied=tuple(study.search.space),
+        data=_with(study.data, point, "data"),
+        model=_with(study.model, point, "model"),
+        training=_with(study.training, point, "training"),
+        seed=seed,
+        varied=varied,
     )
 
 

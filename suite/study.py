@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,6 +30,34 @@ from suite.schema import Tag, run_label
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
 RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
+
+# Bounds on values that validate as numbers but would fail, or never end, once training starts.
+MAX_SEED = 2**32 - 1  # numpy's RandomState (Keras's set_random_seed, Optuna's samplers)
+# Per direction. Past this, one layer's weights alone outgrow a GPU (100,000 GRU units: 120 GB);
+# below it, suite.capacity judges whether the study's largest run fits this machine.
+MAX_UNITS = 100_000
+MAX_EPOCHS = 1_000
+MAX_LEARNING_RATE = 10.0  # more is a slip (1e1 for 1e-1), never a rate these models train at
+MAX_GRID_RUNS = 10_000  # the product of the grid's list lengths, checked before expanding it
+
+
+def seed_problem(value: Any) -> str | None:
+    """Why `value` cannot seed numpy, TensorFlow and Optuna, or None if it can."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        return (
+            f"a seed must be a non-negative integer below 2**32 (at most {MAX_SEED:,}, numpy's"
+            f" limit), got {value!r}"
+        )
+    return None
+
+
+def _check_seed(value: int) -> int:
+    if problem := seed_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+Seed = Annotated[int, AfterValidator(_check_seed)]
 
 
 class StudyError(Exception):
@@ -47,7 +77,9 @@ class StudyError(Exception):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: YAML's .inf passes every lower bound and .nan every bound (it
+    # compares False), only to fail, or train garbage, once the run starts.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataConfig(_Frozen):
@@ -58,7 +90,7 @@ class DataConfig(_Frozen):
     validation_size: PositiveInt = 10_000
     train_size: PositiveInt | None = None
     test_size: PositiveInt | None = None
-    permutation_seed: int = 0
+    permutation_seed: Seed = 0
 
     @model_validator(mode="after")
     def _sizes_fit(self) -> Self:
@@ -93,7 +125,7 @@ class ModelConfig(_Frozen):
     cell: Literal["simple_rnn", "lstm", "gru"] = "lstm"
     bidirectional: bool = False
     layers: int = Field(1, ge=1, le=8)
-    units: PositiveInt = 50
+    units: int = Field(50, gt=0, le=MAX_UNITS)
     dropout: float = Field(0.2, ge=0.0, lt=1.0)
 
 
@@ -106,10 +138,10 @@ class EarlyStoppingConfig(_Frozen):
 
 
 class TrainingConfig(_Frozen):
-    epochs: PositiveInt = 10
-    batch_size: PositiveInt = 64
+    epochs: int = Field(10, gt=0, le=MAX_EPOCHS)
+    batch_size: int = Field(64, gt=0, le=MNIST_TRAIN_SIZE)  # a larger batch is the whole set
     optimizer: Literal["adam", "adamw", "rmsprop", "sgd", "nadam"] = "adam"
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: float = Field(1e-3, gt=0, le=MAX_LEARNING_RATE)
     early_stopping: EarlyStoppingConfig | None = None
     # How Keras executes the run (suite/execution.py): "fast" picks same-math speed-ups
     # (unrolled short sequences on the CPU, large validation batches); "plain" runs Keras's
@@ -148,9 +180,13 @@ class ExecutionConfig(_Frozen):
     # Small runs spend most of their time tracing graphs in one Python thread, so on two cores
     # two workers train the smoke study in 0.65x the time of one, with identical results.
     workers: int | Literal["auto"] = 1
-    heartbeat_seconds: PositiveFloat = 10.0
-    stale_after_seconds: PositiveFloat = 60.0  # no heartbeat this long: the trial is retried
-    poll_seconds: PositiveFloat = 1.0  # how often an idle worker looks for work again
+    # Each beat writes to the shared queue storage, each poll reads it: below these floors the
+    # workers would spend their time on the storage rather than on training.
+    heartbeat_seconds: float = Field(10.0, ge=1, le=3600)
+    # No heartbeat this long: the trial is retried. A day at most: past that a dead worker's
+    # trial would never come back.
+    stale_after_seconds: float = Field(60.0, gt=0, le=86_400)
+    poll_seconds: float = Field(1.0, ge=0.1, le=600)  # how often an idle worker looks for work
 
     @field_validator("workers", mode="before")
     @classmethod
@@ -203,7 +239,7 @@ class SearchParam(_Frozen):
     low: float | None = None
     high: float | None = None
     log: bool = False
-    step: float | None = None
+    step: PositiveFloat | None = None
 
 
 class SearchConfig(_Frozen):
@@ -213,12 +249,12 @@ class SearchConfig(_Frozen):
     n_trials: PositiveInt | None = 20  # finished (complete or pruned) trials in total
     timeout_seconds: PositiveFloat | None = None  # per invocation
     sampler: Literal["tpe", "random", "qmc"] = "tpe"
-    sampler_seed: int | None = 0
+    sampler_seed: Seed | None = 0
     objective: Literal["val_accuracy", "val_loss"] = "val_accuracy"
     pruner: Literal["median", "hyperband", "none"] = "median"
     pruner_startup_trials: NonNegativeInt = 5  # trials that finish before any is pruned
     pruner_warmup_epochs: NonNegativeInt = 1  # epochs of every trial that are never pruned
-    run_seed: NonNegativeInt = 0  # the training seed of every trial
+    run_seed: Seed = 0  # the training seed of every trial
     enqueue: list[dict[str, Any]] = []  # configurations to try first (partial; rest sampled)
 
     @property
@@ -226,8 +262,13 @@ class SearchConfig(_Frozen):
         return "maximize" if self.objective == "val_accuracy" else "minimize"
 
 
+# Names reach file paths (artifact folders, report files) and URIs: with only these
+# characters, `../` or `#` cannot take a study's files outside its store or into another's.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
 class Study(_Frozen):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    name: str
     experiment: str | None = None
     description: str = ""
     data: DataConfig = DataConfig()
@@ -238,6 +279,16 @@ class Study(_Frozen):
     tracking: TrackingConfig = TrackingConfig()
     storage: str | None = None
     execution: ExecutionConfig = ExecutionConfig()
+
+    @field_validator("name", "experiment")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        if value is not None and not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                "must start with a letter or digit and hold only letters, digits, '_', '.' and"
+                f" '-' (at most 100 characters), got {value!r}"
+            )
+        return value
 
     @property
     def experiment_name(self) -> str:

@@ -7,7 +7,9 @@ print it and exit before anything touches the tracking store.
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from suite.study import GRID_SECTIONS, SearchParam, Study, StudyError
+from suite.study import (
+    GRID_SECTIONS,
+    MAX_GRID_RUNS,
+    SearchParam,
+    Study,
+    StudyError,
+    seed_problem,
+)
 
 
 def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
@@ -63,7 +72,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise StudyError(str(path), [f"cannot read the file: {err}"]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _load_yaml(text)
+    except DuplicateKeyError as err:
+        raise StudyError(str(path), [str(err)]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -82,6 +93,46 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping: YAML would silently keep only the last."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(
+            f"line {line}: key {_shown(key)} appears twice in the same mapping (YAML keeps only"
+            " the last); keep one"
+        )
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """`yaml.safe_load`'s loader, except that a key repeated in one mapping is an error."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._checked: set[int] = set()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        # Checked here, the one place a mapping's `<<:` merges are folded into its keys, before
+        # they are: a merged key the mapping overrides is the point of a merge, no duplicate.
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in seen:
+                        raise DuplicateKeyError(key, key_node.start_mark.line + 1)
+                    seen.add(key)
+                except TypeError:  # an unhashable key: SafeLoader refuses it itself
+                    continue
+        super().flatten_mapping(node)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: safe_load, stricter
+
+
 def _apply_override(raw: dict[str, Any], override: str, *, source: str) -> None:
     """`--set training.epochs=1`: the value is YAML, the key a dotted path into the file."""
     key, sep, value = override.partition("=")
@@ -90,7 +141,9 @@ def _apply_override(raw: dict[str, Any], override: str, *, source: str) -> None:
             source, [f"--set {override!r}: expected KEY.PATH=VALUE, e.g. training.epochs=1"]
         )
     try:
-        parsed = yaml.safe_load(value)
+        parsed = _load_yaml(value)
+    except DuplicateKeyError as err:
+        raise StudyError(source, [f"--set {override!r}: {err}"]) from None
     except yaml.YAMLError:
         raise StudyError(source, [f"--set {override!r}: the value is not valid YAML"]) from None
     node = raw
@@ -105,25 +158,58 @@ def _apply_override(raw: dict[str, Any], override: str, *, source: str) -> None:
 
 def _grid_problems(study: Study) -> list[str]:
     assert study.grid is not None
-    problems: list[str] = []
     if not study.grid:
         return ["grid: empty; list at least one value, e.g.  grid: {cell: [lstm]}"]
+    if size_problem := _grid_size_problem(study.grid):
+        return [size_problem]  # before reading a value: a huge grid is refused at once
+    problems: list[str] = []
     for key, values in study.grid.items():
         if key not in GRID_SECTIONS:
             allowed = ", ".join(GRID_SECTIONS)
             problems.append(f"grid.{key}: unknown grid key; allowed keys: {allowed}")
-            continue
-        if not values:
+        elif not values:
             problems.append(f"grid.{key}: empty list; give at least one value")
-            continue
-        seen: list[Any] = []
-        for i, value in enumerate(values):
-            problem = _grid_value_problem(study, key, value)
-            if problem:
-                problems.append(f"grid.{key}[{i}]: {problem}")
-            elif value in seen:
-                problems.append(f"grid.{key}[{i}]: {value!r} is listed twice")
-            seen.append(value)
+        else:
+            problems += _value_list_problems(study, f"grid.{key}", key, values)
+    return problems
+
+
+def _grid_size_problem(grid: Mapping[str, Sequence[Any]]) -> str | None:
+    runs = math.prod(len(values) for values in grid.values())
+    if runs <= MAX_GRID_RUNS:
+        return None
+    factors = " x ".join(
+        f"{key} {len(values):,}" for key, values in grid.items() if len(values) > 1
+    )
+    return (
+        f"grid: {runs:,} runs ({factors}); a study holds at most {MAX_GRID_RUNS:,}; split it into"
+        " several studies or use a search: section"
+    )
+
+
+def _value_list_problems(study: Study, where: str, key: str, values: Sequence[Any]) -> list[str]:
+    """Each value valid for `key`, and none the same as an earlier one once read (`1e-3` and
+    `1.0e-3`, `32` and `32.0`, `true` and `1` would train the same run twice)."""
+    problems: list[str] = []
+    first_index: dict[Any, int] = {}  # read value -> where it was first listed
+    for i, value in enumerate(values):
+        read, problem = _read_value(study, key, value)
+        if problem:
+            problems.append(f"{where}[{i}]: {problem}")
+        elif read in first_index:
+            j = first_index[read]
+            if type(values[j]) is type(value) and values[j] == value:
+                problems.append(
+                    f"{where}[{i}]: {_shown(value)} is listed twice (also {where}[{j}]);"
+                    " list it once"
+                )
+            else:
+                problems.append(
+                    f"{where}[{i}]: {_shown(value)} is the same value as {where}[{j}]"
+                    f" ({_shown(values[j])}) once read; list it once"
+                )
+        else:
+            first_index[read] = i
     return problems
 
 
@@ -146,13 +232,54 @@ def _search_problems(study: Study) -> list[str]:
             problems.append(f"{where}: unknown parameter; allowed: {', '.join(SEARCHABLE)}")
             continue
         problems += [f"{where}: {p}" for p in _search_param_problems(study, name, param)]
-    for i, point in enumerate(study.search.enqueue):
-        for name, value in point.items():
-            if name not in study.search.space:
-                problems.append(f"search.enqueue[{i}].{name}: not a parameter of search.space")
-            elif problem := _grid_value_problem(study, name, value):
-                problems.append(f"search.enqueue[{i}].{name}: {problem}")
+    if not problems:
+        problems += _enqueue_problems(study)
     return problems
+
+
+def _enqueue_problems(study: Study) -> list[str]:
+    """Each enqueued point inside the space (Optuna fails on a value not among the choices and
+    trains one outside low..high), and no point listed twice once read."""
+    assert study.search is not None
+    space = study.search.space
+    problems: list[str] = []
+    first_index: dict[tuple[tuple[str, Any], ...], int] = {}
+    for i, point in enumerate(study.search.enqueue):
+        read_point: dict[str, Any] = {}
+        for name, value in point.items():
+            where = f"search.enqueue[{i}].{name}"
+            if name not in space:
+                problems.append(f"{where}: not a parameter of search.space")
+                continue
+            read, problem = _read_value(study, name, value)
+            problem = problem or _outside_space(name, space[name], value, read)
+            if problem:
+                problems.append(f"{where}: {problem}")
+            read_point[name] = read
+        identity = tuple(sorted(read_point.items()))
+        if len(read_point) == len(point) and identity in first_index:
+            problems.append(
+                f"search.enqueue[{i}]: the same point as search.enqueue[{first_index[identity]}]"
+                " once read; list it once"
+            )
+        first_index.setdefault(identity, i)
+    return problems
+
+
+def _outside_space(name: str, param: SearchParam, value: Any, read: Any) -> str | None:
+    if param.choices is not None:
+        # Optuna looks the enqueued value up in the choices as given, by equality.
+        if value not in param.choices:
+            choices = ", ".join(map(_shown, param.choices))
+            return f"{_shown(value)} is not one of search.space.{name}.choices ({choices})"
+        return None
+    assert param.low is not None and param.high is not None
+    if not param.low <= read <= param.high:
+        return (
+            f"{_shown(value)} is outside search.space.{name} ({param.low:g} .. {param.high:g});"
+            " Optuna would train it outside the space, so pick a value in range"
+        )
+    return None
 
 
 def _search_param_problems(study: Study, name: str, param: SearchParam) -> list[str]:
@@ -162,11 +289,7 @@ def _search_param_problems(study: Study, name: str, param: SearchParam) -> list[
             return ["give either choices or low/high (with log, step), not both"]
         if not param.choices:
             return ["choices: empty list; give at least one value"]
-        return [
-            f"choices[{i}]: {problem}"
-            for i, value in enumerate(param.choices)
-            if (problem := _grid_value_problem(study, name, value))
-        ]
+        return _value_list_problems(study, "choices", name, param.choices)
     if name not in INTEGER_FIELDS | FLOAT_FIELDS:
         return [f"{name} takes choices (e.g. {{choices: [...]}}), not a low/high range"]
     if param.low is None or param.high is None:
@@ -182,27 +305,28 @@ def _search_param_problems(study: Study, name: str, param: SearchParam) -> list[
         float(param.low).is_integer() and float(param.high).is_integer()
     ):
         problems.append(f"{name} is an integer: low and high must be whole numbers")
+    if name in INTEGER_FIELDS and param.step is not None and not param.step.is_integer():
+        problems.append(f"{name} is an integer: step must be a whole number, got {param.step}")
     for end in ("low", "high"):
         value = getattr(param, end)
         value = int(value) if name in INTEGER_FIELDS else value
-        if problem := _grid_value_problem(study, name, value):
+        if problem := _read_value(study, name, value)[1]:
             problems.append(f"{end}: {problem}")
     return problems
 
 
-def _grid_value_problem(study: Study, key: str, value: Any) -> str | None:
+def _read_value(study: Study, key: str, value: Any) -> tuple[Any, str | None]:
+    """`value` as it lands in its section once validated (`'1e-3'` -> 0.001), or why it
+    cannot: (read value, None) or (None, problem)."""
     section = GRID_SECTIONS[key]
     if section == "seed":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return f"a seed must be a non-negative integer, got {value!r}"
-        return None
+        return (None, problem) if (problem := seed_problem(value)) else (value, None)
     base = getattr(study, section)
     try:
-        type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})
+        read = type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})
     except ValidationError as err:
-        first = err.errors()[0]
-        return f"{_plain_message(first)}, got {value!r}"
-    return None
+        return None, f"{_plain_message(err.errors()[0])}, got {_shown(value)}"
+    return getattr(read, key), None
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -216,10 +340,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = _plain_message(error)
     if error["type"] == "value_error" or not error["loc"]:
         return f"{loc or 'study'}: {message}"
-    return f"{loc}: {message}, got {error.get('input')!r}"
+    return f"{loc}: {message}, got {_shown(error.get('input'))}"
 
 
 def _plain_message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "finite_number":
+        return "input should be a finite number (.inf and .nan are not allowed)"
     message = str(error["msg"])
     message = message.removeprefix("Value error, ")
     return message[:1].lower() + message[1:]
@@ -250,3 +376,14 @@ def _allowed_keys(parent: Sequence[Any]) -> list[str]:
             return []
         model = nested[0]
     return list(model.model_fields)
+
+
+# A value shown in a message is cut short: a pasted list of a million values, or YAML aliases
+# nested into an exponentially large structure, must not become a message of that size.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 1, 6, 6
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 80, 80, 40
+
+
+def _shown(value: Any) -> str:
+    return _REPR.repr(value)

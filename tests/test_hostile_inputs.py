@@ -1,0 +1,463 @@
+"""Study files that validated but failed (or never ended) once training began: each is one
+StudyError line from `load_study`, naming the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from suite.capacity import (
+    check_fits_this_machine,
+    largest_run,
+    memory_problem,
+    parameter_count,
+    training_bytes,
+)
+from suite.grid import expand
+from suite.study import MAX_GRID_RUNS, DataConfig, ModelConfig, RunSpec, StudyError, TrainingConfig
+from suite.study_file import load_study
+from tests.conftest import run_cli
+
+SEARCH_HEAD = "search:\n  space: {units: {low: 8, high: 64}}\n"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    return path
+
+
+def one_problem(tmp_path: Path, text: str, *, overrides: tuple[str, ...] = ()) -> str:
+    """The single problem load_study finds in `text`."""
+    with pytest.raises(StudyError) as caught:
+        load_study(write(tmp_path, text), overrides=overrides)
+    assert len(caught.value.problems) == 1, caught.value.message
+    return caught.value.problems[0]
+
+
+# 1. Values that validated but failed at training time.
+
+FINITE = "input should be a finite number (.inf and .nan are not allowed)"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "grid: {cell: [lstm]}\ntraining: {learning_rate: .inf}\n",
+            f"training.learning_rate: {FINITE}, got inf",
+        ),
+        ("grid: {cell: [lstm]}\nmodel: {dropout: .nan}\n", f"model.dropout: {FINITE}, got nan"),
+        (
+            "grid: {cell: [lstm]}\ntraining: {early_stopping: {min_delta: .inf}}\n",
+            f"training.early_stopping.min_delta: {FINITE}, got inf",
+        ),
+        (
+            "grid: {cell: [lstm]}\ntracking: {system_metrics_seconds: .nan}\n",
+            f"tracking.system_metrics_seconds: {FINITE}, got nan",
+        ),
+        (
+            "grid: {cell: [lstm]}\nexecution: {heartbeat_seconds: .nan}\n",
+            f"execution.heartbeat_seconds: {FINITE}, got nan",
+        ),
+        ("grid: {learning_rate: [0.1, .inf]}\n", f"grid.learning_rate[1]: {FINITE}, got inf"),
+        ("grid: {dropout: [.nan]}\n", f"grid.dropout[0]: {FINITE}, got nan"),
+        (
+            "search:\n  space: {learning_rate: {low: 1.0e-4, high: .inf}}\n",
+            f"search.space.learning_rate.high: {FINITE}, got inf",
+        ),
+        (
+            "search:\n  space: {dropout: {choices: [0.1, .nan]}}\n",
+            f"search.space.dropout: choices[1]: {FINITE}, got nan",
+        ),
+        (
+            "search:\n  space: {learning_rate: {low: 1.0e-4, high: 0.1}}\n"
+            "  enqueue: [{learning_rate: .nan}]\n",
+            f"search.enqueue[0].learning_rate: {FINITE}, got nan",
+        ),
+        (SEARCH_HEAD + "  timeout_seconds: .inf\n", f"search.timeout_seconds: {FINITE}, got inf"),
+    ],
+)
+def test_non_finite_floats_are_refused(tmp_path, text, expected):
+    assert one_problem(tmp_path, text) == expected
+
+
+SEED_RULE = "a seed must be a non-negative integer below 2**32 (at most 4,294,967,295"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "value"),
+    [
+        ("grid: {seed: [0, 4294967296]}\n", "grid.seed[1]", "4294967296"),
+        (SEARCH_HEAD + "  run_seed: 4294967296\n", "search.run_seed", "4294967296"),
+        (SEARCH_HEAD + "  sampler_seed: 4294967296\n", "search.sampler_seed", "4294967296"),
+        (SEARCH_HEAD + "  sampler_seed: -1\n", "search.sampler_seed", "-1"),
+        ("grid: {cell: [lstm]}\ndata: {permutation_seed: -1}\n", "data.permutation_seed", "-1"),
+        (
+            "grid: {cell: [lstm]}\ndata: {permutation_seed: 4294967296}\n",
+            "data.permutation_seed",
+            "4294967296",
+        ),
+    ],
+)
+def test_seeds_numpy_cannot_take_are_refused(tmp_path, text, key, value):
+    problem = one_problem(tmp_path, text)
+    assert problem.startswith(f"{key}: {SEED_RULE}")
+    assert problem.endswith(f"got {value}")
+
+
+def test_the_largest_32_bit_seed_is_accepted(tmp_path):
+    study = load_study(
+        write(tmp_path, SEARCH_HEAD + "  run_seed: 4294967295\n  sampler_seed: 4294967295\n")
+    )
+    assert (study.search.run_seed, study.search.sampler_seed) == (2**32 - 1, 2**32 - 1)
+    grid = load_study(write(tmp_path, "grid: {seed: [4294967295]}\n"))
+    assert [spec.seed for spec in expand(grid)] == [2**32 - 1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "grid: {cell: [lstm]}\ntraining: {learning_rate: 100}\n",
+            "training.learning_rate: input should be less than or equal to 10, got 100",
+        ),
+        (
+            "grid: {units: [32, 10000000]}\n",
+            "grid.units[1]: input should be less than or equal to 100000, got 10000000",
+        ),
+        (
+            "grid: {cell: [lstm]}\ntraining: {epochs: 1000000}\n",
+            "training.epochs: input should be less than or equal to 1000, got 1000000",
+        ),
+        (
+            "grid: {batch_size: [1000000]}\n",
+            "grid.batch_size[0]: input should be less than or equal to 60000, got 1000000",
+        ),
+        (
+            "search:\n  space: {units: {low: 8, high: 64, step: 0}}\n",
+            "search.space.units.step: input should be greater than 0, got 0",
+        ),
+        (
+            "search:\n  space: {units: {low: 8, high: 64, step: 0.5}}\n",
+            "search.space.units: units is an integer: step must be a whole number, got 0.5",
+        ),
+    ],
+)
+def test_absurd_sizes_are_refused(tmp_path, text, expected):
+    assert one_problem(tmp_path, text) == expected
+
+
+# 2. Values listed twice once read: two grid points, one run_key.
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            "learning_rate: [1e-3, 1.0e-3]",  # YAML reads 1e-3 as text, pydantic as 0.001
+            "grid.learning_rate[1]: 0.001 is the same value as grid.learning_rate[0] ('1e-3')"
+            " once read; list it once",
+        ),
+        (
+            "units: [32, 16, 32.0]",
+            "grid.units[2]: 32.0 is the same value as grid.units[0] (32) once read; list it once",
+        ),
+        (
+            "bidirectional: [true, 1]",
+            "grid.bidirectional[1]: 1 is the same value as grid.bidirectional[0] (True) once"
+            " read; list it once",
+        ),
+        (
+            "cell: [lstm, lstm]",
+            "grid.cell[1]: 'lstm' is listed twice (also grid.cell[0]); list it once",
+        ),
+        (
+            "dropout: [0, 0.0]",
+            "grid.dropout[1]: 0.0 is the same value as grid.dropout[0] (0) once read; list it once",
+        ),
+    ],
+)
+def test_grid_values_equal_once_read_are_refused(tmp_path, values, expected):
+    assert one_problem(tmp_path, f"grid: {{{values}}}\n") == expected
+
+
+def test_a_grid_of_distinct_values_has_distinct_run_keys(tmp_path):
+    study = load_study(
+        write(
+            tmp_path,
+            "grid: {learning_rate: [1e-3, 1.0e-2], units: [32, 16.0], cell: [lstm, gru]}\n",
+        )
+    )
+    keys = [spec.run_key for spec in expand(study)]
+    assert len(keys) == len(set(keys)) == 8
+
+
+def test_search_choices_equal_once_read_are_refused(tmp_path):
+    problem = one_problem(tmp_path, "search:\n  space: {units: {choices: [32, 64, 32.0]}}\n")
+    assert problem == (
+        "search.space.units: choices[2]: 32.0 is the same value as choices[0] (32) once read;"
+        " list it once"
+    )
+
+
+def test_enqueued_points_equal_once_read_are_refused(tmp_path):
+    text = SEARCH_HEAD + "  enqueue: [{units: 32}, {units: 16}, {units: 32.0}]\n"
+    assert one_problem(tmp_path, text) == (
+        "search.enqueue[2]: the same point as search.enqueue[0] once read; list it once"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # Optuna raises ValueError when the trial asks for the cell
+            "search:\n  space: {cell: {choices: [lstm, gru]}}\n  enqueue: [{cell: simple_rnn}]\n",
+            "search.enqueue[0].cell: 'simple_rnn' is not one of search.space.cell.choices"
+            " ('lstm', 'gru')",
+        ),
+        (  # Optuna only warns, and trains 500 units outside the space
+            SEARCH_HEAD + "  enqueue: [{units: 500}]\n",
+            "search.enqueue[0].units: 500 is outside search.space.units (8 .. 64); Optuna would"
+            " train it outside the space, so pick a value in range",
+        ),
+    ],
+)
+def test_enqueued_values_outside_the_space_are_refused(tmp_path, text, expected):
+    assert one_problem(tmp_path, text) == expected
+
+
+# 3. Duplicate YAML keys: YAML keeps the last one, silently.
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ("grid: {cell: [lstm]}\ngrid: {cell: [gru]}\n", 2, "grid"),
+        ("grid: {cell: [lstm]}\nmodel:\n  units: 3\n  layers: 2\n  units: 4\n", 5, "units"),
+        ("search:\n  space:\n    units: {low: 8, high: 64, low: 16}\n", 3, "low"),
+        ("grid: {cell: [lstm]}\nsearch: {enqueue: [{units: 3, units: 4}]}\n", 2, "units"),
+    ],
+)
+def test_duplicate_yaml_keys_are_refused(tmp_path, text, line, key):
+    assert one_problem(tmp_path, text) == (
+        f"line {line}: key '{key}' appears twice in the same mapping (YAML keeps only the last);"
+        " keep one"
+    )
+
+
+def test_duplicate_keys_in_an_override_are_refused(tmp_path):
+    problem = one_problem(
+        tmp_path, "grid: {cell: [lstm]}\n", overrides=("model={units: 3, units: 4}",)
+    )
+    assert problem == (
+        "--set 'model={units: 3, units: 4}': line 1: key 'units' appears twice in the same"
+        " mapping (YAML keeps only the last); keep one"
+    )
+
+
+def test_merge_keys_may_still_be_overridden(tmp_path):
+    text = (
+        "search:\n  space: {cell: {choices: [lstm, gru]}, units: {low: 8, high: 64}}\n"
+        "  enqueue:\n    - &classic {cell: lstm, units: 32}\n    - {<<: *classic, units: 64}\n"
+    )
+    study = load_study(write(tmp_path, text))
+    assert study.search.enqueue == [{"cell": "lstm", "units": 32}, {"cell": "lstm", "units": 64}]
+
+
+# 4. Huge grids: refused from the list lengths, before a single run is expanded.
+
+
+def test_a_million_point_grid_is_refused_before_expanding(tmp_path):
+    units = ", ".join(str(u) for u in range(1, 1001))
+    seeds = ", ".join(str(s) for s in range(1000))
+    text = f"grid:\n  cell: [lstm]\n  units: [{units}]\n  seed: [{seeds}]\n"
+    assert one_problem(tmp_path, text) == (
+        "grid: 1,000,000 runs (units 1,000 x seed 1,000); a study holds at most 10,000; split it"
+        " into several studies or use a search: section"
+    )
+
+
+def test_a_grid_at_the_bound_validates_each_value_once(tmp_path):
+    # 10,000 distinct values: a quadratic duplicate check would take 10^8 comparisons.
+    units = ", ".join(str(u) for u in range(1, MAX_GRID_RUNS + 1))
+    study = load_study(write(tmp_path, f"grid: {{units: [{units}]}}\n"))
+    assert len(study.grid["units"]) == MAX_GRID_RUNS
+    assert "units 10,001" in one_problem(tmp_path, f"grid: {{units: [{units}, 10001]}}\n")
+
+
+def test_dry_run_of_a_huge_grid_is_one_error_and_writes_nothing(tmp_path):
+    units = ", ".join(str(u) for u in range(1, 201))
+    seeds = ", ".join(str(s) for s in range(11))
+    (tmp_path / "huge.yaml").write_text(
+        f"grid: {{units: [{units}], layers: [1, 2, 3, 4, 5], seed: [{seeds}]}}\n"
+    )
+    result = run_cli("huge.yaml", "--dry-run", cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (
+        "error: huge.yaml: grid: 11,000 runs (units 200 x layers 5 x seed 11); a study holds at"
+        " most 10,000; split it into several studies or use a search: section\n"
+    )
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeypatch):
+    import suite.planning
+    from suite.cli_output import MAX_PLAN_ROWS, print_plan
+    from suite.scheduler import PlannedRun, PlanState
+
+    units = ", ".join(str(u) for u in range(1, 126))
+    study = load_study(write(tmp_path, f"grid: {{units: [{units}], seed: [0, 1]}}\n"))
+    specs = expand(study)
+    planned = [
+        PlannedRun(spec, PlanState.DONE if i < 10 else PlanState.TODO)
+        for i, spec in enumerate(specs)
+    ]
+    monkeypatch.setattr(suite.planning, "plan_study", lambda _study: planned)
+    monkeypatch.setattr(suite.planning, "estimate_plan", lambda _planned, _console: None)
+    out = io.StringIO()
+    print_plan(study, Console(file=out, width=200))
+    text = out.getvalue()
+    assert f"({len(specs)} runs)" in text
+    assert specs[MAX_PLAN_ROWS - 1].run_key in text
+    assert specs[MAX_PLAN_ROWS].run_key not in text
+    lines = text.splitlines()
+    assert lines[-2] == "... and 50 more runs not listed; all 250 runs by state: 10 done, 240 to do"
+    assert lines[-1] == "240 to train, 10 not; --dry-run trained nothing and wrote nothing."
+
+
+# 5. Heartbeat and polling: each beat writes the queue storage, each poll reads it.
+
+
+@pytest.mark.parametrize(
+    ("execution", "expected"),
+    [
+        (
+            "{heartbeat_seconds: 0.0001}",
+            "execution.heartbeat_seconds: input should be greater than or equal to 1, got 0.0001",
+        ),
+        (
+            "{poll_seconds: 0.001}",
+            "execution.poll_seconds: input should be greater than or equal to 0.1, got 0.001",
+        ),
+        (
+            "{stale_after_seconds: 1000000}",
+            "execution.stale_after_seconds: input should be less than or equal to 86400,"
+            " got 1000000",
+        ),
+    ],
+)
+def test_heartbeat_and_polling_are_bounded(tmp_path, execution, expected):
+    assert one_problem(tmp_path, f"grid: {{cell: [lstm]}}\nexecution: {execution}\n") == expected
+
+
+def test_the_fastest_beat_the_tests_use_is_still_valid(tmp_path):
+    # tests/test_workers.py beats this fast to find a dead worker in seconds
+    execution = "{heartbeat_seconds: 1, stale_after_seconds: 6, poll_seconds: 0.5}"
+    text = f"grid: {{cell: [lstm]}}\nexecution: {execution}\n"
+    assert load_study(write(tmp_path, text)).execution.heartbeat_seconds == 1
+
+
+# 6. Model size: the exact parameter count, and the memory the largest run needs.
+
+
+def spec(cell: str, bidirectional: bool, layers: int, units: int, view: str = "rows") -> RunSpec:
+    return RunSpec(
+        study="t",
+        data=DataConfig(view=view),
+        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, units=units),
+        training=TrainingConfig(),
+        seed=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "bidirectional", "layers", "units", "view"),
+    [
+        ("simple_rnn", False, 1, 50, "rows"),
+        ("simple_rnn", True, 3, 7, "pixels"),
+        ("lstm", True, 2, 50, "rows"),
+        ("lstm", False, 3, 32, "rows"),
+        ("gru", False, 1, 50, "permuted"),
+        ("gru", True, 3, 16, "rows"),
+    ],
+)
+def test_parameter_count_is_keras_count(cell, bidirectional, layers, units, view):
+    from suite.models import build_model
+
+    run = spec(cell, bidirectional, layers, units, view)
+    features = run.data.input_shape[1]
+    assert parameter_count(run.model, features) == build_model(run).count_params()
+
+
+def test_the_article_model_counts_93010_parameters():
+    assert (
+        parameter_count(ModelConfig(cell="lstm", bidirectional=True, layers=2, units=50), 28)
+        == 93_010
+    )
+
+
+def test_the_largest_grid_run_and_its_memory(tmp_path):
+    study = load_study(
+        write(
+            tmp_path,
+            "grid: {cell: [gru, lstm], bidirectional: [true, false], layers: [2, 1],"
+            " units: [100, 16]}\n",
+        )
+    )
+    largest = largest_run(study)
+    assert (largest.model.cell, largest.model.bidirectional, largest.model.layers) == (
+        "lstm",
+        True,
+        2,
+    )
+    assert largest.model.units == 100
+    # weights: 346,010 parameters x 4 copies x 4 bytes; activations: batch 64 x 28 steps x
+    # 100 units x 2 layers x 2 directions x 6 values x 4 bytes; data: 70,000 images x 784 x 4
+    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    assert training_bytes(largest) == weights + activations + data == 242_259_360
+    assert memory_problem(study, available_bytes=242_259_360) is None
+    assert memory_problem(study, available_bytes=242_259_359) == (
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) needs about"
+        " 242 MB to train; this machine has 242 MB available; lower model.units, model.layers"
+        " or training.batch_size"
+    )
+
+
+def test_a_search_too_large_for_the_machine_is_one_line(tmp_path):
+    text = (
+        "search:\n  space:\n    cell: {choices: [gru, lstm]}\n"
+        "    bidirectional: {choices: [false, true]}\n"
+        "    layers: {low: 1, high: 8}\n    units: {low: 16, high: 100000, log: true}\n"
+        "    batch_size: {choices: [32, 512]}\n"
+    )
+    study = load_study(write(tmp_path, text))
+    largest = largest_run(study)
+    assert (largest.model.cell, largest.model.bidirectional, largest.model.layers) == (
+        "lstm",
+        True,
+        8,
+    )
+    assert (largest.model.units, largest.training.batch_size) == (100_000, 512)
+    needed = training_bytes(largest)
+    assert needed > 10**13  # about 8 x 2 x 4 x 1e10 weights alone, times 16 bytes
+    assert memory_problem(study, available_bytes=20 * 10**9) == (
+        f"model: the largest run (lstm-bi-8L, units 100,000, batch_size 512, view rows) needs"
+        f" about {needed / 1e9:,.0f} GB to train; this machine has 20 GB available; lower"
+        " model.units, model.layers or training.batch_size"
+    )
+
+
+def test_the_smoke_study_fits_this_machine():
+    study = load_study(Path(__file__).resolve().parents[1] / "studies" / "smoke.yaml")
+    assert check_fits_this_machine(study) is None
+
+
+def test_a_batch_larger_than_the_data_counts_as_the_data(tmp_path):
+    text = "grid: {batch_size: [60000]}\ndata: {train_size: 1000}\n"
+    whole = largest_run(load_study(write(tmp_path, text)))
+    exact = largest_run(load_study(write(tmp_path, text.replace("60000", "1000"))))
+    assert training_bytes(whole) == training_bytes(exact)
