@@ -43,9 +43,15 @@ def store_errors_stop_the_study(uri: str) -> Iterator[None]:
         yield
     except (MlflowException, SQLAlchemyError, OSError) as err:
         raise StoreError(
-            f"tracking store {uri} failed: {err}. Check that it is reachable and writable"
-            " (tracking.uri in the study file, or --tracking-uri), then run again."
+            f"tracking store {uri} failed: {first_line(err)}. Check that it is reachable and"
+            " writable (tracking.uri in the study file, or --tracking-uri), then run again."
         ) from err
+
+
+def first_line(err: BaseException) -> str:
+    """An error's message without the SQL, parameters and links that databases append."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 class StudyFailed(Exception):

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from suite.errors import ExitCode
@@ -30,18 +31,18 @@ from suite.trial_sources import GridTrials, trial_source
 
 
 def worker_count(study: Study) -> int:
-    """`execution.workers` as a number. "auto": one per core, at most MAX_AUTO_WORKERS and no
-    more than the grid's runs left to train; one where the storage cannot take several."""
+    """`execution.workers` as a number, never more than the grid's runs left to train (a
+    worker with nothing to claim is a process for nothing). "auto": one per core, at most
+    MAX_AUTO_WORKERS; one where the storage cannot take several."""
     wanted = study.execution.workers
-    if wanted != "auto":
-        return wanted
-    from suite.optuna_storage import is_rdb, storage_url
+    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
+    if wanted == "auto":
+        from suite.optuna_storage import is_rdb, storage_url
 
-    url = storage_url(study)
-    if is_rdb(url) and url.startswith("sqlite"):
-        return 1
-    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
-    if study.grid is not None:
+        url = storage_url(study)
+        if is_rdb(url) and url.startswith("sqlite"):
+            return 1
+    if study.grid is not None and workers > 1:
         from suite.planning import plan_study
 
         workers = min(workers, sum(item.needs_training for item in plan_study(study)))
@@ -74,8 +75,8 @@ def run_workers(
     opening = source.open()
     Tracker(study)
     console.print(
-        f"{opening.headline} by {workers} workers\n  tracking {study.tracking.uri}\n"
-        f"  queue    {source.queue.url}",
+        f"{opening.headline} by {workers} workers\n  tracking {escape(study.tracking.uri)}\n"
+        f"  queue    {escape(source.queue.url)}",
         highlight=False,
     )
     if opening.nothing_to_do and not opening.running:

@@ -23,7 +23,8 @@ def plan_study(study: Study) -> list[PlannedRun]:
     from suite.record import RunRecord
 
     queue = RunQueue(study, create=False)
-    queue.use_record(*RunRecord(study).read())
+    record = RunRecord(study)
+    queue.use_record(record.read(), record.run_exists)
     return queue.plan(expand(study))
 
 

@@ -11,10 +11,12 @@ Reads only: a store or experiment that does not exist yet holds no runs, and is 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from suite.schema import Metric, Role, Tag, TrialAttr
+from suite.sqlite_store import one_opener_at_a_time
 from suite.study import Study, sqlite_path
 
 PAGE = 1000
@@ -41,6 +43,12 @@ class RecordedRun:
         return record
 
 
+@dataclass(frozen=True)
+class RecordSnapshot:
+    finished: dict[str, RecordedRun]  # by run_key, the latest
+    run_ids: frozenset[str]  # every run of the experiment, in any state
+
+
 class RunRecord:
     """Finished runs of one study's experiment, by run_key (the latest when several)."""
 
@@ -59,18 +67,37 @@ class RunRecord:
             db = sqlite_path(self.study.tracking.uri)
             if db is not None and not db.exists():
                 return None  # reading must not create the store
-            experiment = self._client().get_experiment_by_name(self.study.experiment_name)
+            opening = (
+                contextlib.nullcontext()
+                if db is None
+                else one_opener_at_a_time(db, create=False)  # while another creates it
+            )
+            with opening:
+                experiment = self._client().get_experiment_by_name(self.study.experiment_name)
             if experiment is None:
                 return None
             self._experiment_id = experiment.experiment_id
         return self._experiment_id
 
-    def read(self) -> tuple[dict[str, RecordedRun], frozenset[str]]:
-        """(every run_key's FINISHED run, the ids of all the experiment's runs in any state):
+    def read(self) -> RecordSnapshot:
+        """Every run_key's FINISHED run and the ids of all the experiment's runs, as of now:
         what `RunQueue.use_record` takes."""
         runs = list(self._search(ALL_RUNS))
         finished = _latest(r for r in runs if r.status == "FINISHED")
-        return finished, frozenset(r.run_id for r in runs)
+        return RecordSnapshot(finished, frozenset(r.run_id for r in runs))
+
+    def run_exists(self, run_id: str) -> bool:
+        """Whether the experiment holds this run now (in any state), asked of the store."""
+        from mlflow.exceptions import MlflowException
+
+        experiment = self._experiment()
+        if experiment is None:
+            return False
+        try:
+            info = self._client().get_run(run_id).info
+        except MlflowException:  # no such run
+            return False
+        return info.experiment_id == experiment and info.lifecycle_stage == "active"
 
     def finished_run(self, run_key: str) -> RecordedRun | None:
         """The FINISHED run of one run_key, if the experiment holds one (checked at claim)."""

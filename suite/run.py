@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from suite.backend import quiet_library_logs
+from suite.cli_messages import print_message
 from suite.errors import ExitCode, SetupError
 from suite.study import Study, StudyError
 from suite.study_file import load_study
@@ -52,6 +52,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="N worker processes on this machine sharing the queue, or 'auto' (one per core);"
         " overrides execution.workers (default 1)",
     )
+    parser.add_argument(
+        "--no-memory-check",
+        action="store_true",
+        help="train even when the largest run's estimated memory exceeds what this machine has"
+        " available (the estimate is rough: swap, or a framework's savings, may make it fit)",
+    )
     parser.add_argument("--worker-name", help=argparse.SUPPRESS)  # set by --workers for each
     return parser.parse_args(argv)
 
@@ -71,9 +77,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         study = load_study(args.study, overrides=overrides)
     except StudyError as err:
-        errors.print(f"[red]error:[/] {err.message}", highlight=False, markup=True)
+        print_message(errors, err.message)
         return ExitCode.BAD_INPUT
     quiet_library_logs()
+    if not args.worker_name:  # --workers: the parent checked before starting them
+        from suite.capacity import check_fits_this_machine
+        from suite.store_checks import check_stores
+
+        too_big = None if args.no_memory_check else check_fits_this_machine(study)
+        if too_big and not args.dry_run:
+            print_message(errors, f"{too_big}, or pass --no-memory-check to train anyway")
+            return ExitCode.BAD_INPUT
+        try:
+            notes = check_stores(study, writing=not args.dry_run)
+        except SetupError as err:
+            return _setup_error(err, errors)
+        for note in [too_big, *notes] if too_big else notes:
+            print_message(errors, note, label="note", style="yellow")
     if args.dry_run:
         from suite.cli_output import print_plan
 
@@ -95,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup_error(err: SetupError, errors: Console) -> ExitCode:
-    errors.print(f"[red]error:[/] {escape(str(err))}", highlight=False)
+    print_message(errors, str(err))
     return ExitCode.BAD_INPUT
 
 
@@ -115,10 +135,10 @@ def train_with_workers(
 
     url = storage_url(study)
     if is_rdb(url) and url.startswith("sqlite"):
-        errors.print(
-            f"[red]error:[/] storage {url}: Optuna's SQLite storage is not safe for several"
-            " workers; use the default journal file (remove storage:) or PostgreSQL/MySQL",
-            highlight=False,
+        print_message(
+            errors,
+            f"storage {url}: Optuna's SQLite storage is not safe for several workers; use the"
+            " default journal file (remove storage:) or PostgreSQL/MySQL",
         )
         return ExitCode.BAD_INPUT
     code, outcomes = run_workers(study, worker_command(argv), workers, console)
@@ -126,7 +146,9 @@ def train_with_workers(
     if code == ExitCode.OK:
         print_next_steps(study, console, source_file=source_file)
     if code == ExitCode.INTERRUPTED:
-        errors.print("[yellow]interrupted:[/] run the same command again to resume.")
+        print_message(
+            errors, "run the same command again to resume.", label="interrupted", style="yellow"
+        )
     return code
 
 
@@ -141,29 +163,36 @@ def train_study(
         outcome = run_worker(study, console=console, source_file=source_file, worker_name=worker)
     except StudyInterrupted as stop:
         print_summary(stop.outcome, console)
-        errors.print(
-            "[yellow]interrupted:[/] the run in progress is marked KILLED in MLflow and its trial"
-            f" failed; run the same command again to resume:\n  python -m suite.run {source_file}",
-            highlight=False,
+        print_message(
+            errors,
+            "the run in progress is marked KILLED in MLflow and its trial failed; run the same"
+            f" command again to resume:\n  python -m suite.run {source_file}",
+            label="interrupted",
+            style="yellow",
         )
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        errors.print("[yellow]interrupted[/] before any run started training; nothing is lost.")
+        print_message(
+            errors,
+            "before any run started training; nothing is lost.",
+            label="interrupted",
+            style="yellow",
+        )
         return ExitCode.INTERRUPTED
     except SetupError as err:  # e.g. data damaged while the study ran: not one run's error
         return _setup_error(err, errors)
     except StudyFailed as err:
-        errors.print(f"[red]error:[/] {escape(str(err))}", highlight=False)
+        print_message(errors, str(err))
         return ExitCode.FAILED
     if worker is None:  # with --workers, the parent prints the one summary
         print_summary(outcome, console)
         if not outcome.failed:
             print_next_steps(study, console, source_file=str(source_file))
     if outcome.failed:
-        errors.print(
-            f"[red]{len(outcome.failed)} run(s) failed[/]; their tracebacks are in MLflow"
-            " (artifact error.txt). Running the same command again retries them.",
-            highlight=False,
+        print_message(
+            errors,
+            f"{len(outcome.failed)} run(s) failed; their tracebacks are in MLflow (artifact"
+            " error.txt). Running the same command again retries them.",
         )
         return ExitCode.FAILED
     return ExitCode.OK

@@ -31,7 +31,7 @@ import contextlib
 import enum
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ from optuna.trial import FrozenTrial, TrialState
 from suite.backend import host_name
 from suite.grid import expand
 from suite.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
-from suite.record import RecordedRun
+from suite.record import RecordedRun, RecordSnapshot
 from suite.schema import Metric, TrialAttr
 from suite.study import RunSpec, Study, allowed_values
 from suite.worker_identity import process_alive, this_worker
@@ -94,6 +94,8 @@ class RunQueue:
         # trials, say which runs are done. Without it, the queue alone does.
         self.recorded: dict[str, RecordedRun] | None = None
         self._run_ids: set[str] = set()
+        self._run_exists: Callable[[str], bool] = lambda run_id: False
+        self._looked_up: dict[str, bool] = {}
         self.distributions = grid_distributions(study)
         if create:
             self._storage, self.optuna_study = create_or_load(
@@ -118,11 +120,19 @@ class RunQueue:
                     by_key.setdefault(key, []).append(trial)
         return by_key
 
-    def use_record(self, recorded: Mapping[str, RecordedRun], run_ids: Set[str]) -> None:
-        """From now on a run is done when MLflow holds a FINISHED run of it (`recorded`), or a
-        COMPLETE trial names an MLflow run the store still has (`run_ids`: it may be ending
-        right now). A COMPLETE trial whose run the store lacks was lost with it: train again."""
-        self.recorded, self._run_ids = dict(recorded), set(run_ids)
+    def use_record(
+        self, snapshot: RecordSnapshot, run_exists: Callable[[str], bool] | None = None
+    ) -> None:
+        """From now on a run is done when MLflow holds a FINISHED run of it, or a COMPLETE
+        trial names an MLflow run the store still has (it may be ending right now). A COMPLETE
+        trial whose run the store lacks was lost with it: train again.
+
+        A run is made before its trial completes, so a trial seen COMPLETE whose run is not in
+        the snapshot (another invocation trained it since the read) is looked up in the store
+        itself (`run_exists`): the answer is then final, and kept."""
+        self.recorded, self._run_ids = dict(snapshot.finished), set(snapshot.run_ids)
+        self._run_exists = run_exists or (lambda run_id: False)
+        self._looked_up: dict[str, bool] = {}
 
     def complete_from_record(
         self, trial: optuna.Trial, run: RecordedRun, *, value: float | None = None
@@ -142,7 +152,18 @@ class RunQueue:
             return bool(complete)
         if run_key in self.recorded:
             return True
-        return any(t.user_attrs.get(TrialAttr.MLFLOW_RUN_ID) in self._run_ids for t in complete)
+        return any(
+            self._run_still_there(t.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)) for t in complete
+        )
+
+    def _run_still_there(self, run_id: str | None) -> bool:
+        if run_id is None:
+            return False
+        if run_id in self._run_ids:
+            return True
+        if run_id not in self._looked_up:
+            self._looked_up[run_id] = self._run_exists(run_id)
+        return self._looked_up[run_id]
 
     def plan(self, specs: Sequence[RunSpec]) -> list[PlannedRun]:
         """Each spec's state, as the storage (and the record, if given) hold it now. Reads

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import sqlite3
 import time
 import traceback
 from collections.abc import Iterator
@@ -21,9 +20,11 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.errors import StoreError
 from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
+from suite.sqlite_store import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.study import RunSpec, Study, sqlite_path
 from suite.ui_links import LOCAL_UI, ui_url
 
@@ -53,21 +54,6 @@ def browse_hint(study: Study) -> list[str]:
     ]
 
 
-def use_write_ahead_log(db: Path) -> None:
-    """Switch a SQLite store to SQLite's write-ahead log (once: the mode stays with the file).
-
-    In SQLite's default mode a reader blocks every commit until it finishes, and a commit
-    waits at most MLflow's 20 s busy timeout: a study's writers (each worker's epoch points,
-    MLflow's system-metrics thread) and its readers (`mlflow ui`, the report, other workers'
-    queue checks) then fail runs with "database is locked". With the log, readers never block
-    the writer nor it them. A store that is busy right now keeps its mode; the next open
-    tries again.
-    """
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db)) as store:
-        if store.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            store.execute("PRAGMA journal_mode=WAL")
-
-
 def default_artifact_root(uri: str) -> str | None:
     """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
     db = sqlite_path(uri)
@@ -86,12 +72,16 @@ class Tracker:
         self.study = study
         uri = study.tracking.uri
         db = sqlite_path(uri)
+        opening: contextlib.AbstractContextManager = contextlib.nullcontext()
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
-            use_write_ahead_log(db)
-        mlflow.set_tracking_uri(uri)
-        self.client = MlflowClient(uri)
-        self.experiment_id = self._experiment_id(study.experiment_name, uri)
+            opening = one_opener_at_a_time(db, create=True)
+        with opening:
+            if db is not None:
+                use_write_ahead_log(db)
+            mlflow.set_tracking_uri(uri)
+            self.client = MlflowClient(uri)
+            self.experiment_id = self._experiment_id(study.experiment_name, uri)
         mlflow.set_experiment(experiment_id=self.experiment_id)
 
     @contextlib.contextmanager
@@ -103,11 +93,7 @@ class Tracker:
         finally:
             db = sqlite_path(self.study.tracking.uri)
             if db is not None:
-                with (
-                    contextlib.suppress(sqlite3.Error),
-                    contextlib.closing(sqlite3.connect(db, timeout=5)) as store,
-                ):
-                    store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                fold_write_ahead_log(db)
 
     def _experiment_id(self, name: str, uri: str) -> str:
         experiment = self.client.get_experiment_by_name(name)
@@ -123,7 +109,7 @@ class Tracker:
                     raise
                 experiment = self.client.get_experiment_by_name(name)
         if experiment.lifecycle_stage == "deleted":
-            raise RuntimeError(
+            raise StoreError(
                 f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore"
                 f" --experiment-id {experiment.experiment_id}) or set another 'experiment:'"
             )

@@ -115,7 +115,7 @@ class GridTrials:
 
     def read_record(self) -> None:
         """Read MLflow's record (again): from now on it says which runs are done."""
-        self.queue.use_record(*self.record.read())
+        self.queue.use_record(self.record.read(), self.record.run_exists)
 
     def hand_back(self, trial: FrozenTrial) -> None:
         """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from suite.errors import StudyFailed, StudyInterrupted, store_errors_stop_the_study
 from suite.outcomes import RunOutcome, StudyOutcome
@@ -37,7 +38,8 @@ def run_worker(
     source = trial_source(study)
     opening = source.open()
     console.print(
-        f"{opening.headline}\n  tracking {study.tracking.uri}\n  queue    {source.queue.url}",
+        f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
+        f"  queue    {escape(source.queue.url)}",
         highlight=False,
     )
     if opening.nothing_to_do:

@@ -136,15 +136,19 @@ def test_search_prunes_the_bad_trial_and_resumes(tmp_path, write_study):
 
 @pytest.mark.slow
 def test_a_search_whose_every_trial_fails_stops(tmp_path, write_study):
-    # 100,000 GRU units need a 120 GB weight tensor: every trial fails at once (OOM). Failed
-    # trials never count towards n_trials, so without a stop the search would ask forever.
+    # 100,000 GRU units need a 120 GB weight tensor: refused up front, and with the check
+    # turned off every trial fails at once (OOM). Failed trials never count towards
+    # n_trials, so without a stop the search would ask forever.
     failing = {
         **SEARCH,
         "search": {**SEARCH["search"], "n_trials": 20, "enqueue": []},
     }
     failing["search"]["space"] = {"units": {"choices": [100_000]}}
     path = write_study(failing)
-    result = run_cli(path, cwd=tmp_path, timeout=240)
+    refused = run_cli(path, cwd=tmp_path, timeout=240)
+    assert refused.returncode == 2 and "--no-memory-check" in refused.stderr, refused.stderr
+    assert not (tmp_path / "mlruns").exists()  # refused before anything was written
+    result = run_cli(path, "--no-memory-check", cwd=tmp_path, timeout=240)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "3 trials failed in a row" in result.stderr
     assert "ResourceExhausted" in result.stderr and "Traceback" not in result.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from suite.cli_messages import print_message
 from suite.errors import ExitCode
 from suite.grid import expand
 from suite.schema import Artifact
@@ -58,25 +59,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sources = _sources(args)
     except StudyError as err:
-        errors.print(f"[red]error:[/] {err.message}", highlight=False)
+        print_message(errors, err.message)
         return ExitCode.BAD_INPUT
 
     from suite.backend import quiet_library_logs
+    from suite.errors import StoreError
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
     from suite.report.render import write_report
+    from suite.store_checks import check_tracking_store
 
     quiet_library_logs()
     console = Console()
     try:
         for source in sources:
             _check_store(source.tracking_uri)
+            check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
+    except StoreError as err:
+        print_message(errors, str(err))
+        return ExitCode.BAD_INPUT
+    except ReportError as err:
+        print_message(errors, str(err))
+        return ExitCode.FAILED
+    try:
         with console.status("reading the tracking store..."):
             collected = collect(sources)
         with console.status("computing statistics and drawing plots..."):
             report = build_report(collected, mlflow_url=args.mlflow_url)
     except ReportError as err:
-        errors.print(f"[red]error:[/] {err}", highlight=False)
+        print_message(errors, str(err))
         return ExitCode.FAILED
     out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
     written = write_report(report, out)
@@ -86,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         highlight=False,
     )
     if not args.no_log:
-        _log_to_parent_runs(collected, written)
+        for note in _log_to_parent_runs(collected, written):
+            print_message(errors, note, label="note", style="yellow")
     return ExitCode.OK
 
 
@@ -129,17 +141,28 @@ def _check_store(uri: str) -> None:
         )
 
 
-def _log_to_parent_runs(collected, written) -> None:
-    """The report becomes an artifact of each study's parent run, under report/."""
+def _log_to_parent_runs(collected, written) -> list[str]:
+    """The report becomes an artifact of each study's parent run, under report/; returns why
+    a study's was not (its store was copied or moved, so its artifacts live elsewhere)."""
     from mlflow.tracking import MlflowClient
 
+    from suite.store_checks import artifacts_outside_store
+
+    notes = []
     for source in collected.sources:
         run_id = collected.parent_runs.get(source.name)
         if run_id is None:
             continue
         client = MlflowClient(source.tracking_uri)
+        db = sqlite_path(source.tracking_uri)
+        if db is not None:
+            experiment = client.get_experiment(client.get_run(run_id).info.experiment_id)
+            if problem := artifacts_outside_store(db, experiment):
+                notes.append(f"{problem}. The report is not logged to MLflow")
+                continue
         for path in (written.html, written.markdown, *written.csvs):
             client.log_artifact(run_id, str(path), Artifact.REPORT_DIR)
+    return notes
 
 
 if __name__ == "__main__":

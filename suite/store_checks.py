@@ -1,0 +1,318 @@
+"""Before anything is written: can the study's tracking store and Optuna storage be used?
+
+Each problem is one StoreError line that names the store, what is wrong and the fix, raised
+before the first write, so a refused study leaves nothing behind. The checks only read, and
+a store that does not answer is given up on after REACH_SECONDS. The one write is the repair
+of a journal whose last line a crash cut short (under Optuna's own lock, keeping a copy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from suite.errors import StoreError, first_line
+from suite.optuna_storage import is_rdb, storage_url
+from suite.sqlite_store import one_opener_at_a_time
+from suite.study import Study, sqlite_path
+
+REACH_SECONDS = 5.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+# What to install for each database driver module SQLAlchemy may ask for.
+DRIVER_PACKAGES = {
+    "psycopg2": "pip install psycopg2-binary (pip install -e '.[postgres]' does)",
+    "psycopg": "pip install 'psycopg[binary]', or write postgresql+psycopg2:// to use"
+    " psycopg2-binary (pip install -e '.[postgres]' installs it)",
+    "MySQLdb": "pip install mysqlclient, or write mysql+pymysql:// and pip install PyMySQL",
+    "pymysql": "pip install PyMySQL",
+    "pg8000": "pip install pg8000",
+    "pyodbc": "pip install pyodbc",
+}
+TRACKING_FIX = "set tracking.uri in the study file, or --tracking-uri"
+STORAGE_FIX = "set storage: in the study file, or --storage"
+
+
+def check_stores(study: Study, *, writing: bool) -> list[str]:
+    """Raise StoreError for the first store that cannot be used; return notes to print (a
+    repaired journal). `writing=False` (--dry-run) only needs the stores to be readable."""
+    check_tracking_store(study.tracking.uri, writing=writing)
+    repair = _check_queue_storage(storage_url(study), writing=writing)
+    _check_experiment(study)
+    return [repair()] if repair is not None else []  # written only once nothing refused
+
+
+# --- the tracking store ---------------------------------------------------------------------
+
+
+def check_tracking_store(uri: str, *, writing: bool) -> None:
+    what = f"tracking store {uri}"
+    db = sqlite_path(uri)
+    scheme = urlparse(uri).scheme if "://" in uri else ""
+    if db is not None:
+        _check_sqlite_file(db, what, TRACKING_FIX, writing=writing)
+    elif scheme in {"http", "https"}:
+        _check_server(uri, what)
+    elif is_rdb(uri):
+        _check_database(uri, what, TRACKING_FIX)
+    elif scheme in {"", "file"}:
+        raise StoreError(
+            f"{what}: a folder is MLflow's file store, which MLflow 3 refuses; use"
+            " sqlite:///PATH/mlflow.db (mlflow migrate-filestore converts an old one)"
+        )
+    elif scheme != "databricks":
+        raise StoreError(
+            f"{what}: unknown kind of store '{scheme}://'; use sqlite:///PATH (a local file),"
+            " http://HOST:PORT (an MLflow server) or a database URL (postgresql://...)"
+        )
+
+
+def _check_server(uri: str, what: str) -> None:
+    """An MLflow server answers /health at once; a server that is down or unreachable would
+    otherwise cost minutes of MLflow's retries before the first traceback."""
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=REACH_SECONDS).close()
+    except urllib.error.HTTPError as err:
+        if err.code in {401, 403}:
+            return  # it answers, and wants credentials: MLflow's own calls send them
+        raise StoreError(
+            f"{what} answers HTTP {err.code} at /health, which every MLflow server serves: is"
+            f" it an MLflow server, and up? {TRACKING_FIX}"
+        ) from None
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise StoreError(
+            f"{what} does not answer within {REACH_SECONDS:.0f} s ({reason}); start the server"
+            f" (mlflow server --host HOST --port PORT) or check the address: {TRACKING_FIX}"
+        ) from None
+
+
+# --- the Optuna storage ---------------------------------------------------------------------
+
+
+def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None:
+    """Refuse what cannot be used; return the repair a damaged journal needs, if any."""
+    what = f"Optuna storage {url}"
+    if is_rdb(url):
+        db = sqlite_path(url)
+        if db is not None:
+            _check_sqlite_file(db, what, STORAGE_FIX, writing=writing)
+        else:
+            _check_database(url, what, STORAGE_FIX)
+        return None
+    if "://" in url:
+        raise StoreError(
+            f"{what}: unknown kind of storage; use a journal file path (the default) or a"
+            f" database URL (postgresql://USER:PASSWORD@HOST/DB): {STORAGE_FIX}"
+        )
+    path = Path(url.removeprefix("journal:"))
+    _check_local_file(path, what, STORAGE_FIX, writing=writing)
+    return _check_journal(path, what, writing=writing)
+
+
+def _check_journal(path: Path, what: str, *, writing: bool) -> Callable[[], str] | None:
+    """Optuna's journal is one JSON entry per line, appended. A crash while appending leaves
+    its last line cut short, and every later append glues onto it: Optuna then fails to read
+    the file ever again. Such a last line is an operation that never completed, so removing it
+    is the repair (MLflow's record then says what is done). Damage before the end is not a
+    crash's: that is explained, with the fix, and nothing is touched."""
+    if not path.is_file():
+        return None
+    broken, lines = _first_damaged_line(path.read_bytes())
+    if broken is None:
+        return None
+    if broken < len(lines) - 1:
+        raise StoreError(
+            f"{what}: line {broken + 1} of {len(lines)} is not a journal entry (the file is"
+            " damaged). MLflow holds every finished run, so the queue can be rebuilt from it:"
+            f" move the journal aside (mv {path} {path}.damaged) and run again"
+        )
+    if not writing:
+        return lambda: (
+            f"{what}: its last line is incomplete (a crash while writing?); Optuna skips it,"
+            " and the next run without --dry-run repairs the file"
+        )
+    return lambda: _repair_journal_tail(path, what)
+
+
+def _first_damaged_line(data: bytes) -> tuple[int | None, list[bytes]]:
+    lines = data.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        if not line.endswith(b"\n"):
+            return number, lines
+        try:
+            json.loads(line)
+        except ValueError:
+            return number, lines
+    return None, lines
+
+
+def _repair_journal_tail(path: Path, what: str) -> str:
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
+    lock.acquire()
+    try:
+        broken, lines = _first_damaged_line(path.read_bytes())  # again, under the lock
+        if broken is None:
+            return f"{what}: repaired by another process meanwhile"
+        if broken < len(lines) - 1:
+            raise StoreError(f"{what}: damaged at line {broken + 1}; move it aside and run again")
+        copy = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copy2(path, copy)
+        with path.open("r+b") as journal:
+            journal.truncate(sum(len(line) for line in lines[:broken]))
+    finally:
+        lock.release()
+    return (
+        f"repaired {what}: its last line was cut short (a crash while writing?) and is removed;"
+        f" the damaged file is kept as {copy}"
+    )
+
+
+# --- local files and databases --------------------------------------------------------------
+
+
+def _check_local_file(path: Path, what: str, fix: str, *, writing: bool) -> None:
+    """The file, or the folders it will be made in: a folder in the way, a file in the way of
+    a folder, or nowhere to write."""
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if existing != path and not existing.is_dir():
+        raise StoreError(f"{what}: {existing} is a file, not a folder; {fix}")
+    if path.is_dir():
+        raise StoreError(f"{what}: {path} is a folder; name a file (e.g. {path}/FILE); {fix}")
+    if not writing:
+        return
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise StoreError(f"{what}: {path} is read-only; make it writable or {fix}")
+    folder = path.parent if path.exists() else existing
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"{what}: the folder {folder} is read-only; make it writable or {fix}")
+
+
+def _check_sqlite_file(db: Path, what: str, fix: str, *, writing: bool) -> None:
+    _check_local_file(db, what, fix, writing=writing)
+    if not db.is_file():
+        return
+    with db.open("rb") as opened:
+        header = opened.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise StoreError(f"{what}: {db} is not an SQLite database; {fix}")
+    if writing and not _sqlite_takes_writes(db):
+        raise StoreError(f"{what}: {db} is read-only (a read-only file system?); {fix}")
+
+
+def _sqlite_takes_writes(db: Path) -> bool:
+    """Take SQLite's write lock and let go, writing nothing: the file system, not only the
+    file's mode, decides (root ignores modes)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=0.5)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError as err:
+        return "readonly" not in str(err) and "read-only" not in str(err)
+    return True
+
+
+def _check_database(url: str, what: str, fix: str) -> None:
+    """Its driver is installed, and the server accepts a connection within REACH_SECONDS."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as err:
+        raise StoreError(f"{what}: not a database URL ({first_line(err)}); {fix}") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as err:
+        module = err.name or str(err)
+        install = DRIVER_PACKAGES.get(module, f"install the Python package that provides {module}")
+        raise StoreError(
+            f"{what}: its database driver ({module}) is not installed; {install}"
+        ) from None
+    problem: list[str] = []
+
+    def connect() -> None:
+        try:
+            create_engine(parsed, poolclass=NullPool).connect().close()
+        except Exception as err:  # any driver's error: its first line is the message
+            problem.append(first_line(err))
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    attempt.join(REACH_SECONDS)
+    if attempt.is_alive():
+        raise StoreError(f"{what} does not answer within {REACH_SECONDS:.0f} s; {fix}")
+    if problem:
+        raise StoreError(f"{what}: cannot connect ({problem[0]}); {fix}")
+
+
+# --- the study's experiment -----------------------------------------------------------------
+
+
+def _check_experiment(study: Study) -> None:
+    """A deleted experiment, or one whose artifacts live outside this store (a copied or
+    moved store), is refused before anything is enqueued."""
+    from mlflow.tracking import MlflowClient
+
+    uri = study.tracking.uri
+    db = sqlite_path(uri)
+    if db is not None and not db.is_file():
+        return  # a fresh store: the experiment is made with it
+    from suite.errors import store_errors_stop_the_study
+
+    with store_errors_stop_the_study(uri), _opening(db):
+        experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
+    if experiment is None:
+        return
+    if experiment.lifecycle_stage == "deleted":
+        raise StoreError(
+            f"MLflow experiment {study.experiment_name!r} is deleted; restore it (mlflow"
+            f" experiments restore --experiment-id {experiment.experiment_id}"
+            f" --backend-store-uri {uri}) or set another experiment: in the study file"
+        )
+    if db is not None and (problem := artifacts_outside_store(db, experiment)):
+        raise StoreError(problem)
+
+
+def _opening(db: Path | None):
+    import contextlib
+
+    return contextlib.nullcontext() if db is None else one_opener_at_a_time(db, create=False)
+
+
+def artifacts_outside_store(db: Path, experiment) -> str | None:
+    """Why new artifacts of this experiment would land outside the store's folder, or None.
+
+    A local store records each experiment's artifact folder as an absolute path. A store
+    copied or moved elsewhere still names the original's folder, so its new runs (and the
+    report) would write into the original's files."""
+    location = experiment.artifact_location or ""
+    if not location.startswith("file:"):
+        return None
+    folder = Path(unquote(urlparse(location).path))
+    store = db.resolve().parent
+    if folder.resolve().is_relative_to(store):
+        return None
+    return (
+        f"MLflow experiment {experiment.name!r} in {db} keeps its artifacts in {folder},"
+        f" outside this store's folder {store}: the store was copied or moved, and writing"
+        " would change the original's files. Use the original store, or record into a new"
+        " experiment here (--set experiment=NEW_NAME)"
+    )

@@ -1,0 +1,321 @@
+"""Hostile stores and names: each is refused with one line and exit 2, before anything is written.
+
+Every case breaks a store the way a user can (a path in the way, a file that is not a
+database, a server that is down or silent, a missing driver, a read-only disk, a deleted or
+copied experiment, a damaged journal, a name that climbs out of the store) and checks three
+things: exit status 2, one `error:` line that names the problem, and the files on disk exactly
+as they were (SQLite's -wal/-shm side files aside: any reader of a WAL database makes them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from suite.grid import expand
+from suite.local_workers import worker_count
+from suite.optuna_storage import open_storage
+from suite.study_file import load_study
+from tests.conftest import run_cli
+from tests.test_faults import FAST, finished_per_key
+
+SIDE_FILES = ("-wal", "-shm")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under root with a hash of its bytes (SQLite's side files left out)."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.endswith(SIDE_FILES)
+    }
+
+
+def assert_refused(result: subprocess.CompletedProcess, *needles: str) -> str:
+    """Exit 2 and exactly one stderr line, `error: ...`, holding every needle."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def once_each(path: Path) -> Counter:
+    """One FINISHED run for each of the study's run_keys."""
+    return Counter({spec.run_key: 1 for spec in expand(load_study(path))})
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+STORE_FAULTS = {
+    # name: (how to break the folder, extra CLI arguments, what the one line must say)
+    "tracking file is not a database": (
+        lambda d: (d / "x").mkdir() or (d / "x" / "mlflow.db").write_text("hello\n"),
+        ["--tracking-uri", "sqlite:///x/mlflow.db"],
+        ["x/mlflow.db is not an SQLite database", "--tracking-uri"],
+    ),
+    "tracking folder is a file": (
+        lambda d: (d / "afile").write_text("hi\n"),
+        ["--tracking-uri", "sqlite:///afile/mlflow.db"],
+        ["afile is a file, not a folder"],
+    ),
+    "storage is a folder": (
+        lambda d: (d / "sdir").mkdir(),
+        ["--storage", "sdir"],
+        ["Optuna storage sdir", "is a folder"],
+    ),
+    "storage folder is a file": (
+        lambda d: (d / "afile").write_text("hi\n"),
+        ["--storage", "afile/q.journal"],
+        ["afile is a file, not a folder", "--storage"],
+    ),
+    "storage driver missing": (
+        lambda d: None,
+        ["--storage", "postgresql+pg8000://u:p@127.0.0.1/db"],
+        ["driver (pg8000) is not installed", "pip install pg8000"],
+    ),
+    "tracking driver missing": (
+        lambda d: None,
+        ["--tracking-uri", "mysql://u:p@127.0.0.1/db"],
+        ["driver (MySQLdb) is not installed"],
+    ),
+    "database server down": (
+        lambda d: None,
+        ["--storage", f"postgresql+psycopg2://u:p@127.0.0.1:{free_port()}/db"],
+        ["cannot connect", "Connection refused"],
+    ),
+    "tracking server down": (
+        lambda d: None,
+        ["--tracking-uri", f"http://127.0.0.1:{free_port()}"],
+        ["does not answer within 5 s", "Connection refused"],
+    ),
+    "unknown storage scheme": (
+        lambda d: None,
+        ["--storage", "redis://localhost/0"],
+        ["unknown kind of storage"],
+    ),
+    "folder as tracking store": (
+        lambda d: None,
+        ["--tracking-uri", "mlruns_folder"],
+        ["MLflow's file store", "sqlite:///"],
+    ),
+    "markup in a value": (
+        lambda d: None,
+        ["--set", 'tracking.uri="[/x]"'],
+        ["tracking store [/x]:"],  # printed as written, not read as rich markup
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(STORE_FAULTS))
+def test_a_store_that_cannot_be_used_is_one_line_exit_2_and_nothing_written(
+    fault, tmp_path, write_study
+):
+    path = write_study(FAST)
+    breaks, arguments, needles = STORE_FAULTS[fault]
+    breaks(tmp_path)
+    before = snapshot(tmp_path)
+    for dry_run in ([], ["--dry-run"]):
+        result = run_cli(path, *arguments, *dry_run, cwd=tmp_path, timeout=60)
+        assert_refused(result, *needles)
+        assert "Traceback" not in result.stdout + result.stderr
+    assert snapshot(tmp_path) == before  # no journal, no database, no folder
+
+
+def test_a_server_that_accepts_but_never_answers_is_given_up_on(tmp_path, write_study):
+    """A host that takes the connection and then says nothing (a hung server, a firewall):
+    refused after the 5 s reach timeout, not after minutes of MLflow's retries."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accepted: the request is never read
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        result = run_cli(write_study(FAST), "--tracking-uri", uri, cwd=tmp_path, timeout=60)
+        elapsed = time.monotonic() - started
+        report = run_cli(
+            tmp_path / "study.yaml", "--tracking-uri", uri, cwd=tmp_path, module="suite.report"
+        )
+    assert_refused(result, uri, "does not answer within 5 s")
+    assert elapsed < 45, elapsed  # the 5 s timeout plus start-up; MLflow's retries take minutes
+    assert not (tmp_path / "mlruns").exists()  # the journal was not written first
+    assert_refused(report, uri, "does not answer within 5 s")  # the report, too
+
+
+def _read_only_cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI on a folder it cannot write: modes when not root; as root (whom modes do not
+    stop), the same command run as the unprivileged user `nobody` via util-linux's setpriv."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    command = [sys.executable, "-m", "suite.run", *args]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    env = {**os.environ, "HOME": str(folder), "COLUMNS": "160", "PYTHONDONTWRITEBYTECODE": "1"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_read_only_store_is_refused_and_still_planned(write_study, tmp_path):
+    # A folder every user can read (pytest's own tmp folders are private to root).
+    folder = Path(tempfile.mkdtemp(prefix="suite-read-only-"))
+    try:
+        folder.chmod(0o755)
+        client = MlflowClient(f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
+        client.create_experiment("tiny")
+        study = folder / "study.yaml"
+        shutil.copy(write_study(FAST), study)
+        text = study.read_text().replace(str(tmp_path), str(folder))
+        study.write_text(text)
+        before = snapshot(folder)
+        refused = _read_only_cli(folder, "study.yaml")
+        assert_refused(refused, "mlflow.db is read-only")
+        planned = _read_only_cli(folder, "study.yaml", "--dry-run")  # reading is enough
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        assert "2 to train, 0 not" in planned.stdout
+        assert snapshot(folder) == before
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        shutil.rmtree(folder)
+
+
+def test_a_deleted_experiment_is_refused_before_anything_is_enqueued(tmp_path, write_study):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    client.delete_experiment(client.create_experiment("tiny"))
+    path = write_study(FAST)
+    before = snapshot(tmp_path)
+    result = run_cli(path, cwd=tmp_path)
+    assert_refused(result, "'tiny' is deleted", "mlflow experiments restore --experiment-id 1")
+    assert snapshot(tmp_path) == before  # no journal: nothing was enqueued
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("experiment", "../outside"), ("experiment", "a#b"), ("name", "../x"), ("name", "a/b")],
+)
+def test_names_that_reach_paths_are_refused(key, value, tmp_path, write_study):
+    result = run_cli(write_study(FAST), "--set", f"{key}={value}", cwd=tmp_path)
+    assert_refused(result, f"{key}: must start with a letter or digit", repr(value))
+    assert not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.slow
+def test_a_copied_store_never_writes_into_the_originals_artifacts(tmp_path, write_study):
+    trained = run_cli(write_study(FAST), cwd=tmp_path)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "mlruns", copy / "mlruns")
+    study = copy / "study.yaml"
+    study.write_text((tmp_path / "study.yaml").read_text().replace(str(tmp_path), str(copy)))
+    original = snapshot(tmp_path / "mlruns")
+
+    refused = run_cli(study, "--set", "grid.cell=[gru,lstm]", cwd=copy)
+    assert_refused(refused, "outside this store's folder", str(tmp_path / "mlruns"))
+    report = run_cli(study, cwd=copy, module="suite.report")
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "The report is not logged to MLflow" in report.stderr
+    assert snapshot(tmp_path / "mlruns") == original  # nothing of the copy's landed there
+
+    renamed = run_cli(study, "--set", "experiment=tiny-copy", "--dry-run", cwd=copy)
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr  # the fix the line names
+
+
+def _journal_with_two_trials(path: Path) -> bytes:
+    storage = open_storage(str(path))
+    study = optuna.create_study(study_name="tiny", storage=storage, direction="maximize")
+    for _ in range(2):
+        study.enqueue_trial({})
+    return path.read_bytes()
+
+
+def test_damage_inside_a_journal_is_explained_and_left_alone(tmp_path, write_study):
+    journal = tmp_path / "mlruns" / "optuna.journal"
+    lines = _journal_with_two_trials(journal).splitlines(keepends=True)
+    lines[1] = b"not json\n"
+    journal.write_bytes(b"".join(lines))
+    path = write_study(FAST)
+    before = snapshot(tmp_path)
+    result = run_cli(path, cwd=tmp_path)
+    assert_refused(result, f"line 2 of {len(lines)} is not a journal entry", "mv ")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_a_journal_cut_short_by_a_crash_is_repaired_keeping_a_copy(tmp_path, write_study):
+    journal = tmp_path / "mlruns" / "optuna.journal"
+    whole = _journal_with_two_trials(journal)
+    cut = whole[:-7]  # the last entry, cut mid-line as by a crash while appending
+    journal.write_bytes(cut)
+    path = write_study(FAST)
+
+    planned = run_cli(path, "--dry-run", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "last line is incomplete" in planned.stderr and journal.read_bytes() == cut
+
+    result = run_cli(path, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "repaired Optuna storage" in result.stderr
+    (copy,) = journal.parent.glob("optuna.journal.damaged-*")
+    assert copy.read_bytes() == cut
+    repaired = journal.read_bytes().splitlines(keepends=True)
+    kept = whole.splitlines(keepends=True)[:-1]  # every complete entry, unchanged
+    assert repaired[: len(kept)] == kept
+    assert all(json.loads(line) for line in repaired)  # Optuna reads it again
+    assert finished_per_key(tmp_path) == once_each(path)
+
+
+@pytest.mark.slow
+def test_two_first_invocations_at_once_on_a_fresh_store_train_each_run_once(tmp_path, write_study):
+    path = write_study(FAST)
+    command = [sys.executable, "-m", "suite.run", str(path)]
+    both = [
+        subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    trained = 0
+    for process in both:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr.decode()
+        trained += stdout.decode().count("✓")  # one line per run this process trained
+    assert trained == 2  # each of the 2 runs trained once, by one of the two
+    assert finished_per_key(tmp_path) == once_each(path)
+    # Every run that wrote artifacts is in the database: no process's records were lost.
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    in_store = {run.info.run_id for run in client.search_runs([experiment])}
+    artifact_folders = {p.name for p in (tmp_path / "mlruns" / "artifacts" / "tiny").iterdir()}
+    assert artifact_folders == in_store
+
+
+def test_workers_are_never_more_than_the_runs_left(tmp_path, write_study):
+    path = write_study({**FAST, "execution": {"workers": 64}})
+    assert worker_count(load_study(path)) == 2  # two runs to train: two processes, not 64
+
+
+def test_markup_in_messages_is_printed_as_written(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    result = run_cli(empty, cwd=tmp_path)
+    assert_refused(result, "grid: {cell: [lstm]}")  # the hint's [lstm] is not eaten
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grid: {cell: ['[/x]', '[bold]y[/bold]']}\n")
+    result = run_cli(bad, cwd=tmp_path)
+    assert result.returncode == 2 and "'[/x]'" in result.stderr, result.stderr
+    assert "'[bold]y[/bold]'" in result.stderr and "Traceback" not in result.stderr
