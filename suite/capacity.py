@@ -67,26 +67,29 @@ def largest_run(study: Study) -> RunSpec:
     return max((spec_at(study, point) for point in points), key=training_bytes)
 
 
-def memory_problem(study: Study, available_bytes: int) -> str | None:
-    """One line when the study's largest run needs more memory than `available_bytes`."""
+def memory_problem(study: Study, available_bytes: int, *, workers: int = 1) -> str | None:
+    """One line when the study's largest run, trained by each of `workers` at once, needs
+    more memory than `available_bytes`."""
     spec = largest_run(study)
-    needed = training_bytes(spec)
+    needed = training_bytes(spec) * workers
     if needed <= available_bytes:
         return None
     m = spec.model
+    at_once = f" x {workers} workers training at once" if workers > 1 else ""
+    fewer = ", or use fewer workers" if workers > 1 else ""
     return (
         f"model: the largest run ({config_label(m.cell, m.bidirectional, m.layers)}, units"
-        f" {m.units:,}, batch_size {spec.training.batch_size:,}, view {spec.data.view}) needs"
-        f" about {_size(needed)} to train; this machine has {_size(available_bytes)} available;"
-        " lower model.units, model.layers or training.batch_size"
+        f" {m.units:,}, batch_size {spec.training.batch_size:,}, view {spec.data.view}){at_once}"
+        f" needs about {_size(needed)} to train; this machine has {_size(available_bytes)}"
+        f" available; lower model.units, model.layers or training.batch_size{fewer}"
     )
 
 
-def check_fits_this_machine(study: Study) -> str | None:
+def check_fits_this_machine(study: Study, *, workers: int = 1) -> str | None:
     """`memory_problem` against the memory this machine has available now."""
     import psutil
 
-    return memory_problem(study, psutil.virtual_memory().available)
+    return memory_problem(study, psutil.virtual_memory().available, workers=workers)
 
 
 def _memory_values(study: Study) -> dict[str, list[Any]]:

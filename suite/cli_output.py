@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all by state
 
 
-def print_plan(study: Study, console: Console) -> None:
+def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) -> None:
     from suite.estimate import format_duration
     from suite.local_workers import worker_count
     from suite.planning import estimate_plan, plan_study
@@ -26,7 +26,7 @@ def print_plan(study: Study, console: Console) -> None:
         print_search_plan(study, console)
         return
     planned = plan_study(study)
-    model = estimate_plan(planned, console)
+    model = estimate_plan(planned, console, probe_allowed=probe_allowed)
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
         table.add_column(column)
@@ -125,6 +125,7 @@ def print_next_steps(study: Study, console: Console, *, source_file: str) -> Non
         f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
         " validation accuracy, test accuracy as its estimate)",
         highlight=False,
+        markup=False,  # the path is the user's, brackets and all
         soft_wrap=True,  # commands and links stay whole lines, to copy
     )
     for number, line in enumerate(browse_hint(study)):

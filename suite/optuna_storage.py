@@ -17,6 +17,7 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from suite.sqlite_store import OPTUNA_TABLE, tables_of
 from suite.study import Study, sqlite_path
 
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
@@ -43,7 +44,11 @@ def open_storage(url: str) -> BaseStorage:
 
 
 def storage_exists(url: str) -> bool:
-    return is_rdb(url) or Path(url.removeprefix("journal:")).exists()
+    """Whether the storage holds an Optuna storage already (reading never creates one)."""
+    if not is_rdb(url):
+        return Path(url.removeprefix("journal:")).exists()
+    db = sqlite_path(url)
+    return db is None or OPTUNA_TABLE in tables_of(db)
 
 
 def create_or_load(

@@ -46,14 +46,17 @@ def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
     return {p.spec.run_key: model.seconds(p.spec) for p in planned if p.state != PlanState.DONE}
 
 
-def estimate_plan(planned: list[PlannedRun], console: Console) -> TimeModel | None:
+def estimate_plan(
+    planned: list[PlannedRun], console: Console, *, probe_allowed: bool = True
+) -> TimeModel | None:
     """The time model for a plan: from the study's finished runs, else from a few timed
-    training steps of its largest run still to train (the model is thrown away)."""
+    training steps of its largest run still to train (the model is thrown away; not where
+    `probe_allowed` is False: a model too large for this machine is never built)."""
     from suite.estimate import from_probes, probe
 
     model = time_model(planned)
     todo = [p.spec for p in planned if p.needs_training]
-    if model is not None or not todo:
+    if model is not None or not todo or not probe_allowed:
         return model
     from suite.backend import start_backend
 

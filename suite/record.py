@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from suite.schema import Metric, Role, Tag, TrialAttr
-from suite.sqlite_store import one_opener_at_a_time
+from suite.sqlite_store import MLFLOW_TABLE, one_opener_at_a_time, tables_of
 from suite.study import Study, sqlite_path
 
 PAGE = 1000
@@ -65,8 +65,8 @@ class RunRecord:
         """The experiment's id, or None where the store or the experiment does not exist."""
         if self._experiment_id is None:
             db = sqlite_path(self.study.tracking.uri)
-            if db is not None and not db.exists():
-                return None  # reading must not create the store
+            if db is not None and MLFLOW_TABLE not in tables_of(db):
+                return None  # reading must not create the store (nor its tables)
             opening = (
                 contextlib.nullcontext()
                 if db is None

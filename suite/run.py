@@ -67,12 +67,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
+    for flag, value in (
+        ("--tracking-uri", args.tracking_uri),
+        ("--storage", args.storage),
+        ("--workers", args.workers),
+    ):
+        if value is not None and not value.strip():
+            print_message(errors, f"{flag}: empty; give a value or leave the option out")
+            return ExitCode.BAD_INPUT
     overrides = list(args.overrides)
-    if args.tracking_uri:
+    # `is not None`: an empty value (`--storage ""`) is refused by validation, not ignored.
+    if args.tracking_uri is not None:
         overrides.append(f"tracking.uri={args.tracking_uri}")
-    if args.storage:
+    if args.storage is not None:
         overrides.append(f"storage={args.storage}")
-    if args.workers:
+    if args.workers is not None:
         overrides.append(f"execution.workers={args.workers}")
     try:
         study = load_study(args.study, overrides=overrides)
@@ -80,11 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
     quiet_library_logs()
+    too_big = None
     if not args.worker_name:  # --workers: the parent checked before starting them
         from suite.capacity import check_fits_this_machine
-        from suite.store_checks import check_stores
+        from suite.store_checks import check_stores, several_workers_problem
 
-        too_big = None if args.no_memory_check else check_fits_this_machine(study)
+        if problem := several_workers_problem(study):
+            print_message(errors, problem)
+            return ExitCode.BAD_INPUT
+        if not args.no_memory_check:
+            too_big = check_fits_this_machine(study, workers=_most_workers(study))
         if too_big and not args.dry_run:
             print_message(errors, f"{too_big}, or pass --no-memory-check to train anyway")
             return ExitCode.BAD_INPUT
@@ -97,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         from suite.cli_output import print_plan
 
-        print_plan(study, console)
+        print_plan(study, console, probe_allowed=too_big is None)  # never build what cannot fit
         return ExitCode.OK
     from suite.data import load_mnist
     from suite.local_workers import worker_count
@@ -112,6 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             study, argv, workers, console, errors, source_file=str(args.study)
         )
     return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
+
+
+def _most_workers(study: Study) -> int:
+    """The most worker processes the study may start: each trains a run at once."""
+    from suite.study import MAX_AUTO_WORKERS
+
+    workers = study.execution.workers
+    return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if workers == "auto" else workers
 
 
 def _setup_error(err: SetupError, errors: Console) -> ExitCode:
@@ -130,17 +152,8 @@ def train_with_workers(
 ) -> int:
     from suite.cli_output import print_next_steps, print_summary
     from suite.local_workers import run_workers, worker_command
-    from suite.optuna_storage import is_rdb, storage_url
     from suite.outcomes import StudyOutcome
 
-    url = storage_url(study)
-    if is_rdb(url) and url.startswith("sqlite"):
-        print_message(
-            errors,
-            f"storage {url}: Optuna's SQLite storage is not safe for several workers; use the"
-            " default journal file (remove storage:) or PostgreSQL/MySQL",
-        )
-        return ExitCode.BAD_INPUT
     code, outcomes = run_workers(study, worker_command(argv), workers, console)
     print_summary(StudyOutcome(study, outcomes), console)
     if code == ExitCode.OK:

@@ -60,3 +60,20 @@ def fold_write_ahead_log(db: Path) -> None:
         contextlib.closing(sqlite3.connect(db, timeout=5)) as store,
     ):
         store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def tables_of(db: Path) -> set[str]:
+    """The tables an SQLite file holds, read without writing (an empty set for an empty or
+    missing file); MLflow's store holds `experiments`, Optuna's `studies`."""
+    if not db.is_file() or db.stat().st_size == 0:
+        return set()
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as store:
+            rows = store.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {name for (name,) in rows.fetchall()}
+    except sqlite3.Error:  # not a database at all: it holds no store either
+        return set()
+
+
+MLFLOW_TABLE = "experiments"
+OPTUNA_TABLE = "studies"

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from suite.errors import StoreError, first_line
 from suite.optuna_storage import is_rdb, storage_url
-from suite.sqlite_store import one_opener_at_a_time
+from suite.sqlite_store import MLFLOW_TABLE, OPTUNA_TABLE, one_opener_at_a_time, tables_of
 from suite.study import Study, sqlite_path
 
 REACH_SECONDS = 5.0
@@ -49,6 +49,18 @@ def check_stores(study: Study, *, writing: bool) -> list[str]:
     return [repair()] if repair is not None else []  # written only once nothing refused
 
 
+def several_workers_problem(study: Study) -> str | None:
+    """Optuna's SQLite storage is not safe for concurrent claiming: refused with `workers`."""
+    url = storage_url(study)
+    workers = study.execution.workers
+    if workers != "auto" and workers > 1 and is_rdb(url) and url.startswith("sqlite"):
+        return (
+            f"storage {url}: Optuna's SQLite storage is not safe for several workers; use the"
+            " default journal file (remove storage:) or PostgreSQL/MySQL"
+        )
+    return None
+
+
 # --- the tracking store ---------------------------------------------------------------------
 
 
@@ -57,7 +69,7 @@ def check_tracking_store(uri: str, *, writing: bool) -> None:
     db = sqlite_path(uri)
     scheme = urlparse(uri).scheme if "://" in uri else ""
     if db is not None:
-        _check_sqlite_file(db, what, TRACKING_FIX, writing=writing)
+        _check_sqlite_file(db, what, TRACKING_FIX, writing=writing, holds=MLFLOW_TABLE)
     elif scheme in {"http", "https"}:
         _check_server(uri, what)
     elif is_rdb(uri):
@@ -75,16 +87,21 @@ def check_tracking_store(uri: str, *, writing: bool) -> None:
 
 
 def _check_server(uri: str, what: str) -> None:
-    """An MLflow server answers /health at once; a server that is down or unreachable would
-    otherwise cost minutes of MLflow's retries before the first traceback."""
+    """An MLflow server answers /health and its API at once; a server that is down, hung or
+    failing would otherwise cost minutes of MLflow's retries in silence."""
+    for endpoint in ("/health", "/api/2.0/mlflow/experiments/search?max_results=1"):
+        _probe(uri, endpoint, what)
+
+
+def _probe(uri: str, endpoint: str, what: str) -> None:
     try:
-        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=REACH_SECONDS).close()
+        urllib.request.urlopen(f"{uri.rstrip('/')}{endpoint}", timeout=REACH_SECONDS).close()
     except urllib.error.HTTPError as err:
         if err.code in {401, 403}:
             return  # it answers, and wants credentials: MLflow's own calls send them
         raise StoreError(
-            f"{what} answers HTTP {err.code} at /health, which every MLflow server serves: is"
-            f" it an MLflow server, and up? {TRACKING_FIX}"
+            f"{what} answers HTTP {err.code} at {endpoint.split('?')[0]}, which every MLflow"
+            f" server serves: is it an MLflow server, and up? {TRACKING_FIX}"
         ) from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as err:
         reason = getattr(err, "reason", err)
@@ -103,7 +120,7 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
     if is_rdb(url):
         db = sqlite_path(url)
         if db is not None:
-            _check_sqlite_file(db, what, STORAGE_FIX, writing=writing)
+            _check_sqlite_file(db, what, STORAGE_FIX, writing=writing, holds=OPTUNA_TABLE)
         else:
             _check_database(url, what, STORAGE_FIX)
         return None
@@ -113,7 +130,9 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
             f" database URL (postgresql://USER:PASSWORD@HOST/DB): {STORAGE_FIX}"
         )
     path = Path(url.removeprefix("journal:"))
-    _check_local_file(path, what, STORAGE_FIX, writing=writing)
+    check_local_file(path, what, STORAGE_FIX, writing=writing)
+    if path.exists() and not path.is_file():  # a pipe or a device would never end
+        raise StoreError(f"{what}: {path} is not a regular file; {STORAGE_FIX}")
     return _check_journal(path, what, writing=writing)
 
 
@@ -127,6 +146,7 @@ def _check_journal(path: Path, what: str, *, writing: bool) -> Callable[[], str]
         return None
     broken, lines = _first_damaged_line(path.read_bytes())
     if broken is None:
+        _replays(path, what)
         return None
     if broken < len(lines) - 1:
         raise StoreError(
@@ -135,6 +155,11 @@ def _check_journal(path: Path, what: str, *, writing: bool) -> Callable[[], str]
             f" move the journal aside (mv {path} {path}.damaged) and run again"
         )
     if not writing:
+        if lines[-1].endswith(b"\n") and _is_json(lines[-1]):  # Optuna would apply it
+            raise StoreError(
+                f"{what}: its last line is not a journal entry; a run without --dry-run"
+                " repairs it (keeping a copy)"
+            )
         return lambda: (
             f"{what}: its last line is incomplete (a crash while writing?); Optuna skips it,"
             " and the next run without --dry-run repairs the file"
@@ -145,13 +170,48 @@ def _check_journal(path: Path, what: str, *, writing: bool) -> Callable[[], str]
 def _first_damaged_line(data: bytes) -> tuple[int | None, list[bytes]]:
     lines = data.splitlines(keepends=True)
     for number, line in enumerate(lines):
-        if not line.endswith(b"\n"):
-            return number, lines
-        try:
-            json.loads(line)
-        except ValueError:
+        if not line.endswith(b"\n") or not _is_journal_entry(line):
             return number, lines
     return None, lines
+
+
+def _is_journal_entry(line: bytes) -> bool:
+    """A JSON object with one of Optuna's operation codes (anything else makes Optuna's
+    replay fail an assertion)."""
+    from optuna.storages.journal._storage import JournalOperation  # no public name for it
+
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return (
+        isinstance(entry, dict)
+        and "worker_id" in entry
+        and entry.get("op_code") in {operation.value for operation in JournalOperation}
+    )
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _replays(path: Path, what: str) -> None:
+    """Optuna reads every entry back: one it cannot apply is damage, explained."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    try:
+        JournalStorage(JournalFileBackend(str(path)))
+    except Exception as err:  # Optuna's replay raises whatever the entry's damage causes
+        raise StoreError(
+            f"{what}: Optuna cannot read it back ({first_line(err) or type(err).__name__})."
+            " MLflow holds every finished run, so the queue can be rebuilt from it: move the"
+            f" journal aside (mv {path} {path}.damaged) and run again"
+        ) from None
 
 
 def _repair_journal_tail(path: Path, what: str) -> str:
@@ -172,7 +232,8 @@ def _repair_journal_tail(path: Path, what: str) -> str:
     finally:
         lock.release()
     return (
-        f"repaired {what}: its last line was cut short (a crash while writing?) and is removed;"
+        f"repaired {what}: its last line was cut short or not a journal entry (a crash while"
+        " writing?) and is removed;"
         f" the damaged file is kept as {copy}"
     )
 
@@ -180,7 +241,7 @@ def _repair_journal_tail(path: Path, what: str) -> str:
 # --- local files and databases --------------------------------------------------------------
 
 
-def _check_local_file(path: Path, what: str, fix: str, *, writing: bool) -> None:
+def check_local_file(path: Path, what: str, fix: str, *, writing: bool) -> None:
     """The file, or the folders it will be made in: a folder in the way, a file in the way of
     a folder, or nowhere to write."""
     existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
@@ -197,14 +258,29 @@ def _check_local_file(path: Path, what: str, fix: str, *, writing: bool) -> None
         raise StoreError(f"{what}: the folder {folder} is read-only; make it writable or {fix}")
 
 
-def _check_sqlite_file(db: Path, what: str, fix: str, *, writing: bool) -> None:
-    _check_local_file(db, what, fix, writing=writing)
+def _check_sqlite_file(db: Path, what: str, fix: str, *, writing: bool, holds: str) -> None:
+    """A database file of the right kind: MLflow's tables in a tracking store, Optuna's in a
+    storage (each tool would add its own tables to the other's file), or none yet."""
+    check_local_file(db, what, fix, writing=writing)
     if not db.is_file():
         return
     with db.open("rb") as opened:
         header = opened.read(len(SQLITE_HEADER))
     if header and header != SQLITE_HEADER:
         raise StoreError(f"{what}: {db} is not an SQLite database; {fix}")
+    tables = tables_of(db)
+    if tables and holds not in tables:
+        kind = {MLFLOW_TABLE: "MLflow tracking store", OPTUNA_TABLE: "Optuna storage"}[holds]
+        other = (
+            " (it is an Optuna storage)"
+            if OPTUNA_TABLE in tables
+            else " (it is an MLflow tracking store)"
+            if MLFLOW_TABLE in tables
+            else ""
+        )
+        raise StoreError(
+            f"{what}: {db} is a database but not an {kind}{other}; give each its own file: {fix}"
+        )
     if writing and not _sqlite_takes_writes(db):
         raise StoreError(f"{what}: {db} is read-only (a read-only file system?); {fix}")
 
@@ -273,8 +349,8 @@ def _check_experiment(study: Study) -> None:
 
     uri = study.tracking.uri
     db = sqlite_path(uri)
-    if db is not None and not db.is_file():
-        return  # a fresh store: the experiment is made with it
+    if db is not None and MLFLOW_TABLE not in tables_of(db):
+        return  # a fresh store: the experiment is made with it (opening it now would)
     from suite.errors import store_errors_stop_the_study
 
     with store_errors_stop_the_study(uri), _opening(db):

@@ -58,7 +58,21 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     return study
 
 
+MAX_STUDY_FILE_BYTES = 1_000_000  # a study is a few lines; its largest grid, some kilobytes
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    # A pipe or a device would be read without end, a huge file parsed for minutes.
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise StudyError(str(path), ["not a regular file; give the path of a .yaml study file"])
+    if path.is_file() and path.stat().st_size > MAX_STUDY_FILE_BYTES:
+        raise StudyError(
+            str(path),
+            [
+                f"{path.stat().st_size:,} bytes; a study file holds at most"
+                f" {MAX_STUDY_FILE_BYTES:,} (its grid lists values, at most 10,000 runs)"
+            ],
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -117,6 +117,27 @@ STORE_FAULTS = {
         ["--tracking-uri", "mlruns_folder"],
         ["MLflow's file store", "sqlite:///"],
     ),
+    "storage is MLflow's database": (
+        lambda d: MlflowClient(f"sqlite:///{d / 'm.db'}").search_experiments(),
+        ["--storage", "sqlite:///m.db"],
+        ["is a database but not an Optuna storage (it is an MLflow tracking store)"],
+    ),
+    "tracking store is Optuna's database": (
+        lambda d: optuna.create_study(storage=f"sqlite:///{d / 'q.db'}"),
+        ["--tracking-uri", "sqlite:///q.db"],
+        ["is a database but not an MLflow tracking store (it is an Optuna storage)"],
+    ),
+    "SQLite storage with several workers": (
+        lambda d: None,
+        ["--workers", "2", "--storage", "sqlite:///q.db"],
+        ["not safe for several workers"],
+    ),
+    "empty option": (lambda d: None, ["--storage", ""], ["--storage: empty"]),
+    "a pipe as the journal": (
+        lambda d: (d / "mlruns").mkdir() or os.mkfifo(d / "mlruns" / "optuna.journal"),
+        [],
+        ["is not a regular file"],
+    ),
     "markup in a value": (
         lambda d: None,
         ["--set", 'tracking.uri="[/x]"'],
@@ -138,6 +159,50 @@ def test_a_store_that_cannot_be_used_is_one_line_exit_2_and_nothing_written(
         assert_refused(result, *needles)
         assert "Traceback" not in result.stdout + result.stderr
     assert snapshot(tmp_path) == before  # no journal, no database, no folder
+
+
+def test_empty_files_stay_empty_and_a_plan_creates_no_database(tmp_path, write_study):
+    """A 0-byte tracking file and a missing SQLite storage: --dry-run plans from them without
+    writing MLflow's or Optuna's tables into either."""
+    (tmp_path / "e.db").touch()
+    path = write_study(FAST)
+    arguments = ["--tracking-uri", "sqlite:///e.db", "--storage", "sqlite:///q.db", "--dry-run"]
+    result = run_cli(path, *arguments, cwd=tmp_path)
+    assert result.returncode == 0 and "2 to train, 0 not" in result.stdout, result.stderr
+    assert (tmp_path / "e.db").stat().st_size == 0 and not (tmp_path / "q.db").exists()
+    report = run_cli(path, "--tracking-uri", "sqlite:///e.db", cwd=tmp_path, module="suite.report")
+    assert report.returncode == 1 and "no tracking store" in report.stderr, report.stderr
+    assert (tmp_path / "e.db").stat().st_size == 0
+
+
+def test_a_pipe_as_study_file_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "study.yaml")
+    assert_refused(run_cli(tmp_path / "study.yaml", cwd=tmp_path, timeout=60), "not a regular")
+
+
+def test_a_server_whose_api_fails_is_refused_within_seconds(tmp_path, write_study):
+    """It answers /health but fails every API call: refused at once, not after minutes of
+    MLflow's retries."""
+    import http.server
+    import threading
+
+    class HealthyButBroken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 500)
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthyButBroken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}"
+        result = run_cli(write_study(FAST), "--tracking-uri", uri, "--dry-run", cwd=tmp_path)
+    finally:
+        server.shutdown()
+    assert_refused(result, "answers HTTP 500 at /api/2.0/mlflow/experiments/search")
 
 
 def test_a_server_that_accepts_but_never_answers_is_given_up_on(tmp_path, write_study):
@@ -245,10 +310,13 @@ def _journal_with_two_trials(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_damage_inside_a_journal_is_explained_and_left_alone(tmp_path, write_study):
+@pytest.mark.parametrize(
+    "damage", [b"not json\n", b"123\n", b'{"op_code": 99, "worker_id": "w"}\n']
+)
+def test_damage_inside_a_journal_is_explained_and_left_alone(damage, tmp_path, write_study):
     journal = tmp_path / "mlruns" / "optuna.journal"
     lines = _journal_with_two_trials(journal).splitlines(keepends=True)
-    lines[1] = b"not json\n"
+    lines[1] = damage  # not JSON; JSON but no entry; an entry Optuna has no operation for
     journal.write_bytes(b"".join(lines))
     path = write_study(FAST)
     before = snapshot(tmp_path)
@@ -302,6 +370,42 @@ def test_two_first_invocations_at_once_on_a_fresh_store_train_each_run_once(tmp_
     in_store = {run.info.run_id for run in client.search_runs([experiment])}
     artifact_folders = {p.name for p in (tmp_path / "mlruns" / "artifacts" / "tiny").iterdir()}
     assert artifact_folders == in_store
+
+
+def test_a_plan_never_builds_a_model_too_large_for_this_machine(tmp_path, write_study):
+    # 100,000 units: a 120 GB weight tensor. The plan says so and times no training step.
+    path = write_study({**FAST, "model": {"units": 100_000}})
+    result = run_cli(path, "--dry-run", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "note: model: the largest run" in result.stderr
+    assert "estimated time" not in result.stdout  # no probe was built to time
+    refused = run_cli(path, "--workers", "2", cwd=tmp_path)
+    assert_refused(refused, "x 2 workers training at once", "--no-memory-check")
+
+
+def test_the_report_refuses_an_out_path_it_cannot_write(tmp_path, write_study):
+    path = write_study(FAST)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    for out, needle in (("afile/r.html", "afile is a file"), ("adir", "adir is a folder")):
+        result = run_cli(path, "--out", out, cwd=tmp_path, module="suite.report")
+        assert_refused(result, f"report file {out}", needle)
+
+
+@pytest.mark.slow
+def test_brackets_in_paths_are_printed_as_written(tmp_path, write_study):
+    folder = tmp_path / "a[" / "b]"  # the path a[/b]: a closing tag to rich's markup
+    folder.mkdir(parents=True)
+    study = folder / "study.yaml"
+    study.write_text(write_study(FAST).read_text())
+    result = run_cli(study, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "next: python -m suite.report " + str(study) in result.stdout
+    report = run_cli(
+        study, "--no-log", "--out", "r[/x]/rep.html", cwd=tmp_path, module="suite.report"
+    )
+    assert report.returncode == 0, report.stderr
+    assert "report: r[/x]/rep.html" in report.stdout
 
 
 def test_workers_are_never_more_than_the_runs_left(tmp_path, write_study):

@@ -67,11 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
     from suite.report.render import write_report
-    from suite.store_checks import check_tracking_store
+    from suite.store_checks import check_local_file, check_tracking_store
 
     quiet_library_logs()
     console = Console()
+    out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
     try:
+        check_local_file(out, f"report file {out}", "choose another --out", writing=True)
         for source in sources:
             _check_store(source.tracking_uri)
             check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
@@ -89,12 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as err:
         print_message(errors, str(err))
         return ExitCode.FAILED
-    out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
-    written = write_report(report, out)
+    try:
+        written = write_report(report, out)
+    except OSError as err:  # e.g. the disk filled up, or the folder changed meanwhile
+        print_message(errors, f"cannot write the report to {out}: {err.strerror or err}")
+        return ExitCode.BAD_INPUT
     console.print(
         f"report: {written.html}\nsummary: {written.markdown}\n"
         f"tables: {len(written.csvs)} CSV files beside them",
         highlight=False,
+        markup=False,  # paths are the user's, brackets and all
     )
     if not args.no_log:
         for note in _log_to_parent_runs(collected, written):
@@ -132,9 +138,10 @@ def _sources(args: argparse.Namespace) -> list:
 def _check_store(uri: str) -> None:
     """A report never creates a store: a missing SQLite file is an error, not an empty report."""
     from suite.report.collect import ReportError
+    from suite.sqlite_store import MLFLOW_TABLE, tables_of
 
     db = sqlite_path(uri)
-    if db is not None and not db.is_file():
+    if db is not None and MLFLOW_TABLE not in tables_of(db):  # opening it would make one
         raise ReportError(
             f"no tracking store at {db}: train a study first (python -m suite.run STUDY.yaml)"
             " or point --tracking-uri at the store"
