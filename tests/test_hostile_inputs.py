@@ -317,7 +317,7 @@ def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeyp
         for i, spec in enumerate(specs)
     ]
     monkeypatch.setattr(suite.planning, "plan_study", lambda _study: planned)
-    monkeypatch.setattr(suite.planning, "estimate_plan", lambda _planned, _console: None)
+    monkeypatch.setattr(suite.planning, "estimate_plan", lambda *_args, **_options: None)
     out = io.StringIO()
     print_plan(study, Console(file=out, width=200))
     text = out.getvalue()
