@@ -9,9 +9,11 @@ One way, each step a module:
   collect_search.py         a search's Optuna trials, copied into an in-memory study
   ranking.py                which configuration is best, by one rule (validation, not test)
   stats.py                  intervals, pivots, effects, Welch and Holm tests
+  variance.py               a grid's ANOVA: each factor's share of the variance, F tests
   build.py                  Collected -> Report: one section per study, the overview
   leaderboard_section.py    the headline, the rule and the ranked configurations
   comparisons_section.py    pivots, main effects, tests against the best
+  variance_section.py       the shares of the variance, their F tests, and their plot
   plots_section.py          the study's figures, with captions
   best_run_section.py       the best run: facts, curves, confusion matrix
   search_section.py         a search's trials and Optuna's plots

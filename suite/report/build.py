@@ -20,6 +20,7 @@ from suite.report.plots_section import plots_section
 from suite.report.ranking import SELECTIONS, rank
 from suite.report.search_section import search_section
 from suite.report.stats import against_best
+from suite.report.variance_section import variance_section
 
 SETTINGS = (
     "view",
@@ -80,6 +81,10 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
             experiment_id=collected.experiment_ids.get(source.name, ""),
         ),
         comparisons_section(ranking, key=key, tests=tests, levels=levels),
+    ]
+    if not source.search_storage:  # a grid's factors are crossed; a search's trials are not
+        section.children.append(variance_section(ranking, key=key, study=source.name))
+    section.children += [
         plots_section(ranking, curves=collected.curves, key=key, study=source.name, levels=levels),
         best_run_section(
             ranking,

@@ -25,6 +25,8 @@ def blank_if_missing(format_value: Formatter) -> Formatter:
 ACCURACY = blank_if_missing(lambda v: f"{float(v):.4f}")
 SIGNED = blank_if_missing(lambda v: f"{float(v):+.4f}")
 P_VALUE = blank_if_missing(lambda v: f"{float(v):.3g}")
+PERCENT = blank_if_missing(lambda v: f"{float(v):.1f}%")  # the value is already in percent
+NUMBER = blank_if_missing(lambda v: f"{float(v):.4g}")  # a sum of squares, an F statistic
 SECONDS = blank_if_missing(lambda v: f"{float(v):.1f}")
 # An epoch is an integer; a mean over seeds may not be, and then shows one decimal.
 EPOCH = blank_if_missing(lambda v: f"{int(v)}" if float(v).is_integer() else f"{float(v):.1f}")

@@ -16,6 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, pareto_front, pivot
+from suite.report.variance import RESIDUAL
 
 CELL_COLOURS = dict(zip(CELL_ORDER, sns.color_palette("colorblind", 3), strict=True))
 CURVE_TITLES = {
@@ -261,5 +262,27 @@ def confusion(matrix: list[list[int]], run_label: str) -> Figure:
         title=f"{run_label}: confusion matrix on the test set",
         xlabel="predicted digit",
         ylabel="true digit",
+    )
+    return figure
+
+
+def variance_shares(terms: pd.DataFrame, study: str) -> Figure:
+    """Each term's share of the variance in test accuracy, largest first; the residual grey."""
+    ordered = terms.assign(percent=100 * terms["share"]).sort_values(
+        "percent", ascending=False, kind="stable"
+    )
+    bar = sns.color_palette("colorblind")[0]
+    colours = {t: "0.6" if t == RESIDUAL else bar for t in ordered["term"]}
+    figure, axis = plt.subplots(figsize=(6.5, 0.45 * len(ordered) + 1.4), layout="constrained")
+    sns.barplot(
+        data=ordered, x="percent", y="term", hue="term", palette=colours, legend=False, ax=axis
+    )
+    for bars in axis.containers:
+        axis.bar_label(bars, fmt="%.1f%%", padding=3, fontsize=8)
+    axis.set_xlim(0, max(100.0, float(ordered["percent"].max())) * 1.08)
+    axis.set(
+        title=f"{study}: share of the variance in test accuracy",
+        xlabel="share of the total sum of squares (%)",
+        ylabel="",
     )
     return figure

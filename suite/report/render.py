@@ -10,6 +10,7 @@ import jinja2
 from suite.report.content import Figure, Note, Report, Table
 
 MARKDOWN_TABLES = ("leaderboard", "main-effects")  # what the Markdown summary carries
+MARKDOWN_SECTIONS = ("variance",)  # sections it carries whole: their notes and tables
 
 
 @dataclass(frozen=True)
@@ -47,22 +48,36 @@ def _with_kinds(report: Report) -> Report:
 
 
 def render_markdown(report: Report) -> str:
-    """Each study's headline, leaderboard and main effects, to paste into a paper or a PR."""
+    """Each study's headline, leaderboard, main effects and variance decomposition, to paste
+    into a paper or a PR."""
     lines = [f"# {report.title}", "", f"Generated {report.generated}.", ""]
     for study in report.sections:
         lines += [f"## {study.title}", ""]
         for note in study.blocks:  # the headline and the selection rule
             if isinstance(note, Note):
-                lines += [("> **Warning:** " if note.tone == "warning" else "") + note.text, ""]
+                lines += [_md_note(note), ""]
         for section in study.children:
-            for table in section.blocks:
-                if isinstance(table, Table) and table.key.endswith(MARKDOWN_TABLES):
-                    lines += [f"### {table.title}", ""]
-                    lines.append("| " + " | ".join(_md(h) for h in table.header) + " |")
-                    lines.append("|" + "|".join(" --- " for _ in table.header) + "|")
-                    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
-                    lines.append("")
+            whole = section.key.endswith(MARKDOWN_SECTIONS)
+            if whole:
+                lines += [f"### {section.title}", ""]
+            for block in section.blocks:
+                if isinstance(block, Note) and whole:
+                    lines += [_md_note(block), ""]
+                elif isinstance(block, Table) and (whole or block.key.endswith(MARKDOWN_TABLES)):
+                    lines += _md_table(block, heading="####" if whole else "###")
     return "\n".join(lines)
+
+
+def _md_note(note: Note) -> str:
+    return ("> **Warning:** " if note.tone == "warning" else "") + note.text
+
+
+def _md_table(table: Table, *, heading: str) -> list[str]:
+    lines = [f"{heading} {table.title}", ""]
+    lines.append("| " + " | ".join(_md(h) for h in table.header) + " |")
+    lines.append("|" + "|".join(" --- " for _ in table.header) + "|")
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
+    return [*lines, ""]
 
 
 def _md(text: str) -> str:

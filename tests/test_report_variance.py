@@ -1,0 +1,362 @@
+"""The variance decomposition: each factor's share of the spread in test accuracy, on stores
+of synthetic runs with known values, checked by hand and against statsmodels."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.formula.api import ols
+from statsmodels.stats.anova import anova_lm
+
+from suite.grid import expand
+from suite.report.build import build_report
+from suite.report.collect import Source, collect
+from suite.report.content import Figure, Note, Report, Section, Table
+from suite.report.render import render_markdown, write_report
+from suite.report.variance import why_not
+from suite.study_file import load_study
+from tests.report_helpers import html_tables
+from tests.synthetic_store import SyntheticRun, make_store
+from tests.test_report_honesty import STATISTIC  # the words that state a statistic
+
+ROOT = Path(__file__).resolve().parents[1]
+CELLS = ("simple_rnn", "lstm", "gru")
+TERMS = {  # statsmodels' names of the terms -> the report's
+    "C(cell)": "cell",
+    "C(direction)": "direction",
+    "C(depth)": "depth",
+    "C(cell):C(direction)": "cell x direction",
+    "C(cell):C(depth)": "cell x depth",
+    "C(direction):C(depth)": "direction x depth",
+    "Residual": "residual",
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """make(runs) -> a Source for a fresh SQLite store under tmp_path holding `runs`."""
+    monkeypatch.chdir(tmp_path)  # MLflow puts a SQLite store's artifacts under ./mlruns
+    (tmp_path / "mlruns").mkdir()
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+    def make(runs: list[SyntheticRun], *, name: str = "grid", **source: object) -> Source:
+        make_store(uri, runs, experiment=name, study=name, epochs=2, confusion=False)
+        return Source(name, name, uri, **source)
+
+    return make
+
+
+def variance_of(report: Report, study: str = "grid") -> Section | None:
+    for section in report.sections[0].children:
+        if section.key == f"{study}-variance":
+            return section
+    return None
+
+
+def notes(section: Section) -> list[Note]:
+    return [b for b in section.blocks if isinstance(b, Note)]
+
+
+def shares_table(section: Section) -> Table:
+    (found,) = [b for b in section.blocks if isinstance(b, Table)]
+    return found
+
+
+def statsmodels_anova(runs: list[SyntheticRun], formula: str) -> pd.DataFrame:
+    """The ANOVA done here, from the runs as written (not as the report read them back)."""
+    data = pd.DataFrame(
+        {
+            "cell": [r.cell for r in runs],
+            "direction": ["bi" if r.bidirectional else "uni" for r in runs],
+            "depth": [str(r.layers) for r in runs],
+            "test_accuracy": [r.test_accuracy for r in runs],
+        }
+    )
+    return anova_lm(ols(formula, data=data).fit(), typ=2)
+
+
+def test_a_balanced_two_by_two_has_the_sums_of_squares_worked_by_hand(store):
+    # Means: lstm-uni 0.91, lstm-bi 0.95, gru-uni 0.87, gru-bi 0.93; grand mean 0.915.
+    # cell: lstm 0.93, gru 0.90 -> SS 8 x 0.015^2 = 0.0018; direction: uni 0.89, bi 0.94 ->
+    # 8 x 0.025^2 = 0.005; interaction: every cell mean 0.005 off additive -> 8 x 0.005^2 =
+    # 0.0002; seeds: each run 0.01 off its mean -> 8 x 0.01^2 = 0.0008; total 0.0078.
+    accuracies = {
+        ("lstm", False): (0.90, 0.92),
+        ("lstm", True): (0.94, 0.96),
+        ("gru", False): (0.86, 0.88),
+        ("gru", True): (0.92, 0.94),
+    }
+    runs = [
+        SyntheticRun(cell, bi, 1, seed, value)
+        for (cell, bi), values in accuracies.items()
+        for seed, value in enumerate(values)
+    ]
+    report = build_report(collect([store(runs)]))
+    section = variance_of(report)
+    frame = shares_table(section).raw.set_index("term")
+    assert frame.index.tolist() == [
+        "cell",
+        "direction",
+        "cell x direction",
+        "residual",
+        "total",
+    ]
+    expected = {
+        "cell": (1, 0.0018, 9.0),  # F = (0.0018 / 1) / (0.0008 / 4)
+        "direction": (1, 0.005, 25.0),
+        "cell x direction": (1, 0.0002, 1.0),
+        "residual": (4, 0.0008, np.nan),
+        "total": (7, 0.0078, np.nan),
+    }
+    for term, (df, sum_sq, f) in expected.items():
+        row = frame.loc[term]
+        assert row["df"] == df
+        assert row["sum of squares"] == pytest.approx(sum_sq, abs=1e-12)
+        assert row["share of variance (%)"] == pytest.approx(100 * sum_sq / 0.0078)
+        assert row["F"] == pytest.approx(f, nan_ok=True)
+        if term not in {"residual", "total"}:
+            assert row["p"] == pytest.approx(stats.f.sf(f, df, 4))
+    words = notes(section)[0].text
+    assert words.startswith("The direction (uni- or bidirectional) accounts for the largest share")
+    assert "64.1% of its variance (F = 25, p = " in words  # 0.005 / 0.0078
+    # Two factors, two seeds: the residual is the seeds alone.
+    assert "The residual (10.3% of the variance, df 4) holds seed noise" in notes(section)[-1].text
+
+
+def test_shares_and_f_tests_equal_statsmodels_on_an_unbalanced_grid(store, tmp_path):
+    """2 cells x 2 directions x 2 depths, two seeds each and a third for two configurations:
+    unbalanced, as a grid with lost runs is, so Type II is what must match."""
+    rng = np.random.default_rng(7)
+    runs = []
+    third_seed = {("lstm", True, 1), ("gru", False, 2)}
+    for cell, bi, layers in itertools.product(("lstm", "gru"), (False, True), (1, 2)):
+        for seed in range(3 if (cell, bi, layers) in third_seed else 2):
+            accuracy = 0.90 + 0.02 * (cell == "lstm") + 0.01 * bi * layers + 0.01 * rng.random()
+            runs.append(SyntheticRun(cell, bi, layers, seed, round(accuracy, 6)))
+    written = write_report(build_report(collect([store(runs)])), tmp_path / "out" / "grid.html")
+    csv = pd.read_csv(tmp_path / "out" / "grid-variance-shares.csv").set_index("term")
+
+    formula = (
+        "test_accuracy ~ C(cell) + C(direction) + C(depth) + C(cell):C(direction)"
+        " + C(cell):C(depth) + C(direction):C(depth)"
+    )
+    expected = statsmodels_anova(runs, formula)
+    total = float(np.var([r.test_accuracy for r in runs]) * len(runs))
+    names = TERMS
+    assert csv.index.tolist() == [*names.values(), "total"]
+    for index, term in names.items():
+        row, want = csv.loc[term], expected.loc[index]
+        assert row["df"] == want["df"]
+        assert row["sum of squares"] == pytest.approx(want["sum_sq"], rel=1e-9, abs=1e-15)
+        assert row["share of variance (%)"] == pytest.approx(100 * want["sum_sq"] / total, rel=1e-9)
+        if term != "residual":
+            assert row["F"] == pytest.approx(want["F"], rel=1e-9)
+            assert row["p"] == pytest.approx(want["PR(>F)"], rel=1e-9)
+    assert csv.loc["total", "sum of squares"] == pytest.approx(total)
+    # Unbalanced: the Type II sums of squares do not add up to the total, and the page says so.
+    assert csv.loc[list(names.values()), "sum of squares"].sum() != pytest.approx(total)
+    section_text = written.markdown.read_text()
+    assert "need not add up to 100%" in section_text
+    # The page shows the CSV's numbers.
+    page = html_tables(written.html)["grid-variance-shares"]
+    assert page[0] == ["term", "df", "sum of squares", "share of variance (%)", "F", "p"]
+    cell = next(row for row in page if row[0] == "cell")
+    assert cell[3] == f"{csv.loc['cell', 'share of variance (%)']:.1f}%"
+    assert cell[5] == f"{csv.loc['cell', 'p']:.3g}"
+
+
+def test_a_factor_that_explains_everything_has_all_the_variance(store):
+    """Accuracy depends on the cell alone, the same for every direction, depth and seed."""
+    by_cell = {"simple_rnn": 0.85, "lstm": 0.97, "gru": 0.95}
+    runs = [
+        SyntheticRun(cell, bi, layers, seed, by_cell[cell])
+        for cell, bi, layers, seed in itertools.product(CELLS, (False, True), (1, 2), (0, 1))
+    ]
+    section = variance_of(build_report(collect([store(runs)])))
+    shares = shares_table(section).raw.set_index("term")["share of variance (%)"] / 100
+    assert shares["cell"] == pytest.approx(1.0, abs=1e-9)
+    for term in ("direction", "depth", "cell x direction", "cell x depth", "direction x depth"):
+        assert shares[term] == pytest.approx(0.0, abs=1e-9), term
+    assert shares["residual"] == pytest.approx(0.0, abs=1e-9)
+    assert notes(section)[0].text.startswith(
+        "The cell accounts for the largest share of the spread in test accuracy: 100.0%"
+    )
+
+
+def test_one_seed_per_configuration_gives_shares_and_no_p_value(store):
+    """The smoke study's shape: 18 configurations, one seed each. The residual is the
+    three-way interaction, which cannot be told from seed noise: shares only."""
+    rng = np.random.default_rng(3)
+    runs = [
+        SyntheticRun(cell, bi, layers, 0, round(0.9 + 0.05 * rng.random(), 6))
+        for cell, bi, layers in itertools.product(CELLS, (False, True), (1, 2, 3))
+    ]
+    section = variance_of(build_report(collect([store(runs)])))
+    shown = shares_table(section)
+    assert shown.header == ["term", "df", "sum of squares", "share of variance (%)"]
+    frame = shown.raw.set_index("term")
+    assert frame.loc["residual", "df"] == 4  # 2 x 1 x 2: the three-way interaction's df
+    expected = statsmodels_anova(
+        runs,
+        "test_accuracy ~ (C(cell) + C(direction) + C(depth)) ** 2",
+    )
+    total = float(np.var([r.test_accuracy for r in runs]) * len(runs))
+    for index, want in expected.iterrows():
+        term = TERMS[str(index)]
+        assert frame.loc[term, "df"] == want["df"], term
+        assert frame.loc[term, "share of variance (%)"] == pytest.approx(
+            100 * want["sum_sq"] / total, rel=1e-9
+        ), term
+    text = " ".join(b.text for b in notes(section)) + shown.caption
+    assert not STATISTIC.search(text) and "F =" not in text, text
+    warning = notes(section)[-1]
+    assert warning.tone == "warning"
+    assert warning.text.startswith("One seed per configuration: the residual")
+    assert "cannot be told apart" in warning.text
+    assert "So no term is tested, and a small share may be noise." in warning.text
+
+
+def test_one_seed_without_three_factors_leaves_the_interaction_or_nothing_as_residual(store):
+    """Two factors, one seed each: with their interaction the model would fit every run, so
+    the interaction is the residual. One factor, one seed each: no residual at all."""
+    two = [
+        SyntheticRun(cell, bi, 1, 0, 0.9 + 0.01 * i + 0.005 * (i == 3))
+        for i, (cell, bi) in enumerate(itertools.product(("lstm", "gru"), (False, True)))
+    ]
+    one = [SyntheticRun(cell, False, 1, 0, 0.9 + 0.01 * i) for i, cell in enumerate(CELLS)]
+    report = build_report(collect([store(two, name="two"), store(one, name="one")]))
+
+    section = next(s for s in report.sections[0].children if s.key == "two-variance")
+    frame = shares_table(section).raw.set_index("term")
+    assert frame.index.tolist() == ["cell", "direction", "residual", "total"]
+    assert frame.loc["residual", "df"] == 1
+    expected = statsmodels_anova(two, "test_accuracy ~ C(cell) + C(direction)")
+    assert frame.loc["residual", "sum of squares"] == pytest.approx(
+        expected.loc["Residual", "sum_sq"]
+    )
+    texts = [n.text for n in notes(section)]
+    assert any(t.startswith("Left in the residual: cell x direction.") for t in texts)
+    # The interaction: (0.90 - 0.91 - 0.92 + 0.935)^2 / 4 = 6.25e-6 of a total 0.000669.
+    assert (
+        "One seed per configuration: the residual (0.9% of the variance, df 1) is the cell x"
+        " direction interaction, which the model leaves out, together with seed noise"
+    ) in " ".join(texts)
+
+    section = next(s for s in report.sections[1].children if s.key == "one-variance")
+    frame = shares_table(section).raw.set_index("term")
+    assert frame["df"].tolist() == [2, 0, 2]
+    assert frame["share of variance (%)"].tolist() == pytest.approx([100.0, 0.0, 100.0])
+    assert "F" not in frame.columns
+    assert "the residual has no degrees of freedom" in notes(section)[-1].text
+
+
+def test_lost_runs_leave_an_interaction_out_and_a_lone_seed_stops_the_tests(store):
+    """gru-bi failed for every seed: cell x direction cannot be estimated. lstm-uni has one
+    seed left: no configuration may lack a second seed for a p-value to be printed."""
+    runs = [
+        SyntheticRun("lstm", True, 1, 0, 0.96),
+        SyntheticRun("lstm", True, 1, 1, 0.97),
+        SyntheticRun("lstm", False, 1, 0, 0.93),
+        SyntheticRun("lstm", False, 1, 1, 0.0, status="FAILED"),
+        SyntheticRun("gru", False, 1, 0, 0.91),
+        SyntheticRun("gru", False, 1, 1, 0.92),
+        SyntheticRun("gru", True, 1, 0, 0.0, status="FAILED"),
+        SyntheticRun("gru", True, 1, 1, 0.0, status="FAILED"),
+    ]
+    section = variance_of(build_report(collect([store(runs)])))
+    frame = shares_table(section).raw.set_index("term")
+    assert frame.index.tolist() == ["cell", "direction", "residual", "total"]
+    assert "p" not in frame.columns
+    texts = [n.text for n in notes(section)]
+    assert any(t.startswith("Left out of the model: cell x direction.") for t in texts)
+    assert any(t.startswith("No term is tested: some configurations have one seed") for t in texts)
+
+
+def test_one_configuration_says_why_and_a_search_has_no_section(store):
+    runs = [SyntheticRun("gru", False, 1, seed, 0.9 + 0.01 * seed) for seed in range(2)]
+    section = variance_of(build_report(collect([store(runs)])))
+    assert [b.text for b in section.blocks] == [
+        "No variance decomposition: one configuration only, so no factor varies whose share of"
+        " the variance could be measured. A grid that varies the cell, the direction or the"
+        " depth gets one."
+    ]
+    trials = [SyntheticRun(c, False, 1, 0, a) for c, a in (("gru", 0.9), ("lstm", 0.92))]
+    search = store(trials, name="searched", search_storage="unused.journal")
+    assert variance_of(build_report(collect([search])), "searched") is None
+
+
+@pytest.mark.parametrize("study_file", ["smoke.yaml", "grid.yaml"])
+def test_the_smoke_and_grid_studies_get_the_section_in_html_and_markdown(
+    store, tmp_path, study_file
+):
+    """Each study file as the CLI reads it (a grid, its expected runs known), over a store of
+    its configurations: the section is in the page, its figure inline, and in the summary."""
+    study = load_study(ROOT / "studies" / study_file)
+    assert study.search is None
+    specs = expand(study)
+    seeds = sorted({s.seed for s in specs})
+    runs = [
+        SyntheticRun(
+            s.model.cell,
+            s.model.bidirectional,
+            s.model.layers,
+            s.seed,
+            0.9 + 0.02 * (s.model.cell == "lstm") + 0.001 * s.seed,
+        )
+        for s in specs
+    ]
+    source = store(runs, name=study.name)
+    source = Source(source.name, source.experiment, source.tracking_uri, tuple(specs))
+    report = build_report(collect([source]))
+    written = write_report(report, tmp_path / "out" / f"{study.name}.html")
+
+    section = variance_of(report, study.name)
+    figure = next(b for b in section.blocks if isinstance(b, Figure))
+    assert figure.uri.startswith("data:image/png;base64,")
+    page = written.html.read_text()
+    assert f'<section id="{study.name}-variance">' in page
+    assert f'<figure id="{study.name}-variance-plot">' in page
+    rows = html_tables(written.html)[f"{study.name}-variance-shares"]
+    assert [r[0] for r in rows] == [
+        "term",
+        "cell",
+        "direction",
+        "depth",
+        "cell x direction",
+        "cell x depth",
+        "direction x depth",
+        "residual",
+        "total",
+    ]
+    markdown = render_markdown(report)
+    assert markdown == written.markdown.read_text()
+    assert "### Variance decomposition" in markdown
+    for row in rows[1:]:
+        assert "| " + " | ".join(row) + " |" in markdown
+    assert "The cell accounts for the largest share" in markdown
+    tested = len(seeds) >= 2
+    assert ("| F | p |" in markdown) is tested
+    assert ("One seed per configuration: the residual" in markdown) is not tested
+
+
+def test_factors_that_are_not_crossed_get_no_decomposition():
+    """As in a search's trials read with --experiment: every lstm run has 8 units and every
+    gru run 16, so the cell's effect and the units' cannot be told apart."""
+    finished = pd.DataFrame(
+        {
+            "config": ["a", "a", "b", "b", "c", "c"],
+            "seed": [0, 1, 0, 1, 0, 1],
+            "cell": ["lstm", "lstm", "gru", "gru", "gru", "gru"],
+            "param.units": [8, 8, 16, 16, 16, 16],
+            "direction": ["unidirectional"] * 4 + ["bidirectional"] * 2,
+            "test_accuracy": [0.90, 0.91, 0.93, 0.94, 0.95, 0.96],
+        }
+    )
+    reason = why_not(finished, ["cell", "direction", "param.units"])
+    assert reason is not None and "the factors are not crossed" in reason
+    assert why_not(finished, ["cell", "direction"]) is None
