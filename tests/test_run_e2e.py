@@ -304,6 +304,43 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, write_study):
 
 
 @pytest.mark.slow
+def test_the_torch_backend_trains_tracks_logs_and_reports_a_study(tmp_path, write_study):
+    """On PyTorch (the CPU build the project's dev extra installs) a study trains, its runs
+    are tracked with their backend, its models are logged and load back on PyTorch, and the
+    report reads them."""
+    path = write_study({"name": "tiny"})
+    torch_env = {"KERAS_BACKEND": "torch"}
+    result = run_cli(path, cwd=tmp_path, env=torch_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = child_runs(store(tmp_path))
+    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
+    assert {r.data.tags["env.backend"] for r in runs} == {"torch"}
+    assert {r.data.tags["exec.kernel"] for r in runs} == {"loop"}
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = store(tmp_path).get_experiment_by_name("tiny").experiment_id
+    models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
+    assert {m.source_run_id for m in models} == {r.info.run_id for r in runs}
+    model = models[0]
+    run = next(r for r in runs if r.info.run_id == model.source_run_id)
+    load = (
+        "import mlflow, keras; mlflow.set_tracking_uri({uri!r});"
+        " m = mlflow.keras.load_model({model!r}); print(keras.backend.backend(), m.count_params())"
+    ).format(uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", model=model.model_uri)
+    loaded = subprocess.run(
+        [sys.executable, "-c", load],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **torch_env},
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split()[-2:] == ["torch", str(int(run.data.metrics["param_count"]))]
+    report = run_cli(path, "--no-log", cwd=tmp_path, module="suite.report")
+    assert report.returncode == 0, report.stdout + report.stderr
+
+
+@pytest.mark.slow
 def test_the_jax_backend_runs_a_study(tmp_path, write_study):
     """The suite is Keras 3 only: on JAX (how it runs on GPU machines without TensorFlow)
     a study trains, tracks and logs its models the same way."""
