@@ -23,7 +23,9 @@ def expand(study: Study) -> list[RunSpec]:
     specs = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values, strict=True))
-        specs.append(spec_at(study, point, seed=point["seed"], varied=varied))
+        specs.append(
+            spec_at(study, point, seed=point["seed"], varied=varied, backend=point.get("backend"))
+        )
     return specs
 
 
@@ -34,7 +36,12 @@ def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:
 
 
 def spec_at(
-    study: Study, point: Mapping[str, Any], *, seed: int = 0, varied: tuple[str, ...] = ()
+    study: Study,
+    point: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    varied: tuple[str, ...] = (),
+    backend: str | None = None,
 ) -> RunSpec:
     """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
     search trial, or any configuration to size up (`suite.capacity`'s largest run)."""
@@ -44,6 +51,7 @@ def spec_at(
         model=_with(study.model, point, "model"),
         training=_with(study.training, point, "training"),
         seed=seed,
+        backend=backend,
         varied=varied,
     )
 

@@ -65,9 +65,15 @@ def worker_environment(workers: int) -> dict[str, str]:
 
 
 def run_workers(
-    study: Study, command: Sequence[str], workers: int, console: Console
+    study: Study,
+    command: Sequence[str],
+    workers: int,
+    console: Console,
+    *,
+    backends: Sequence[str] = (),
 ) -> tuple[ExitCode, list[RunOutcome]]:
-    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes)."""
+    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes).
+    With `backends`, worker i starts on backends[i % len]: each trains that backend's runs."""
     from suite.tracking import Tracker
 
     # The queue, the store and the experiment are created once, before workers race to.
@@ -89,7 +95,9 @@ def run_workers(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=environment,
+            env={**environment, "KERAS_BACKEND": backends[(i - 1) % len(backends)]}
+            if backends
+            else environment,
         )
         for i in range(1, workers + 1)
     }

@@ -91,12 +91,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_library_logs()
     too_big = None
     if not args.worker_name:  # --workers: the parent checked before starting them
+        from suite.backend_axis import missing_backends
         from suite.capacity import check_fits_this_machine
         from suite.store_checks import check_stores, several_workers_problem
 
         if problem := several_workers_problem(study):
             print_message(errors, problem)
             return ExitCode.BAD_INPUT
+        if missing := missing_backends(study):
+            message = f"backends not installed here: {'; '.join(missing)}"
+            if not args.dry_run:
+                print_message(errors, f"{message}; nothing was trained")
+                return ExitCode.BAD_INPUT
+            print_message(errors, message, label="note", style="yellow")
         if not args.no_memory_check:
             too_big = check_fits_this_machine(study, workers=_most_workers(study))
         if too_big and not args.dry_run:
@@ -113,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print_plan(study, console, probe_allowed=too_big is None)  # never build what cannot fit
         return ExitCode.OK
+    from suite.backend_axis import study_backends
     from suite.data import load_mnist
     from suite.local_workers import worker_count
 
@@ -121,7 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SetupError as err:
         return _setup_error(err, errors)
     workers = 1 if args.worker_name else worker_count(study)  # a worker never spawns more
-    if workers > 1:
+    backends = [] if args.worker_name else study_backends(study)
+    if backends:  # each run trains in a process started on its backend: one worker each, or more
+        workers = max(workers, len(backends))
+    if workers > 1 or backends:
         return train_with_workers(
             study, argv, workers, console, errors, source_file=str(args.study)
         )
@@ -150,11 +161,14 @@ def train_with_workers(
     *,
     source_file: str,
 ) -> int:
+    from suite.backend_axis import study_backends
     from suite.cli_output import print_next_steps, print_summary
     from suite.local_workers import run_workers, worker_command
     from suite.outcomes import StudyOutcome
 
-    code, outcomes = run_workers(study, worker_command(argv), workers, console)
+    code, outcomes = run_workers(
+        study, worker_command(argv), workers, console, backends=study_backends(study)
+    )
     print_summary(StudyOutcome(study, outcomes), console)
     if code == ExitCode.OK:
         print_next_steps(study, console, source_file=source_file)

@@ -212,8 +212,14 @@ class ExecutionConfig(_Frozen):
         return self
 
 
+Backend = Literal["tensorflow", "jax", "torch"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
+
+
 def allowed_values(key: str) -> tuple[Any, ...]:
     """Every value a text grid key may take (its Literal's), e.g. the three cells."""
+    if key == "backend":
+        return BACKENDS
     section = {"model": ModelConfig, "training": TrainingConfig, "data": DataConfig}
     model = section[GRID_SECTIONS[key]]
     return typing.get_args(model.model_fields[key].annotation)
@@ -229,6 +235,9 @@ GRID_SECTIONS: dict[str, str] = {
     },
     "view": "data",
     "seed": "seed",
+    # Keras's backend: a grid axis only. Named, it joins the run's identity, and each run trains
+    # in a worker process started on its backend (KERAS_BACKEND).
+    "backend": "backend",
 }
 
 
@@ -303,6 +312,7 @@ class RunSpec(_Frozen):
     model: ModelConfig
     training: TrainingConfig
     seed: int
+    backend: Backend | None = None  # None: whichever backend the process runs (not identity)
     varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
 
     @property
@@ -315,6 +325,8 @@ class RunSpec(_Frozen):
             "training": self.training.model_dump(mode="json", exclude={"execution"}),
             "seed": self.seed,
         }
+        if self.backend is not None:  # studies without the axis keep their run_keys
+            payload["backend"] = self.backend
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -335,7 +347,9 @@ class RunSpec(_Frozen):
 
     def value_of(self, key: str) -> Any:
         section = GRID_SECTIONS[key]
-        return self.seed if section == "seed" else getattr(getattr(self, section), key)
+        if section in {"seed", "backend"}:
+            return getattr(self, section)
+        return getattr(getattr(self, section), key)
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""

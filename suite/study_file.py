@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from suite.study import (
+    BACKENDS,
     GRID_SECTIONS,
     MAX_GRID_RUNS,
     SearchParam,
@@ -227,7 +228,7 @@ def _value_list_problems(study: Study, where: str, key: str, values: Sequence[An
     return problems
 
 
-SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k != "seed"}
+SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k not in {"seed", "backend"}}
 INTEGER_FIELDS = {"layers", "units", "epochs", "batch_size"}
 FLOAT_FIELDS = {"dropout", "learning_rate"}
 
@@ -335,6 +336,10 @@ def _read_value(study: Study, key: str, value: Any) -> tuple[Any, str | None]:
     section = GRID_SECTIONS[key]
     if section == "seed":
         return (None, problem) if (problem := seed_problem(value)) else (value, None)
+    if section == "backend":
+        if value in BACKENDS:
+            return value, None
+        return None, f"a backend is one of {', '.join(BACKENDS)}, got {_shown(value)}"
     base = getattr(study, section)
     try:
         read = type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})

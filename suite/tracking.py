@@ -265,6 +265,8 @@ def confusion_json(matrix: list[list[int]]) -> str:
 def run_params(spec: RunSpec) -> dict[str, Any]:
     """Every study field that shapes the run, flat, as MLflow params."""
     params: dict[str, Any] = {"seed": spec.seed}
+    if spec.backend is not None:  # a study axis: the report compares it like any factor
+        params["backend"] = spec.backend
     for section in (spec.data, spec.model, spec.training):
         for name, value in section.model_dump(mode="json").items():
             if isinstance(value, dict):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from suite.backend_axis import trains_here
 from suite.estimate import work
 from suite.grid import expand, search_spec
 from suite.outcomes import RunOutcome, RunStatus
@@ -72,9 +73,10 @@ class GridTrials:
     prune = False
     unit = "runs"  # what the study's messages count
 
-    def __init__(self, study: Study) -> None:
+    def __init__(self, study: Study, *, backend: str | None = None) -> None:
+        """`backend`: a worker started on it sees only the runs of that backend (or of none)."""
         self.study = study
-        self.specs = expand(study)
+        self.specs = [spec for spec in expand(study) if trains_here(spec, backend)]
         self.queue = RunQueue(study)
         self.record = RunRecord(study)
         self._done_before: set[str] = set()
@@ -250,6 +252,7 @@ class SearchTrials:
 TrialSource = GridTrials | SearchTrials
 
 
-def trial_source(study: Study) -> TrialSource:
-    """The source of a study's trials: its search, else its grid (created on first use)."""
-    return SearchTrials(study) if study.search is not None else GridTrials(study)
+def trial_source(study: Study, *, backend: str | None = None) -> TrialSource:
+    """The source of a study's trials: its search, else its grid (created on first use);
+    `backend`: only the grid's runs a worker on that backend may train."""
+    return SearchTrials(study) if study.search is not None else GridTrials(study, backend=backend)

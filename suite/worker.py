@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from suite.backend_axis import study_backends, this_process_backend
 from suite.errors import StudyFailed, StudyInterrupted, store_errors_stop_the_study
 from suite.outcomes import RunOutcome, StudyOutcome
 from suite.schema import TrialAttr
@@ -34,8 +35,10 @@ def run_worker(
     source_file: Path | None = None,
     worker_name: str | None = None,
 ) -> StudyOutcome:
-    """Train what the study's source hands this worker, until it says stop."""
-    source = trial_source(study)
+    """Train what the study's source hands this worker, until it says stop (a worker of a
+    study with a backend axis: only the runs of the backend it was started on)."""
+    backend = this_process_backend() if worker_name and study_backends(study) else None
+    source = trial_source(study, backend=backend)
     opening = source.open()
     console.print(
         f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"

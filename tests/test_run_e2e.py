@@ -4,6 +4,7 @@ Optuna journal file under tmp_path."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -394,3 +395,80 @@ def test_a_store_that_cannot_be_written_stops_the_study_once_with_exit_2(tmp_pat
     assert lines[0].startswith("error: tracking store sqlite:///") and "--tracking-uri" in lines[0]
     assert "Traceback" not in result.stdout + result.stderr
     assert "failed in a row" not in result.stderr
+
+
+THREE_BACKENDS = {
+    "grid": {"cell": ["gru"], "bidirectional": [False], "backend": ["tensorflow", "jax", "torch"]},
+    "tracking": {"log_model": False, "system_metrics": False},
+}
+
+
+@pytest.mark.slow
+def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_study):
+    """The backend as a grid axis: one run per backend, each trained in a process started on
+    it, each its own result (run_key); the report compares them like any other factor."""
+    path = write_study(THREE_BACKENDS)
+    result = run_cli(path, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 runs, 0 done before, 3 to train by 3 workers" in result.stdout
+    runs = child_runs(store(tmp_path))
+    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
+    # Each run trained on the backend it names: Keras's own report of its backend, per run.
+    assert {(r.data.params["backend"], r.data.tags["env.backend"]) for r in runs} == {
+        (b, b) for b in ("tensorflow", "jax", "torch")
+    }
+    assert len({r.data.tags["run_key"] for r in runs}) == 3
+    again = run_cli(path, cwd=tmp_path)
+    assert again.returncode == 0 and "3 done before, 0 to train" in again.stdout, again.stdout
+    assert len(child_runs(store(tmp_path))) == 3
+
+    report = run_cli(path, "--no-log", cwd=tmp_path, module="suite.report")
+    assert report.returncode == 0, report.stdout + report.stderr
+    leaderboard = (tmp_path / "reports" / "tiny-leaderboard.csv").read_text()
+    for backend in ("tensorflow", "jax", "torch"):
+        assert f",{backend}," in leaderboard  # a column of its own, as a factor
+    effects = (tmp_path / "reports" / "tiny-main-effects.csv").read_text()
+    assert effects.count("backend,") == 3  # one main-effect row per backend
+
+
+def test_a_backend_that_is_not_installed_is_refused_before_anything_is_written(
+    tmp_path, write_study
+):
+    """torch made unimportable by a real import hook: the refusal names it and the install."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class NoTorch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ModuleNotFoundError(name=name)\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+    )
+    path = write_study(THREE_BACKENDS)
+    env = {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = run_cli(path, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "backends not installed here: torch (pip install torch==2.13.0" in result.stderr
+    assert not (tmp_path / "mlruns").exists()
+    plan = run_cli(path, "--dry-run", cwd=tmp_path, env=env)
+    assert plan.returncode == 0 and "note: backends not installed here: torch" in plan.stderr
+
+
+def test_a_study_without_the_backend_axis_keeps_its_run_keys(write_study):
+    study = load_study(write_study({"grid": {"cell": ["gru"], "bidirectional": [False]}}))
+    (spec,) = expand(study)
+    assert spec.backend is None and "backend" not in spec.resolved()["model"]
+    axis = {"grid": {"cell": ["gru"], "bidirectional": [False], "backend": ["jax"]}}
+    with_axis = expand(load_study(write_study(axis)))
+    assert with_axis[0].run_key != spec.run_key  # named, the backend is part of the identity
+    # Without the axis, the payload is what it was before the axis existed: no backend in it.
+    payload = {
+        "version": 1,
+        "data": spec.data.model_dump(mode="json"),
+        "model": spec.model.model_dump(mode="json"),
+        "training": spec.training.model_dump(mode="json", exclude={"execution"}),
+        "seed": 0,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    assert spec.run_key == hashlib.sha256(canonical.encode()).hexdigest()[:16]
