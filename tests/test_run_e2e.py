@@ -4,6 +4,7 @@ Optuna journal file under tmp_path."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -424,9 +425,12 @@ def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_st
 
     report = run_cli(path, "--no-log", cwd=tmp_path, module="suite.report")
     assert report.returncode == 0, report.stdout + report.stderr
-    leaderboard = (tmp_path / "reports" / "tiny-leaderboard.csv").read_text()
-    for backend in ("tensorflow", "jax", "torch"):
-        assert f",{backend}," in leaderboard  # a column of its own, as a factor
+    with (tmp_path / "reports" / "tiny-leaderboard.csv").open() as board:
+        rows = {row["backend"]: row for row in csv.DictReader(board)}  # a factor's column
+    assert set(rows) == {"tensorflow", "jax", "torch"}
+    kernels = {r.data.params["backend"]: r.data.tags["exec.kernel"] for r in runs}
+    assert {b: row["kernel"] for b, row in rows.items()} == kernels  # which kernel each ran
+    assert all(float(row["s / epoch"]) > 0 for row in rows.values())
     effects = (tmp_path / "reports" / "tiny-main-effects.csv").read_text()
     assert effects.count("backend,") == 3  # one main-effect row per backend
 

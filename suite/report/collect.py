@@ -193,6 +193,7 @@ def _run_row(source: Source, run: Run) -> dict[str, Any]:
     }
     row.update({f"param.{k}": v for k, v in params.items() if not k.startswith("optimizer_")})
     row.update({k: v for k, v in tags.items() if k.startswith(Tag.ENV_PREFIX)})
+    row["kernel"] = tags.get(f"{Tag.EXEC_PREFIX}kernel", "")  # the recurrent kernel it ran
     row.update({k: metrics.get(k) for k in FINAL_METRICS})
     return row
 

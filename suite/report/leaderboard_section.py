@@ -71,6 +71,8 @@ def leaderboard_section(
             "seconds_per_epoch": ("s / epoch", SECONDS),
         }
     )
+    if "param.backend" in ranking.factors:  # backends compared: which kernel each one ran
+        columns["kernel"] = ("kernel", TEXT)
     links = None
     if mlflow_url:
         links = [ui_url(mlflow_url, experiment_id, run_id) for run_id in board["run_id"]]

@@ -108,6 +108,7 @@ def leaderboard(
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                "kernel": ", ".join(sorted(set(group.get("kernel", pd.Series(dtype=str))))),
                 "train_seconds": group["train_seconds"].mean(),
                 "gap": group["gap"].mean(),
                 "run_id": best_run(group, selection)["run_id"],
