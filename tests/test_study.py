@@ -97,6 +97,7 @@ def test_grid_keys_cover_model_and_training_fields():
         "learning_rate",
         "seed",
         "view",
+        "backend",
     } == set(GRID_SECTIONS)
 
 
