@@ -7,6 +7,8 @@ The study: what to train
   study.py           the validated study model (pydantic): sections, Study, RunSpec and its run_key
   study_file.py      read a study file once: YAML, --set overrides, one StudyError per problem
   grid.py            a study's runs: one RunSpec per grid point, or per search trial's params
+  capacity.py        a model's exact parameter count; will the largest run fit in memory
+  backend_axis.py    the backend as a grid axis: backends named, installed, trained where
 
 One run: train it and record it
   data.py            bundled MNIST (verified) -> sequence views, the train/validation/test split
@@ -17,6 +19,8 @@ One run: train it and record it
   mlflow_epoch_callback.py  MLflow's Keras callback: one point per epoch, epochs from 1
   run_figures.py     a run's matplotlib figures: learning curves, confusion matrix
   ui_links.py        links into MLflow's UI
+  record.py          MLflow's finished runs: the record of what is done (the queue defers to it)
+  sqlite_store.py    a local SQLite store: write-ahead log, one opener at a time, its tables
 
 The queue: which trial, on which worker
   optuna_storage.py  where the Optuna study lives (journal file, PostgreSQL): open or create
@@ -40,6 +44,9 @@ The command
   cli_output.py      the plan, the summary table, where to look next
   outcomes.py        what became of each run (RunStatus, RunOutcome, StudyOutcome)
   errors.py          exit codes; setup errors (stop the study) versus run errors (fail one run)
+  cli_messages.py    one-line messages: a styled label, the user's text as written
+  store_checks.py    before any write: can the tracking store and the Optuna storage be used
+  journal_checks.py  a damaged journal explained, or its cut-off last line repaired
   backend.py         Keras started quietly; device and environment description
 
 report/              python -m suite.report: collect (every store read) -> ranking and stats ->

@@ -11,7 +11,6 @@ Reads only: a store or experiment that does not exist yet holds no runs, and is 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -67,12 +66,7 @@ class RunRecord:
             db = sqlite_path(self.study.tracking.uri)
             if db is not None and MLFLOW_TABLE not in tables_of(db):
                 return None  # reading must not create the store (nor its tables)
-            opening = (
-                contextlib.nullcontext()
-                if db is None
-                else one_opener_at_a_time(db, create=False)  # while another creates it
-            )
-            with opening:
+            with one_opener_at_a_time(db, create=False):  # while another creates it
                 experiment = self._client().get_experiment_by_name(self.study.experiment_name)
             if experiment is None:
                 return None

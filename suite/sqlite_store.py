@@ -16,13 +16,16 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def one_opener_at_a_time(db: Path, *, create: bool) -> Iterator[None]:
+def one_opener_at_a_time(db: Path | None, *, create: bool) -> Iterator[None]:
     """Hold an exclusive lock on the database's folder while a client opens (and maybe
-    creates) the store; `create=False` never makes the folder.
+    creates) the store; `create=False` never makes the folder; `db=None` (not SQLite): none.
 
     The folder, not the database file: closing any descriptor of the database file would
     drop the POSIX locks SQLite's own connections in this process hold on it, and the writes
     of another process could then overwrite theirs (SQLite's "how to corrupt" list)."""
+    if db is None:
+        yield
+        return
     if create:
         db.parent.mkdir(parents=True, exist_ok=True)
     try:

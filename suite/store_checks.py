@@ -8,11 +8,8 @@ of a journal whose last line a crash cut short (under Optuna's own lock, keeping
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -20,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from suite.errors import StoreError, first_line
+from suite.journal_checks import check_journal
 from suite.optuna_storage import is_rdb, storage_url
 from suite.sqlite_store import MLFLOW_TABLE, OPTUNA_TABLE, one_opener_at_a_time, tables_of
 from suite.study import Study, sqlite_path
@@ -133,109 +131,7 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
     check_local_file(path, what, STORAGE_FIX, writing=writing)
     if path.exists() and not path.is_file():  # a pipe or a device would never end
         raise StoreError(f"{what}: {path} is not a regular file; {STORAGE_FIX}")
-    return _check_journal(path, what, writing=writing)
-
-
-def _check_journal(path: Path, what: str, *, writing: bool) -> Callable[[], str] | None:
-    """Optuna's journal is one JSON entry per line, appended. A crash while appending leaves
-    its last line cut short, and every later append glues onto it: Optuna then fails to read
-    the file ever again. Such a last line is an operation that never completed, so removing it
-    is the repair (MLflow's record then says what is done). Damage before the end is not a
-    crash's: that is explained, with the fix, and nothing is touched."""
-    if not path.is_file():
-        return None
-    broken, lines = _first_damaged_line(path.read_bytes())
-    if broken is None:
-        _replays(path, what)
-        return None
-    if broken < len(lines) - 1:
-        raise StoreError(
-            f"{what}: line {broken + 1} of {len(lines)} is not a journal entry (the file is"
-            " damaged). MLflow holds every finished run, so the queue can be rebuilt from it:"
-            f" move the journal aside (mv {path} {path}.damaged) and run again"
-        )
-    if not writing:
-        if lines[-1].endswith(b"\n") and _is_json(lines[-1]):  # Optuna would apply it
-            raise StoreError(
-                f"{what}: its last line is not a journal entry; a run without --dry-run"
-                " repairs it (keeping a copy)"
-            )
-        return lambda: (
-            f"{what}: its last line is incomplete (a crash while writing?); Optuna skips it,"
-            " and the next run without --dry-run repairs the file"
-        )
-    return lambda: _repair_journal_tail(path, what)
-
-
-def _first_damaged_line(data: bytes) -> tuple[int | None, list[bytes]]:
-    lines = data.splitlines(keepends=True)
-    for number, line in enumerate(lines):
-        if not line.endswith(b"\n") or not _is_journal_entry(line):
-            return number, lines
-    return None, lines
-
-
-def _is_journal_entry(line: bytes) -> bool:
-    """A JSON object with one of Optuna's operation codes (anything else makes Optuna's
-    replay fail an assertion)."""
-    from optuna.storages.journal._storage import JournalOperation  # no public name for it
-
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return False
-    return (
-        isinstance(entry, dict)
-        and "worker_id" in entry
-        and entry.get("op_code") in {operation.value for operation in JournalOperation}
-    )
-
-
-def _is_json(line: bytes) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
-
-
-def _replays(path: Path, what: str) -> None:
-    """Optuna reads every entry back: one it cannot apply is damage, explained."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    try:
-        JournalStorage(JournalFileBackend(str(path)))
-    except Exception as err:  # Optuna's replay raises whatever the entry's damage causes
-        raise StoreError(
-            f"{what}: Optuna cannot read it back ({first_line(err) or type(err).__name__})."
-            " MLflow holds every finished run, so the queue can be rebuilt from it: move the"
-            f" journal aside (mv {path} {path}.damaged) and run again"
-        ) from None
-
-
-def _repair_journal_tail(path: Path, what: str) -> str:
-    from optuna.storages.journal import JournalFileSymlinkLock
-
-    lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
-    lock.acquire()
-    try:
-        broken, lines = _first_damaged_line(path.read_bytes())  # again, under the lock
-        if broken is None:
-            return f"{what}: repaired by another process meanwhile"
-        if broken < len(lines) - 1:
-            raise StoreError(f"{what}: damaged at line {broken + 1}; move it aside and run again")
-        copy = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.copy2(path, copy)
-        with path.open("r+b") as journal:
-            journal.truncate(sum(len(line) for line in lines[:broken]))
-    finally:
-        lock.release()
-    return (
-        f"repaired {what}: its last line was cut short or not a journal entry (a crash while"
-        " writing?) and is removed;"
-        f" the damaged file is kept as {copy}"
-    )
+    return check_journal(path, what, writing=writing)
 
 
 # --- local files and databases --------------------------------------------------------------
@@ -353,7 +249,7 @@ def _check_experiment(study: Study) -> None:
         return  # a fresh store: the experiment is made with it (opening it now would)
     from suite.errors import store_errors_stop_the_study
 
-    with store_errors_stop_the_study(uri), _opening(db):
+    with store_errors_stop_the_study(uri), one_opener_at_a_time(db, create=False):
         experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
     if experiment is None:
         return
@@ -365,12 +261,6 @@ def _check_experiment(study: Study) -> None:
         )
     if db is not None and (problem := artifacts_outside_store(db, experiment)):
         raise StoreError(problem)
-
-
-def _opening(db: Path | None):
-    import contextlib
-
-    return contextlib.nullcontext() if db is None else one_opener_at_a_time(db, create=False)
 
 
 def artifacts_outside_store(db: Path, experiment) -> str | None:

@@ -72,11 +72,7 @@ class Tracker:
         self.study = study
         uri = study.tracking.uri
         db = sqlite_path(uri)
-        opening: contextlib.AbstractContextManager = contextlib.nullcontext()
-        if db is not None:
-            db.parent.mkdir(parents=True, exist_ok=True)
-            opening = one_opener_at_a_time(db, create=True)
-        with opening:
+        with one_opener_at_a_time(db, create=True):
             if db is not None:
                 use_write_ahead_log(db)
             mlflow.set_tracking_uri(uri)
