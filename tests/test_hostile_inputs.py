@@ -17,9 +17,10 @@ from suite.capacity import (
     training_bytes,
 )
 from suite.grid import expand
-from suite.study import MAX_GRID_RUNS, DataConfig, ModelConfig, RunSpec, StudyError, TrainingConfig
+from suite.study import MAX_GRID_RUNS, ModelConfig, StudyError
 from suite.study_file import load_study
 from tests.conftest import run_cli
+from tests.test_models import spec
 
 SEARCH_HEAD = "search:\n  space: {units: {low: 8, high: 64}}\n"
 
@@ -362,16 +363,6 @@ def test_the_fastest_beat_the_tests_use_is_still_valid(tmp_path):
 
 
 # 6. Model size: the exact parameter count, and the memory the largest run needs.
-
-
-def spec(cell: str, bidirectional: bool, layers: int, units: int, view: str = "rows") -> RunSpec:
-    return RunSpec(
-        study="t",
-        data=DataConfig(view=view),
-        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, units=units),
-        training=TrainingConfig(),
-        seed=0,
-    )
 
 
 @pytest.mark.parametrize(
