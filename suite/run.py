@@ -76,7 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_message(errors, f"{flag}: empty; give a value or leave the option out")
             return ExitCode.BAD_INPUT
     overrides = list(args.overrides)
-    # `is not None`: an empty value (`--storage ""`) is refused by validation, not ignored.
     if args.tracking_uri is not None:
         overrides.append(f"tracking.uri={args.tracking_uri}")
     if args.storage is not None:
@@ -89,36 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
     quiet_library_logs()
-    too_big = None
+    fits = True
     if not args.worker_name:  # --workers: the parent checked before starting them
-        from suite.backend_axis import missing_backends
-        from suite.capacity import check_fits_this_machine
-        from suite.store_checks import check_stores, several_workers_problem
-
-        if problem := several_workers_problem(study):
-            print_message(errors, problem)
-            return ExitCode.BAD_INPUT
-        if missing := missing_backends(study):
-            message = f"backends not installed here: {'; '.join(missing)}"
-            if not args.dry_run:
-                print_message(errors, f"{message}; nothing was trained")
-                return ExitCode.BAD_INPUT
-            print_message(errors, message, label="note", style="yellow")
-        if not args.no_memory_check:
-            too_big = check_fits_this_machine(study, workers=_most_workers(study))
-        if too_big and not args.dry_run:
-            print_message(errors, f"{too_big}, or pass --no-memory-check to train anyway")
-            return ExitCode.BAD_INPUT
         try:
-            notes = check_stores(study, writing=not args.dry_run)
+            fits = preflight(study, args, errors)
         except SetupError as err:
             return _setup_error(err, errors)
-        for note in [too_big, *notes] if too_big else notes:
-            print_message(errors, note, label="note", style="yellow")
     if args.dry_run:
         from suite.cli_output import print_plan
 
-        print_plan(study, console, probe_allowed=too_big is None)  # never build what cannot fit
+        print_plan(study, console, probe_allowed=fits)  # never build what cannot fit
         return ExitCode.OK
     from suite.backend_axis import study_backends
     from suite.data import load_mnist
@@ -137,6 +116,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             study, argv, workers, console, errors, source_file=str(args.study)
         )
     return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
+
+
+def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
+    """Everything that can refuse the study, before anything is written: the workers'
+    storage, the backends, the memory, the stores. Raise SetupError (one line, exit 2); a
+    --dry-run gets notes instead where it can still plan. Returns whether the study fits."""
+    from suite.backend_axis import missing_backends
+    from suite.capacity import check_fits_this_machine
+    from suite.store_checks import check_stores, several_workers_problem
+
+    if problem := several_workers_problem(study):
+        raise SetupError(problem)
+    notes = []
+    if missing := missing_backends(study):
+        notes.append(f"backends not installed here: {'; '.join(missing)}")
+        if not args.dry_run:
+            raise SetupError(f"{notes[-1]}; nothing was trained")
+    too_big = None
+    if not args.no_memory_check:
+        too_big = check_fits_this_machine(study, workers=_most_workers(study))
+    if too_big:
+        notes.append(too_big)
+        if not args.dry_run:
+            raise SetupError(f"{too_big}, or pass --no-memory-check to train anyway")
+    notes += check_stores(study, writing=not args.dry_run)
+    for note in notes:
+        print_message(errors, note, label="note", style="yellow")
+    return too_big is None
 
 
 def _most_workers(study: Study) -> int:
