@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -224,41 +223,38 @@ def test_a_server_that_accepts_but_never_answers_is_given_up_on(tmp_path, write_
     assert_refused(report, uri, "does not answer within 5 s")  # the report, too
 
 
-def _read_only_cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    """The CLI on a folder it cannot write: modes when not root; as root (whom modes do not
-    stop), the same command run as the unprivileged user `nobody` via util-linux's setpriv."""
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(0o555 if path.is_dir() else 0o444)
+def _read_only_cli(folder: Path, store: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI with `store` read-only. Not root: by its modes. As root, whom modes do not stop:
+    by a read-only bind mount of it in a mount namespace of the command's own (util-linux's
+    unshare), as on a read-only disk."""
     command = [sys.executable, "-m", "suite.run", *args]
     if os.geteuid() == 0:
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-    env = {**os.environ, "HOME": str(folder), "COLUMNS": "160", "PYTHONDONTWRITEBYTECODE": "1"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+        remount = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+        command = ["unshare", "--mount", "sh", "-c", remount, str(store), *command]
+    else:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    env = {**os.environ, "COLUMNS": "160"}
+    try:
+        return subprocess.run(
+            command, cwd=folder, env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def test_a_read_only_store_is_refused_and_still_planned(write_study, tmp_path):
-    # A folder every user can read (pytest's own tmp folders are private to root).
-    folder = Path(tempfile.mkdtemp(prefix="suite-read-only-"))
-    try:
-        folder.chmod(0o755)
-        client = MlflowClient(f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
-        client.create_experiment("tiny")
-        study = folder / "study.yaml"
-        shutil.copy(write_study(FAST), study)
-        text = study.read_text().replace(str(tmp_path), str(folder))
-        study.write_text(text)
-        before = snapshot(folder)
-        refused = _read_only_cli(folder, "study.yaml")
-        assert_refused(refused, "mlflow.db is read-only")
-        planned = _read_only_cli(folder, "study.yaml", "--dry-run")  # reading is enough
-        assert planned.returncode == 0, planned.stdout + planned.stderr
-        assert "2 to train, 0 not" in planned.stdout
-        assert snapshot(folder) == before
-    finally:
-        for path in [folder, *folder.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        shutil.rmtree(folder)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    client.create_experiment("tiny")
+    path = write_study(FAST)
+    before = snapshot(tmp_path)
+    refused = _read_only_cli(tmp_path, tmp_path / "mlruns", str(path))
+    assert_refused(refused, "mlflow.db is read-only")
+    planned = _read_only_cli(tmp_path, tmp_path / "mlruns", str(path), "--dry-run")
+    assert planned.returncode == 0, planned.stdout + planned.stderr  # reading is enough
+    assert "2 to train, 0 not" in planned.stdout
+    assert snapshot(tmp_path) == before
 
 
 def test_a_deleted_experiment_is_refused_before_anything_is_enqueued(tmp_path, write_study):
