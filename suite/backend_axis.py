@@ -13,8 +13,7 @@ import os
 from suite.grid import RunSpec
 from suite.study import Study
 
-MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-INSTALL = {
+INSTALL = {  # each backend's module has the backend's name
     "tensorflow": "pip install tensorflow",
     "jax": "pip install jax",
     "torch": "pip install torch==2.13.0 (the CPU build; pip install -e '.[dev]' does)",
@@ -36,7 +35,7 @@ def missing_backends(study: Study) -> list[str]:
     missing = []
     for backend in study_backends(study):
         try:
-            found = importlib.util.find_spec(MODULES[backend]) is not None
+            found = importlib.util.find_spec(backend) is not None
         except (ImportError, ValueError):
             found = False
         if not found:

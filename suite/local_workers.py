@@ -30,17 +30,23 @@ from suite.study import MAX_AUTO_WORKERS, Study
 from suite.trial_sources import GridTrials, trial_source
 
 
+def most_workers(study: Study) -> int:
+    """The most worker processes the study may start ("auto": one per core, at most
+    MAX_AUTO_WORKERS), before the runs left are counted."""
+    wanted = study.execution.workers
+    return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
+
+
 def worker_count(study: Study) -> int:
     """`execution.workers` as a number, never more than the grid's runs left to train (a
     worker with nothing to claim is a process for nothing). "auto": one per core, at most
     MAX_AUTO_WORKERS; one where the storage cannot take several."""
     wanted = study.execution.workers
-    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
+    workers = most_workers(study)
     if wanted == "auto":
-        from suite.optuna_storage import is_rdb, storage_url
+        from suite.optuna_storage import is_sqlite_rdb, storage_url
 
-        url = storage_url(study)
-        if is_rdb(url) and url.startswith("sqlite"):
+        if is_sqlite_rdb(storage_url(study)):
             return 1
     if study.grid is not None and workers > 1:
         from suite.planning import plan_study

@@ -35,6 +35,11 @@ def is_rdb(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES
 
 
+def is_sqlite_rdb(url: str) -> bool:
+    """Optuna's RDB storage on SQLite: not safe for several workers claiming at once."""
+    return is_rdb(url) and url.startswith("sqlite")
+
+
 def open_storage(url: str) -> BaseStorage:
     if is_rdb(url):
         return optuna.storages.RDBStorage(url)

@@ -124,6 +124,7 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
     --dry-run gets notes instead where it can still plan. Returns whether the study fits."""
     from suite.backend_axis import missing_backends
     from suite.capacity import check_fits_this_machine
+    from suite.local_workers import most_workers
     from suite.store_checks import check_stores, several_workers_problem
 
     if problem := several_workers_problem(study):
@@ -135,7 +136,7 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
             raise SetupError(f"{notes[-1]}; nothing was trained")
     too_big = None
     if not args.no_memory_check:
-        too_big = check_fits_this_machine(study, workers=_most_workers(study))
+        too_big = check_fits_this_machine(study, workers=most_workers(study))
     if too_big:
         notes.append(too_big)
         if not args.dry_run:
@@ -144,14 +145,6 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
     for note in notes:
         print_message(errors, note, label="note", style="yellow")
     return too_big is None
-
-
-def _most_workers(study: Study) -> int:
-    """The most worker processes the study may start: each trains a run at once."""
-    from suite.study import MAX_AUTO_WORKERS
-
-    workers = study.execution.workers
-    return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if workers == "auto" else workers
 
 
 def _setup_error(err: SetupError, errors: Console) -> ExitCode:

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from suite.errors import StoreError, first_line
 from suite.journal_checks import check_journal
-from suite.optuna_storage import is_rdb, storage_url
+from suite.optuna_storage import is_rdb, is_sqlite_rdb, storage_url
 from suite.sqlite_store import MLFLOW_TABLE, OPTUNA_TABLE, one_opener_at_a_time, tables_of
 from suite.study import Study, sqlite_path
 
@@ -51,7 +51,7 @@ def several_workers_problem(study: Study) -> str | None:
     """Optuna's SQLite storage is not safe for concurrent claiming: refused with `workers`."""
     url = storage_url(study)
     workers = study.execution.workers
-    if workers != "auto" and workers > 1 and is_rdb(url) and url.startswith("sqlite"):
+    if workers != "auto" and workers > 1 and is_sqlite_rdb(url):
         return (
             f"storage {url}: Optuna's SQLite storage is not safe for several workers; use the"
             " default journal file (remove storage:) or PostgreSQL/MySQL"
@@ -253,14 +253,19 @@ def _check_experiment(study: Study) -> None:
         experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
     if experiment is None:
         return
+    refuse_if_deleted(experiment, uri)
+    if db is not None and (problem := artifacts_outside_store(db, experiment)):
+        raise StoreError(problem)
+
+
+def refuse_if_deleted(experiment, uri: str) -> None:
+    """A deleted experiment is refused with the command that restores it."""
     if experiment.lifecycle_stage == "deleted":
         raise StoreError(
-            f"MLflow experiment {study.experiment_name!r} is deleted; restore it (mlflow"
+            f"MLflow experiment {experiment.name!r} is deleted; restore it (mlflow"
             f" experiments restore --experiment-id {experiment.experiment_id}"
             f" --backend-store-uri {uri}) or set another experiment: in the study file"
         )
-    if db is not None and (problem := artifacts_outside_store(db, experiment)):
-        raise StoreError(problem)
 
 
 def artifacts_outside_store(db: Path, experiment) -> str | None:

@@ -20,11 +20,11 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from suite.errors import StoreError
 from suite.execution import ExecutionPlan
 from suite.scheduler import Superseded
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
 from suite.sqlite_store import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
+from suite.store_checks import refuse_if_deleted
 from suite.study import RunSpec, Study, sqlite_path
 from suite.ui_links import LOCAL_UI, ui_url
 
@@ -104,11 +104,7 @@ class Tracker:
                 if err.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
                 experiment = self.client.get_experiment_by_name(name)
-        if experiment.lifecycle_stage == "deleted":
-            raise StoreError(
-                f"MLflow experiment {name!r} is deleted; restore it (mlflow experiments restore"
-                f" --experiment-id {experiment.experiment_id}) or set another 'experiment:'"
-            )
+        refuse_if_deleted(experiment, uri)  # deleted since the check before the study began
         for key, value in EXPERIMENT_KIND.items():  # experiments made before the tag existed
             if experiment.tags.get(key) != value:
                 self.client.set_experiment_tag(experiment.experiment_id, key, value)
