@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     errors = Console(stderr=True)
     try:
-        sources = _sources(args)
+        sources, protected = _sources(args)
     except StudyError as err:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.errors import StoreError
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
+    from suite.report.outputs import OutputError, check_outputs
     from suite.report.render import write_report
     from suite.store_checks import check_local_file, check_tracking_store
 
@@ -74,10 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
     try:
         check_local_file(out, f"report file {out}", "choose another --out", writing=True)
+        check_outputs([out, out.with_suffix(".md")], protected=protected)  # before any read
         for source in sources:
             _check_store(source.tracking_uri)
             check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
-    except StoreError as err:
+    except (StoreError, OutputError) as err:
         print_message(errors, str(err))
         return ExitCode.BAD_INPUT
     except ReportError as err:
@@ -92,9 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, str(err))
         return ExitCode.FAILED
     try:
-        written = write_report(report, out)
+        written = write_report(report, out, protected=protected)
+    except OutputError as err:  # a CSV named after a table that lands on a protected path
+        print_message(errors, str(err))
+        return ExitCode.BAD_INPUT
     except OSError as err:  # e.g. the disk filled up, or the folder changed meanwhile
-        print_message(errors, f"cannot write the report to {out}: {err.strerror or err}")
+        print_message(
+            errors,
+            f"cannot write the report to {out}: {err.strerror or err}; nothing was written"
+            " (files from an earlier report are as they were)",
+        )
         return ExitCode.BAD_INPUT
     console.print(
         f"report: {written.html}\nsummary: {written.markdown}\n"
@@ -108,16 +117,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return ExitCode.OK
 
 
-def _sources(args: argparse.Namespace) -> list:
+def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
+    """The studies to report, and what they read or a store holds (outputs land on none)."""
+    from suite.optuna_storage import storage_url
     from suite.report.collect import Source
+    from suite.report.outputs import store_files
 
     sources = []
+    protected: list[Path] = list(args.studies)
     for path in args.studies:
         study = load_study(path)
         uri = args.tracking_uri or study.tracking.uri
+        queue = storage_url(study)  # a grid's queue is a store too, though its report skips it
+        if "://" not in queue:
+            protected += store_files(None, Path(queue.removeprefix("journal:")))
         if study.search is not None:
-            from suite.optuna_storage import storage_url
-
             sources.append(
                 Source(
                     study.name,
@@ -132,7 +146,9 @@ def _sources(args: argparse.Namespace) -> list:
             sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
     for name in args.experiment:
         sources.append(Source(name, name, args.tracking_uri or DEFAULT_URI))
-    return sources
+    for source in sources:
+        protected += store_files(sqlite_path(source.tracking_uri), None)
+    return sources, protected
 
 
 def _check_store(uri: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from suite.report.content import Figure, Note, Report, Table
+from suite.report.outputs import check_outputs, write_whole
 
 MARKDOWN_TABLES = ("leaderboard", "main-effects")  # what the Markdown summary carries
 MARKDOWN_SECTIONS = ("variance",)  # sections it carries whole: their notes and tables
@@ -84,13 +86,13 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def write_report(report: Report, html_path: Path) -> Written:
-    """reports/NAME.html, reports/NAME.md, and reports/NAME-TABLE.csv beside them."""
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_html(report), encoding="utf-8")
-    markdown = html_path.with_suffix(".md")
-    markdown.write_text(render_markdown(report), encoding="utf-8")
-    csvs = []
+def report_files(report: Report, html_path: Path) -> dict[Path, str]:
+    """Each file of the report and its text: reports/NAME.html, reports/NAME.md, and
+    reports/NAME-TABLE.csv beside them (the HTML page first)."""
+    files = {
+        html_path: render_html(report),
+        html_path.with_suffix(".md"): render_markdown(report),
+    }
     for table in report.tables():
         # reports/grid.html -> reports/grid-leaderboard.csv (the key already names the study)
         name = (
@@ -99,6 +101,17 @@ def write_report(report: Report, html_path: Path) -> Written:
             else (f"{html_path.stem}-{table.key}")
         )
         path = html_path.with_name(f"{name}.csv")
-        table.raw.to_csv(path, index=False)
-        csvs.append(path)
-    return Written(html_path, markdown, csvs)
+        if path in files:  # two tables of one name: the second must not overwrite the first
+            path = html_path.with_name(f"{name}-{len(files)}.csv")
+        files[path] = table.raw.to_csv(index=False)
+    return files
+
+
+def write_report(report: Report, html_path: Path, *, protected: Iterable[Path] = ()) -> Written:
+    """Check every output against the `protected` paths (stores, inputs) and each other, then
+    write them all whole (or none: OSError)."""
+    files = report_files(report, html_path)
+    check_outputs(files, protected=protected)
+    write_whole(files)
+    html, markdown, *csvs = files
+    return Written(html, markdown, csvs)
