@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from suite.backend import quiet_library_logs, start_backend
+from suite.train.keras_startup import quiet_library_logs, start_backend
 
 start_backend()
 quiet_library_logs()
@@ -34,10 +34,10 @@ import keras  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from suite.data import load_splits  # noqa: E402
-from suite.study import DataConfig  # noqa: E402
-from suite.study_file import load_study  # noqa: E402
-from suite.worker import run_worker  # noqa: E402
+from suite.study.config import DataConfig  # noqa: E402
+from suite.study.file import load_study  # noqa: E402
+from suite.train.data import load_splits  # noqa: E402
+from suite.worker.loop import run_worker  # noqa: E402
 
 
 @dataclass(frozen=True)

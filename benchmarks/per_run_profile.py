@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--study", type=Path, default=ROOT / "studies" / "smoke.yaml")
     args = parser.parse_args()
     began = time.perf_counter()
-    from suite.backend import quiet_library_logs, start_backend
+    from suite.train.keras_startup import quiet_library_logs, start_backend
 
     start = time.perf_counter()
     start_backend()
@@ -56,24 +56,24 @@ def main() -> int:
     import mlflow
     from rich.console import Console
 
-    import suite.run_figures
-    import suite.tracking
-    import suite.training
-    import suite.trial_lifecycle
-    import suite.worker
-    from suite.mlflow_epoch_callback import EpochCurves
-    from suite.scheduler import RunQueue
-    from suite.study import ExecutionConfig
-    from suite.study_file import load_study
+    import suite.record.figures
+    import suite.record.tracker
+    import suite.train.fit
+    import suite.worker.lifecycle
+    import suite.worker.loop
+    from suite.queue.run_queue import RunQueue
+    from suite.record.epoch_callback import EpochCurves
+    from suite.study.config import ExecutionConfig
+    from suite.study.file import load_study
 
     for owner, name, label in [
-        (suite.trial_lifecycle, "run_trial", "whole run (claim to close)"),
+        (suite.worker.lifecycle, "run_trial", "whole run (claim to close)"),
         (keras.Model, "fit", "fit (tracing + epochs)"),
-        (suite.training, "evaluate_once", "test evaluation"),
-        (suite.training, "build_model", "build model"),
+        (suite.train.fit, "evaluate_once", "test evaluation"),
+        (suite.train.fit, "build_model", "build model"),
         (keras.backend, "clear_session", "clear_session"),
-        (suite.tracking, "log_keras_model", "log the model"),
-        (suite.run_figures, "curve_figures", "draw curve figures"),
+        (suite.record.tracker, "log_keras_model", "log the model"),
+        (suite.record.figures, "curve_figures", "draw curve figures"),
         (mlflow, "log_figure", "curve PNGs (savefig + write)"),
         (mlflow, "log_dict", "log_dict (config, confusion matrix, study)"),
         (mlflow, "log_params", "log_params"),
@@ -83,7 +83,7 @@ def main() -> int:
         (mlflow, "end_run", "end_run"),
         (EpochCurves, "on_train_begin", "MLflow callback: optimizer params, summary"),
         (EpochCurves, "on_epoch_end", "MLflow callback: epoch points"),
-        (suite.tracking.Tracker, "__init__", "open the store and experiment"),
+        (suite.record.tracker.Tracker, "__init__", "open the store and experiment"),
         *((RunQueue, n, f"queue.{n}") for n in ("plan", "enqueue", "claim", "complete")),
     ]:
         timed(owner, name, label)
@@ -99,7 +99,7 @@ def main() -> int:
             ],
         )
         quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the run
-        outcome = suite.worker.run_worker(study, console=quiet, source_file=args.study)
+        outcome = suite.worker.loop.run_worker(study, console=quiet, source_file=args.study)
     runs = sum(run.status == "trained" for run in outcome.runs) or 1
     SECONDS["everything after interpreter start"] = time.perf_counter() - began
     print(f"{args.study}: {runs} runs trained, one worker")

@@ -11,10 +11,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from suite.outcomes import StudyOutcome
 
 
 class ExitCode(enum.IntEnum):
@@ -58,9 +54,5 @@ class StudyFailed(Exception):
     """Runs keep failing in a row: the setup, not one run, is broken; stop the study."""
 
 
-class StudyInterrupted(KeyboardInterrupt):
-    """Carries the outcome out of the study run, which it ends as KILLED on the way."""
-
-    def __init__(self, outcome: StudyOutcome) -> None:
-        super().__init__()
-        self.outcome = outcome
+class Superseded(Exception):
+    """The trial was failed as stale while this worker trained it; its result is discarded."""

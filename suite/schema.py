@@ -5,8 +5,10 @@ name changes here or nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 
 class Tag:
@@ -84,6 +86,68 @@ class TrialAttr:
     FAILURE = "failure"
     RUN_SECONDS = "run_seconds"  # claim to close: what the time model learns from
     HEARTBEAT = "suite_heartbeat"  # a system attribute: unix time of the worker's last beat
+
+
+ObjectiveMetric = Literal["val_accuracy", "val_loss"]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a study's trials optimise and what ranks its configurations: the best epoch's
+    validation accuracy (maximised; every grid), or a search's lowest validation loss. The one
+    statement of that rule: queue, record, lifecycle, sources and report all ask this."""
+
+    metric: ObjectiveMetric = "val_accuracy"
+
+    @property
+    def maximise(self) -> bool:
+        return self.metric == "val_accuracy"
+
+    @property
+    def direction(self) -> str:
+        """Optuna's word for it."""
+        return "maximize" if self.maximise else "minimize"
+
+    @property
+    def name(self) -> str:
+        """The trial value's name in Optuna (optuna-dashboard shows it)."""
+        return f"best {self.metric}" if self.maximise else f"lowest {self.metric}"
+
+    @property
+    def column(self) -> str:
+        """The report's runs-table column of each run's value."""
+        return f"best_{self.metric}"
+
+    def best_of(self, curve: Iterable[float]) -> float:
+        """A run's value from its per-epoch curve: its best epoch's."""
+        values = [v for v in curve if not math.isnan(v)]
+        if not values:
+            return math.nan
+        return max(values) if self.maximise else min(values)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """A finished run's result as its Optuna trial carries it (user attributes): built here,
+    whether the run trained in this worker or was taken over from MLflow's record."""
+
+    mlflow_run_id: str
+    test_accuracy: float | None = None
+    best_val_accuracy: float | None = None
+    train_seconds: float | None = None
+    best_epoch: int | None = None
+    run_seconds: float | None = None  # claim to close (or MLflow's start to end)
+
+    def attributes(self) -> dict[str, float | str]:
+        values: dict[str, float | str | None] = {
+            Metric.TEST_ACCURACY: self.test_accuracy,
+            Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            Metric.TRAIN_SECONDS: self.train_seconds,
+            Metric.BEST_EPOCH: self.best_epoch,
+            TrialAttr.MLFLOW_RUN_ID: self.mlflow_run_id,
+            TrialAttr.RUN_SECONDS: self.run_seconds,
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
 def config_label(

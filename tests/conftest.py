@@ -1,15 +1,31 @@
-"""Shared helpers: tiny study files under tmp_path, and the CLI run as a user runs it."""
+"""Shared helpers: tiny study files under tmp_path, the CLI run as a user runs it, one RunSpec
+builder, and what several test modules read back from a store or a refusal.
+
+Test modules import from here and from the helper modules beside it (synthetic_store,
+servers, report_helpers), never from one another."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
+
+from suite.schema import Role, Tag
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.file import load_study
+from suite.study.grid import expand
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +37,11 @@ TINY_STUDY: dict[str, Any] = {
     "grid": {"cell": ["gru"], "bidirectional": [False, True]},
     "tracking": {"log_model": True},
 }
+
+
+# A study that trains without logging models or sampling system metrics: the tests that only
+# count runs need neither.
+FAST: dict[str, Any] = {"tracking": {"log_model": False, "system_metrics": False}}
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +97,117 @@ def run_cli(
 def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     """`python -m suite.report ARGS` in a fresh process."""
     return run_cli(*args, cwd=cwd, module="suite.report")
+
+
+# One RunSpec builder: a study file's defaults (DataConfig(), ModelConfig(), TrainingConfig()),
+# with any of their fields changed by its name, as a grid names it.
+_CONFIGS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig}
+_SECTION_OF = {field: name for name, config in _CONFIGS.items() for field in config.model_fields}
+
+
+def make_spec(*, study: str = "s", seed: int = 0, **changes: Any) -> RunSpec:
+    """The RunSpec of study `study` with `changes` to its fields, e.g.
+    make_spec(cell="gru", units=4, epochs=2, train_size=128)."""
+    fields: dict[str, dict[str, Any]] = {name: {} for name in _CONFIGS}
+    for key, value in changes.items():
+        fields[_SECTION_OF[key]][key] = value
+    return RunSpec(
+        study=study,
+        seed=seed,
+        **{name: config(**fields[name]) for name, config in _CONFIGS.items()},
+    )
+
+
+# What the tests read back from a store that a study under `root` wrote (tracking at
+# root/mlruns/mlflow.db, queue at root/mlruns/optuna.journal: write_study's places).
+
+
+def store_uri(root: Path) -> str:
+    return f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+
+
+def store_client(root: Path) -> MlflowClient:
+    return MlflowClient(store_uri(root))
+
+
+def child_runs(client: MlflowClient, experiment: str = "tiny") -> list:
+    """The study's training runs (not its parent run), whatever their status."""
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs(
+        [found.experiment_id], f"tags.{Tag.ROLE} = '{Role.RUN}'", max_results=1000
+    )
+
+
+def finished_per_key(store: Path | MlflowClient, experiment: str = "tiny") -> Counter:
+    """How many FINISHED runs each run_key has: the record of results (`store` is the folder
+    holding mlruns/, or a client of any store)."""
+    client = store if isinstance(store, MlflowClient) else store_client(store)
+    runs = child_runs(client, experiment)
+    return Counter(r.data.tags[Tag.RUN_KEY] for r in runs if r.info.status == "FINISHED")
+
+
+def once_each(path: Path) -> Counter:
+    """One FINISHED run for each of the study file's run_keys."""
+    return Counter({spec.run_key: 1 for spec in expand(load_study(path))})
+
+
+def trials(root: Path, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
+    """The trials of Optuna study `name` in root/mlruns/optuna.journal."""
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(root / "mlruns" / "optuna.journal"))
+    )
+    return optuna.load_study(study_name=name, storage=storage).get_trials()
+
+
+# Refusals: exit 2, one line, and the files on disk as they were.
+
+SIDE_FILES = ("-wal", "-shm")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under root with a hash of its bytes (SQLite's side files left out: any
+    reader of a WAL database makes them)."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.endswith(SIDE_FILES)
+    }
+
+
+def assert_refused(result: subprocess.CompletedProcess, *needles: str) -> str:
+    """Exit 2 and exactly one stderr line, `error: ...`, holding every needle."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# The report: words and columns that state a statistic; none may appear without two seeds
+# behind it.
+STATISTIC = re.compile(r"p-value|p \(|p = |95%|\bCI\b|significan|Welch|Holm|interval \d", re.I)
+
+# The browser tests: Debian's Chromium, with no background traffic of its own, so every
+# request is ours; their screenshots land in reports/screenshots.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_DIR = ROOT / "reports" / "screenshots"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from suite.record.tracker import confusion_json, run_params
 from suite.schema import Artifact, Role, Tag
 from suite.schema import Metric as MetricName
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
-from suite.tracking import confusion_json, run_params
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
 
 
 @dataclass(frozen=True)

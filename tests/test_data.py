@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from suite.data import (
+from suite.study.config import DataConfig
+from suite.train.data import (
     MNIST_SHA256,
     DataError,
     bundled_mnist_path,
@@ -14,7 +15,6 @@ from suite.data import (
     load_splits,
     pixel_permutation,
 )
-from suite.study import DataConfig
 
 
 def test_bundled_file_matches_the_published_checksums():

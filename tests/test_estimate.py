@@ -3,33 +3,26 @@ dry run estimating from a study's own finished runs."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from suite.data import split_sizes
-from suite.estimate import Observation, fit, format_duration, forward_macs, work
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
-from tests.conftest import run_cli
-from tests.test_run_e2e import trials
+from suite.forecast.time_model import Observation, fit, format_duration, forward_macs, work
+from suite.study.config import DataConfig
+from suite.train.data import split_sizes
+from tests.conftest import make_spec, run_cli, trials
 
-
-def spec(cell="lstm", *, bidirectional=False, layers=1, units=50, seed=0, **data) -> RunSpec:
-    return RunSpec(
-        study="s",
-        data=DataConfig(**data),
-        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, units=units),
-        training=TrainingConfig(epochs=2),
-        seed=seed,
-    )
+spec = partial(make_spec, epochs=2)  # LSTM-50 on rows unless changed; two epochs throughout
 
 
 def test_forward_multiply_adds_by_hand():
     # LSTM-50 on rows: 28 steps x 4 gates x (28 inputs x 50 + 50 x 50), then Dense 50 -> 10.
     assert forward_macs(spec()) == 28 * 4 * (28 * 50 + 50 * 50) + 50 * 10 == 437_300
     # 2-layer bidirectional GRU-8: the second layer reads 16 features (both directions).
-    two = spec("gru", bidirectional=True, layers=2, units=8)
+    two = spec(cell="gru", bidirectional=True, layers=2, units=8)
     assert forward_macs(two) == 2 * 28 * 3 * (28 * 8 + 64) + 2 * 28 * 3 * (16 * 8 + 64) + 160
     # SimpleRNN-8 on pixels: 784 steps of one feature.
-    assert forward_macs(spec("simple_rnn", units=8, view="pixels")) == 784 * (8 + 64) + 80
+    assert forward_macs(spec(cell="simple_rnn", units=8, view="pixels")) == 784 * (8 + 64) + 80
 
 
 def test_split_sizes_without_loading():
@@ -100,9 +93,9 @@ def test_probes_give_a_fixed_cost_per_step_and_a_rate_per_multiply_add():
     LSTM-50 83,961,600 (0.010 s), SimpleRNN-8 3 x 64 x (28 x (28 x 8 + 64) + 80) = 1,563,648
     (0.004 s). Slope 0.006 / 82,397,952 = 7.2818e-11 s per MAC; fixed 0.010 - slope x
     83,961,600 = 0.0038861 s per step."""
-    from suite.estimate import Probe, from_probes
+    from suite.forecast.time_model import Probe, from_probes
 
-    large, small = spec(), spec("simple_rnn", units=8)
+    large, small = spec(), spec(cell="simple_rnn", units=8)
     model = from_probes(Probe(large, traced=4.0, per_step=0.010), Probe(small, 1.0, 0.004))
     assert model.rate == pytest.approx(7.2818e-11, rel=1e-4)
     assert model.per_step == pytest.approx(0.0038861, rel=1e-4)

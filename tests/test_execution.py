@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from suite.execution import UNROLL_MIN_STEPS, plan_execution, training_steps
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.train.execution import UNROLL_MIN_STEPS, plan_execution, training_steps
 
 FULL_TRAIN, FULL_VAL = 50_000, 10_000  # the classic grid's holdout split
 

@@ -19,13 +19,13 @@ from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 from rich.console import Console
 
-from suite.grid import expand
-from suite.optuna_storage import open_storage
-from suite.progress import StudyProgress
+from suite.record.tracker import Tracker
 from suite.schema import Metric, Role, Tag, TrialAttr
-from suite.study_file import load_study
-from suite.tracking import Tracker
-from suite.trial_sources import GridTrials, Stop
+from suite.stores.optuna_storage import open_storage
+from suite.study.file import load_study
+from suite.study.grid import expand
+from suite.worker.progress import StudyProgress
+from suite.worker.sources import GridTrials, Stop
 from tests.conftest import run_cli
 
 FAST = {"tracking": {"log_model": False, "system_metrics": False}}

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from suite.capacity import (
+from suite.forecast.memory import (
     check_fits_this_machine,
     largest_run,
     memory_problem,
     parameter_count,
     training_bytes,
 )
-from suite.grid import expand
-from suite.study import MAX_GRID_RUNS, ModelConfig, StudyError
-from suite.study_file import load_study
+from suite.study.config import MAX_GRID_RUNS, ModelConfig, StudyError
+from suite.study.file import load_study
+from suite.study.grid import expand
 from tests.conftest import run_cli
 from tests.test_models import spec
 
@@ -306,9 +306,9 @@ def test_dry_run_of_a_huge_grid_is_one_error_and_writes_nothing(tmp_path):
 
 
 def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeypatch):
-    import suite.planning
-    from suite.cli_output import MAX_PLAN_ROWS, print_plan
-    from suite.scheduler import PlannedRun, PlanState
+    import suite.forecast.plan
+    from suite.cli.output import MAX_PLAN_ROWS, print_plan
+    from suite.queue.run_queue import PlannedRun, PlanState
 
     units = ", ".join(str(u) for u in range(1, 126))
     study = load_study(write(tmp_path, f"grid: {{units: [{units}], seed: [0, 1]}}\n"))
@@ -317,8 +317,8 @@ def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeyp
         PlannedRun(spec, PlanState.DONE if i < 10 else PlanState.TODO)
         for i, spec in enumerate(specs)
     ]
-    monkeypatch.setattr(suite.planning, "plan_study", lambda _study: planned)
-    monkeypatch.setattr(suite.planning, "estimate_plan", lambda *_args, **_options: None)
+    monkeypatch.setattr(suite.forecast.plan, "plan_study", lambda _study: planned)
+    monkeypatch.setattr(suite.forecast.plan, "estimate_plan", lambda *_args, **_options: None)
     out = io.StringIO()
     print_plan(study, Console(file=out, width=200))
     text = out.getvalue()
@@ -377,7 +377,7 @@ def test_the_fastest_beat_the_tests_use_is_still_valid(tmp_path):
     ],
 )
 def test_parameter_count_is_keras_count(cell, bidirectional, layers, units, view):
-    from suite.models import build_model
+    from suite.train.models import build_model
 
     run = spec(cell, bidirectional, layers, units, view)
     features = run.data.input_shape[1]

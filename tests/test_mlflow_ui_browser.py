@@ -21,7 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from suite.ui_links import ui_url
+from suite.record.ui_links import ui_url
 from tests.conftest import run_cli
 from tests.servers import mlflow_server
 from tests.test_report_browser import CHROMIUM, FLAGS, SCREENSHOT_DIR

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from suite.models import build_model
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.train.models import build_model
 
 
 def spec(cell: str, bidirectional: bool, layers: int, units: int, view: str = "rows") -> RunSpec:

@@ -21,10 +21,10 @@ import keras
 import numpy as np
 import pytest
 
-from suite.data import bundled_mnist_path, load_splits
-from suite.execution import plan_execution
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
-from suite.training import train
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.train.data import bundled_mnist_path, load_splits
+from suite.train.execution import plan_execution
+from suite.train.fit import train
 
 TRAIN, VAL, TEST, BATCH, UNITS, EPOCHS, SEED = 256, 64, 64, 32, 8, 2, 7
 PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from suite.outcomes import RunStatus
-from suite.progress import StudyProgress
-from suite.study import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.forecast.outcomes import RunStatus
+from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.worker.progress import StudyProgress
 
 
 def spec(seed: int) -> RunSpec:

@@ -18,11 +18,11 @@ from optuna.distributions import CategoricalDistribution
 from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
+from suite.record.ui_links import ui_url
 from suite.report.build import build_report
 from suite.report.collect import Source, collect
 from suite.report.content import Figure, Note, Report, Section, Table
 from suite.schema import TrialAttr
-from suite.ui_links import ui_url
 from tests.synthetic_store import SyntheticRun, default_curve, make_store
 
 REPORT = Path(__file__).resolve().parents[1] / "suite" / "report"
@@ -194,7 +194,7 @@ def test_a_missing_optuna_storage_is_said_and_never_created(tmp_path, stores):
 
 def test_build_and_the_sections_import_no_store_client():
     """A static guard beside the proof above: the modules after collect name no store API."""
-    forbidden_modules = ("mlflow", "suite.scheduler", "suite.report.collect_search")
+    forbidden_modules = ("mlflow", "suite.queue.run_queue", "suite.report.collect_search")
     forbidden_names = {"MlflowClient", "load_study", "open_storage", "load_confusion"}
     modules = [REPORT / "build.py", *sorted(REPORT.glob("*_section.py"))]
     assert len(modules) >= 6

@@ -13,13 +13,13 @@ from scipy import stats
 from statsmodels.formula.api import ols
 from statsmodels.stats.anova import anova_lm
 
-from suite.grid import expand
 from suite.report.build import build_report
 from suite.report.collect import Source, collect
 from suite.report.content import Figure, Note, Report, Section, Table
 from suite.report.render import render_markdown, write_report
 from suite.report.variance import why_not
-from suite.study_file import load_study
+from suite.study.file import load_study
+from suite.study.grid import expand
 from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store
 from tests.test_report_honesty import STATISTIC  # the words that state a statistic

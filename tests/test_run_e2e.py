@@ -23,9 +23,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from suite.data import bundled_mnist_path
-from suite.grid import expand
-from suite.study_file import load_study
+from suite.study.file import load_study
+from suite.study.grid import expand
+from suite.train.data import bundled_mnist_path
 from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from suite.backend import host_name
-from suite.grid import expand
-from suite.scheduler import PlanState, RunQueue
+from suite.queue.run_queue import PlanState, RunQueue
+from suite.record.environment import host_name
 from suite.schema import TrialAttr
-from suite.study_file import load_study
+from suite.study.file import load_study
+from suite.study.grid import expand
 
 
 def _dead_worker() -> dict[str, object]:

@@ -7,8 +7,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from suite.study import StudyError
-from suite.study_file import load_study
+from suite.study.config import StudyError
+from suite.study.file import load_study
 from tests.conftest import report_cli, run_cli
 from tests.report_helpers import html_tables
 

@@ -24,10 +24,10 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from suite.grid import expand
-from suite.local_workers import worker_count
-from suite.optuna_storage import open_storage
-from suite.study_file import load_study
+from suite.stores.optuna_storage import open_storage
+from suite.study.file import load_study
+from suite.study.grid import expand
+from suite.worker.local_processes import worker_count
 from tests.conftest import run_cli
 from tests.test_faults import FAST, finished_per_key
 

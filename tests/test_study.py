@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from suite.grid import expand
-from suite.study import GRID_SECTIONS, StudyError
-from suite.study_file import load_study
+from suite.study.config import GRID_SECTIONS, StudyError
+from suite.study.file import load_study
+from suite.study.grid import expand
 
 ROOT = Path(__file__).resolve().parents[1]
 

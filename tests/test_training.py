@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite.data import load_splits
-from suite.study import DataConfig, EarlyStoppingConfig, ModelConfig, RunSpec, TrainingConfig
-from suite.training import CURVES, train
+from suite.study.config import DataConfig, EarlyStoppingConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.train.data import load_splits
+from suite.train.fit import CURVES, train
 
 TINY = DataConfig(train_size=128, validation_size=64, test_size=64)
 

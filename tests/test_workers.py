@@ -21,9 +21,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from suite.grid import expand
-from suite.schema import TrialAttr
-from suite.study_file import load_study
+from suite.study.file import load_study
+from suite.study.grid import expand
 from tests.conftest import run_cli
 from tests.servers import mlflow_server, postgres
 
@@ -146,8 +145,9 @@ def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
     """One finished run (12 s) and one to go: the ETA scales by multiply-adds, by hand:
     GRU-4 on rows, uni 28*3*(28*4+16) + 4*10 = 10,792 per image, bi 2*10,752 + 8*10 = 21,584;
     with a 1 s startup the bidirectional run takes 1 + 11 * 21,584 / 10,792 = 23 s."""
-    from suite.local_workers import _status_table
-    from suite.scheduler import RunQueue
+    from suite.queue.run_queue import RunQueue, Verdict
+    from suite.schema import TrialResult
+    from suite.worker.local_processes import _status_table
 
     study = load_study(write_study())
     uni, bi = expand(study)
@@ -155,7 +155,8 @@ def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
     queue.enqueue(queue.plan([uni, bi]))
     trial = queue.claim(uni)
     assert trial is not None
-    queue.complete(trial, value=0.5, record={TrialAttr.RUN_SECONDS: 12.0})
+    result = TrialResult(mlflow_run_id="r1", run_seconds=12.0)
+    queue.close(trial, Verdict.finished(result, value=0.5, pruned=False))
     processes = {f"w{i}": subprocess.Popen(["true"]) for i in (1, 2)}
     for process in processes.values():
         process.wait()

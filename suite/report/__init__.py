@@ -11,13 +11,14 @@ One way, each step a module:
   stats.py                  intervals, pivots, effects, Welch and Holm tests
   variance.py               a grid's ANOVA: each factor's share of the variance, F tests
   build.py                  Collected -> Report: one section per study, the overview
-  leaderboard_section.py    the headline, the rule and the ranked configurations
-  comparisons_section.py    pivots, main effects, tests against the best
-  variance_section.py       the shares of the variance, their F tests, and their plot
-  plots_section.py          the study's figures, with captions
-  best_run_section.py       the best run: facts, curves, confusion matrix
-  search_section.py         a search's trials and Optuna's plots
+  sections/leaderboard.py   the headline, the rule and the ranked configurations
+  sections/comparisons.py   pivots, main effects, tests against the best
+  sections/variance.py      the shares of the variance, their F tests, and their plot
+  sections/figures.py       the study's figures, with captions
+  sections/best_run.py      the best run: facts, curves, confusion matrix
+  sections/search.py        a search's trials and Optuna's plots
   plots.py                  seaborn / matplotlib figures as data URIs
   content.py                the report's data types: sections, tables, notes, figures
   render.py                 Report -> HTML (Jinja2), Markdown, CSV files
+  outputs.py                where those files may go; written whole or not at all
 """

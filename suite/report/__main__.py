@@ -12,12 +12,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from suite.cli_messages import print_message
+from suite.cli.messages import print_message
 from suite.errors import ExitCode
-from suite.grid import expand
 from suite.schema import Artifact
-from suite.study import StudyError, sqlite_path
-from suite.study_file import load_study
+from suite.study.config import StudyError, sqlite_path
+from suite.study.file import load_study
+from suite.study.grid import expand
 
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
 
@@ -62,13 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
 
-    from suite.backend import quiet_library_logs
     from suite.errors import StoreError
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
     from suite.report.outputs import OutputError, check_outputs
     from suite.report.render import write_report
-    from suite.store_checks import check_local_file, check_tracking_store
+    from suite.stores.checks import check_local_file, check_tracking_store
+    from suite.train.keras_startup import quiet_library_logs
 
     quiet_library_logs()
     console = Console()
@@ -119,9 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     """The studies to report, and what they read or a store holds (outputs land on none)."""
-    from suite.optuna_storage import storage_url
     from suite.report.collect import Source
     from suite.report.outputs import store_files
+    from suite.stores.optuna_storage import storage_url
 
     sources = []
     protected: list[Path] = list(args.studies)
@@ -139,7 +139,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
                     uri,
                     None,
                     storage_url(study),
-                    objective=study.search.objective,
+                    objective=study.objective,
                 )
             )
         else:
@@ -154,7 +154,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
 def _check_store(uri: str) -> None:
     """A report never creates a store: a missing SQLite file is an error, not an empty report."""
     from suite.report.collect import ReportError
-    from suite.sqlite_store import MLFLOW_TABLE, tables_of
+    from suite.stores.sqlite import MLFLOW_TABLE, tables_of
 
     db = sqlite_path(uri)
     if db is not None and MLFLOW_TABLE not in tables_of(db):  # opening it would make one
@@ -169,7 +169,7 @@ def _log_to_parent_runs(collected, written) -> list[str]:
     a study's was not (its store was copied or moved, so its artifacts live elsewhere)."""
     from mlflow.tracking import MlflowClient
 
-    from suite.store_checks import artifacts_outside_store
+    from suite.stores.checks import artifacts_outside_store
 
     notes = []
     for source in collected.sources:

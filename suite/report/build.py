@@ -11,16 +11,17 @@ import re
 
 import pandas as pd
 
-from suite.report.best_run_section import best_run_section
 from suite.report.collect import Collected, Source
-from suite.report.comparisons_section import comparisons_section
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
-from suite.report.leaderboard_section import headline, leaderboard_section, selection_rule
-from suite.report.plots_section import plots_section
-from suite.report.ranking import SELECTIONS, rank
-from suite.report.search_section import search_section
+from suite.report.ranking import rank
+from suite.report.ranking import selection as select_by
+from suite.report.sections.best_run import best_run_section
+from suite.report.sections.comparisons import comparisons_section
+from suite.report.sections.figures import plots_section
+from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
+from suite.report.sections.search import search_section
+from suite.report.sections.variance import variance_section
 from suite.report.stats import against_best
-from suite.report.variance_section import variance_section
 
 SETTINGS = (
     "view",
@@ -57,7 +58,7 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     key = slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
     section.children.append(_overview(source, runs, key))
-    selection = SELECTIONS[source.objective]
+    selection = select_by(source.objective)
     ranking = rank(runs, selection)  # the rule collect used to pick the best run's artifacts
     if ranking is None:
         section.children[0].blocks.append(

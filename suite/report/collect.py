@@ -22,9 +22,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from suite.report.collect_search import read_search
-from suite.report.ranking import SELECTIONS, rank
-from suite.schema import Artifact, Metric, Role, Tag
-from suite.study import RunSpec
+from suite.report.ranking import rank, selection
+from suite.schema import Artifact, Metric, Objective, Role, Tag
+from suite.study.config import RunSpec
 
 CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 FINAL_METRICS = (*Metric.FINAL, *CURVE_METRICS)  # the curves' last values too
@@ -56,7 +56,9 @@ class Source:
     tracking_uri: str
     expected: tuple[RunSpec, ...] | None = None  # from the study file; None for --experiment
     search_storage: str | None = None  # the Optuna storage of a search study
-    objective: str = "val_accuracy"  # what the study's trials optimise, and so what ranks
+    objective: Objective = field(
+        default_factory=Objective
+    )  # what the study's trials optimise, and so what ranks
 
 
 @dataclass
@@ -96,9 +98,12 @@ def collect(sources: Sequence[Source]) -> Collected:
         )
     runs = _typed(runs)
     curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
-    # The lowest validation loss of each run: what a search minimising val_loss ranks by.
-    val_loss = curves[curves["metric"] == "val_loss"].groupby("run_id")["value"].min()
-    runs["best_val_loss"] = runs["run_id"].map(val_loss).astype(float)
+    # Each run's lowest validation loss: what a search minimising val_loss ranks by (the best
+    # validation accuracy is logged as a metric of the run).
+    loss = Objective("val_loss")
+    per_run = curves[curves["metric"] == loss.metric].groupby("run_id")["value"]
+    best = per_run.max() if loss.maximise else per_run.min()
+    runs[loss.column] = runs["run_id"].map(best).astype(float)
     searches = {
         source.name: search
         for source in sources
@@ -123,7 +128,7 @@ def _best_run_confusions(
     section uses (`rank`): one artifact download per study, never one per run."""
     confusions: dict[str, list[list[int]]] = {}
     for source in sources:
-        ranking = rank(runs[runs["study"] == source.name], SELECTIONS[source.objective])
+        ranking = rank(runs[runs["study"] == source.name], selection(source.objective))
         if ranking is None:
             continue
         run_id = ranking.best["run_id"]

@@ -12,7 +12,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import InMemoryStorage
 
-from suite.optuna_storage import open_storage, storage_exists
+from suite.stores.optuna_storage import open_storage, storage_exists
 
 
 def read_search(study_name: str, storage_url: str) -> optuna.Study | None:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from suite.report.stats import CORE_FACTORS, mean_ci
-from suite.schema import config_label
+from suite.schema import Objective, config_label
 
 CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
 NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
@@ -35,11 +35,15 @@ class Selection:
         return scores.idxmax() if self.higher_is_better else scores.idxmin()
 
 
-BY_VAL_ACCURACY = Selection(
-    "best_val_accuracy", "val accuracy", "validation accuracy", higher_is_better=True
-)
-BY_VAL_LOSS = Selection("best_val_loss", "val loss", "validation loss", higher_is_better=False)
-SELECTIONS = {"val_accuracy": BY_VAL_ACCURACY, "val_loss": BY_VAL_LOSS}  # by Optuna objective
+def selection(objective: Objective) -> Selection:
+    """The selection that ranks by a study's objective, as its Optuna trials hold it."""
+    short = objective.metric.replace("_", " ")  # "val accuracy"
+    words = short.replace("val ", "validation ")
+    return Selection(objective.column, short, words, higher_is_better=objective.maximise)
+
+
+BY_VAL_ACCURACY = selection(Objective())
+BY_VAL_LOSS = selection(Objective("val_loss"))
 
 
 def near_chance(accuracy: float) -> bool:

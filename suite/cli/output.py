@@ -1,0 +1,133 @@
+"""What the CLI prints besides errors: the plan (--dry-run), the summary, where to look next."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from suite.forecast.outcomes import StudyOutcome
+from suite.study.config import Study
+
+if TYPE_CHECKING:
+    from suite.queue.run_queue import PlannedRun
+
+MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all by state
+
+
+def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) -> None:
+    from suite.forecast.plan import estimate_plan, plan_study
+    from suite.forecast.time_model import format_duration
+    from suite.worker.local_processes import worker_count
+
+    if study.search is not None:
+        print_search_plan(study, console)
+        return
+    planned = plan_study(study)
+    model = estimate_plan(planned, console, probe_allowed=probe_allowed)
+    table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
+    for column in ("run", "run_key", "state"):
+        table.add_column(column)
+    table.add_column("estimate", justify="right")
+    for item in planned[:MAX_PLAN_ROWS]:
+        estimate = (
+            format_duration(model.seconds(item.spec))
+            if model is not None and item.needs_training
+            else ""
+        )
+        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
+    console.print(table)
+    if len(planned) > MAX_PLAN_ROWS:
+        console.print(plan_tail_line(planned), highlight=False)
+    todo = [item.spec for item in planned if item.needs_training]
+    console.print(
+        f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
+        " wrote nothing."
+    )
+    if model is not None and todo:
+        workers = worker_count(study)
+        with_workers = (
+            f", {format_duration(model.wall(todo, workers))} with {workers} workers"
+            if workers > 1
+            else ""
+        )
+        console.print(
+            f"estimated time on this machine: {format_duration(model.total(todo))} with one"
+            f" worker{with_workers} (from {model.source})",
+            highlight=False,
+        )
+
+
+def plan_tail_line(planned: list[PlannedRun]) -> str:
+    """What a table cut at MAX_PLAN_ROWS leaves out, and every run counted by state."""
+    counts = Counter(item.state.value for item in planned)
+    by_state = ", ".join(f"{n:,} {state}" for state, n in sorted(counts.items()))
+    return (
+        f"... and {len(planned) - MAX_PLAN_ROWS:,} more runs not listed; all {len(planned):,}"
+        f" runs by state: {by_state}"
+    )
+
+
+def print_search_plan(study: Study, console: Console) -> None:
+    """A search has no list of runs in advance: its space, and how far it has come."""
+    from suite.queue.run_queue import RunQueue
+
+    search = study.search
+    assert search is not None
+    table = Table(title=f"search space of study {study.name}", title_justify="left")
+    for column in ("parameter", "values"):
+        table.add_column(column)
+    for name, param in search.space.items():
+        if param.choices is not None:
+            values = ", ".join(map(str, param.choices))
+        else:
+            values = f"{param.low} .. {param.high}" + (" (log)" if param.log else "")
+        table.add_row(name, values)
+    console.print(table)
+    queue = RunQueue(study, create=False)
+    trials = queue.optuna_study.get_trials(deepcopy=False) if queue.optuna_study else []
+    states = {}
+    for trial in trials:
+        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    finished = states.get("complete", 0) + states.get("pruned", 0)
+    console.print(
+        f"{finished} of {search.n_trials or 'unlimited'} trials finished"
+        f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none yet'});"
+        f" sampler {search.sampler}, pruner {search.pruner}, objective {search.objective}."
+        " --dry-run trained nothing."
+    )
+
+
+def print_summary(outcome: StudyOutcome, console: Console) -> None:
+    if not outcome.runs:
+        return
+    table = Table(title=f"study {outcome.study.name}", title_justify="left")
+    table.add_column("run")
+    table.add_column("status")
+    table.add_column("val accuracy", justify="right")
+    table.add_column("test accuracy", justify="right")
+    table.add_column("train s", justify="right")
+    for run in outcome.runs:
+        validation = "" if run.val_accuracy is None else f"{run.val_accuracy:.4f}"
+        accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
+        seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
+        table.add_row(run.spec.label, run.status, validation, accuracy, seconds)
+    console.print(table)
+
+
+def print_next_steps(study: Study, console: Console, *, source_file: str) -> None:
+    """Where the answer is: the report (best chosen on validation) and MLflow's UI."""
+    from suite.record.tracker import browse_hint
+
+    console.print(
+        f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
+        " validation accuracy, test accuracy as its estimate)",
+        highlight=False,
+        markup=False,  # the path is the user's, brackets and all
+        soft_wrap=True,  # commands and links stay whole lines, to copy
+    )
+    for number, line in enumerate(browse_hint(study)):
+        prefix = "      MLflow: " if number == 0 else "              "
+        console.print(prefix + line, highlight=False, markup=False, soft_wrap=True)

@@ -1,0 +1,50 @@
+"""What became of each run of a study in one invocation: the rows of the CLI's summary."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from suite.study.config import RunSpec, Study
+
+
+class RunStatus(enum.StrEnum):
+    TRAINED = "trained"  # by this worker, in this invocation
+    PRUNED = "pruned"  # stopped early by the search's pruner; its curves are kept
+    FAILED = "failed"  # its traceback is the MLflow run's error.txt; a rerun retries it
+    KILLED = "killed"  # interrupted (Ctrl-C, SIGTERM): its MLflow run is KILLED, a rerun retries
+    SUPERSEDED = "superseded"  # failed as stale while it trained; another worker retries it
+    DONE_BEFORE = "done before"  # finished in an earlier invocation: never trained again
+    DONE_ELSEWHERE = "done elsewhere"  # finished by another worker meanwhile
+    RUNNING_ELSEWHERE = "running elsewhere"
+    NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    spec: RunSpec
+    status: RunStatus
+    test_accuracy: float | None = None
+    val_accuracy: float | None = None  # the best epoch's: what ranks configurations
+    seconds: float | None = None
+    mlflow_run_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class StudyOutcome:
+    study: Study
+    runs: list[RunOutcome]
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[RunOutcome]:
+        return [r for r in self.runs if r.status == RunStatus.FAILED]
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Carries the outcome out of the study run, which it ends as KILLED on the way."""
+
+    def __init__(self, outcome: StudyOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome

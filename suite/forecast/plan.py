@@ -1,0 +1,102 @@
+"""Read-only views of a grid study's queue: its plan, its time model, what became of each run.
+Nothing here writes to a store (--dry-run, the workers' table and the summary use it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.time_model import Observation, TimeModel, fit, work
+from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
+from suite.schema import Metric, TrialAttr
+from suite.study.config import Study
+from suite.study.grid import expand
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def plan_study(study: Study) -> list[PlannedRun]:
+    """Every run of the grid with its state (MLflow's record deciding which are done), without
+    creating or changing anything."""
+    from suite.record.finished_runs import RunRecord
+
+    queue = RunQueue(study, create=False)
+    record = RunRecord(study)
+    queue.use_record(record.read(), record.run_exists)
+    return queue.plan(expand(study))
+
+
+def time_model(planned: list[PlannedRun]) -> TimeModel | None:
+    """The study's time model, fitted on its finished runs (None before the first)."""
+    observations = [
+        Observation(p.spec, float(p.record[TrialAttr.RUN_SECONDS]))
+        for p in planned
+        if p.state == PlanState.DONE and TrialAttr.RUN_SECONDS in p.record
+    ]
+    return fit(observations)
+
+
+def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
+    """Estimated seconds of each run not finished yet, by run_key; None without a model."""
+    model = time_model(planned)
+    if model is None:
+        return None
+    return {p.spec.run_key: model.seconds(p.spec) for p in planned if p.state != PlanState.DONE}
+
+
+def estimate_plan(
+    planned: list[PlannedRun], console: Console, *, probe_allowed: bool = True
+) -> TimeModel | None:
+    """The time model for a plan: from the study's finished runs, else from a few timed
+    training steps of its largest run still to train (the model is thrown away; not where
+    `probe_allowed` is False: a model too large for this machine is never built)."""
+    from suite.forecast.time_model import from_probes, probe
+
+    model = time_model(planned)
+    todo = [p.spec for p in planned if p.needs_training]
+    if model is not None or not todo or not probe_allowed:
+        return model
+    from suite.train.keras_startup import start_backend
+
+    largest, smallest = max(todo, key=work), min(todo, key=work)
+    with console.status("timing a few training steps of the largest and smallest runs..."):
+        start_backend()
+        timed = probe(largest)
+        return from_probes(timed, probe(smallest) if work(smallest) < work(largest) else None)
+
+
+def grid_outcomes(
+    study: Study,
+    queue: RunQueue,
+    *,
+    done_before: set[str],
+    trained_here: Mapping[str, RunOutcome],
+    newly_done: RunStatus = RunStatus.DONE_ELSEWHERE,
+) -> list[RunOutcome]:
+    """Every grid run's outcome: this worker's own, else what the queue records now."""
+    specs = expand(study)
+    now = {p.spec.run_key: p for p in queue.plan(specs)}
+    outcomes = []
+    for spec in specs:
+        if spec.run_key in trained_here:
+            outcomes.append(trained_here[spec.run_key])
+            continue
+        item = now[spec.run_key]
+        if item.state == PlanState.DONE:
+            outcomes.append(
+                RunOutcome(
+                    spec,
+                    RunStatus.DONE_BEFORE if spec.run_key in done_before else newly_done,
+                    test_accuracy=item.record.get(Metric.TEST_ACCURACY),
+                    val_accuracy=item.record.get(Metric.BEST_VAL_ACCURACY),
+                    seconds=item.record.get(Metric.TRAIN_SECONDS),
+                    mlflow_run_id=item.record.get(TrialAttr.MLFLOW_RUN_ID),
+                )
+            )
+        elif item.state == PlanState.RUNNING:
+            outcomes.append(RunOutcome(spec, RunStatus.RUNNING_ELSEWHERE))
+        else:
+            outcomes.append(RunOutcome(spec, RunStatus.NOT_STARTED))
+    return outcomes

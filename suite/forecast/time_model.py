@@ -1,0 +1,198 @@
+"""How long the runs still to train will take on this machine: for `--dry-run` and the ETA.
+
+A run's seconds are modelled as `startup + rate x work` (plus, from probes, tracing per
+recurrent layer and a fixed cost per training step):
+- `work` counts multiply-adds: the model's per-image forward pass times the images it sees
+  (training images three times per epoch, forward and backward; validation images once per
+  epoch; test images once). It is exact arithmetic, not a guess, and it is what grows when a
+  configuration gets deeper, wider, bidirectional or longer-sequenced.
+- the coefficients are measured: from runs of this study that finished (the same
+  configuration's own times win outright), else from a few timed training steps of the largest
+  and the smallest configuration still to train (`probe`, `from_probes`).
+The model is linear and per machine; each finished run recalibrates it, so the ETA tightens
+as a study goes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from suite.study.config import RunSpec
+from suite.train.data import split_sizes
+from suite.train.execution import training_steps
+
+GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}  # weight matrices per recurrent cell
+PROBE_BATCHES = 12  # timed training steps, after the one that traces
+DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), measured 0.4-1 s
+
+
+def forward_macs(spec: RunSpec) -> int:
+    """Multiply-adds of one image's forward pass through the model."""
+    steps, features = spec.data.input_shape
+    model = spec.model
+    directions = 2 if model.bidirectional else 1
+    macs, width = 0, features
+    for _ in range(model.layers):
+        per_step = GATES[model.cell] * (width * model.units + model.units * model.units)
+        macs += directions * steps * per_step
+        width = directions * model.units
+    return macs + width * 10
+
+
+def work(spec: RunSpec) -> float:
+    """Multiply-adds of the whole run: training (x3: forward and backward), validation, test."""
+    train, validation, test = split_sizes(spec.data)
+    images = spec.training.epochs * (3 * train + validation) + test
+    return float(forward_macs(spec) * images)
+
+
+def configuration(spec: RunSpec) -> str:
+    """What makes two runs take the same time: everything but the seed."""
+    return spec.model_copy(update={"seed": 0, "varied": ()}).run_key
+
+
+@dataclass(frozen=True)
+class Observation:
+    spec: RunSpec
+    seconds: float  # the whole run: claim to close, tracking included
+
+
+def recurrent_layers(spec: RunSpec) -> int:
+    """Recurrent layers counted per direction: what tracing a model's graph grows with."""
+    return spec.model.layers * (2 if spec.model.bidirectional else 1)
+
+
+@dataclass(frozen=True)
+class TimeModel:
+    startup: float  # seconds per run
+    rate: float  # seconds per multiply-add
+    same_configuration: dict[str, float]  # configuration -> median seconds of its finished runs
+    source: str  # where the numbers come from, for the user
+    trace_per_layer: float = 0.0  # seconds of tracing per recurrent layer (from a probe)
+    per_step: float = 0.0  # fixed seconds of each training step (from probes)
+
+    def seconds(self, spec: RunSpec) -> float:
+        own = self.same_configuration.get(configuration(spec))
+        if own is not None:
+            return own
+        tracing = self.trace_per_layer * recurrent_layers(spec)
+        train_size = split_sizes(spec.data)[0]
+        steps = training_steps(spec, train_size) * self.per_step
+        return self.startup + tracing + steps + self.rate * work(spec)
+
+    def total(self, specs: Iterable[RunSpec]) -> float:
+        return sum(self.seconds(spec) for spec in specs)
+
+    def wall(self, specs: Sequence[RunSpec], workers: int) -> float:
+        """Wall time with `workers` sharing the runs, largest first: never less than the
+        largest run, nor than an even share of the total."""
+        if not specs:
+            return 0.0
+        return max(self.total(specs) / workers, max(self.seconds(spec) for spec in specs))
+
+
+def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:
+    """Least squares of seconds on work, startup kept at or above zero; None without data."""
+    if not observations:
+        return None
+    by_configuration: dict[str, list[float]] = {}
+    for seen in observations:
+        by_configuration.setdefault(configuration(seen.spec), []).append(seen.seconds)
+    xs = [work(seen.spec) for seen in observations]
+    ys = [seen.seconds for seen in observations]
+    startup, rate = DEFAULT_STARTUP_SECONDS, 0.0
+    if len(set(xs)) >= 2:
+        rate, startup = _line(xs, ys)
+    if len(set(xs)) < 2 or startup < 0 or rate <= 0:  # one size seen: scale it, keep a startup
+        startup = min(DEFAULT_STARTUP_SECONDS, min(ys) / 2)
+        rate = statistics.median((y - startup) / x for x, y in zip(xs, ys, strict=True))
+    medians = {key: statistics.median(times) for key, times in by_configuration.items()}
+    finished = len(observations)
+    return TimeModel(
+        startup=startup,
+        rate=rate,
+        same_configuration=medians,
+        source=source or f"{finished} finished run{'s' * (finished != 1)} of this study",
+    )
+
+
+def _line(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return slope, mean_y - slope * mean_x
+
+
+@dataclass(frozen=True)
+class Probe:
+    spec: RunSpec
+    traced: float  # seconds of the first step, which traces the graph
+    per_step: float  # seconds of each step after it
+
+
+def probe(spec: RunSpec) -> Probe:
+    """Time a few training steps of `spec` (a throwaway model: nothing is recorded)."""
+    import keras
+
+    from suite.train.data import load_splits
+    from suite.train.fit import compile_model, execution_for
+    from suite.train.models import build_model
+
+    splits = load_splits(spec.data)
+    plan = execution_for(spec, splits)
+    batch = spec.training.batch_size
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(spec.seed)
+    model = build_model(spec, unroll=plan.unroll)
+    compile_model(model, spec.training)
+
+    def fit_seconds(steps: int) -> float:
+        start = time.perf_counter()
+        x, y = splits.x_train[: batch * steps], splits.y_train[: batch * steps]
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    traced = fit_seconds(1)  # the first step traces the graph
+    # Each `fit` call also costs a fixed setup (its dataset, callbacks): two calls of different
+    # lengths and their difference leave the steps alone.
+    short, long = fit_seconds(PROBE_BATCHES // 3), fit_seconds(PROBE_BATCHES)
+    per_step = (long - short) / (PROBE_BATCHES - PROBE_BATCHES // 3)
+    return Probe(spec, traced, per_step if per_step > 0 else long / PROBE_BATCHES)
+
+
+def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
+    """A step costs a fixed overhead plus its multiply-adds (forward and backward, x3): the
+    line through the largest and the smallest configuration's timed steps. Small models pay
+    mostly the overhead, which one probe alone (a rate per multiply-add) leaves out. Expect
+    about 20% too little: on an 18-run study (3,000 images, 2 epochs) this said 65 s against
+    84 s measured, and a GRU costs more per multiply-add than the LSTM probed. The estimate
+    is refitted on the study's own runs as soon as one finishes."""
+
+    def step_macs(p: Probe) -> float:
+        return 3.0 * p.spec.training.batch_size * forward_macs(p.spec)
+
+    rate, overhead = largest.per_step / step_macs(largest), 0.0
+    if smallest is not None and step_macs(smallest) < step_macs(largest):
+        slope = (largest.per_step - smallest.per_step) / (step_macs(largest) - step_macs(smallest))
+        if slope > 0 and largest.per_step - slope * step_macs(largest) >= 0:
+            rate, overhead = slope, largest.per_step - slope * step_macs(largest)
+    names = largest.spec.label + (f" and {smallest.spec.label}" if smallest else "")
+    return TimeModel(
+        startup=DEFAULT_STARTUP_SECONDS,
+        rate=rate,
+        same_configuration={},
+        source=f"{PROBE_BATCHES} timed training steps of {names}",
+        trace_per_layer=largest.traced / recurrent_layers(largest.spec),
+        per_step=overhead,
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """'45 s', '12 min', '3 h 05 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,147 @@
+"""The record of results: which run_keys have a FINISHED run in the study's MLflow experiment.
+
+MLflow is the truth about what trained; the Optuna storage is only the queue. The two can
+disagree: a lost or replaced journal (`--storage`), a renamed study that keeps its experiment,
+a replaced tracking store. Every worker reads the record before it trains and again as it
+claims each run, so a run_key with a FINISHED run is never trained twice, whatever the queue
+says, and a run the queue calls finished but MLflow does not hold is trained again.
+
+Reads only: a store or experiment that does not exist yet holds no runs, and is not created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from suite.schema import Metric, Objective, Role, Tag, TrialResult
+from suite.stores.sqlite import MLFLOW_TABLE, one_opener_at_a_time, tables_of
+from suite.study.config import Study, sqlite_path
+
+PAGE = 1000
+ALL_RUNS = f"tags.{Tag.ROLE} = '{Role.RUN}'"
+FINISHED_RUNS = f"{ALL_RUNS} and attributes.status = 'FINISHED'"
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run_key: str
+    run_id: str
+    metrics: dict[str, float]
+    pruned: bool
+    status: str  # MLflow's: FINISHED, RUNNING, FAILED, KILLED
+    end_time: int  # ms since the epoch: the latest finished run of a key is its result
+    start_time: int = 0  # ms since the epoch
+
+    def trial_result(self) -> TrialResult:
+        """The result a trial of this run carries, as if this worker had trained it: its run
+        seconds are MLflow's, start to end (what the time model learns from)."""
+        best_epoch = self.metrics.get(Metric.BEST_EPOCH)
+        ran = (
+            (self.end_time - self.start_time) / 1000 if self.start_time and self.end_time else None
+        )
+        return TrialResult(
+            mlflow_run_id=self.run_id,
+            test_accuracy=self.metrics.get(Metric.TEST_ACCURACY),
+            best_val_accuracy=self.metrics.get(Metric.BEST_VAL_ACCURACY),
+            train_seconds=self.metrics.get(Metric.TRAIN_SECONDS),
+            best_epoch=None if best_epoch is None else int(best_epoch),
+            run_seconds=ran,
+        )
+
+
+@dataclass(frozen=True)
+class RecordSnapshot:
+    finished: dict[str, RecordedRun]  # by run_key, the latest
+    run_ids: frozenset[str]  # every run of the experiment, in any state
+
+
+class RunRecord:
+    """Finished runs of one study's experiment, by run_key (the latest when several)."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self._experiment_id: str | None = None
+
+    def _client(self):
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(self.study.tracking.uri)
+
+    def _experiment(self) -> str | None:
+        """The experiment's id, or None where the store or the experiment does not exist."""
+        if self._experiment_id is None:
+            db = sqlite_path(self.study.tracking.uri)
+            if db is not None and MLFLOW_TABLE not in tables_of(db):
+                return None  # reading must not create the store (nor its tables)
+            with one_opener_at_a_time(db, create=False):  # while another creates it
+                experiment = self._client().get_experiment_by_name(self.study.experiment_name)
+            if experiment is None:
+                return None
+            self._experiment_id = experiment.experiment_id
+        return self._experiment_id
+
+    def read(self) -> RecordSnapshot:
+        """Every run_key's FINISHED run and the ids of all the experiment's runs, as of now:
+        what `RunQueue.use_record` takes."""
+        runs = list(self._search(ALL_RUNS))
+        finished = _latest(r for r in runs if r.status == "FINISHED")
+        return RecordSnapshot(finished, frozenset(r.run_id for r in runs))
+
+    def run_exists(self, run_id: str) -> bool:
+        """Whether the experiment holds this run now (in any state), asked of the store."""
+        from mlflow.exceptions import MlflowException
+
+        experiment = self._experiment()
+        if experiment is None:
+            return False
+        try:
+            info = self._client().get_run(run_id).info
+        except MlflowException:  # no such run
+            return False
+        return info.experiment_id == experiment and info.lifecycle_stage == "active"
+
+    def finished_run(self, run_key: str) -> RecordedRun | None:
+        """The FINISHED run of one run_key, if the experiment holds one (checked at claim)."""
+        found = _latest(self._search(f"{FINISHED_RUNS} and tags.{Tag.RUN_KEY} = '{run_key}'"))
+        return found.get(run_key)
+
+    def objective_value(self, run: RecordedRun, objective: Objective) -> float:
+        """A recorded run's value for the study's objective, as its trial would have had it."""
+        if objective.metric == "val_accuracy" and Metric.BEST_VAL_ACCURACY in run.metrics:
+            return run.metrics[Metric.BEST_VAL_ACCURACY]
+        history = self._client().get_metric_history(run.run_id, objective.metric)
+        return objective.best_of(m.value for m in history)
+
+    def _search(self, filter_string: str) -> Iterator[RecordedRun]:
+        experiment = self._experiment()
+        if experiment is None:
+            return
+        client, token = self._client(), None
+        while True:
+            page = client.search_runs(
+                [experiment], filter_string=filter_string, max_results=PAGE, page_token=token
+            )
+            for run in page:
+                key = run.data.tags.get(Tag.RUN_KEY)
+                if key:
+                    yield RecordedRun(
+                        run_key=key,
+                        run_id=run.info.run_id,
+                        metrics=dict(run.data.metrics),
+                        pruned=run.data.tags.get(Tag.PRUNED) == "true",
+                        status=run.info.status,
+                        end_time=run.info.end_time or 0,
+                        start_time=run.info.start_time or 0,
+                    )
+            token = page.token
+            if not token:
+                return
+
+
+def _latest(runs: Iterable[RecordedRun]) -> dict[str, RecordedRun]:
+    latest: dict[str, RecordedRun] = {}
+    for run in runs:
+        if run.run_key not in latest or run.end_time > latest[run.run_key].end_time:
+            latest[run.run_key] = run
+    return latest

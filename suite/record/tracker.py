@@ -1,0 +1,316 @@
+"""Everything MLflow: the study's experiment, its parent run, one child run per trained RunSpec.
+
+The fluent API is used on purpose: MLflow's own Keras callback and `mlflow.keras.log_model`
+record into the active run, so each child run is made active while it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from suite.errors import Superseded
+from suite.record.ui_links import LOCAL_UI, ui_url
+from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
+from suite.stores.checks import refuse_if_deleted
+from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
+from suite.study.config import RunSpec, Study, sqlite_path
+from suite.train.execution import ExecutionPlan
+
+if TYPE_CHECKING:  # Keras loads only once a worker trains
+    import keras
+
+    from suite.train.data import Splits
+    from suite.train.fit import TrainResult
+
+DATASET_ATTEMPTS = 4
+
+
+def browse_hint(study: Study) -> list[str]:
+    """How to see the study's runs in MLflow's UI: the command to start it, and the link."""
+    uri = study.tracking.uri
+    try:
+        experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
+    except MlflowException:
+        return []
+    if experiment is None:
+        return []
+    if uri.startswith(("http://", "https://")):
+        return [f"open {ui_url(uri, experiment.experiment_id)}"]
+    return [
+        f"mlflow ui --backend-store-uri {uri}",
+        f"then open {ui_url(LOCAL_UI, experiment.experiment_id)}",
+    ]
+
+
+def default_artifact_root(uri: str) -> str | None:
+    """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
+    db = sqlite_path(uri)
+    return None if db is None else (db.parent.resolve() / "artifacts").as_uri()
+
+
+def experiment_artifact_location(uri: str, experiment: str) -> str | None:
+    root = default_artifact_root(uri)
+    return None if root is None else f"{root}/{experiment}"
+
+
+class Tracker:
+    """The MLflow side of one study: opened after the study file validated, never before."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        uri = study.tracking.uri
+        db = sqlite_path(uri)
+        with one_opener_at_a_time(db, create=True):
+            if db is not None:
+                use_write_ahead_log(db)
+            mlflow.set_tracking_uri(uri)
+            self.client = MlflowClient(uri)
+            self.experiment_id = self._experiment_id(study.experiment_name, uri)
+        mlflow.set_experiment(experiment_id=self.experiment_id)
+
+    @contextlib.contextmanager
+    def checkpointed(self) -> Iterator[None]:
+        """On the way out, fold a SQLite store's write-ahead log back into the database file,
+        so the file alone holds every record (the CLI leaves without closing connections)."""
+        try:
+            yield
+        finally:
+            db = sqlite_path(self.study.tracking.uri)
+            if db is not None:
+                fold_write_ahead_log(db)
+
+    def _experiment_id(self, name: str, uri: str) -> str:
+        experiment = self.client.get_experiment_by_name(name)
+        if experiment is None:
+            try:
+                return self.client.create_experiment(
+                    name,
+                    artifact_location=experiment_artifact_location(uri, name),
+                    tags={Tag.ROLE: Role.STUDY, **EXPERIMENT_KIND},
+                )
+            except MlflowException as err:  # another worker created it a moment ago
+                if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment = self.client.get_experiment_by_name(name)
+        refuse_if_deleted(experiment, uri)  # deleted since the check before the study began
+        for key, value in EXPERIMENT_KIND.items():  # experiments made before the tag existed
+            if experiment.tags.get(key) != value:
+                self.client.set_experiment_tag(experiment.experiment_id, key, value)
+        return experiment.experiment_id
+
+    def _parent_runs(self) -> list:
+        return self.client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                f"tags.{Tag.ROLE} = '{Role.STUDY}' and tags.{Tag.STUDY} = '{self.study.name}'"
+            ),
+            order_by=["attributes.start_time ASC"],
+        )
+
+    def _parent_run_id(self) -> str:
+        """The study's one parent run. Workers starting together may each create one; they
+        all then keep the oldest, and each deletes its own if it is not that one."""
+        found = self._parent_runs()
+        if found:
+            return found[0].info.run_id
+        mine = self.client.create_run(
+            self.experiment_id,
+            run_name=self.study.name,
+            tags={Tag.ROLE: Role.STUDY, Tag.STUDY: self.study.name},
+        ).info.run_id
+        oldest = min(self._parent_runs(), key=lambda r: (r.info.start_time, r.info.run_id))
+        if oldest.info.run_id != mine:
+            self.client.delete_run(mine)
+        return oldest.info.run_id
+
+    def mark_killed(self, run_id: str | None) -> None:
+        """Close the MLflow run of a worker that died mid-training (SIGKILL, power loss)."""
+        if run_id and self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+
+    @contextlib.contextmanager
+    def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
+        """The study's parent run, resumed on every invocation, active for the duration."""
+        run_id = self._parent_run_id()
+        with _ended_by_outcome(mlflow.start_run(run_id=run_id)):
+            mlflow.log_dict(
+                self.study.model_dump(mode="json"), Artifact.STUDY
+            )  # overwritten each time: the study as last run
+            if source_file is not None:
+                mlflow.log_artifact(str(source_file))
+            yield run_id
+
+    @contextlib.contextmanager
+    def child_run(
+        self,
+        spec: RunSpec,
+        *,
+        environment: dict[str, str],
+        execution: ExecutionPlan,
+        trial_number: int,
+    ) -> Iterator[str]:
+        """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""
+        tags = {
+            Tag.ROLE: Role.RUN,
+            Tag.RUN_KEY: spec.run_key,
+            Tag.STUDY: spec.study,
+            Tag.CELL: spec.model.cell,
+            Tag.DIRECTION: spec.direction,
+            Tag.DEPTH: str(spec.model.layers),
+            Tag.SEED: str(spec.seed),
+            Tag.OPTUNA_STUDY: spec.study,
+            Tag.OPTUNA_TRIAL: str(trial_number),
+            **{f"{Tag.ENV_PREFIX}{k}": str(v) for k, v in environment.items()},
+            **execution.tags(),
+        }
+        tracking = self.study.tracking
+        if tracking.system_metrics:
+            mlflow.set_system_metrics_sampling_interval(tracking.system_metrics_seconds)
+            mlflow.set_system_metrics_samples_before_logging(1)
+        active = mlflow.start_run(
+            run_name=spec.label,
+            nested=True,
+            tags=tags,
+            log_system_metrics=tracking.system_metrics,
+        )
+        with _ended_by_outcome(active):
+            mlflow.log_params(run_params(spec))
+            mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
+            yield active.info.run_id
+
+    def log_datasets(self, spec: RunSpec, splits: Splits) -> None:
+        """The three splits as MLflow dataset inputs (the runs table's Dataset column)."""
+        from suite.train.data import split_datasets
+
+        datasets, contexts, tags = split_datasets(spec.data, splits)
+        for attempt in range(DATASET_ATTEMPTS):
+            try:
+                mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
+                return
+            except MlflowException:
+                # Workers starting together log the same new datasets at once; MLflow looks a
+                # dataset up, then inserts it, so all but one insert break the unique key (and
+                # roll back). Again, a moment later, finds the row made and links to it.
+                if attempt == DATASET_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 + random.random() * 0.4)
+
+    def callbacks(self) -> list[keras.callbacks.Callback]:
+        """Keras callbacks that record into the active run: MLflow's own, per epoch."""
+        from suite.record.epoch_callback import EpochCurves  # imports Keras: only once training
+
+        return [EpochCurves(log_every_epoch=True)]
+
+    def log_result(
+        self,
+        spec: RunSpec,
+        result: TrainResult,
+        model: keras.Model,
+        *,
+        pruned_after: int | None = None,
+    ) -> None:
+        """Final metrics and the artifacts of a finished run (into the active child run).
+
+        A pruned search trial keeps its curves up to the pruning epoch and is tagged
+        `pruned`; the report leaves it out of the comparison."""
+        if pruned_after is not None:
+            mlflow.set_tags({Tag.PRUNED: "true", Tag.PRUNED_AFTER_EPOCH: str(pruned_after)})
+        # Final metrics at the last epoch's step: the logged model below links every metric
+        # of that step (MLflow's `log_model(step=...)`), so it carries the run's final values.
+        last_epoch = result.epochs_trained
+        mlflow.log_metrics(result.final_metrics(), step=last_epoch)
+        mlflow.set_tag(Tag.JIT, str(result.jit_compile).lower())
+        mlflow.log_text(confusion_json(result.confusion), Artifact.CONFUSION)
+        if self.study.tracking.log_plots:
+            from suite.record.figures import confusion_figure, curve_figures
+
+            for name, figure in curve_figures(spec.label, result.history).items():
+                mlflow.log_figure(figure, Artifact.curve_image(name))
+            mlflow.log_figure(
+                confusion_figure(spec.label, result.confusion), Artifact.CONFUSION_IMAGE
+            )
+        if self.study.tracking.log_model:
+            log_keras_model(model, spec, step=last_epoch)
+
+
+def confusion_json(matrix: list[list[int]]) -> str:
+    """The matrix as JSON with one row (one true digit) per line, readable as a table."""
+    rows = ",\n    ".join(json.dumps(row) for row in matrix)
+    return (
+        '{\n  "labels": ' + json.dumps(list(range(len(matrix)))) + ",\n"
+        '  "rows_true_columns_predicted": [\n    ' + rows + "\n  ]\n}\n"
+    )
+
+
+def run_params(spec: RunSpec) -> dict[str, Any]:
+    """Every study field that shapes the run, flat, as MLflow params."""
+    params: dict[str, Any] = {"seed": spec.seed}
+    if spec.backend is not None:  # a study axis: the report compares it like any factor
+        params["backend"] = spec.backend
+    for section in (spec.data, spec.model, spec.training):
+        for name, value in section.model_dump(mode="json").items():
+            if isinstance(value, dict):
+                params.update({f"{name}.{k}": v for k, v in value.items()})
+            else:
+                params[name] = "none" if value is None else value
+    return params
+
+
+def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
+    """Log the trained model with MLflow's Keras flavour, named by the run's label and linked
+    to the metrics logged at `step` (the last epoch: its curves and the final test metrics).
+
+    The requirements are given, not inferred: inference re-imports the model in a
+    subprocess, which costs many seconds per run for a list we already know.
+    """
+    import keras
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    from suite.record.environment import environment
+
+    env = environment()
+    backend_package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[env["backend"]]
+    example = np.zeros((1, *spec.data.input_shape), dtype=np.float32)
+    signature = infer_signature(example, np.zeros((1, 10), dtype=np.float32))
+    mlflow.keras.log_model(
+        model,
+        name=spec.label,
+        step=step,
+        signature=signature,
+        pip_requirements=[
+            f"keras=={keras.__version__}",
+            f"{backend_package}=={env['backend_version']}",
+        ],
+    )
+
+
+@contextlib.contextmanager
+def _ended_by_outcome(active: mlflow.ActiveRun) -> Iterator[None]:
+    """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Superseded):
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except BaseException:
+        with contextlib.suppress(Exception):
+            mlflow.log_text(traceback.format_exc(), Artifact.ERROR)
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        raise
+    else:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+    finally:
+        del active

@@ -1,0 +1,154 @@
+"""The answer and its table: the headline sentence, the selection rule, the leaderboard."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.record.ui_links import ui_url
+from suite.report.content import (
+    ACCURACY,
+    EPOCH,
+    INTEGER,
+    NEAR_CHANCE_FLAG,
+    SECONDS,
+    TEXT,
+    Section,
+    interval_columns,
+    table,
+)
+from suite.report.ranking import (
+    CHANCE_ACCURACY,
+    NEAR_CHANCE_MARGIN,
+    Ranking,
+    Selection,
+    tied_with_best,
+)
+from suite.report.stats import ALPHA
+
+NEAR_CHANCE_RULE = (
+    f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
+    f" ({CHANCE_ACCURACY:.2f}), so nothing was learned."
+)
+
+
+def selection_rule(selection: Selection) -> str:
+    best = "highest" if selection.higher_is_better else "lowest"
+    return (
+        f"Rule: configurations are ranked by {selection.words} (each run's {best} over its"
+        " epochs, mean over seeds); test accuracy is the estimate reported for them, never used"
+        " to choose."
+    )
+
+
+def leaderboard_section(
+    ranking: Ranking,
+    *,
+    key: str,
+    selection: Selection,
+    mlflow_url: str | None,
+    experiment_id: str,
+) -> Section:
+    """The ranked configurations; with `mlflow_url`, each row links to its best run's page."""
+    board = ranking.board
+    # What decides and what is estimated come first, so a phone's narrow screen shows them.
+    columns = {
+        "rank": ("rank", INTEGER),
+        "config": ("configuration", TEXT),
+        "validation_score": (f"{selection.name} (selects)", ACCURACY),
+        "test_accuracy": ("test accuracy (mean)", ACCURACY),
+    }
+    seeded = int(board["seeds"].max()) >= 2
+    if seeded:
+        columns.update({"test_accuracy_std": ("std", ACCURACY), **interval_columns(ACCURACY)})
+    columns["seeds"] = ("seeds", INTEGER)
+    if board["near_chance"].any():
+        columns["near_chance"] = ("flag", NEAR_CHANCE_FLAG)
+    columns.update({f: (f.removeprefix("param."), TEXT) for f in ranking.factors})
+    columns.update(
+        {
+            "best_epoch": ("best epoch", EPOCH),
+            "param_count": ("parameters", INTEGER),
+            "seconds_per_epoch": ("s / epoch", SECONDS),
+        }
+    )
+    if "param.backend" in ranking.factors:  # backends compared: which kernel each one ran
+        columns["kernel"] = ("kernel", TEXT)
+    links = None
+    if mlflow_url:
+        links = [ui_url(mlflow_url, experiment_id, run_id) for run_id in board["run_id"]]
+    section = Section(key=f"{key}-leaderboard", title="Leaderboard")
+    caption = (
+        f"Ranked by {selection.words} (each run's best epoch, mean over seeds); equal ranks"
+        " are ties. Test accuracy is the estimate, mean over seeds. Click a header to sort."
+    )
+    if not seeded:
+        caption += " One seed per configuration: no spread or interval can be given."
+    elif int(board["seeds"].min()) < 2:
+        caption += " n/a: a configuration with one seed has no spread or interval."
+    if board["near_chance"].any():
+        caption += f" {NEAR_CHANCE_RULE}"
+    section.blocks.append(
+        table(
+            board,
+            key=f"{key}-leaderboard",
+            title="Leaderboard",
+            columns=columns,
+            caption=caption,
+            sortable=True,
+            links=links,
+        )
+    )
+    return section
+
+
+def headline(board: pd.DataFrame, tests: pd.DataFrame, selection: Selection) -> tuple[str, str]:
+    """The answer first, and its tone: the best configuration by validation with its test
+    accuracy, its ties, and what can (or cannot) be said about the others."""
+    best = board.iloc[0]
+    seeds = int(best["seeds"])
+    estimate = f"test accuracy {ACCURACY(best['test_accuracy'])}"
+    if seeds >= 2:
+        estimate += f" (95% CI {ACCURACY(best['ci_low'])} to {ACCURACY(best['ci_high'])})"
+    seed_words = f"{seeds} seed" + ("s" if seeds != 1 else "")
+    tied = tied_with_best(board)
+    if best["near_chance"]:
+        return (
+            f"No architecture conclusion can be drawn: the best configuration by validation,"
+            f" {best['config']}, reaches {estimate}, within"
+            f" {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({CHANCE_ACCURACY:.2f}). Train"
+            " longer or on more data.",
+            "warning",
+        )
+    text = (
+        f"Best configuration by validation: {best['config']} ({selection.name}"
+        f" {ACCURACY(best['validation_score'])}, {seed_words}); {estimate}."
+    )
+    if tied:
+        text += f" Tied on validation with {', '.join(tied)}: the data cannot separate them."
+    if tests.empty:
+        text += (
+            " Differences are not tested: a test needs two or more seeds per configuration"
+            " (for example grid: {seed: [0, 1, 2]})."
+        )
+    else:
+        text += " " + _tested_against_best(tests)
+    flagged = int(board["near_chance"].sum())
+    if flagged:
+        text += f" {flagged} configuration(s) stayed near chance level (flagged)."
+    return text, "info"
+
+
+def _tested_against_best(tests: pd.DataFrame) -> str:
+    """One sentence on the Welch tests against the best configuration."""
+    lower = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] < 0)]
+    higher = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] > 0)]
+    alike = tests[tests["p_holm"] >= ALPHA]
+    parts = [f"{len(lower)} lower"]
+    if len(alike):
+        parts.append(f"{len(alike)} not distinguishable ({', '.join(alike['config'])})")
+    if len(higher):
+        parts.append(f"{len(higher)} higher ({', '.join(higher['config'])})")
+    return (
+        f"Against it on test accuracy, of {len(tests)} configurations tested (Welch,"
+        f" Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
+    )

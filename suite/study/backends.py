@@ -1,0 +1,48 @@
+"""The backend as a study axis: which backends a grid names, which are installed, and which
+runs a worker started on one backend may train.
+
+Keras picks its backend once per process (KERAS_BACKEND, before the first import), so a
+study that names several trains each run in a worker process started on the run's backend.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from suite.study.config import Study
+from suite.study.grid import RunSpec
+
+INSTALL = {  # each backend's module has the backend's name
+    "tensorflow": "pip install tensorflow",
+    "jax": "pip install jax",
+    "torch": "pip install torch==2.13.0 (the CPU build; pip install -e '.[dev]' does)",
+}
+
+
+def study_backends(study: Study) -> list[str]:
+    """The backends the study's grid names, in its order; [] when it names none."""
+    return list(dict.fromkeys((study.grid or {}).get("backend", [])))
+
+
+def this_process_backend() -> str:
+    """The backend Keras starts on in this process (Keras's default: TensorFlow)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def missing_backends(study: Study) -> list[str]:
+    """The study's backends that cannot be imported here, each with how to install it."""
+    missing = []
+    for backend in study_backends(study):
+        try:
+            found = importlib.util.find_spec(backend) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(f"{backend} ({INSTALL[backend]})")
+    return missing
+
+
+def trains_here(spec: RunSpec, backend: str | None) -> bool:
+    """Whether a worker on `backend` (None: any) may train `spec`."""
+    return backend is None or spec.backend in (None, backend)

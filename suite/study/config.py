@@ -1,0 +1,357 @@
+"""The study's frozen, validated model (pydantic): its sections, a study, and one run's spec.
+
+Read from YAML by `suite.study.file`; expanded into RunSpecs by `suite.study.grid`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from suite.schema import Objective, ObjectiveMetric, Tag, run_label
+
+MNIST_TRAIN_SIZE = 60_000
+MNIST_TEST_SIZE = 10_000
+RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
+
+# Bounds on values that validate as numbers but would fail, or never end, once training starts.
+MAX_SEED = 2**32 - 1  # numpy's RandomState (Keras's set_random_seed, Optuna's samplers)
+# Per direction. Past this, one layer's weights alone outgrow a GPU (100,000 GRU units: 120 GB);
+# below it, suite.forecast.memory judges whether the study's largest run fits this machine.
+MAX_UNITS = 100_000
+MAX_EPOCHS = 1_000
+MAX_LEARNING_RATE = 10.0  # more is a slip (1e1 for 1e-1), never a rate these models train at
+MAX_GRID_RUNS = 10_000  # the product of the grid's list lengths, checked before expanding it
+
+
+def seed_problem(value: Any) -> str | None:
+    """Why `value` cannot seed numpy, TensorFlow and Optuna, or None if it can."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        return (
+            f"a seed must be a non-negative integer below 2**32 (at most {MAX_SEED:,}, numpy's"
+            f" limit), got {value!r}"
+        )
+    return None
+
+
+def _check_seed(value: int) -> int:
+    if problem := seed_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+Seed = Annotated[int, AfterValidator(_check_seed)]
+
+
+class StudyError(Exception):
+    """A study file (or override) that cannot be used, with every problem found in it."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        if len(self.problems) == 1:
+            return f"{self.source}: {self.problems[0]}"
+        listed = "\n".join(f"  - {p}" for p in self.problems)
+        return f"{self.source}: {len(self.problems)} problems:\n{listed}"
+
+
+class _Frozen(BaseModel):
+    # allow_inf_nan=False: YAML's .inf passes every lower bound and .nan every bound (it
+    # compares False), only to fail, or train garbage, once the run starts.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class DataConfig(_Frozen):
+    """Which MNIST view to read and how to split it."""
+
+    view: Literal["rows", "pixels", "permuted"] = "rows"
+    validation: Literal["holdout", "test"] = "holdout"
+    validation_size: PositiveInt = 10_000
+    train_size: PositiveInt | None = None
+    test_size: PositiveInt | None = None
+    permutation_seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> Self:
+        if self.validation == "test" and "validation_size" in self.model_fields_set:
+            raise ValueError(
+                "validation_size only applies to 'validation: holdout'; with 'validation: test'"
+                " the test set is the validation data (remove validation_size)"
+            )
+        pool = MNIST_TRAIN_SIZE - (self.validation_size if self.validation == "holdout" else 0)
+        if self.validation == "holdout" and self.validation_size >= MNIST_TRAIN_SIZE:
+            raise ValueError(
+                f"validation_size must be below {MNIST_TRAIN_SIZE}, got {self.validation_size}"
+            )
+        if self.train_size is not None and self.train_size > pool:
+            raise ValueError(
+                f"train_size must be at most {pool} (the training images left after the"
+                f" validation split), got {self.train_size}"
+            )
+        if self.test_size is not None and self.test_size > MNIST_TEST_SIZE:
+            raise ValueError(f"test_size must be at most {MNIST_TEST_SIZE}, got {self.test_size}")
+        return self
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(time steps, features) of one image under this view."""
+        return (28, 28) if self.view == "rows" else (784, 1)
+
+
+class ModelConfig(_Frozen):
+    """The recurrent stack: `layers` x (cell, optionally Bidirectional) + Dropout, then Dense."""
+
+    cell: Literal["simple_rnn", "lstm", "gru"] = "lstm"
+    bidirectional: bool = False
+    layers: int = Field(1, ge=1, le=8)
+    units: int = Field(50, gt=0, le=MAX_UNITS)
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+
+
+class EarlyStoppingConfig(_Frozen):
+    """Stop when val_loss has not improved by `min_delta` for `patience` epochs."""
+
+    patience: PositiveInt = 3
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class TrainingConfig(_Frozen):
+    epochs: int = Field(10, gt=0, le=MAX_EPOCHS)
+    batch_size: int = Field(64, gt=0, le=MNIST_TRAIN_SIZE)  # a larger batch is the whole set
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd", "nadam"] = "adam"
+    learning_rate: float = Field(1e-3, gt=0, le=MAX_LEARNING_RATE)
+    early_stopping: EarlyStoppingConfig | None = None
+    # How Keras executes the run (suite/execution.py): "fast" picks same-math speed-ups
+    # (unrolled short sequences on the CPU, large validation batches); "plain" runs Keras's
+    # defaults exactly. Not part of the run_key: both compute the same result.
+    execution: Literal["fast", "plain"] = "fast"
+
+
+class TrackingConfig(_Frozen):
+    """Where runs are recorded and what each run logs besides params and metrics."""
+
+    uri: str = "sqlite:///mlruns/mlflow.db"
+    log_model: bool = True
+    log_plots: bool = True
+    # MLflow's system metrics (CPU, memory, disk, network; GPU where nvidia-ml-py finds one)
+    # while each run trains, one sample every `system_metrics_seconds`.
+    system_metrics: bool = True
+    system_metrics_seconds: float = Field(2.0, ge=0.5, le=3600)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI (relative paths are relative to the cwd)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+MAX_WORKERS = 64  # local worker processes; each holds a backend (about 2 GB with TensorFlow)
+MAX_AUTO_WORKERS = 4  # past this, one SQLite MLflow store becomes the bottleneck
+
+
+class ExecutionConfig(_Frozen):
+    """How many local workers train, how they share the queue (heartbeats), and when a silent
+    worker counts as gone."""
+
+    # "auto": one per CPU core (at most MAX_AUTO_WORKERS), no more than the runs left to train.
+    # Small runs spend most of their time tracing graphs in one Python thread, so on two cores
+    # two workers train the smoke study in 0.65x the time of one, with identical results.
+    workers: int | Literal["auto"] = 1
+    # Each beat writes to the shared queue storage, each poll reads it: below these floors the
+    # workers would spend their time on the storage rather than on training.
+    heartbeat_seconds: float = Field(10.0, ge=1, le=3600)
+    # No heartbeat this long: the trial is retried. A day at most: past that a dead worker's
+    # trial would never come back.
+    stale_after_seconds: float = Field(60.0, gt=0, le=86_400)
+    poll_seconds: float = Field(1.0, ge=0.1, le=600)  # how often an idle worker looks for work
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers_in_range(cls, value: Any) -> Any:
+        """One message for both forms, rather than one per branch of the union."""
+        if value == "auto" or (
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_WORKERS
+        ):
+            return value
+        raise ValueError(
+            f"workers must be a whole number from 1 to {MAX_WORKERS}, or 'auto' (one per"
+            f" core), got {value!r}"
+        )
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Self:
+        if self.stale_after_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                "stale_after_seconds must be at least 3 x heartbeat_seconds, or a slow beat"
+                f" would look like a dead worker (got {self.stale_after_seconds} and"
+                f" {self.heartbeat_seconds})"
+            )
+        return self
+
+
+Backend = Literal["tensorflow", "jax", "torch"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
+
+
+def allowed_values(key: str) -> tuple[Any, ...]:
+    """Every value a text grid key may take (its Literal's), e.g. the three cells."""
+    if key == "backend":
+        return BACKENDS
+    section = {"model": ModelConfig, "training": TrainingConfig, "data": DataConfig}
+    model = section[GRID_SECTIONS[key]]
+    return typing.get_args(model.model_fields[key].annotation)
+
+
+# Grid keys: every field that may vary from run to run, and the section that holds it.
+GRID_SECTIONS: dict[str, str] = {
+    **{name: "model" for name in ModelConfig.model_fields},
+    **{
+        name: "training"
+        for name in TrainingConfig.model_fields
+        if name not in {"early_stopping", "execution"}
+    },
+    "view": "data",
+    "seed": "seed",
+    # Keras's backend: a grid axis only. Named, it joins the run's identity, and each run trains
+    # in a worker process started on its backend (KERAS_BACKEND).
+    "backend": "backend",
+}
+
+
+class SearchParam(_Frozen):
+    """One dimension of a search space: `choices`, or `low`..`high` (optionally log / step)."""
+
+    choices: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: PositiveFloat | None = None
+
+
+class SearchConfig(_Frozen):
+    """An Optuna search: which trials to propose, how many, what to optimise, when to prune."""
+
+    space: dict[str, SearchParam]
+    n_trials: PositiveInt | None = 20  # finished (complete or pruned) trials in total
+    timeout_seconds: PositiveFloat | None = None  # per invocation
+    sampler: Literal["tpe", "random", "qmc"] = "tpe"
+    sampler_seed: Seed | None = 0
+    objective: ObjectiveMetric = "val_accuracy"
+    pruner: Literal["median", "hyperband", "none"] = "median"
+    pruner_startup_trials: NonNegativeInt = 5  # trials that finish before any is pruned
+    pruner_warmup_epochs: NonNegativeInt = 1  # epochs of every trial that are never pruned
+    run_seed: Seed = 0  # the training seed of every trial
+    enqueue: list[dict[str, Any]] = []  # configurations to try first (partial; rest sampled)
+
+
+# Names reach file paths (artifact folders, report files) and URIs: with only these
+# characters, `../` or `#` cannot take a study's files outside its store or into another's.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+class Study(_Frozen):
+    name: str
+    experiment: str | None = None
+    description: str = ""
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    grid: dict[str, list[Any]] | None = None
+    search: SearchConfig | None = None
+    tracking: TrackingConfig = TrackingConfig()
+    storage: str | None = None
+    execution: ExecutionConfig = ExecutionConfig()
+
+    @field_validator("name", "experiment")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        if value is not None and not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                "must start with a letter or digit and hold only letters, digits, '_', '.' and"
+                f" '-' (at most 100 characters), got {value!r}"
+            )
+        return value
+
+    @property
+    def objective(self) -> Objective:
+        """What the study's trials optimise and its report ranks by."""
+        return Objective(self.search.objective if self.search else "val_accuracy")
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or self.name
+
+
+class RunSpec(_Frozen):
+    """Everything one training run needs; its `run_key` names its result."""
+
+    study: str
+    data: DataConfig
+    model: ModelConfig
+    training: TrainingConfig
+    seed: int
+    backend: Backend | None = None  # None: whichever backend the process runs (not identity)
+    varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
+
+    @property
+    def run_key(self) -> str:
+        """Hash of what changes the result; the study name and `varied` are labels, not inputs."""
+        payload = {
+            "version": RUN_KEY_VERSION,
+            "data": self.data.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json"),
+            "training": self.training.model_dump(mode="json", exclude={"execution"}),
+            "seed": self.seed,
+        }
+        if self.backend is not None:  # studies without the axis keep their run_keys
+            payload["backend"] = self.backend
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def direction(self) -> str:
+        return "bidirectional" if self.model.bidirectional else "unidirectional"
+
+    @property
+    def label(self) -> str:
+        """Short human name: cell, direction, depth, then any other varied field, then seed."""
+        m = self.model
+        extras = {
+            key: self.value_of(key)
+            for key in self.varied
+            if key not in {"cell", "bidirectional", "layers", "seed"}
+        }
+        return run_label(m.cell, m.bidirectional, m.layers, self.seed, extras)
+
+    def value_of(self, key: str) -> Any:
+        section = GRID_SECTIONS[key]
+        if section in {"seed", "backend"}:
+            return getattr(self, section)
+        return getattr(getattr(self, section), key)
+
+    def resolved(self) -> dict[str, Any]:
+        """The full configuration as plain data: what the config artifact records."""
+        return {Tag.RUN_KEY: self.run_key, **self.model_dump(mode="json", exclude={"varied"})}

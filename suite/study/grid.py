@@ -1,0 +1,63 @@
+"""A study's runs: one RunSpec per grid point, or one per search trial's parameters."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from suite.study.config import GRID_SECTIONS, RunSpec, Study
+
+
+def expand(study: Study) -> list[RunSpec]:
+    """One RunSpec per grid point, in the order the grid lists its keys and values (none for a
+    search study: its trials are proposed one at a time)."""
+    if study.grid is None:
+        return []
+    grid = dict(study.grid)
+    grid.setdefault("seed", [0])
+    keys = list(grid)
+    varied = tuple(k for k in keys if len(grid[k]) > 1)
+    specs = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = dict(zip(keys, values, strict=True))
+        specs.append(
+            spec_at(study, point, seed=point["seed"], varied=varied, backend=point.get("backend"))
+        )
+    return specs
+
+
+def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:
+    """The RunSpec of one search trial: the study's defaults with the trial's parameters."""
+    assert study.search is not None
+    return spec_at(study, params, seed=study.search.run_seed, varied=tuple(study.search.space))
+
+
+def spec_at(
+    study: Study,
+    point: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    varied: tuple[str, ...] = (),
+    backend: str | None = None,
+) -> RunSpec:
+    """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
+    search trial, or any configuration to size up (`suite.forecast.memory`'s largest run)."""
+    return RunSpec(
+        study=study.name,
+        data=_with(study.data, point, "data"),
+        model=_with(study.model, point, "model"),
+        training=_with(study.training, point, "training"),
+        seed=seed,
+        backend=backend,
+        varied=varied,
+    )
+
+
+def _with(section: BaseModel, point: Mapping[str, Any], name: str) -> Any:
+    changes = {k: v for k, v in point.items() if GRID_SECTIONS[k] == name}
+    if not changes:
+        return section
+    return type(section).model_validate({**section.model_dump(exclude_unset=True), **changes})

@@ -1,0 +1,115 @@
+"""How Keras executes one run: chosen for speed from the backend, the device, the sequence
+length and the run's size, never by changing the model, the data or the optimiser.
+
+Each choice below was measured (2-layer bidirectional LSTM-50 on the `rows` view, batch 64, on
+this project's 2-core CPU machine; `benchmarks/execution_speed.py` reruns it) and is kept only
+because it is faster there; the GPU choices are Keras's own (cuDNN):
+
+- `unroll=True` for short sequences (`rows`: 28 steps) of LSTM and SimpleRNN layers on the
+  TensorFlow CPU backend. The loop over time steps becomes straight-line graph code: 0.46-0.52x
+  (BiLSTM) and 0.41-0.58x (BiSimpleRNN) the seconds per epoch of Keras's `tf.while_loop`, in
+  two benchmark runs an hour apart. Not the GRU: 0.83-0.93x in one run, 1.15-1.26x (slower) in
+  the other, so not reliably faster. Tracing the unrolled graph costs more once per run (about
+  +8 s for a 2-layer BiLSTM), so it pays only past `UNROLL_MIN_STEPS` training steps: the
+  classic grid's runs (7,820 steps) unroll, smoke runs (16 steps) do not. Never for the
+  784-step views (the graph would be huge), never on a GPU (it would disable cuDNN), and not on
+  JAX or PyTorch, where it was not measured faster.
+- Validation at a large batch (`VALIDATION_BATCH`): the forward pass over the validation set
+  runs as a few large matrix products instead of hundreds of small ones (a smaller last batch
+  traces nothing again: Keras's step reads batches of any size). Training batches are never
+  touched: they are the model's mathematics.
+- Not kept: `steps_per_execution` > 1 (no gain measured on the CPU: the per-step Python overhead
+  is small next to an LSTM step), thread settings other than TensorFlow's defaults (intra/inter
+  op 1/1, 1/2 and 2/1 were all slower than the default 2/2 on two cores; results are identical
+  whatever the threads), `jit_compile=True` (slower on the CPU, and XLA changes results: it is
+  left at Keras's "auto").
+
+`unroll` may reorder the floating-point sums of the gradient over time steps, so losses can
+differ from the loop's in the last float32 digits (7e-6 relative after two epochs of 157 steps;
+none at all over 16 steps); validation at another batch size sums the validation loss in
+another order (1e-7 relative). Training
+batches, initial weights, dropout masks and the optimiser are identical. `tests/test_parity.py`
+holds the suite to a plain Keras script within those tolerances, for every cell and direction.
+`training.execution: plain` turns all of it off and runs Keras's defaults exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from suite.study.config import RunSpec
+
+UNROLL_MAX_TIME_STEPS = 32  # the rows view (28) unrolls; pixels / permuted (784) never do
+UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing pays for itself
+VALIDATION_BATCH = 2_048  # largest validation batch; memory stays small for 50-unit models
+CUDNN_CELLS = {"lstm", "gru"}  # Keras runs these on cuDNN on a GPU (any backend) when it can
+UNROLL_CELLS = {"lstm", "simple_rnn"}  # measured faster unrolled on the CPU; the GRU was not
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """How one run executes; recorded on the run as `exec.*` tags."""
+
+    mode: str  # fast | plain
+    backend: str  # tensorflow | jax | torch
+    accelerator: str  # cpu | gpu
+    kernel: str  # cudnn | unrolled | loop: how each recurrent layer steps through time
+    unroll: bool
+    validation_batch_size: int | None  # None: Keras's default (the training batch size)
+    steps_per_execution: int = 1
+
+    def tags(self) -> dict[str, str]:
+        return {
+            "exec.mode": self.mode,
+            "exec.backend": self.backend,
+            "exec.accelerator": self.accelerator,
+            "exec.kernel": self.kernel,
+            "exec.unroll": str(self.unroll).lower(),
+            "exec.validation_batch_size": str(self.validation_batch_size or "default"),
+            "exec.steps_per_execution": str(self.steps_per_execution),
+        }
+
+
+def training_steps(spec: RunSpec, train_size: int) -> int:
+    """Optimiser steps of the whole run: epochs x batches per epoch (the last one partial)."""
+    return spec.training.epochs * math.ceil(train_size / spec.training.batch_size)
+
+
+def plan_execution(
+    spec: RunSpec,
+    *,
+    backend: str,
+    accelerator: str,
+    train_size: int,
+    validation_size: int,
+    min_unroll_steps: int = UNROLL_MIN_STEPS,
+) -> ExecutionPlan:
+    """The execution of one run on this backend and device (see the module docstring)."""
+    on_gpu = accelerator == "gpu"
+    cudnn = on_gpu and spec.model.cell in CUDNN_CELLS
+    if spec.training.execution == "plain":
+        return ExecutionPlan(
+            mode="plain",
+            backend=backend,
+            accelerator=accelerator,
+            kernel="cudnn" if cudnn else "loop",
+            unroll=False,
+            validation_batch_size=None,
+        )
+    unroll = (
+        backend == "tensorflow"
+        and not on_gpu
+        and spec.model.cell in UNROLL_CELLS
+        and spec.data.input_shape[0] <= UNROLL_MAX_TIME_STEPS
+        and training_steps(spec, train_size) >= min_unroll_steps
+    )
+    batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))
+    return ExecutionPlan(
+        mode="fast",
+        backend=backend,
+        accelerator=accelerator,
+        kernel="cudnn" if cudnn else "unrolled" if unroll else "loop",
+        unroll=unroll,
+        validation_batch_size=batch,
+    )

@@ -1,0 +1,132 @@
+"""Start the Keras backend quietly, and describe the environment a run trained in.
+
+TensorFlow's C++ runtime prints start-up chatter straight to file descriptor 2 while it is
+imported and while it first looks for devices (oneDNN notes, CPU-feature notes, "could not find
+cuda drivers"). TF_CPP_MIN_LOG_LEVEL does not reach the lines printed before absl logging is
+initialised, and raising it would also hide real warnings later on. So we capture fd 2 for
+exactly those two moments and replay everything that is not known chatter: real warnings and
+errors still reach the user, and nothing is filtered once start-up is over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import os
+import platform
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+
+# Lines TensorFlow prints at start-up on every machine; none of them is the user's business.
+STARTUP_CHATTER = re.compile(
+    "|".join(
+        [
+            r"All log messages before absl::InitializeLog\(\) is called",
+            r"oneDNN custom operations are on",
+            r"Could not find cuda drivers on your machine",
+            r"This TensorFlow binary is optimized to use available CPU instructions",
+            r"^To enable the following instructions: .* rebuild TensorFlow",
+            r"failed call to cuInit",
+            r"Unable to register cu(DNN|FFT|BLAS) factory",
+            r"computation placer already registered",
+            r"TF-TRT Warning: Could not find TensorRT",
+            r"cuda_executor\.cc.*NUMA node",
+            r"Created device /job:localhost",
+        ]
+    )
+)
+
+
+@contextlib.contextmanager
+def quiet_startup() -> Iterator[None]:
+    """Capture fd 2 for the duration; replay what is not start-up chatter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", errors="replace")
+            kept = [ln for ln in text.splitlines() if ln.strip() and not STARTUP_CHATTER.search(ln)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def quiet_library_logs() -> None:
+    """Library INFO lines (study created, tables created) are noise here; warnings stay."""
+    import logging
+
+    import mlflow  # noqa: F401 - configures its loggers on import; adjust them after
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # small files only
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@functools.cache
+def start_backend() -> str:
+    """Import Keras and its backend, configure and find the devices; return the device line."""
+    with quiet_startup():
+        import keras
+
+        if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
+            # Keras (its data adapters) and MLflow's Keras flavour import TensorFlow whenever
+            # it is installed, whatever the backend: do it here, inside the quiet window.
+            import tensorflow  # noqa: F401
+        _configure_devices(keras.backend.backend())
+        device = describe_device(keras.backend.backend())
+    return device
+
+
+def accelerator() -> str:
+    """What the backend trains on: "cpu", "gpu" or "tpu" (the first word of the device line)."""
+    return start_backend().split()[0].rstrip(":").lower()
+
+
+def _configure_devices(backend: str) -> None:
+    """A worker's share of the CPU threads (set by --workers), and GPU memory grown as needed
+    rather than taken whole (several workers share one card). Must run before first use."""
+    if backend != "tensorflow":
+        return  # JAX and PyTorch read theirs from the environment that --workers sets
+    import tensorflow as tf
+
+    threads = int(os.environ.get("SUITE_THREADS", "0"))
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        with contextlib.suppress(RuntimeError):  # already initialised: too late, harmless
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def describe_device(backend: str) -> str:
+    """What the backend trains on, in one line: "GPU x1: NVIDIA H200", "CPU: x86_64 (2 cores)"."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return f"GPU x{len(gpus)}: {details.get('device_name', gpus[0].name)}"
+    elif backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        if devices and devices[0].platform != "cpu":
+            return f"{devices[0].platform.upper()} x{len(devices)}: {devices[0].device_kind}"
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU x{torch.cuda.device_count()}: {torch.cuda.get_device_name(0)}"
+    return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"

@@ -1,0 +1,172 @@
+"""One trial's whole life once a worker holds it: train and track it, then close it once.
+
+As in Optuna's `_run_trial`, the trial's final state is decided in one place and the trial is
+closed exactly once, whatever happens: COMPLETE or PRUNED with its result, FAIL with its
+traceback, FAIL as interrupted (Ctrl-C), or left alone when another worker failed it as stale
+meanwhile (its result is discarded as superseded). A trial the record already answers (its
+run finished through another queue) is closed here too, with the recorded result. This module
+is the only caller of `RunQueue.close`: trial sources decide, they never close. Grid points
+and search trials alike.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import optuna
+
+from suite.errors import SetupError, Superseded, store_errors_stop_the_study
+from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.queue.run_queue import RunQueue, Verdict
+from suite.record.finished_runs import RecordedRun
+from suite.schema import Metric, Objective, TrialAttr, TrialResult
+from suite.study.config import RunSpec
+from suite.train.data import load_splits
+from suite.worker.signals import signal_handled
+
+if TYPE_CHECKING:
+    from suite.record.tracker import Tracker
+    from suite.train.fit import TrainResult
+    from suite.worker.progress import StudyProgress
+
+
+@dataclass(frozen=True)
+class WorkerSession:
+    """What every trial of one worker trains with (see `suite.worker.loop.worker_session`)."""
+
+    queue: RunQueue
+    tracker: Tracker
+    progress: StudyProgress
+    environment: dict[str, str]  # versions, backend, device, commit: the run's env tags
+
+
+ACCURACY = Objective()
+
+
+class _TrainingError(Exception):
+    """An error raised by Keras while this run trained: the run's own, never the setup's."""
+
+
+def answer_from_record(
+    spec: RunSpec, trial: optuna.Trial, run: RecordedRun, session: WorkerSession, *, value: float
+) -> RunOutcome:
+    """Close a claimed trial with the result MLflow already holds (its run was trained through
+    another queue, or a search proposed a recorded point again): nothing trains."""
+    session.queue.note_finished(run)
+    verdict = Verdict.finished(run.trial_result(), value=value, pruned=run.pruned)
+    try:
+        session.queue.close(trial, verdict)
+    except Superseded as err:
+        return RunOutcome(spec, RunStatus.SUPERSEDED, mlflow_run_id=run.run_id, error=str(err))
+    return RunOutcome(
+        spec,
+        RunStatus.DONE_ELSEWHERE,
+        test_accuracy=run.metrics.get(Metric.TEST_ACCURACY),
+        val_accuracy=run.metrics.get(Metric.BEST_VAL_ACCURACY),
+        mlflow_run_id=run.run_id,
+    )
+
+
+def run_trial(
+    spec: RunSpec,
+    trial: optuna.Trial,
+    session: WorkerSession,
+    *,
+    objective: Objective = ACCURACY,
+    prune: bool = False,
+) -> RunOutcome:
+    """Train and track `spec` as `trial`; the outcome of a run error, or raise for the setup's."""
+    queue, progress = session.queue, session.progress
+    progress.run_started(spec)
+    run_id: str | None = None
+    try:
+        with store_errors_stop_the_study(session.tracker.study.tracking.uri):
+            run_id, result, pruned_after = _train_and_track(
+                spec, trial, session, objective=objective, prune=prune
+            )
+    except KeyboardInterrupt:
+        with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
+            queue.close(trial, Verdict.failed("interrupted by the user"))
+            progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+        raise
+    except Superseded as err:  # its MLflow run was marked KILLED by the worker that failed it
+        progress.run_ended(spec, RunStatus.KILLED, "superseded")
+        return RunOutcome(spec, RunStatus.SUPERSEDED, mlflow_run_id=run_id, error=str(err))
+    except SetupError:  # the data's or the store's: the trial waits for a retry once mended
+        queue.close(trial, Verdict.failed(traceback.format_exc()))
+        raise
+    except Exception as err:
+        cause = err.__cause__ if isinstance(err, _TrainingError) else err
+        queue.close(trial, Verdict.failed(traceback.format_exc()))
+        error = f"{type(cause).__name__}: {cause}"
+        progress.run_ended(spec, RunStatus.FAILED, error[:40])
+        return RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
+    if pruned_after is not None:
+        progress.run_ended(spec, RunStatus.PRUNED, f"at epoch {pruned_after}")
+        status = RunStatus.PRUNED
+    else:
+        progress.run_ended(spec, RunStatus.TRAINED, f"test_acc {result.test_accuracy:.4f}")
+        status = RunStatus.TRAINED
+    return RunOutcome(
+        spec,
+        status,
+        test_accuracy=result.test_accuracy,
+        val_accuracy=result.best_val_accuracy,
+        seconds=result.train_seconds,
+        mlflow_run_id=run_id,
+    )
+
+
+def _train_and_track(
+    spec: RunSpec,
+    trial: optuna.Trial,
+    session: WorkerSession,
+    *,
+    objective: Objective,
+    prune: bool,
+) -> tuple[str, TrainResult, int | None]:
+    """Train inside the trial's heartbeat and MLflow child run, and close the trial with its
+    result before the run ends FINISHED (a superseded result ends it KILLED instead).
+    (run id, result, pruned at)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from suite.train.fit import ReportToTrial, execution_for, train
+
+    queue, tracker = session.queue, session.tracker
+    started = time.perf_counter()
+    reporter = ReportToTrial(trial, monitor=objective.metric, prune=prune)
+    splits = load_splits(spec.data)
+    plan = execution_for(spec, splits)
+    with (
+        queue.heartbeat(trial),
+        tracker.child_run(
+            spec, environment=session.environment, execution=plan, trial_number=trial.number
+        ) as run_id,
+    ):
+        trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
+        tracker.log_datasets(spec, splits)
+        callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
+        try:
+            model, result = train(spec, splits, plan=plan, callbacks=callbacks)
+        except (KeyboardInterrupt, SetupError, MlflowException, SQLAlchemyError):
+            raise  # the user's, the setup's or the store's: not this run's
+        except Exception as err:
+            raise _TrainingError from err
+        tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
+        trial_result = TrialResult(
+            mlflow_run_id=run_id,
+            test_accuracy=result.test_accuracy,
+            best_val_accuracy=result.best_val_accuracy,
+            train_seconds=result.train_seconds,
+            best_epoch=result.best_epoch,
+            run_seconds=time.perf_counter() - started,  # what estimates learn from
+        )
+        value = objective.best_of(result.history[objective.metric])
+        pruned = reporter.pruned_after is not None
+        queue.close(trial, Verdict.finished(trial_result, value=value, pruned=pruned))
+    return run_id, result, reporter.pruned_after

@@ -1,0 +1,212 @@
+"""`--workers N`: N worker processes on this machine, sharing the study's queue.
+
+Each worker is the ordinary command (`python -m suite.run STUDY ... --worker-name wK`) with its
+share of the CPU threads; the queue in the Optuna storage keeps them from training the same run
+(see `suite.queue.run_queue`). This process only starts them, relays their lines, shows what every
+worker is training (read from the storage) and prints the summary when they are all done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from suite.errors import ExitCode
+from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.queue.run_queue import PlanState, RunQueue
+from suite.schema import TrialAttr
+from suite.study.config import MAX_AUTO_WORKERS, Study
+from suite.study.grid import expand
+from suite.worker.sources import GridTrials, trial_source
+
+
+def most_workers(study: Study) -> int:
+    """The most worker processes the study may start ("auto": one per core, at most
+    MAX_AUTO_WORKERS), before the runs left are counted."""
+    wanted = study.execution.workers
+    return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
+
+
+def worker_count(study: Study) -> int:
+    """`execution.workers` as a number, never more than the grid's runs left to train (a
+    worker with nothing to claim is a process for nothing). "auto": one per core, at most
+    MAX_AUTO_WORKERS; one where the storage cannot take several."""
+    wanted = study.execution.workers
+    workers = most_workers(study)
+    if wanted == "auto":
+        from suite.stores.optuna_storage import is_sqlite_rdb, storage_url
+
+        if is_sqlite_rdb(storage_url(study)):
+            return 1
+    if study.grid is not None and workers > 1:
+        from suite.forecast.plan import plan_study
+
+        workers = min(workers, sum(item.needs_training for item in plan_study(study)))
+    return max(workers, 1)
+
+
+def worker_environment(workers: int) -> dict[str, str]:
+    """Each worker's share of the machine: CPU threads split evenly; GPU memory grown, not
+    taken whole, so several workers fit on one card."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return {
+        **os.environ,
+        "SUITE_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "200",  # their lines are relayed, not wrapped by a narrow pipe width
+    }
+
+
+def run_workers(
+    study: Study,
+    command: Sequence[str],
+    workers: int,
+    console: Console,
+    *,
+    backends: Sequence[str] = (),
+) -> tuple[ExitCode, list[RunOutcome]]:
+    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes).
+    With `backends`, worker i starts on backends[i % len]: each trains that backend's runs."""
+    from suite.record.tracker import Tracker
+
+    # The queue, the store and the experiment are created once, before workers race to.
+    source = trial_source(study)
+    opening = source.open()
+    Tracker(study)
+    console.print(
+        f"{opening.headline} by {workers} workers\n  tracking {escape(study.tracking.uri)}\n"
+        f"  queue    {escape(source.queue.url)}",
+        highlight=False,
+    )
+    if opening.nothing_to_do and not opening.running:
+        console.print(opening.nothing_to_do)
+        return ExitCode.OK, source.outcomes([])
+    environment = worker_environment(workers)
+    processes = {
+        f"w{i}": subprocess.Popen(
+            [*command, "--worker-name", f"w{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**environment, "KERAS_BACKEND": backends[(i - 1) % len(backends)]}
+            if backends
+            else environment,
+        )
+        for i in range(1, workers + 1)
+    }
+    relays = [
+        threading.Thread(target=_relay, args=(name, process, console), daemon=True)
+        for name, process in processes.items()
+    ]
+    for relay in relays:
+        relay.start()
+    interrupted = False
+    try:
+        with Live(console=console, refresh_per_second=2, transient=True) as live:
+            while any(p.poll() is None for p in processes.values()):
+                if isinstance(source, GridTrials):  # runs done count once MLflow has them
+                    source.read_record()
+                live.update(_status_table(study, source.queue, processes))
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        # From a terminal the workers got the same Ctrl-C and are recording it; a second one
+        # now could cut that short. Only those still running after a moment are told.
+        interrupted = True
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
+            time.sleep(0.1)
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes.values():
+            process.wait()
+    for relay in relays:
+        relay.join(timeout=5)
+    outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
+    codes = [p.returncode for p in processes.values()]
+    if interrupted or any(code in (ExitCode.INTERRUPTED, -signal.SIGINT) for code in codes):
+        return ExitCode.INTERRUPTED, outcomes
+    if all(code == ExitCode.OK for code in codes):
+        return ExitCode.OK, outcomes
+    if any(code == ExitCode.BAD_INPUT for code in codes):  # a setup error, said by the worker
+        return ExitCode.BAD_INPUT, outcomes
+    return ExitCode.FAILED, outcomes
+
+
+def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
+    """A worker's lines, as they come; its start-up banner is the parent's to print."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        text = line.rstrip()
+        if text and not text.startswith(("study ", "search ", "  tracking ", "  queue ")):
+            console.print(
+                text if text.startswith(f"[{name}]") else f"[{name}] {text}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def _status_table(
+    study: Study, queue: RunQueue, processes: dict[str, subprocess.Popen[str]]
+) -> Table:
+    """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
+    from optuna.trial import TrialState
+
+    from suite.forecast.plan import time_model
+    from suite.forecast.time_model import format_duration
+
+    names = {process.pid: name for name, process in processes.items()}
+    if study.search is not None:
+        finished = queue.optuna_study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+        )
+        title = f"{study.name}: trials finished {len(finished)}/{study.search.n_trials or '-'}"
+    else:
+        planned = queue.plan(expand(study))
+        done = sum(p.state == PlanState.DONE for p in planned)
+        title = f"{study.name}: runs {done}/{len(planned)}"
+        model = time_model(planned)  # the same estimate as --dry-run and a single worker's ETA
+        left = [p.spec for p in planned if p.state != PlanState.DONE]
+        if model is not None and left:
+            title += f", eta {format_duration(model.wall(left, len(processes)))}"
+    table = Table(title=title, title_justify="left")
+    for column in ("worker", "run", "epoch", "objective"):
+        table.add_column(column)
+    for trial in queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get(TrialAttr.WORKER, {})
+        name = names.get(worker.get("pid"), f"{worker.get('host', '?')}:{worker.get('pid', '?')}")
+        values = trial.intermediate_values
+        epochs = trial.user_attrs.get(TrialAttr.EPOCHS, "?")
+        last = f"{values[max(values)]:.4f}" if values else ""
+        label = trial.user_attrs.get(TrialAttr.LABEL, "?")
+        table.add_row(name, label, f"{len(values)}/{epochs}", last)
+    return table
+
+
+def worker_command(argv: Sequence[str]) -> list[str]:
+    """This invocation's own command line, less `--workers N`, for each worker."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--workers":
+            skip = True
+            continue
+        if arg.startswith("--workers="):
+            continue
+        kept.append(arg)
+    return [sys.executable, "-m", "suite.run", *kept]

@@ -1,0 +1,132 @@
+"""One worker's loop, for every kind of study: ask the study's trial source what next, train
+it through the one trial lifecycle, until the source says stop.
+
+Handled here once, for grids and searches alike: stale trials of dead workers (failed, their
+MLflow runs marked KILLED, their work handed back), the stop after failures in a row, Ctrl-C
+and the signals that mean it, and the session every trial trains in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from suite.errors import StudyFailed, store_errors_stop_the_study
+from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
+from suite.schema import TrialAttr
+from suite.study.backends import study_backends, this_process_backend
+from suite.study.config import Study
+from suite.worker.lifecycle import WorkerSession, answer_from_record, run_trial
+from suite.worker.signals import stops_as_interrupts
+from suite.worker.sources import FromRecord, Opening, Stop, TrialSource, Wait, trial_source
+
+MAX_CONSECUTIVE_FAILURES = 3  # like keras-tuner: a run that keeps failing is a broken setup
+
+
+def run_worker(
+    study: Study,
+    *,
+    console: Console,
+    source_file: Path | None = None,
+    worker_name: str | None = None,
+) -> StudyOutcome:
+    """Train what the study's source hands this worker, until it says stop (a worker of a
+    study with a backend axis: only the runs of the backend it was started on)."""
+    backend = this_process_backend() if worker_name and study_backends(study) else None
+    source = trial_source(study, backend=backend)
+    opening = source.open()
+    console.print(
+        f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
+        f"  queue    {escape(source.queue.url)}",
+        highlight=False,
+    )
+    if opening.nothing_to_do:
+        console.print(opening.nothing_to_do)
+        return StudyOutcome(study, source.outcomes([]))
+    trained: list[RunOutcome] = []
+    with worker_session(
+        study, source, console, opening, source_file=source_file, worker_name=worker_name
+    ) as session:
+        try:
+            _work(source, session, trained)
+        except KeyboardInterrupt:
+            raise StudyInterrupted(StudyOutcome(study, source.outcomes(trained), True)) from None
+    return StudyOutcome(study, source.outcomes(trained))
+
+
+def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]) -> None:
+    consecutive_failures = 0
+    while True:
+        for stale in source.queue.fail_stale_trials():
+            session.tracker.mark_killed(stale.user_attrs.get(TrialAttr.MLFLOW_RUN_ID))
+            source.hand_back(stale)
+        decision = source.next(session.progress, tried={o.spec.run_key for o in trained})
+        if isinstance(decision, Stop):
+            return
+        if isinstance(decision, Wait):
+            time.sleep(source.study.execution.poll_seconds)  # others train: stand by for retries
+            continue
+        if isinstance(decision, FromRecord):  # closed with the recorded result; nothing trains
+            answer_from_record(
+                decision.spec, decision.trial, decision.run, session, value=decision.value
+            )
+            continue
+        outcome = run_trial(
+            decision.spec,
+            decision.trial,
+            session,
+            objective=source.objective,
+            prune=source.prune,
+        )
+        trained.append(outcome)
+        # Failed trials never count as done: a study whose every run fails would go on asking
+        # for more (a search forever). Failures in a row mean the setup is broken: stop.
+        consecutive_failures = consecutive_failures + 1 if outcome.error else 0
+        if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            raise StudyFailed(
+                f"{consecutive_failures} {source.unit} failed in a row; the last error was:\n"
+                f"{outcome.error}"
+            )
+
+
+@contextmanager
+def worker_session(
+    study: Study,
+    source: TrialSource,
+    console: Console,
+    opening: Opening,
+    *,
+    source_file: Path | None,
+    worker_name: str | None,
+) -> Iterator[WorkerSession]:
+    """What every trial trains inside: Keras started quietly, the study's parent run active,
+    the progress display, and SIGTERM / SIGHUP turned into the Ctrl-C that ends a run KILLED."""
+    from suite.record.environment import environment
+    from suite.train.keras_startup import start_backend
+
+    with console.status("starting Keras..."):
+        start_backend()
+    from suite.record.tracker import Tracker
+    from suite.worker.progress import StudyProgress
+
+    with ExitStack() as stack:
+        with store_errors_stop_the_study(study.tracking.uri):
+            tracker = Tracker(study)
+            stack.enter_context(tracker.checkpointed())
+            stack.enter_context(stops_as_interrupts())
+            stack.enter_context(tracker.study_run(source_file=source_file))
+        progress = stack.enter_context(
+            StudyProgress(
+                console,
+                study=study.name,
+                total=opening.total,
+                done=opening.done,
+                worker=worker_name,
+            )
+        )
+        yield WorkerSession(source.queue, tracker, progress, environment())

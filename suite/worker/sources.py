@@ -1,0 +1,281 @@
+"""What a worker trains next, for each kind of study (keras-tuner's "oracle" role).
+
+A source answers one question, again and again: train this trial, wait (others are training
+what is left), or stop. `suite.worker.loop` runs the same loop over either source, so interrupts,
+heartbeats, stale trials and the stop after failures in a row are handled once, for both.
+
+- `GridTrials`: every grid point is one trial, enqueued by run_key; the largest runs first.
+- `SearchTrials`: Optuna's sampler asks for new points until the search has `n_trials`
+  finished trials (complete or pruned) or its timeout passes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.plan import grid_outcomes, remaining_seconds
+from suite.forecast.time_model import work
+from suite.queue.run_queue import PlanState, RunQueue, queue_attributes
+from suite.queue.search_space import open_search, suggest
+from suite.record.finished_runs import RecordedRun, RunRecord
+from suite.schema import Objective
+from suite.study.backends import trains_here
+from suite.study.config import RunSpec, Study
+from suite.study.grid import expand, search_spec
+
+if TYPE_CHECKING:
+    from suite.worker.progress import StudyProgress
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+MAX_RECORDED_PROPOSALS = 20  # points in a row already in the record: the space is used up
+
+
+@dataclass(frozen=True)
+class TrainThis:
+    spec: RunSpec
+    trial: optuna.Trial  # claimed by this worker: RUNNING, with its first heartbeat
+
+
+@dataclass(frozen=True)
+class FromRecord:
+    """A claimed trial whose run MLflow already holds as FINISHED: close it with that result."""
+
+    spec: RunSpec
+    trial: optuna.Trial
+    run: RecordedRun
+    value: float  # the trial's value for the study's objective
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to claim now, but other workers train: one of them may die and leave a retry."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Nothing is left for this worker."""
+
+
+Decision = TrainThis | FromRecord | Wait | Stop
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Where the study stands as a worker starts: what the banner says."""
+
+    headline: str  # "study NAME: 18 runs, 0 done before, 18 to train"
+    total: int  # runs (grid) or wanted trials (search; 0 when unlimited)
+    done: int
+    nothing_to_do: str | None  # the message when nothing is left to train, else None
+    running: int = 0  # trials other workers are training now
+
+
+class TrialSource(Protocol):
+    """What a worker trains next (keras-tuner's Oracle): the worker loop asks nothing else."""
+
+    study: Study
+    queue: RunQueue
+    objective: Objective
+    prune: bool  # whether the study's pruner may stop a trial early
+    unit: str  # what the study's messages count: "runs" or "trials"
+
+    def open(self) -> Opening: ...
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision: ...
+
+    def hand_back(self, trial: FrozenTrial) -> None: ...
+
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]: ...
+
+
+class GridTrials:
+    """The grid's runs, each trained once: claim the largest unclaimed run still to train."""
+
+    prune = False
+    unit = "runs"
+
+    def __init__(self, study: Study, *, backend: str | None = None) -> None:
+        """`backend`: a worker started on it sees only the runs of that backend (or of none)."""
+        self.study = study
+        self.objective = study.objective
+        self.specs = [spec for spec in expand(study) if trains_here(spec, backend)]
+        self.queue = RunQueue(study)
+        self.record = RunRecord(study)
+        self._done_before: set[str] = set()
+
+    def open(self) -> Opening:
+        """Reconcile the queue with MLflow's record, then enqueue every run still to train
+        (once, before workers race to); the banner says what the reconciling changed."""
+        self.read_record()
+        planned = self.queue.plan(self.specs)
+        adopted = self.queue.record_finished(planned)
+        self.queue.enqueue(planned)
+        self._done_before = {p.spec.run_key for p in planned if p.state == PlanState.DONE}
+        todo = sum(p.needs_training for p in planned)
+        done = len(self._done_before)
+        lost = sum(p.state == PlanState.LOST for p in planned)
+        warning = ""
+        if adopted:
+            warning += (
+                f"\n  {adopted} runs finished in MLflow were missing from the queue (a new or"
+                " lost Optuna storage?): recorded there, not trained again"
+            )
+        if lost:
+            warning += (
+                f"\n  [yellow]{lost} runs the queue calls finished have no finished run in"
+                " MLflow (a new or replaced tracking store?): MLflow is the record, so they"
+                " train again[/]"
+            )
+        return Opening(
+            headline=f"study [bold]{self.study.name}[/]: {len(planned)} runs, {done} done"
+            f" before, {todo} to train{warning}",
+            total=len(planned),
+            done=done,
+            nothing_to_do=None
+            if todo
+            else "nothing to train: every run of this study has finished already.",
+            running=sum(p.state == PlanState.RUNNING for p in planned),
+        )
+
+    def read_record(self) -> None:
+        """Read MLflow's record (again): from now on it says which runs are done."""
+        self.queue.use_record(self.record.read(), self.record.run_exists)
+
+    def hand_back(self, trial: FrozenTrial) -> None:
+        """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
+        while True:
+            planned = self.queue.plan(self.specs)
+            if any(p.state == PlanState.LOST for p in planned):
+                # Lost, or only finished since the record was read (by another worker): read
+                # it again, so only runs MLflow really lacks are trained again.
+                self.read_record()
+                planned = self.queue.plan(self.specs)
+            progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+            progress.set_estimates(remaining_seconds(planned))
+            # A run this worker already tried is not retried by it: a run that always fails
+            # must not loop. Runs of workers that died are retried.
+            available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
+            self.queue.enqueue(available)
+            # Largest runs first: with several workers, the study then ends on small runs
+            # rather than on one worker training the biggest while the others wait.
+            for item in sorted(available, key=lambda p: work(p.spec), reverse=True):
+                trial = self.queue.claim(item.spec)
+                if trial is None:
+                    continue
+                # Another queue (a lost journal, another --storage) may have trained it.
+                finished = self.record.finished_run(item.spec.run_key)
+                if finished is None:
+                    return TrainThis(item.spec, trial)
+                value = self.record.objective_value(finished, self.objective)
+                return FromRecord(item.spec, trial, finished, value)
+            if available or any(p.state == PlanState.RUNNING for p in planned):
+                return Wait()
+            return Stop()
+
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]:
+        """Every grid run, in grid order: this worker's outcome, else the queue's record; runs
+        finished since `open` by others are `newly_done` (TRAINED for the --workers parent)."""
+        self.read_record()  # what every worker recorded meanwhile
+        return grid_outcomes(
+            self.study,
+            self.queue,
+            done_before=self._done_before,
+            trained_here={o.spec.run_key: o for o in trained},
+            newly_done=newly_done,
+        )
+
+
+@dataclass
+class SearchTrials:
+    """New points from Optuna's sampler until the search has its finished trials."""
+
+    study: Study
+    queue: RunQueue = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        assert self.study.search is not None
+        self.search = self.study.search
+        self.queue = open_search(self.study)
+        self.record = RunRecord(self.study)
+        self.objective = self.study.objective
+        self.prune = self.search.pruner != "none"
+        self.unit = "trials"
+        self._recorded_in_a_row = 0
+
+    def _counts(self) -> tuple[int, int]:
+        """(finished, running) trials of the search, by every worker."""
+        trials = self.queue.optuna_study.get_trials(deepcopy=False)
+        finished = sum(t.state in FINISHED for t in trials)
+        return finished, sum(t.state == TrialState.RUNNING for t in trials)
+
+    def open(self) -> Opening:
+        finished, running = self._counts()
+        target, search = self.search.n_trials, self.search
+        return Opening(
+            headline=f"search [bold]{self.study.name}[/]: {finished} trials finished before"
+            f"{f', {target} wanted' if target else ''}; sampler {search.sampler},"
+            f" pruner {search.pruner}, objective {search.objective}",
+            total=target or 0,
+            done=finished,
+            nothing_to_do=f"nothing to train: the search has its {target} finished trials already."
+            if target is not None and finished >= target
+            else None,
+            running=running,
+        )
+
+    def hand_back(self, trial: FrozenTrial) -> None:
+        """Enqueue a stale trial's point again, so the next `ask` anywhere retries it (as
+        Optuna's RetryFailedTrialCallback would)."""
+        self.queue.optuna_study.enqueue_trial(dict(trial.params), skip_if_exists=False)
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
+        finished, running = self._counts()
+        progress.set_done(finished)
+        target = self.search.n_trials
+        if target is not None and finished + running >= target:
+            return Wait() if running else Stop()  # others finish the last ones
+        timeout = self.search.timeout_seconds
+        if timeout and time.monotonic() - self.started > timeout:
+            return Stop()
+        if self._recorded_in_a_row >= MAX_RECORDED_PROPOSALS:
+            return Stop()  # the sampler keeps proposing points the record already holds
+        trial = self.queue.adopt(self.queue.optuna_study.ask())
+        params = {n: suggest(trial, n, param) for n, param in self.search.space.items()}
+        spec = search_spec(self.study, params)
+        for name, value in queue_attributes(spec).items():
+            trial.set_user_attr(name, value)
+        recorded = self.record.finished_run(spec.run_key)
+        if recorded is None:
+            self._recorded_in_a_row = 0
+            return TrainThis(spec, trial)
+        # A point trained before (the sampler proposed it again, or the journal was lost):
+        # its recorded result answers the trial; MLflow gets no second run.
+        self._recorded_in_a_row += 1
+        return FromRecord(
+            spec, trial, recorded, self.record.objective_value(recorded, self.objective)
+        )
+
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]:
+        """A search has no list of runs in advance: the trials this worker trained."""
+        return list(trained)
+
+
+def trial_source(study: Study, *, backend: str | None = None) -> TrialSource:
+    """The source of a study's trials: its search, else its grid (created on first use);
+    `backend`: only the grid's runs a worker on that backend may train."""
+    return SearchTrials(study) if study.search is not None else GridTrials(study, backend=backend)
