@@ -18,7 +18,8 @@ from mlflow.tracking import MlflowClient
 from suite.record.tracker import confusion_json, run_params
 from suite.schema import Artifact, Role, Tag
 from suite.schema import Metric as MetricName
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import RunSpec
+from tests.conftest import make_spec
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,14 @@ def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> fl
 def spec_of(run: SyntheticRun, *, study: str, epochs: int, units: int) -> RunSpec:
     """The RunSpec the suite would train for `run`: the defaults of a study file (the classic
     setup) with this cell, direction, depth, seed, units and epochs."""
-    return RunSpec(
+    return make_spec(
         study=study,
-        data=DataConfig(),
-        model=ModelConfig(
-            cell=run.cell, bidirectional=run.bidirectional, layers=run.layers, units=units
-        ),
-        training=TrainingConfig(epochs=epochs),
         seed=run.seed,
+        cell=run.cell,
+        bidirectional=run.bidirectional,
+        layers=run.layers,
+        units=units,
+        epochs=epochs,
     )
 
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import run_cli
-from tests.servers import background_server, free_port
+from tests.conftest import free_port, run_cli
+from tests.servers import background_server
 
 pytestmark = pytest.mark.slow
 

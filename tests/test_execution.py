@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import RunSpec
 from suite.train.execution import UNROLL_MIN_STEPS, plan_execution, training_steps
+from tests.conftest import make_spec
 
 FULL_TRAIN, FULL_VAL = 50_000, 10_000  # the classic grid's holdout split
 
-
-def spec(
-    cell: str = "lstm", *, view: str = "rows", execution: str = "fast", epochs: int = 10
-) -> RunSpec:
-    return RunSpec(
-        study="s",
-        data=DataConfig(view=view),
-        model=ModelConfig(cell=cell, bidirectional=True, layers=2),
-        training=TrainingConfig(epochs=epochs, execution=execution),
-        seed=0,
-    )
+spec = partial(make_spec, bidirectional=True, layers=2)  # the article's stack; LSTM unless changed
 
 
 def plan(run: RunSpec, *, backend: str = "tensorflow", accelerator: str = "cpu", train=FULL_TRAIN):
@@ -35,13 +28,13 @@ def test_training_steps_count_the_partial_last_batch():
 
 @pytest.mark.parametrize("cell", ["simple_rnn", "lstm"])
 def test_the_classic_grid_unrolls_on_a_tensorflow_cpu(cell):
-    chosen = plan(spec(cell))
+    chosen = plan(spec(cell=cell))
     assert (chosen.kernel, chosen.unroll, chosen.validation_batch_size) == ("unrolled", True, 2048)
     assert chosen.tags()["exec.kernel"] == "unrolled"
 
 
 def test_the_gru_keeps_its_loop_since_unrolled_it_was_not_reliably_faster():
-    chosen = plan(spec("gru"))
+    chosen = plan(spec(cell="gru"))
     assert (chosen.kernel, chosen.unroll, chosen.validation_batch_size) == ("loop", False, 2048)
 
 
@@ -70,9 +63,9 @@ def test_784_step_views_never_unroll(view):
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_a_gpu_keeps_cudnn_for_lstm_and_gru_and_never_unrolls(backend):
     for cell in ("lstm", "gru"):
-        chosen = plan(spec(cell), backend=backend, accelerator="gpu")
+        chosen = plan(spec(cell=cell), backend=backend, accelerator="gpu")
         assert (chosen.kernel, chosen.unroll) == ("cudnn", False)
-    assert plan(spec("simple_rnn"), backend=backend, accelerator="gpu").kernel == "loop"
+    assert plan(spec(cell="simple_rnn"), backend=backend, accelerator="gpu").kernel == "loop"
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import optuna
 import pytest
@@ -26,16 +25,7 @@ from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.worker.progress import StudyProgress
 from suite.worker.sources import GridTrials, Stop
-from tests.conftest import run_cli
-
-FAST = {"tracking": {"log_model": False, "system_metrics": False}}
-
-
-def finished_per_key(tmp_path: Path, experiment: str = "tiny") -> Counter:
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], f"tags.{Tag.ROLE} = '{Role.RUN}'")
-    return Counter(r.data.tags[Tag.RUN_KEY] for r in runs if r.info.status == "FINISHED")
+from tests.conftest import FAST, finished_per_key, run_cli
 
 
 @pytest.mark.slow

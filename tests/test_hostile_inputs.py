@@ -13,14 +13,13 @@ from suite.forecast.memory import (
     check_fits_this_machine,
     largest_run,
     memory_problem,
-    parameter_count,
     training_bytes,
 )
 from suite.study.config import MAX_GRID_RUNS, ModelConfig, StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand
-from tests.conftest import run_cli
-from tests.test_models import spec
+from suite.study.model_size import model_size
+from tests.conftest import make_spec, run_cli
 
 SEARCH_HEAD = "search:\n  space: {units: {low: 8, high: 64}}\n"
 
@@ -379,14 +378,16 @@ def test_the_fastest_beat_the_tests_use_is_still_valid(tmp_path):
 def test_parameter_count_is_keras_count(cell, bidirectional, layers, units, view):
     from suite.train.models import build_model
 
-    run = spec(cell, bidirectional, layers, units, view)
-    features = run.data.input_shape[1]
-    assert parameter_count(run.model, features) == build_model(run).count_params()
+    run = make_spec(cell=cell, bidirectional=bidirectional, layers=layers, units=units, view=view)
+    counted = model_size(run.model, run.data.input_shape).parameters
+    assert counted == build_model(run).count_params()
 
 
 def test_the_article_model_counts_93010_parameters():
     assert (
-        parameter_count(ModelConfig(cell="lstm", bidirectional=True, layers=2, units=50), 28)
+        model_size(
+            ModelConfig(cell="lstm", bidirectional=True, layers=2, units=50), (28, 28)
+        ).parameters
         == 93_010
     )
 

@@ -22,9 +22,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from suite.record.ui_links import ui_url
-from tests.conftest import run_cli
+from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR, run_cli
 from tests.servers import mlflow_server
-from tests.test_report_browser import CHROMIUM, FLAGS, SCREENSHOT_DIR
 
 pytestmark = pytest.mark.slow
 expect.set_options(timeout=20_000)  # the SPA fetches, then renders; a loaded CI host is slow

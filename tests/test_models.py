@@ -2,18 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
 from suite.train.models import build_model
-
-
-def spec(cell: str, bidirectional: bool, layers: int, units: int, view: str = "rows") -> RunSpec:
-    return RunSpec(
-        study="t",
-        data=DataConfig(view=view),
-        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, units=units),
-        training=TrainingConfig(),
-        seed=0,
-    )
+from tests.conftest import make_spec
 
 
 def recurrent_params(cell: str, inputs: int, units: int) -> int:
@@ -36,7 +26,7 @@ def hand_count(cell: str, bidirectional: bool, layers: int, units: int, features
 
 
 def test_the_article_model_has_93010_parameters():
-    assert build_model(spec("lstm", True, 2, 50)).count_params() == 93_010
+    assert build_model(make_spec(cell="lstm", bidirectional=True, layers=2, units=50)).count_params() == 93_010
 
 
 @pytest.mark.parametrize(
@@ -52,12 +42,16 @@ def test_the_article_model_has_93010_parameters():
     ],
 )
 def test_parameter_counts_match_hand_computation(cell, bidirectional, layers, units):
-    model = build_model(spec(cell, bidirectional, layers, units))
+    model = build_model(
+        make_spec(cell=cell, bidirectional=bidirectional, layers=layers, units=units)
+    )
     assert model.count_params() == hand_count(cell, bidirectional, layers, units, features=28)
 
 
 def test_stack_shape_and_pixel_view():
-    model = build_model(spec("lstm", True, 3, 8, view="pixels"))
+    model = build_model(
+        make_spec(cell="lstm", bidirectional=True, layers=3, units=8, view="pixels")
+    )
     assert model.input_shape == (None, 784, 1)
     assert model.output_shape == (None, 10)
     recurrent = [layer for layer in model.layers if layer.name.startswith("bidirectional")]

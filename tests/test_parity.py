@@ -21,10 +21,11 @@ import keras
 import numpy as np
 import pytest
 
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import RunSpec
 from suite.train.data import bundled_mnist_path, load_splits
 from suite.train.execution import plan_execution
 from suite.train.fit import train
+from tests.conftest import make_spec
 
 TRAIN, VAL, TEST, BATCH, UNITS, EPOCHS, SEED = 256, 64, 64, 32, 8, 2, 7
 PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
@@ -89,14 +90,21 @@ def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]],
 
 
 def suite_spec(cell: str, bidirectional: bool, execution: str = "fast") -> RunSpec:
-    return RunSpec(
+    """The tutorial's model and data as a RunSpec: the parameters of plain_keras."""
+    return make_spec(
         study="parity",
-        data=DataConfig(train_size=TRAIN, validation_size=VAL, test_size=TEST),
-        model=ModelConfig(cell=cell, bidirectional=bidirectional, layers=2, units=UNITS),
-        training=TrainingConfig(
-            epochs=EPOCHS, batch_size=BATCH, learning_rate=1e-3, execution=execution
-        ),
         seed=SEED,
+        train_size=TRAIN,
+        validation_size=VAL,
+        test_size=TEST,
+        cell=cell,
+        bidirectional=bidirectional,
+        layers=2,
+        units=UNITS,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=1e-3,
+        execution=execution,
     )
 
 

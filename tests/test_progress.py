@@ -7,18 +7,8 @@ import io
 from rich.console import Console
 
 from suite.forecast.outcomes import RunStatus
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
 from suite.worker.progress import StudyProgress
-
-
-def spec(seed: int) -> RunSpec:
-    return RunSpec(
-        study="s",
-        data=DataConfig(),
-        model=ModelConfig(cell="gru"),
-        training=TrainingConfig(epochs=2),
-        seed=seed,
-    )
+from tests.conftest import make_spec
 
 
 def screen(progress: StudyProgress, out: io.StringIO) -> str:
@@ -29,7 +19,7 @@ def screen(progress: StudyProgress, out: io.StringIO) -> str:
 def test_a_terminal_shows_runs_epochs_and_the_estimated_time_left():
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=150, color_system=None)
-    first, second = spec(0), spec(1)
+    first, second = (make_spec(cell="gru", epochs=2, seed=seed) for seed in (0, 1))
     with StudyProgress(console, study="s", total=2, done=0) as progress:
         progress.set_estimates(None)  # nothing finished yet: no model
         assert "runs 0/2" in screen(progress, out) and "eta ?" in out.getvalue()

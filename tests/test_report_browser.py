@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +10,8 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR
 from tests.synthetic_store import SyntheticRun, make_store
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As in the machine notes: no background traffic of Chromium's own, so every request is ours.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
 
 
 def test_report_opens_offline_without_errors(tmp_path):

@@ -13,12 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import report_cli
+from tests.conftest import STATISTIC, report_cli
 from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store
-
-# Words and columns that state a statistic; none may appear without two seeds behind it.
-STATISTIC = re.compile(r"p-value|p \(|p = |95%|\bCI\b|significan|Welch|Holm|interval \d", re.I)
 
 
 def build(tmp_path: Path, runs: list[SyntheticRun], name: str) -> Path:

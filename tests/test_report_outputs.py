@@ -9,8 +9,7 @@ import textwrap
 
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import report_cli
-from tests.test_store_faults import assert_refused, snapshot
+from tests.conftest import assert_refused, report_cli, snapshot
 
 
 def _store_with_an_experiment(tmp_path) -> None:

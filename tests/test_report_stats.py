@@ -1,20 +1,27 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from suite.report.stats import holm, mean_ci, pareto_front, verdict, welch
 
 
 def test_mean_ci_is_the_t_interval():
-    values = [0.91, 0.93, 0.96]
-    result = mean_ci(values)
-    low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
-    assert result["n"] == 3 and result["mean"] == pytest.approx(np.mean(values))
-    assert result["std"] == pytest.approx(np.std(values, ddof=1))
-    assert (result["ci_low"], result["ci_high"]) == pytest.approx((low, high))
+    """By hand: mean 2.80 / 3; deviations -7, -1, 8 (in 1/300), so the sample variance is
+    (49 + 1 + 64) / 300^2 / 2 = 57 / 90,000 and the standard error sqrt(57 / 90,000 / 3) =
+    sqrt(19) / 300. Student's t with 2 df has a closed-form quantile, (2q - 1) / sqrt(2q(1 - q)):
+    at q = 0.975, 0.95 / sqrt(0.04875) = 4.3026527."""
+    result = mean_ci([0.91, 0.93, 0.96])
+    mean, std, sem = 2.80 / 3, math.sqrt(57 / 90_000), math.sqrt(19) / 300
+    t = 0.95 / math.sqrt(2 * 0.975 * 0.025)
+    assert t == pytest.approx(4.3026527297, rel=1e-10)
+    assert result["n"] == 3 and result["mean"] == pytest.approx(mean)
+    assert result["std"] == pytest.approx(std) == pytest.approx(0.0251661148)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((mean - t * sem, mean + t * sem))
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((0.8708172385, 0.9958494281))
 
 
 def test_one_value_has_no_interval():
@@ -22,14 +29,24 @@ def test_one_value_has_no_interval():
     assert result["mean"] == 0.9 and np.isnan(result["ci_low"]) and np.isnan(result["std"])
 
 
-def test_welch_matches_scipy():
+def test_welch_is_the_formula_worked_by_hand():
+    """Means 0.96 and 0.915: difference 0.045. Variances 0.0002 / 2 and 0.0005 / 3, so the
+    squared standard error is 0.0001 / 3 + 0.0005 / 12 = 0.0009 / 12 = 7.5e-5 and t = 0.045 /
+    sqrt(7.5e-5) = 3 sqrt(3). Welch-Satterthwaite: df = (7.5e-5)^2 / ((1e-4 / 3)^2 / 2 +
+    (5e-4 / 12)^2 / 3) = 27.9936 / 5.6448 = 4.9591837. With that df, Student's t gives the
+    two-sided p = 0.0035620634 and the 97.5% quantile 2.5769584 (written out here)."""
     a, b = pd.Series([0.95, 0.96, 0.97]), pd.Series([0.90, 0.92, 0.91, 0.93])
     result = welch(a, b)
-    expected = stats.ttest_ind(a, b, equal_var=False)
-    interval = expected.confidence_interval(0.95)
-    assert result["difference"] == pytest.approx(a.mean() - b.mean())
-    assert result["p"] == pytest.approx(expected.pvalue)
-    assert (result["ci_low"], result["ci_high"]) == pytest.approx((interval.low, interval.high))
+    se = math.sqrt(0.0001 / 3 + 0.0005 / 12)
+    df = (se**2) ** 2 / ((0.0001 / 3) ** 2 / 2 + (0.0005 / 12) ** 2 / 3)
+    assert df == pytest.approx(27.9936 / 5.6448) and 0.045 / se == pytest.approx(3 * math.sqrt(3))
+    quantile = 2.576958449  # t(0.975, df 4.9591837)
+    assert result["difference"] == pytest.approx(0.045)
+    assert result["p"] == pytest.approx(0.0035620634, rel=1e-7)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(
+        (0.045 - quantile * se, 0.045 + quantile * se)
+    )
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((0.0226828852, 0.0673171148))
     assert np.isnan(welch(a, pd.Series([0.9]))["p"])
 
 

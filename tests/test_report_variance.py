@@ -20,9 +20,9 @@ from suite.report.render import render_markdown, write_report
 from suite.report.variance import why_not
 from suite.study.file import load_study
 from suite.study.grid import expand
+from tests.conftest import STATISTIC  # the words that state a statistic
 from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store
-from tests.test_report_honesty import STATISTIC  # the words that state a statistic
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ("simple_rnn", "lstm", "gru")

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
@@ -26,26 +25,10 @@ from optuna.trial import TrialState
 from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.train.data import bundled_mnist_path
-from tests.conftest import report_cli, run_cli
+from tests.conftest import child_runs, report_cli, run_cli, store_client, trials
 from tests.report_helpers import html_tables
 
 CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
-
-
-def store(tmp_path: Path) -> MlflowClient:
-    return MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-
-
-def child_runs(client: MlflowClient, experiment: str = "tiny") -> list:
-    exp = client.get_experiment_by_name(experiment)
-    return client.search_runs([exp.experiment_id], filter_string="tags.suite_role = 'run'")
-
-
-def trials(tmp_path: Path, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
-    storage = optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal"))
-    )
-    return optuna.load_study(study_name=name, storage=storage).get_trials()
 
 
 @pytest.mark.slow
@@ -64,7 +47,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
         first.stdout
     )
 
-    client = store(tmp_path)
+    client = store_client(tmp_path)
     (parent,) = client.search_runs(
         [client.get_experiment_by_name("tiny").experiment_id],
         filter_string="tags.suite_role = 'study'",
@@ -251,7 +234,7 @@ LONG_RUNS = {"training": {"epochs": 40}, "grid": {"layers": [1, 2]}}  # 4 runs, 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
 def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study, how):
     path = write_study(LONG_RUNS)
-    client = store(tmp_path)
+    client = store_client(tmp_path)
     process = start_study(path, tmp_path)
     victim = wait_for_mid_training(client, process)
     process.send_signal(how)
@@ -290,7 +273,7 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, write_study):
     result = run_cli(path, "--no-memory-check", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 run(s) failed" in result.stderr and "Traceback" not in result.stderr
-    client = store(tmp_path)
+    client = store_client(tmp_path)
     runs = {r.data.params["units"]: r for r in child_runs(client)}
     assert runs["100000"].info.status == "FAILED"
     assert runs["4"].info.status == "FINISHED"
@@ -314,12 +297,12 @@ def test_the_torch_backend_trains_tracks_logs_and_reports_a_study(tmp_path, writ
     torch_env = {"KERAS_BACKEND": "torch"}
     result = run_cli(path, cwd=tmp_path, env=torch_env)
     assert result.returncode == 0, result.stdout + result.stderr
-    runs = child_runs(store(tmp_path))
+    runs = child_runs(store_client(tmp_path))
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     assert {r.data.tags["env.backend"] for r in runs} == {"torch"}
     assert {r.data.tags["exec.kernel"] for r in runs} == {"loop"}
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    experiment = store(tmp_path).get_experiment_by_name("tiny").experiment_id
+    experiment = store_client(tmp_path).get_experiment_by_name("tiny").experiment_id
     models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
     assert {m.source_run_id for m in models} == {r.info.run_id for r in runs}
     model = models[0]
@@ -357,13 +340,13 @@ def test_the_jax_backend_runs_a_study(tmp_path, write_study):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "oneDNN" not in result.stderr and "cuda drivers" not in result.stderr
-    runs = child_runs(store(tmp_path))
+    runs = child_runs(store_client(tmp_path))
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
     assert {r.data.tags["env.backend"] for r in runs} == {"jax"}
     assert {r.data.tags["exec.kernel"] for r in runs} == {"loop"}  # lax.scan on the CPU
     assert {r.data.tags["exec.jit"] for r in runs} == {"true"}  # JAX always compiles the step
     for run in runs:
-        history = store(tmp_path).get_metric_history(run.info.run_id, "val_accuracy")
+        history = store_client(tmp_path).get_metric_history(run.info.run_id, "val_accuracy")
         assert len(history) == 2
         assert run.data.metrics["param_count"] > 0
 
@@ -412,7 +395,7 @@ def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_st
     result = run_cli(path, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 runs, 0 done before, 3 to train by 3 workers" in result.stdout
-    runs = child_runs(store(tmp_path))
+    runs = child_runs(store_client(tmp_path))
     assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
     # Each run trained on the backend it names: Keras's own report of its backend, per run.
     assert {(r.data.params["backend"], r.data.tags["env.backend"]) for r in runs} == {
@@ -421,7 +404,7 @@ def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_st
     assert len({r.data.tags["run_key"] for r in runs}) == 3
     again = run_cli(path, cwd=tmp_path)
     assert again.returncode == 0 and "3 done before, 0 to train" in again.stdout, again.stdout
-    assert len(child_runs(store(tmp_path))) == 3
+    assert len(child_runs(store_client(tmp_path))) == 3
 
     report = run_cli(path, "--no-log", cwd=tmp_path, module="suite.report")
     assert report.returncode == 0, report.stdout + report.stderr

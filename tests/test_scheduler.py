@@ -36,7 +36,8 @@ def test_planning_writes_nothing_and_stale_trials_are_failed_by_one_call(write_s
 
     states = {p.spec.run_key: p.state for p in queue.plan([first, second])}
     assert states == {first.run_key: PlanState.RETRY, second.run_key: PlanState.QUEUED}
-    assert RunQueue(study, create=False).plan([first, second])  # a second reader, too
+    again = RunQueue(study, create=False).plan([first, second])  # a second reader, too
+    assert {p.spec.run_key: p.state for p in again} == states
     assert journal.read_bytes() == before  # planning wrote nothing
 
     stale = queue.fail_stale_trials()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
 from suite.study.config import StudyError
 from suite.study.file import load_study
-from tests.conftest import report_cli, run_cli
+from tests.conftest import report_cli, run_cli, trials
 from tests.report_helpers import html_tables
 
 HEAD = "name: s\n"
@@ -74,13 +73,6 @@ SEARCH = {
     },
     "tracking": {"log_model": False},
 }
-
-
-def trials(tmp_path) -> list[optuna.trial.FrozenTrial]:
-    storage = optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal"))
-    )
-    return optuna.load_study(study_name="tiny", storage=storage).get_trials()
 
 
 @pytest.mark.slow

@@ -9,7 +9,6 @@ as they were (SQLite's -wal/-shm side files aside: any reader of a WAL database 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import optuna
@@ -26,43 +24,16 @@ from mlflow.tracking import MlflowClient
 
 from suite.stores.optuna_storage import open_storage
 from suite.study.file import load_study
-from suite.study.grid import expand
 from suite.worker.local_processes import worker_count
-from tests.conftest import run_cli
-from tests.test_faults import FAST, finished_per_key
-
-SIDE_FILES = ("-wal", "-shm")
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file under root with a hash of its bytes (SQLite's side files left out)."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and not path.name.endswith(SIDE_FILES)
-    }
-
-
-def assert_refused(result: subprocess.CompletedProcess, *needles: str) -> str:
-    """Exit 2 and exactly one stderr line, `error: ...`, holding every needle."""
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
-
-
-def once_each(path: Path) -> Counter:
-    """One FINISHED run for each of the study's run_keys."""
-    return Counter({spec.run_key: 1 for spec in expand(load_study(path))})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
+from tests.conftest import (
+    FAST,
+    assert_refused,
+    finished_per_key,
+    free_port,
+    once_each,
+    run_cli,
+    snapshot,
+)
 
 STORE_FAULTS = {
     # name: (how to break the folder, extra CLI arguments, what the one line must say)

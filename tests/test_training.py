@@ -1,23 +1,19 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
-from suite.study.config import DataConfig, EarlyStoppingConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.config import DataConfig, EarlyStoppingConfig
 from suite.train.data import load_splits
 from suite.train.fit import CURVES, train
+from tests.conftest import make_spec
 
-TINY = DataConfig(train_size=128, validation_size=64, test_size=64)
-
-
-def tiny_spec(**training) -> RunSpec:
-    return RunSpec(
-        study="t",
-        data=TINY,
-        model=ModelConfig(cell="gru", units=4),
-        training=TrainingConfig(batch_size=32, **training),
-        seed=3,
-    )
+SLICES = {"train_size": 128, "validation_size": 64, "test_size": 64}
+TINY = DataConfig(**SLICES)
+# A GRU-4 on 128 images, batches of 32, seed 3; each test sets its epochs.
+tiny_spec = partial(make_spec, study="t", seed=3, cell="gru", units=4, batch_size=32, **SLICES)
 
 
 def test_train_returns_one_point_per_epoch_and_final_metrics():

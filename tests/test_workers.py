@@ -23,16 +23,10 @@ from optuna.trial import TrialState
 
 from suite.study.file import load_study
 from suite.study.grid import expand
-from tests.conftest import run_cli
+from tests.conftest import finished_per_key, run_cli
 from tests.servers import mlflow_server, postgres
 
 GRID = {"cell": ["gru", "lstm"], "bidirectional": [False, True], "layers": [1, 2]}  # 8 runs
-
-
-def finished_runs_per_key(client: MlflowClient, experiment: str) -> Counter:
-    exp = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([exp.experiment_id], "tags.suite_role = 'run'", max_results=1000)
-    return Counter(r.data.tags["run_key"] for r in runs if r.info.status == "FINISHED")
 
 
 @pytest.mark.slow
@@ -47,7 +41,7 @@ def test_two_local_workers_share_the_grid(tmp_path, write_study):
 
     keys = {s.run_key for s in expand(load_study(path))}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    assert finished_runs_per_key(client, "tiny") == Counter({k: 1 for k in keys})
+    assert finished_per_key(client, "tiny") == Counter({k: 1 for k in keys})
     storage = optuna.storages.JournalStorage(
         optuna.storages.journal.JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal"))
     )
@@ -131,7 +125,7 @@ def test_three_machines_on_postgres_and_mlflow_server_survive_a_sigkill(tmp_path
                 assert process.returncode == 0, outputs[host]
 
         keys = {s.run_key for s in expand(load_study(path))}
-        assert finished_runs_per_key(client, "shared") == Counter({k: 1 for k in keys})
+        assert finished_per_key(client, "shared") == Counter({k: 1 for k in keys})
         assert client.get_run(victim_run).info.status == "KILLED"
         trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
         complete = [t for t in trials if t.state == TrialState.COMPLETE]

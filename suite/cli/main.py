@@ -101,20 +101,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
     from suite.study.backends import study_backends
     from suite.train.data import load_mnist
-    from suite.worker.local_processes import worker_count
+    from suite.worker.local_processes import most_workers, open_for_workers, worker_count
 
     try:  # a setup error stops the study before anything is written, not as failed runs
         load_mnist()
     except SetupError as err:
         return _setup_error(err, errors)
-    workers = 1 if args.worker_name else worker_count(study)  # a worker never spawns more
     backends = [] if args.worker_name else study_backends(study)
-    if backends:  # each run trains in a process started on its backend: one worker each, or more
-        workers = max(workers, len(backends))
-    if workers > 1 or backends:
-        return train_with_workers(
-            study, argv, workers, console, errors, source_file=str(args.study)
-        )
+    opened = None
+    if not args.worker_name and (most_workers(study) > 1 or backends):
+        try:
+            opened = open_for_workers(study)  # the parent's one read of the study
+        except SetupError as err:
+            return _setup_error(err, errors)
+        workers = worker_count(study, runs_left=opened[1].to_train)
+        if backends:  # each run trains in a process started on its backend: one worker each
+            workers = max(workers, len(backends))
+        if workers > 1 or backends:
+            return train_with_workers(
+                study, opened, argv, workers, console, errors, source_file=str(args.study)
+            )
     return train_study(study, console, errors, source_file=args.study, worker=args.worker_name)
 
 
@@ -154,6 +160,7 @@ def _setup_error(err: SetupError, errors: Console) -> ExitCode:
 
 def train_with_workers(
     study: Study,
+    opened: tuple,
     argv: list[str],
     workers: int,
     console: Console,
@@ -167,7 +174,7 @@ def train_with_workers(
     from suite.worker.local_processes import run_workers, worker_command
 
     code, outcomes = run_workers(
-        study, worker_command(argv), workers, console, backends=study_backends(study)
+        study, opened, worker_command(argv), workers, console, backends=study_backends(study)
     )
     print_summary(StudyOutcome(study, outcomes), console)
     if code == ExitCode.OK:

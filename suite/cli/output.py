@@ -47,7 +47,7 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
         " wrote nothing."
     )
     if model is not None and todo:
-        workers = worker_count(study)
+        workers = worker_count(study, runs_left=len(todo))
         with_workers = (
             f", {format_duration(model.wall(todo, workers))} with {workers} workers"
             if workers > 1

@@ -8,34 +8,19 @@ import itertools
 from typing import Any
 
 from suite.schema import config_label
-from suite.study.config import ModelConfig, RunSpec, Study
+from suite.study.config import RunSpec, Study
 from suite.study.grid import spec_at
+from suite.study.model_size import model_size
 from suite.train.data import split_sizes
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).
 WEIGHT_COPIES = 4
-# Gate blocks of each cell: a SimpleRNN has one, an LSTM four (input, forget, cell, output),
-# a GRU three (update, reset, candidate).
-GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 # Values each unit keeps per time step for backpropagation through time: its gates and its
 # output (plus the cell state of an LSTM).
 STEP_VALUES = {"simple_rnn": 2, "lstm": 6, "gru": 4}
 MEMORY_KEYS = ("cell", "bidirectional", "view", "layers", "units", "batch_size")
 GROWS_WITH = {"layers", "units", "batch_size"}  # more of these always needs more memory
-
-
-def parameter_count(model: ModelConfig, input_features: int, classes: int = 10) -> int:
-    """Keras's `count_params()` of `suite.train.models.build_model`: the recurrent stack, then
-    Dense(classes). Keras 3's GRU (reset_after=True) has two bias vectors per gate."""
-    directions = 2 if model.bidirectional else 1
-    total, inputs = 0, input_features
-    for _ in range(model.layers):
-        biases = 2 if model.cell == "gru" else 1
-        per_gate = model.units * (inputs + model.units) + biases * model.units
-        total += directions * GATES[model.cell] * per_gate
-        inputs = directions * model.units  # what the next layer (or the Dense head) reads
-    return total + inputs * classes + classes
 
 
 def training_bytes(spec: RunSpec) -> int:
@@ -45,7 +30,7 @@ def training_bytes(spec: RunSpec) -> int:
     m = spec.model
     directions = 2 if m.bidirectional else 1
     images = split_sizes(spec.data)
-    weights = parameter_count(m, features) * WEIGHT_COPIES * BYTES_PER_FLOAT
+    weights = model_size(m, (steps, features)).parameters * WEIGHT_COPIES * BYTES_PER_FLOAT
     data = sum(images) * steps * features * BYTES_PER_FLOAT
     batch = min(spec.training.batch_size, images[0])  # Keras cuts a batch at the data's end
     activations = (

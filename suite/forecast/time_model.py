@@ -21,25 +21,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from suite.study.config import RunSpec
+from suite.study.model_size import model_size
 from suite.train.data import split_sizes
 from suite.train.execution import training_steps
 
-GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}  # weight matrices per recurrent cell
 PROBE_BATCHES = 12  # timed training steps, after the one that traces
 DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), measured 0.4-1 s
 
 
 def forward_macs(spec: RunSpec) -> int:
     """Multiply-adds of one image's forward pass through the model."""
-    steps, features = spec.data.input_shape
-    model = spec.model
-    directions = 2 if model.bidirectional else 1
-    macs, width = 0, features
-    for _ in range(model.layers):
-        per_step = GATES[model.cell] * (width * model.units + model.units * model.units)
-        macs += directions * steps * per_step
-        width = directions * model.units
-    return macs + width * 10
+    return model_size(spec.model, spec.data.input_shape).forward_macs
 
 
 def work(spec: RunSpec) -> float:

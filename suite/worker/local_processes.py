@@ -25,9 +25,8 @@ from suite.errors import ExitCode
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study.config import MAX_AUTO_WORKERS, Study
-from suite.study.grid import expand
-from suite.worker.sources import GridTrials, trial_source
+from suite.study.config import MAX_AUTO_WORKERS, RunSpec, Study
+from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source
 
 
 def most_workers(study: Study) -> int:
@@ -37,10 +36,11 @@ def most_workers(study: Study) -> int:
     return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
 
 
-def worker_count(study: Study) -> int:
+def worker_count(study: Study, *, runs_left: int | None = None) -> int:
     """`execution.workers` as a number, never more than the grid's runs left to train (a
-    worker with nothing to claim is a process for nothing). "auto": one per core, at most
-    MAX_AUTO_WORKERS; one where the storage cannot take several."""
+    worker with nothing to claim is a process for nothing; `runs_left` from a plan already
+    made, else planned here). "auto": one per core, at most MAX_AUTO_WORKERS; one where the
+    storage cannot take several."""
     wanted = study.execution.workers
     workers = most_workers(study)
     if wanted == "auto":
@@ -49,9 +49,11 @@ def worker_count(study: Study) -> int:
         if is_sqlite_rdb(storage_url(study)):
             return 1
     if study.grid is not None and workers > 1:
-        from suite.forecast.plan import plan_study
+        if runs_left is None:
+            from suite.forecast.plan import plan_study
 
-        workers = min(workers, sum(item.needs_training for item in plan_study(study)))
+            runs_left = sum(item.needs_training for item in plan_study(study))
+        workers = min(workers, runs_left)
     return max(workers, 1)
 
 
@@ -70,8 +72,20 @@ def worker_environment(workers: int) -> dict[str, str]:
     }
 
 
+def open_for_workers(study: Study) -> tuple[TrialSource, Opening]:
+    """The queue reconciled with the record and every run to train enqueued, and the store and
+    experiment created, once, before workers race to: the parent's one read of the study."""
+    from suite.record.tracker import Tracker
+
+    source = trial_source(study)
+    opening = source.open()
+    Tracker(study)
+    return source, opening
+
+
 def run_workers(
     study: Study,
+    opened: tuple[TrialSource, Opening],
     command: Sequence[str],
     workers: int,
     console: Console,
@@ -79,13 +93,9 @@ def run_workers(
     backends: Sequence[str] = (),
 ) -> tuple[ExitCode, list[RunOutcome]]:
     """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes).
-    With `backends`, worker i starts on backends[i % len]: each trains that backend's runs."""
-    from suite.record.tracker import Tracker
-
-    # The queue, the store and the experiment are created once, before workers race to.
-    source = trial_source(study)
-    opening = source.open()
-    Tracker(study)
+    With `backends`, worker i starts on backends[i % len]: each trains that backend's runs.
+    The workers print no banner of their own: this process said it (`opened`)."""
+    source, opening = opened
     console.print(
         f"{opening.headline} by {workers} workers\n  tracking {escape(study.tracking.uri)}\n"
         f"  queue    {escape(source.queue.url)}",
@@ -117,9 +127,10 @@ def run_workers(
     try:
         with Live(console=console, refresh_per_second=2, transient=True) as live:
             while any(p.poll() is None for p in processes.values()):
-                if isinstance(source, GridTrials):  # runs done count once MLflow has them
-                    source.read_record()
-                live.update(_status_table(study, source.queue, processes))
+                # The queue's trials alone, not the whole MLflow record: a worker completes a
+                # trial once its run is in MLflow (looked up once each, then kept).
+                specs = source.specs if isinstance(source, GridTrials) else []
+                live.update(_status_table(study, source.queue, processes, specs=specs))
                 time.sleep(1.0)
     except KeyboardInterrupt:
         # From a terminal the workers got the same Ctrl-C and are recording it; a second one
@@ -147,11 +158,11 @@ def run_workers(
 
 
 def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
-    """A worker's lines, as they come; its start-up banner is the parent's to print."""
+    """A worker's lines, as they come."""
     assert process.stdout is not None
     for line in process.stdout:
         text = line.rstrip()
-        if text and not text.startswith(("study ", "search ", "  tracking ", "  queue ")):
+        if text:
             console.print(
                 text if text.startswith(f"[{name}]") else f"[{name}] {text}",
                 highlight=False,
@@ -160,7 +171,11 @@ def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
 
 
 def _status_table(
-    study: Study, queue: RunQueue, processes: dict[str, subprocess.Popen[str]]
+    study: Study,
+    queue: RunQueue,
+    processes: dict[str, subprocess.Popen[str]],
+    *,
+    specs: Sequence[RunSpec],
 ) -> Table:
     """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
     from optuna.trial import TrialState
@@ -175,7 +190,7 @@ def _status_table(
         )
         title = f"{study.name}: trials finished {len(finished)}/{study.search.n_trials or '-'}"
     else:
-        planned = queue.plan(expand(study))
+        planned = queue.plan(specs)
         done = sum(p.state == PlanState.DONE for p in planned)
         title = f"{study.name}: runs {done}/{len(planned)}"
         model = time_model(planned)  # the same estimate as --dry-run and a single worker's ETA

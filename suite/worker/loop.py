@@ -40,11 +40,12 @@ def run_worker(
     backend = this_process_backend() if worker_name and study_backends(study) else None
     source = trial_source(study, backend=backend)
     opening = source.open()
-    console.print(
-        f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
-        f"  queue    {escape(source.queue.url)}",
-        highlight=False,
-    )
+    if worker_name is None:  # a worker of --workers: its parent printed the banner
+        console.print(
+            f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
+            f"  queue    {escape(source.queue.url)}",
+            highlight=False,
+        )
     if opening.nothing_to_do:
         console.print(opening.nothing_to_do)
         return StudyOutcome(study, source.outcomes([]))

@@ -75,6 +75,11 @@ class Opening:
     nothing_to_do: str | None  # the message when nothing is left to train, else None
     running: int = 0  # trials other workers are training now
 
+    @property
+    def to_train(self) -> int:
+        """Runs (or wanted trials) neither done nor being trained by another worker."""
+        return max(self.total - self.done - self.running, 0)
+
 
 class TrialSource(Protocol):
     """What a worker trains next (keras-tuner's Oracle): the worker loop asks nothing else."""
