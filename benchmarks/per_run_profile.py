@@ -84,7 +84,7 @@ def main() -> int:
         (EpochCurves, "on_train_begin", "MLflow callback: optimizer params, summary"),
         (EpochCurves, "on_epoch_end", "MLflow callback: epoch points"),
         (suite.record.tracker.Tracker, "__init__", "open the store and experiment"),
-        *((RunQueue, n, f"queue.{n}") for n in ("plan", "enqueue", "claim", "complete")),
+        *((RunQueue, n, f"queue.{n}") for n in ("plan", "enqueue", "claim", "close")),
     ]:
         timed(owner, name, label)
 

@@ -27,8 +27,27 @@ class Tag:
     PRUNED_AFTER_EPOCH = "pruned_after_epoch"
     JIT = "exec.jit"
     ENV_PREFIX = "env."  # env.python, env.keras, env.backend, ...
-    EXEC_PREFIX = "exec."  # exec.mode, exec.kernel, ... (suite/execution.py)
+    EXEC_PREFIX = "exec."  # exec.mode, exec.kernel, ... (suite/train/execution.py)
+
+    @staticmethod
+    def env(name: str) -> str:
+        return f"{Tag.ENV_PREFIX}{name}"
+
+    @staticmethod
+    def exec(name: str) -> str:
+        return f"{Tag.EXEC_PREFIX}{name}"
+
     PARENT_RUN = "mlflow.parentRunId"  # MLflow's own
+
+
+class Status:
+    """MLflow's run statuses, as the record holds them."""
+
+    FINISHED = "FINISHED"
+    RUNNING = "RUNNING"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    ENDED_BADLY = (FAILED, KILLED)
 
 
 class Role:
@@ -43,7 +62,8 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 class Metric:
     """MLflow metrics of a child run."""
 
-    CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")  # step = epoch
+    EPOCH_SECONDS = "epoch_seconds"
+    CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", EPOCH_SECONDS)  # step = epoch
     TEST_ACCURACY = "test_accuracy"
     TEST_LOSS = "test_loss"
     BEST_VAL_ACCURACY = "best_val_accuracy"

@@ -16,7 +16,6 @@ from suite.train.data import (
     pixel_permutation,
 )
 
-
 # The sums published with the data (suite/datasets/README.md), written out here: the loader's
 # own constant is checked against them, never used as the expectation.
 PUBLISHED_SHA256 = {

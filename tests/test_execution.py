@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 
 from suite.study.config import RunSpec
-from suite.train.execution import UNROLL_MIN_STEPS, plan_execution, training_steps
+from suite.train.execution import UNROLL_MIN_STEPS, choose_execution, training_steps
 from tests.conftest import make_spec
 
 FULL_TRAIN, FULL_VAL = 50_000, 10_000  # the classic grid's holdout split
@@ -16,7 +16,7 @@ spec = partial(make_spec, bidirectional=True, layers=2)  # the article's stack; 
 
 
 def plan(run: RunSpec, *, backend: str = "tensorflow", accelerator: str = "cpu", train=FULL_TRAIN):
-    return plan_execution(
+    return choose_execution(
         run, backend=backend, accelerator=accelerator, train_size=train, validation_size=FULL_VAL
     )
 
@@ -45,11 +45,11 @@ def test_small_runs_keep_the_loop_since_tracing_an_unrolled_graph_costs_more():
 
 
 def test_validation_batch_is_large_but_never_above_the_set_or_below_the_training_batch():
-    chosen = plan_execution(
+    chosen = choose_execution(
         spec(), backend="tensorflow", accelerator="cpu", train_size=512, validation_size=300
     )
     assert chosen.validation_batch_size == 300  # the whole validation set in one batch
-    tiny = plan_execution(
+    tiny = choose_execution(
         spec(), backend="tensorflow", accelerator="cpu", train_size=512, validation_size=10
     )
     assert tiny.validation_batch_size == 64  # the training batch size, as Keras would

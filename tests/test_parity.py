@@ -23,7 +23,7 @@ import pytest
 
 from suite.study.config import RunSpec
 from suite.train.data import bundled_mnist_path, load_splits
-from suite.train.execution import plan_execution
+from suite.train.execution import choose_execution
 from suite.train.fit import train
 from tests.conftest import make_spec
 
@@ -110,7 +110,7 @@ def suite_spec(cell: str, bidirectional: bool, execution: str = "fast") -> RunSp
 
 def suite_run(spec: RunSpec, *, force_unroll: bool = False):
     splits = load_splits(spec.data)
-    plan = plan_execution(
+    plan = choose_execution(
         spec,
         backend=keras.backend.backend(),
         accelerator="cpu",
@@ -118,7 +118,7 @@ def suite_run(spec: RunSpec, *, force_unroll: bool = False):
         validation_size=len(splits.y_val),
         min_unroll_steps=0 if force_unroll else 10**9,
     )
-    _, result = train(spec, splits, plan=plan)
+    _, result = train(spec, splits, execution=plan)
     return plan, result
 
 

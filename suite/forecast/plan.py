@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 def plan_study(study: Study) -> list[PlannedRun]:
     """Every run of the grid with its state (MLflow's record deciding which are done), without
     creating or changing anything."""
-    from suite.record.finished_runs import RunRecord
+    from suite.record.finished_runs import FinishedRuns
 
     queue = RunQueue(study, create=False)
-    record = RunRecord(study)
+    record = FinishedRuns(study)
     queue.use_record(record.read(), record.run_exists)
     return queue.plan(expand(study))
 
@@ -31,9 +31,9 @@ def plan_study(study: Study) -> list[PlannedRun]:
 def time_model(planned: list[PlannedRun]) -> TimeModel | None:
     """The study's time model, fitted on its finished runs (None before the first)."""
     observations = [
-        Observation(p.spec, float(p.record[TrialAttr.RUN_SECONDS]))
+        Observation(p.spec, float(p.attributes[TrialAttr.RUN_SECONDS]))
         for p in planned
-        if p.state == PlanState.DONE and TrialAttr.RUN_SECONDS in p.record
+        if p.state == PlanState.DONE and TrialAttr.RUN_SECONDS in p.attributes
     ]
     return fit(observations)
 
@@ -89,10 +89,10 @@ def grid_outcomes(
                 RunOutcome(
                     spec,
                     RunStatus.DONE_BEFORE if spec.run_key in done_before else newly_done,
-                    test_accuracy=item.record.get(Metric.TEST_ACCURACY),
-                    val_accuracy=item.record.get(Metric.BEST_VAL_ACCURACY),
-                    seconds=item.record.get(Metric.TRAIN_SECONDS),
-                    mlflow_run_id=item.record.get(TrialAttr.MLFLOW_RUN_ID),
+                    test_accuracy=item.attributes.get(Metric.TEST_ACCURACY),
+                    val_accuracy=item.attributes.get(Metric.BEST_VAL_ACCURACY),
+                    seconds=item.attributes.get(Metric.TRAIN_SECONDS),
+                    mlflow_run_id=item.attributes.get(TrialAttr.MLFLOW_RUN_ID),
                 )
             )
         elif item.state == PlanState.RUNNING:

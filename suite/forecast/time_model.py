@@ -26,7 +26,7 @@ from suite.train.data import split_sizes
 from suite.train.execution import training_steps
 
 PROBE_BATCHES = 12  # timed training steps, after the one that traces
-DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), measured 0.4-1 s
+DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation): the README's figure
 
 
 def forward_macs(spec: RunSpec) -> int:
@@ -134,11 +134,11 @@ def probe(spec: RunSpec) -> Probe:
     from suite.train.models import build_model
 
     splits = load_splits(spec.data)
-    plan = execution_for(spec, splits)
+    execution = execution_for(spec, splits)
     batch = spec.training.batch_size
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
-    model = build_model(spec, unroll=plan.unroll)
+    model = build_model(spec, unroll=execution.unroll)
     compile_model(model, spec.training)
 
     def fit_seconds(steps: int) -> float:
@@ -158,10 +158,9 @@ def probe(spec: RunSpec) -> Probe:
 def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
     """A step costs a fixed overhead plus its multiply-adds (forward and backward, x3): the
     line through the largest and the smallest configuration's timed steps. Small models pay
-    mostly the overhead, which one probe alone (a rate per multiply-add) leaves out. Expect
-    about 20% too little: on an 18-run study (3,000 images, 2 epochs) this said 65 s against
-    84 s measured, and a GRU costs more per multiply-add than the LSTM probed. The estimate
-    is refitted on the study's own runs as soon as one finishes."""
+    mostly the overhead, which one probe alone (a rate per multiply-add) leaves out. It runs
+    low (the README says by how much: a GRU costs more per multiply-add than the LSTM
+    probed); the estimate is refitted on the study's own runs as soon as one finishes."""
 
     def step_macs(p: Probe) -> float:
         return 3.0 * p.spec.training.batch_size * forward_macs(p.spec)

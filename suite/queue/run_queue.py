@@ -70,7 +70,7 @@ class PlanState(enum.StrEnum):
 class PlannedRun:
     spec: RunSpec
     state: PlanState
-    record: dict[str, Any] = field(default_factory=dict)  # the COMPLETE trial's user attrs
+    attributes: dict[str, Any] = field(default_factory=dict)  # the done trial's user attrs
 
     @property
     def needs_training(self) -> bool:
@@ -195,7 +195,7 @@ class RunQueue:
         """Each spec's state, as the storage (and the record, if given) hold it now. Reads
         only: a trial whose worker is gone shows as RETRY and is failed by
         `fail_stale_trials`; a run the record holds but the queue does not is recorded by
-        `record_finished`."""
+        `adopt_recorded_runs`."""
         by_key = self._trials_by_key()
         planned = []
         for spec in specs:
@@ -221,7 +221,7 @@ class RunQueue:
                 planned.append(PlannedRun(spec, PlanState.TODO))
         return planned
 
-    def record_finished(self, planned: Sequence[PlannedRun]) -> int:
+    def adopt_recorded_runs(self, planned: Sequence[PlannedRun]) -> int:
         """Bring the queue in line with the record: a COMPLETE trial for each run MLflow holds
         as FINISHED and the queue does not (so optuna-dashboard and older workers agree), and
         the open trials of such runs closed. How many runs the queue lacked."""
@@ -313,10 +313,10 @@ class RunQueue:
             claimed = False
         if not claimed:
             return None
-        self._record_params(self.trial_id(first), spec)
+        self._set_grid_params(self.trial_id(first), spec)
         return self.adopt(optuna.Trial(self.optuna_study, self.trial_id(first)))
 
-    def _record_params(self, trial_id: int, spec: RunSpec) -> None:
+    def _set_grid_params(self, trial_id: int, spec: RunSpec) -> None:
         """The grid point as the trial's Optuna params, as a sampled trial would carry them:
         optuna-dashboard's trial list, importances, slice and parallel-coordinate plots read
         them. Recorded at claim time, so trials enqueued by older versions get them too."""

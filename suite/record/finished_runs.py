@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from suite.schema import Metric, Objective, Role, Tag, TrialResult
+from suite.schema import Metric, Objective, Role, Status, Tag, TrialResult
 from suite.stores.sqlite import MLFLOW_TABLE, one_opener_at_a_time, tables_of
 from suite.study.config import Study, sqlite_path
 
 PAGE = 1000
 ALL_RUNS = f"tags.{Tag.ROLE} = '{Role.RUN}'"
-FINISHED_RUNS = f"{ALL_RUNS} and attributes.status = 'FINISHED'"
+FINISHED_RUNS = f"{ALL_RUNS} and attributes.status = '{Status.FINISHED}'"
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class RecordSnapshot:
     run_ids: frozenset[str]  # every run of the experiment, in any state
 
 
-class RunRecord:
+class FinishedRuns:
     """Finished runs of one study's experiment, by run_key (the latest when several)."""
 
     def __init__(self, study: Study) -> None:
@@ -85,7 +85,7 @@ class RunRecord:
         """Every run_key's FINISHED run and the ids of all the experiment's runs, as of now:
         what `RunQueue.use_record` takes."""
         runs = list(self._search(ALL_RUNS))
-        finished = _latest(r for r in runs if r.status == "FINISHED")
+        finished = _latest(r for r in runs if r.status == Status.FINISHED)
         return RecordSnapshot(finished, frozenset(r.run_id for r in runs))
 
     def run_exists(self, run_id: str) -> bool:

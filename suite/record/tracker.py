@@ -22,11 +22,11 @@ from mlflow.tracking import MlflowClient
 
 from suite.errors import Superseded
 from suite.record.ui_links import LOCAL_UI, ui_url
-from suite.schema import EXPERIMENT_KIND, Artifact, Role, Tag
+from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.study.config import RunSpec, Study, sqlite_path
-from suite.train.execution import ExecutionPlan
+from suite.train.execution import Execution
 
 if TYPE_CHECKING:  # Keras loads only once a worker trains
     import keras
@@ -137,7 +137,7 @@ class Tracker:
 
     def mark_killed(self, run_id: str | None) -> None:
         """Close the MLflow run of a worker that died mid-training (SIGKILL, power loss)."""
-        if run_id and self.client.get_run(run_id).info.status == "RUNNING":
+        if run_id and self.client.get_run(run_id).info.status == Status.RUNNING:
             self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
 
     @contextlib.contextmanager
@@ -158,7 +158,7 @@ class Tracker:
         spec: RunSpec,
         *,
         environment: dict[str, str],
-        execution: ExecutionPlan,
+        execution: Execution,
         trial_number: int,
     ) -> Iterator[str]:
         """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""

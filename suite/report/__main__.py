@@ -15,11 +15,11 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode
 from suite.schema import Artifact
-from suite.study.config import StudyError, sqlite_path
+from suite.study.config import DEFAULT_TRACKING_URI, StudyError, sqlite_path
 from suite.study.file import load_study
 from suite.study.grid import expand
 
-DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
+DEFAULT_URI = DEFAULT_TRACKING_URI
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -22,6 +22,7 @@ from suite.report.sections.leaderboard import headline, leaderboard_section, sel
 from suite.report.sections.search import search_section
 from suite.report.sections.variance import variance_section
 from suite.report.stats import against_best
+from suite.schema import Status, Tag
 
 SETTINGS = (
     "view",
@@ -119,11 +120,11 @@ def _grid_levels(source: Source) -> dict | None:
 
 
 def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
-    finished = runs[runs["status"] == "FINISHED"]
+    finished = runs[runs["status"] == Status.FINISHED]
     finished_keys = set(finished["run_key"])
     unfinished = runs[~runs["run_key"].isin(finished_keys)]
-    failed = unfinished[unfinished["status"].isin(["FAILED", "KILLED"])]
-    running = unfinished[unfinished["status"] == "RUNNING"]
+    failed = unfinished[unfinished["status"].isin(Status.ENDED_BADLY)]
+    running = unfinished[unfinished["status"] == Status.RUNNING]
     ends = runs["end_time"].fillna(pd.Timestamp.now(tz="UTC"))
     compute = (ends - runs["start_time"]).dt.total_seconds().sum()
     facts = [
@@ -139,7 +140,7 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
     else:
         facts.append(("finished runs", str(len(finished_keys))))
     facts += [
-        ("failed or killed attempts", str(len(runs[runs["status"].isin(["FAILED", "KILLED"])]))),
+        ("failed or killed attempts", str(len(runs[runs["status"].isin(Status.ENDED_BADLY)]))),
         ("running now", str(len(running))),
         ("total compute time", f"{compute / 3600:.2f} h ({compute:,.0f} s)"),
     ]
@@ -150,7 +151,7 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
         if values:
             facts.append((name.replace("_", " "), ", ".join(values)))
     for name in VERSIONS:
-        values = sorted(runs.get(f"env.{name}", pd.Series(dtype=str)).dropna().astype(str).unique())
+        values = sorted(runs.get(Tag.env(name), pd.Series(dtype=str)).dropna().astype(str).unique())
         if values:
             facts.append((name.replace("_", " "), ", ".join(values)))
     section = Section(key=f"{key}-overview", title="Overview")

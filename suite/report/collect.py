@@ -23,22 +23,12 @@ from mlflow.tracking import MlflowClient
 
 from suite.report.collect_search import read_search
 from suite.report.ranking import rank, selection
-from suite.schema import Artifact, Metric, Objective, Role, Tag
-from suite.study.config import RunSpec
+from suite.schema import Artifact, Metric, Objective, Role, Status, Tag
+from suite.study.config import RunSpec, numeric_fields
 
 CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 FINAL_METRICS = (*Metric.FINAL, *CURVE_METRICS)  # the curves' last values too
-NUMERIC_PARAMS = {
-    "layers": int,
-    "units": int,
-    "dropout": float,
-    "epochs": int,
-    "batch_size": int,
-    "learning_rate": float,
-    "seed": int,
-    "validation_size": int,
-    "permutation_seed": int,
-}
+NUMERIC_PARAMS = numeric_fields()  # name -> int or float, from the study model itself
 BULK_CHUNK = 100  # run ids per bulk metric request: the MLflow server's own limit
 PAGE = 1000
 
@@ -88,7 +78,7 @@ def collect(sources: Sequence[Source]) -> Collected:
         table = pd.DataFrame([_run_row(source, run) for run in children])
         frames.append(table)
         if not table.empty:
-            finished = table.loc[table["status"] == "FINISHED", "run_id"].tolist()
+            finished = table.loc[table["status"] == Status.FINISHED, "run_id"].tolist()
             curve_frames.append(_curves(client, finished))
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if runs.empty:
@@ -198,7 +188,7 @@ def _run_row(source: Source, run: Run) -> dict[str, Any]:
     }
     row.update({f"param.{k}": v for k, v in params.items() if not k.startswith("optimizer_")})
     row.update({k: v for k, v in tags.items() if k.startswith(Tag.ENV_PREFIX)})
-    row["kernel"] = tags.get(f"{Tag.EXEC_PREFIX}kernel", "")  # the recurrent kernel it ran
+    row["kernel"] = tags.get(Tag.exec("kernel"), "")  # the recurrent kernel it ran
     row.update({k: metrics.get(k) for k in FINAL_METRICS})
     return row
 

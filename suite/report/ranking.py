@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from suite.report.stats import CORE_FACTORS, mean_ci
-from suite.schema import Objective, config_label
+from suite.schema import Objective, Status, config_label
 
 CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
 NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
@@ -56,7 +56,7 @@ def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("run_key", keep="last").sort_index()
 
 
-def varied_factors(finished: pd.DataFrame) -> list[str]:
+def configuration_factors(finished: pd.DataFrame) -> list[str]:
     """cell, direction, depth, then any other param that takes several values (not seed)."""
     skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers"}
     extra = [
@@ -147,10 +147,10 @@ class Ranking:
 def rank(runs: pd.DataFrame, selection: Selection) -> Ranking | None:
     """Rank one study's runs (any status): None when none finished. Collect and build both
     call this, so the run whose confusion matrix is read is the run the report shows."""
-    finished = one_result_per_run_key(runs[runs["status"] == "FINISHED"])
+    finished = one_result_per_run_key(runs[runs["status"] == Status.FINISHED])
     if finished.empty:
         return None
-    factors = varied_factors(finished)
+    factors = configuration_factors(finished)
     finished = with_config(finished, factors)
     board = leaderboard(finished, factors, selection)
     best = best_run(finished[finished["config"] == board.iloc[0]["config"]], selection)

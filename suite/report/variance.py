@@ -70,7 +70,7 @@ class Decomposition:
         return self.table[self.table["term"] != TOTAL]
 
 
-def varying_factors(finished: pd.DataFrame, factors: Sequence[str]) -> list[str]:
+def factors_that_vary(finished: pd.DataFrame, factors: Sequence[str]) -> list[str]:
     """The columns of `factors` that take two values or more among the finished runs."""
     return [f for f in factors if finished[f].astype(str).nunique() > 1]
 
@@ -147,7 +147,7 @@ def _frame(finished: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.DataFrame
     """The runs with a test accuracy, their varying factors as text (categorical) under names
     a formula accepts, and those names."""
     runs = finished.dropna(subset=["test_accuracy"])
-    columns = varying_factors(runs, factors)
+    columns = factors_that_vary(runs, factors)
     names = [_name(c) for c in columns]
     data = pd.DataFrame(
         {n: runs[c].astype(str).to_numpy() for n, c in zip(names, columns, strict=True)}

@@ -27,6 +27,7 @@ from pydantic import (
 
 from suite.schema import Objective, ObjectiveMetric, Tag, run_label
 
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # MLflow 3 deprecates its file store
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
 RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
@@ -152,7 +153,7 @@ class TrainingConfig(_Frozen):
 class TrackingConfig(_Frozen):
     """Where runs are recorded and what each run logs besides params and metrics."""
 
-    uri: str = "sqlite:///mlruns/mlflow.db"
+    uri: str = DEFAULT_TRACKING_URI
     log_model: bool = True
     log_plots: bool = True
     # MLflow's system metrics (CPU, memory, disk, network; GPU where nvidia-ml-py finds one)
@@ -177,8 +178,8 @@ class ExecutionConfig(_Frozen):
     worker counts as gone."""
 
     # "auto": one per CPU core (at most MAX_AUTO_WORKERS), no more than the runs left to train.
-    # Small runs spend most of their time tracing graphs in one Python thread, so on two cores
-    # two workers train the smoke study in 0.65x the time of one, with identical results.
+    # Small runs spend most of their time in one Python thread, so more workers than one pay
+    # (benchmarks/workers_speedup.py measures it; README, Performance).
     workers: int | Literal["auto"] = 1
     # Each beat writes to the shared queue storage, each poll reads it: below these floors the
     # workers would spend their time on the storage rather than on training.
@@ -355,3 +356,19 @@ class RunSpec(_Frozen):
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""
         return {Tag.RUN_KEY: self.run_key, **self.model_dump(mode="json", exclude={"varied"})}
+
+
+def numeric_fields() -> dict[str, type]:
+    """Each number a run is given (its MLflow params): int or float, read from the sections'
+    own field types, so a new field is typed in the report without a list to keep."""
+    import typing
+
+    fields: dict[str, type] = {"seed": int}
+    for section in (DataConfig, ModelConfig, TrainingConfig):
+        for name, info in section.model_fields.items():
+            kinds = {info.annotation, *typing.get_args(info.annotation)}
+            kinds |= {k for a in typing.get_args(info.annotation) for k in typing.get_args(a)}
+            number = [k for k in (int, float) if k in kinds and bool not in kinds]
+            if number:
+                fields[name] = number[0]
+    return fields

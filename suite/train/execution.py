@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from suite.schema import Tag
 from suite.study.config import RunSpec
 
 UNROLL_MAX_TIME_STEPS = 32  # the rows view (28) unrolls; pixels / permuted (784) never do
@@ -48,7 +49,7 @@ UNROLL_CELLS = {"lstm", "simple_rnn"}  # measured faster unrolled on the CPU; th
 
 
 @dataclass(frozen=True)
-class ExecutionPlan:
+class Execution:
     """How one run executes; recorded on the run as `exec.*` tags."""
 
     mode: str  # fast | plain
@@ -60,15 +61,16 @@ class ExecutionPlan:
     steps_per_execution: int = 1
 
     def tags(self) -> dict[str, str]:
-        return {
-            "exec.mode": self.mode,
-            "exec.backend": self.backend,
-            "exec.accelerator": self.accelerator,
-            "exec.kernel": self.kernel,
-            "exec.unroll": str(self.unroll).lower(),
-            "exec.validation_batch_size": str(self.validation_batch_size or "default"),
-            "exec.steps_per_execution": str(self.steps_per_execution),
+        values = {
+            "mode": self.mode,
+            "backend": self.backend,
+            "accelerator": self.accelerator,
+            "kernel": self.kernel,
+            "unroll": str(self.unroll).lower(),
+            "validation_batch_size": str(self.validation_batch_size or "default"),
+            "steps_per_execution": str(self.steps_per_execution),
         }
+        return {Tag.exec(name): value for name, value in values.items()}
 
 
 def training_steps(spec: RunSpec, train_size: int) -> int:
@@ -76,7 +78,7 @@ def training_steps(spec: RunSpec, train_size: int) -> int:
     return spec.training.epochs * math.ceil(train_size / spec.training.batch_size)
 
 
-def plan_execution(
+def choose_execution(
     spec: RunSpec,
     *,
     backend: str,
@@ -84,12 +86,12 @@ def plan_execution(
     train_size: int,
     validation_size: int,
     min_unroll_steps: int = UNROLL_MIN_STEPS,
-) -> ExecutionPlan:
+) -> Execution:
     """The execution of one run on this backend and device (see the module docstring)."""
     on_gpu = accelerator == "gpu"
     cudnn = on_gpu and spec.model.cell in CUDNN_CELLS
     if spec.training.execution == "plain":
-        return ExecutionPlan(
+        return Execution(
             mode="plain",
             backend=backend,
             accelerator=accelerator,
@@ -105,7 +107,7 @@ def plan_execution(
         and training_steps(spec, train_size) >= min_unroll_steps
     )
     batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))
-    return ExecutionPlan(
+    return Execution(
         mode="fast",
         backend=backend,
         accelerator=accelerator,

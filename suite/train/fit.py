@@ -14,7 +14,7 @@ import numpy as np
 from suite.schema import Metric
 from suite.study.config import RunSpec, TrainingConfig
 from suite.train.data import Splits
-from suite.train.execution import ExecutionPlan, plan_execution
+from suite.train.execution import Execution, choose_execution
 from suite.train.models import build_model
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            logs["epoch_seconds"] = time.perf_counter() - self._start
+            logs[Metric.EPOCH_SECONDS] = time.perf_counter() - self._start
 
 
 class ReportToTrial(keras.callbacks.Callback):
@@ -140,11 +140,11 @@ def evaluate_once(
     )
 
 
-def execution_for(spec: RunSpec, splits: Splits) -> ExecutionPlan:
-    """The execution plan of `spec` on the running backend and device."""
+def execution_for(spec: RunSpec, splits: Splits) -> Execution:
+    """How `spec` executes on the running backend and device."""
     from suite.train.keras_startup import accelerator
 
-    return plan_execution(
+    return choose_execution(
         spec,
         backend=keras.backend.backend(),
         accelerator=accelerator(),
@@ -158,16 +158,16 @@ def train(
     splits: Splits,
     *,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-    plan: ExecutionPlan | None = None,
+    execution: Execution | None = None,
 ) -> tuple[keras.Model, TrainResult]:
-    plan = plan or execution_for(spec, splits)
+    execution = execution or execution_for(spec, splits)
     # Keras's global state (layer names, seed generators) starts afresh for each run. Its
-    # full garbage collection is left to Python: it cost 0.5 s per run with TensorFlow loaded
-    # and freed nothing more (RSS after 36 smoke runs: 1.95 GB with it, 2.0 GB without).
+    # full garbage collection is left to Python: it costs time per run and frees nothing more
+    # (benchmarks/per_run_profile.py shows both).
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
-    model = build_model(spec, unroll=plan.unroll)
-    compile_model(model, spec.training, steps_per_execution=plan.steps_per_execution)
+    model = build_model(spec, unroll=execution.unroll)
+    compile_model(model, spec.training, steps_per_execution=execution.steps_per_execution)
 
     every_epoch: list[keras.callbacks.Callback] = [EpochTimer(), *callbacks]
     stopping = spec.training.early_stopping
@@ -187,13 +187,13 @@ def train(
         validation_data=(splits.x_val, splits.y_val),
         epochs=spec.training.epochs,
         batch_size=spec.training.batch_size,
-        validation_batch_size=plan.validation_batch_size,
+        validation_batch_size=execution.validation_batch_size,
         callbacks=every_epoch,
         verbose=0,
     )
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy, confusion = evaluate_once(
-        model, splits, plan.validation_batch_size or spec.training.batch_size
+        model, splits, execution.validation_batch_size or spec.training.batch_size
     )
     history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
     best = int(np.argmax(history["val_accuracy"]))

@@ -141,18 +141,18 @@ def _train_and_track(
     started = time.perf_counter()
     reporter = ReportToTrial(trial, monitor=objective.metric, prune=prune)
     splits = load_splits(spec.data)
-    plan = execution_for(spec, splits)
+    execution = execution_for(spec, splits)
     with (
         queue.heartbeat(trial),
         tracker.child_run(
-            spec, environment=session.environment, execution=plan, trial_number=trial.number
+            spec, environment=session.environment, execution=execution, trial_number=trial.number
         ) as run_id,
     ):
         trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
         tracker.log_datasets(spec, splits)
         callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
         try:
-            model, result = train(spec, splits, plan=plan, callbacks=callbacks)
+            model, result = train(spec, splits, execution=execution, callbacks=callbacks)
         except (KeyboardInterrupt, SetupError, MlflowException, SQLAlchemyError):
             raise  # the user's, the setup's or the store's: not this run's
         except Exception as err:

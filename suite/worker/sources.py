@@ -23,7 +23,7 @@ from suite.forecast.plan import grid_outcomes, remaining_seconds
 from suite.forecast.time_model import work
 from suite.queue.run_queue import PlanState, RunQueue, queue_attributes
 from suite.queue.search_space import open_search, suggest
-from suite.record.finished_runs import RecordedRun, RunRecord
+from suite.record.finished_runs import FinishedRuns, RecordedRun
 from suite.schema import Objective
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
@@ -113,7 +113,7 @@ class GridTrials:
         self.objective = study.objective
         self.specs = [spec for spec in expand(study) if trains_here(spec, backend)]
         self.queue = RunQueue(study)
-        self.record = RunRecord(study)
+        self.finished_runs = FinishedRuns(study)
         self._done_before: set[str] = set()
 
     def open(self) -> Opening:
@@ -121,7 +121,7 @@ class GridTrials:
         (once, before workers race to); the banner says what the reconciling changed."""
         self.read_record()
         planned = self.queue.plan(self.specs)
-        adopted = self.queue.record_finished(planned)
+        adopted = self.queue.adopt_recorded_runs(planned)
         self.queue.enqueue(planned)
         self._done_before = {p.spec.run_key for p in planned if p.state == PlanState.DONE}
         todo = sum(p.needs_training for p in planned)
@@ -152,7 +152,7 @@ class GridTrials:
 
     def read_record(self) -> None:
         """Read MLflow's record (again): from now on it says which runs are done."""
-        self.queue.use_record(self.record.read(), self.record.run_exists)
+        self.queue.use_record(self.finished_runs.read(), self.finished_runs.run_exists)
 
     def hand_back(self, trial: FrozenTrial) -> None:
         """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
@@ -178,10 +178,10 @@ class GridTrials:
                 if trial is None:
                     continue
                 # Another queue (a lost journal, another --storage) may have trained it.
-                finished = self.record.finished_run(item.spec.run_key)
+                finished = self.finished_runs.finished_run(item.spec.run_key)
                 if finished is None:
                     return TrainThis(item.spec, trial)
-                value = self.record.objective_value(finished, self.objective)
+                value = self.finished_runs.objective_value(finished, self.objective)
                 return FromRecord(item.spec, trial, finished, value)
             if available or any(p.state == PlanState.RUNNING for p in planned):
                 return Wait()
@@ -214,7 +214,7 @@ class SearchTrials:
         assert self.study.search is not None
         self.search = self.study.search
         self.queue = open_search(self.study)
-        self.record = RunRecord(self.study)
+        self.finished_runs = FinishedRuns(self.study)
         self.objective = self.study.objective
         self.prune = self.search.pruner != "none"
         self.unit = "trials"
@@ -262,7 +262,7 @@ class SearchTrials:
         spec = search_spec(self.study, params)
         for name, value in queue_attributes(spec).items():
             trial.set_user_attr(name, value)
-        recorded = self.record.finished_run(spec.run_key)
+        recorded = self.finished_runs.finished_run(spec.run_key)
         if recorded is None:
             self._recorded_in_a_row = 0
             return TrainThis(spec, trial)
@@ -270,7 +270,7 @@ class SearchTrials:
         # its recorded result answers the trial; MLflow gets no second run.
         self._recorded_in_a_row += 1
         return FromRecord(
-            spec, trial, recorded, self.record.objective_value(recorded, self.objective)
+            spec, trial, recorded, self.finished_runs.objective_value(recorded, self.objective)
         )
 
     def outcomes(
