@@ -81,13 +81,16 @@ def create_or_load(
     for attempt in range(attempts):
         try:
             storage = open_storage(url)
-            study = optuna.create_study(
-                study_name=name,
-                storage=storage,
-                load_if_exists=True,
-                direction=objective.direction,
-                **options,
-            )
+            try:  # loaded, not created, when it exists: creating appends to a journal
+                study = optuna.load_study(study_name=name, storage=storage, **options)
+            except KeyError:
+                study = optuna.create_study(
+                    study_name=name,
+                    storage=storage,
+                    load_if_exists=True,  # another worker may create it first
+                    direction=objective.direction,
+                    **options,
+                )
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
             if attempt == attempts - 1:
                 raise
