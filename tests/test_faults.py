@@ -23,8 +23,9 @@ from suite.schema import Metric, Role, Tag, TrialAttr
 from suite.stores.optuna_storage import open_storage
 from suite.study.file import load_study
 from suite.study.grid import expand
+from suite.worker.lifecycle import WorkerSession, answer_from_record
 from suite.worker.progress import StudyProgress
-from suite.worker.sources import GridTrials, Stop
+from suite.worker.sources import FromRecord, GridTrials, Stop
 from tests.conftest import FAST, finished_per_key, run_cli
 
 
@@ -106,6 +107,11 @@ def test_a_run_finished_through_another_queue_is_not_trained_at_claim(tmp_path, 
     tracker.client.set_terminated(run.info.run_id, "FINISHED")
 
     progress = StudyProgress(Console(file=io.StringIO()), study=study.name, total=1, done=0)
+    decision = source.next(progress, tried=set())
+    assert isinstance(decision, FromRecord)  # claimed, then found in the record: not trained
+    assert decision.run.run_id == run.info.run_id and decision.value == 0.625
+    session = WorkerSession(source.queue, tracker, progress, environment={})
+    answer_from_record(decision.spec, decision.trial, decision.run, session, value=decision.value)
     assert isinstance(source.next(progress, tried=set()), Stop)
     (trial,) = source.queue.optuna_study.get_trials(states=(TrialState.COMPLETE,))
     assert trial.value == 0.625

@@ -104,8 +104,30 @@ def run_workers(
     if opening.nothing_to_do and not opening.running:
         console.print(opening.nothing_to_do)
         return ExitCode.OK, source.outcomes([])
+    processes = _start(command, workers, backends)
+    relays = [
+        threading.Thread(target=_relay, args=(name, process, console), daemon=True)
+        for name, process in processes.items()
+    ]
+    for relay in relays:
+        relay.start()
+    interrupted = False
+    try:
+        _watch(study, source, processes, console)
+    except KeyboardInterrupt:
+        interrupted = True
+        _stop(processes)
+    for relay in relays:
+        relay.join(timeout=5)
+    outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
+    return _exit_code([p.returncode for p in processes.values()], interrupted), outcomes
+
+
+def _start(
+    command: Sequence[str], workers: int, backends: Sequence[str]
+) -> dict[str, subprocess.Popen[str]]:
     environment = worker_environment(workers)
-    processes = {
+    return {
         f"w{i}": subprocess.Popen(
             [*command, "--worker-name", f"w{i}"],
             stdout=subprocess.PIPE,
@@ -117,44 +139,45 @@ def run_workers(
         )
         for i in range(1, workers + 1)
     }
-    relays = [
-        threading.Thread(target=_relay, args=(name, process, console), daemon=True)
-        for name, process in processes.items()
-    ]
-    for relay in relays:
-        relay.start()
-    interrupted = False
-    try:
-        with Live(console=console, refresh_per_second=2, transient=True) as live:
-            while any(p.poll() is None for p in processes.values()):
-                # The queue's trials alone, not the whole MLflow record: a worker completes a
-                # trial once its run is in MLflow (looked up once each, then kept).
-                specs = source.specs if isinstance(source, GridTrials) else []
-                live.update(_status_table(study, source.queue, processes, specs=specs))
-                time.sleep(1.0)
-    except KeyboardInterrupt:
-        # From a terminal the workers got the same Ctrl-C and are recording it; a second one
-        # now could cut that short. Only those still running after a moment are told.
-        interrupted = True
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
-            time.sleep(0.1)
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes.values():
-            process.wait()
-    for relay in relays:
-        relay.join(timeout=5)
-    outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
-    codes = [p.returncode for p in processes.values()]
+
+
+def _watch(
+    study: Study,
+    source: TrialSource,
+    processes: dict[str, subprocess.Popen[str]],
+    console: Console,
+) -> None:
+    """The workers' table, redrawn each second until every worker has ended. It reads the
+    queue's trials alone, not the whole MLflow record: a worker completes a trial once its
+    run is in MLflow (looked up once each, then kept)."""
+    specs = source.specs if isinstance(source, GridTrials) else []
+    with Live(console=console, refresh_per_second=2, transient=True) as live:
+        while any(p.poll() is None for p in processes.values()):
+            live.update(_status_table(study, source.queue, processes, specs=specs))
+            time.sleep(1.0)
+
+
+def _stop(processes: dict[str, subprocess.Popen[str]]) -> None:
+    """From a terminal the workers got the same Ctrl-C and are recording it; a second one now
+    could cut that short. Only those still running after a moment are told."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
+        time.sleep(0.1)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes.values():
+        process.wait()
+
+
+def _exit_code(codes: list[int], interrupted: bool) -> ExitCode:
     if interrupted or any(code in (ExitCode.INTERRUPTED, -signal.SIGINT) for code in codes):
-        return ExitCode.INTERRUPTED, outcomes
+        return ExitCode.INTERRUPTED
     if all(code == ExitCode.OK for code in codes):
-        return ExitCode.OK, outcomes
+        return ExitCode.OK
     if any(code == ExitCode.BAD_INPUT for code in codes):  # a setup error, said by the worker
-        return ExitCode.BAD_INPUT, outcomes
-    return ExitCode.FAILED, outcomes
+        return ExitCode.BAD_INPUT
+    return ExitCode.FAILED
 
 
 def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
