@@ -205,9 +205,12 @@ class RunQueue:
             if self._is_done(spec.run_key, trials):
                 attrs = dict(complete[0].user_attrs) if complete else {}
                 if self.recorded is not None and spec.run_key in self.recorded:
-                    attrs.update(
-                        self.recorded[spec.run_key].trial_result().attributes()
-                    )  # the record wins
+                    # The record wins, except for the trial's own claim-to-close seconds,
+                    # which MLflow's start-to-end only stands in for where the trial has none.
+                    recorded = self.recorded[spec.run_key].trial_result().attributes()
+                    if TrialAttr.RUN_SECONDS in attrs:
+                        recorded.pop(TrialAttr.RUN_SECONDS, None)
+                    attrs.update(recorded)
                 planned.append(PlannedRun(spec, PlanState.DONE, attrs))
             elif live:
                 planned.append(PlannedRun(spec, PlanState.RUNNING))
