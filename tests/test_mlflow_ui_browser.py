@@ -148,8 +148,73 @@ def test_the_link_the_suite_prints_opens_on_training_runs(tracked):
     assert "workflowType=genai" not in landed and "overview" not in landed, landed
 
 
+def open_training_runs(page: Page, tracked: Tracked) -> None:
+    """The experiment, as a user reaches it from the UI's own list: it lands on its GenAI
+    pages (see the test above); the user picks "Model training", which the browser then
+    remembers."""
+    eid = tracked.experiment_id
+    page.goto(f"{tracked.url}/#/experiments/{eid}")
+    with contextlib.suppress(PlaywrightTimeout):  # a first-visit hint covers the page
+        page.get_by_role("button", name="Got it").click(timeout=10_000)
+    page.locator("[role=button]", has_text="Model training").click()
+    page.wait_for_url(re.compile(rf"#/experiments/{eid}/runs\?.*workflowType=machine_learning"))
+    expect(page.get_by_role("columnheader", name="Run Name").first).to_be_visible()
+
+
+def check_runs_table(page: Page, tracked: Tracked) -> None:
+    """The study's parent run holds the runs, each linked with its logged model and its
+    training split."""
+    eid = tracked.experiment_id
+    parent_row = page.locator("[role=row]", has_text=EXPERIMENT).first
+    parent_row.locator("button[data-component-id*=runnamecellrenderer]").click()
+    for name, each in tracked.runs.items():
+        link = page.locator(f'a[href="#/experiments/{eid}/runs/{each.info.run_id}"]')
+        expect(link).to_have_text(name)
+    # The Models column links each run's logged model, named by the run's label.
+    models = {m.source_run_id: m for m in tracked.client.search_logged_models(experiment_ids=[eid])}
+    for name, each in tracked.runs.items():
+        logged = models[each.info.run_id]
+        link = page.locator(f'a[href="#/experiments/{eid}/models/{logged.model_id}"]')
+        expect(link).to_have_text(name)
+    # The Dataset column names each run's training split.
+    expect(page.get_by_text(re.compile(r"^mnist-rows-train \(\w+\)$"))).to_have_count(2)
+    landed = urlparse(page.url).fragment
+    assert landed.startswith(f"/experiments/{eid}/runs?"), page.url
+    assert "overview" not in landed and "traces" not in landed
+    expect(page.get_by_role("tab", name="Usage")).to_have_count(0)  # GenAI overview's tab
+    page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-runs.png"))
+
+
+def draw_run_curve(page: Page, tracked: Tracked, label: str, histories: dict) -> None:
+    """One run's page, its val_accuracy chart drawn (the chart's requests land in histories)."""
+    eid, run_id = tracked.experiment_id, tracked.runs[label].info.run_id
+    page.locator(f'a[href="#/experiments/{eid}/runs/{run_id}"]').click()
+    page.wait_for_url(re.compile(rf"#/experiments/{eid}/runs/{run_id}"))
+    expect(page.get_by_role("heading", name=label)).to_be_visible()
+    page.get_by_role("tab", name="Model metrics").click()
+    page.get_by_placeholder("Search metric charts").fill("val_accuracy")
+    expect(page.get_by_text(f"{label} (val_accuracy)", exact=True)).to_be_visible()
+    deadline = time.monotonic() + 30
+    while "val_accuracy" not in histories and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-run.png"))
+
+
+def model_metric_cells(page: Page, tracked: Tracked, model, label: str) -> list[str]:
+    """The logged model's page, named by the run's label: its test_accuracy row's cells."""
+    page.goto(f"{tracked.url}/#/experiments/{tracked.experiment_id}/models/{model.model_id}")
+    expect(page.get_by_role("heading", name=label)).to_be_visible()
+    expect(page.get_by_text(model.model_id, exact=True)).to_be_visible()
+    page.get_by_placeholder("Search metrics").fill("test_accuracy")
+    row = page.get_by_role("row").filter(has_text="test_accuracy")
+    expect(row).to_have_count(1)
+    cells = row.get_by_role("cell").all_inner_texts()
+    page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-model.png"))
+    return cells
+
+
 def test_mlflow_ui_shows_runs_curves_and_logged_model(tracked):
-    url, eid = tracked.url, tracked.experiment_id
+    eid = tracked.experiment_id
     label = "lstm-uni-1L-s0"
     run = tracked.runs[label]
     run_id = run.info.run_id
@@ -173,60 +238,10 @@ def test_mlflow_ui_shows_runs_curves_and_logged_model(tracked):
     errors: list[str] = []
     with browser_page(errors) as page:
         page.on("response", capture)
-
-        # The experiment, as a user reaches it from the UI's own list: it lands on its GenAI
-        # pages (see the test above); the user picks "Model training", which the browser
-        # then remembers.
-        page.goto(f"{url}/#/experiments/{eid}")
-        with contextlib.suppress(PlaywrightTimeout):  # a first-visit hint covers the page
-            page.get_by_role("button", name="Got it").click(timeout=10_000)
-        page.locator("[role=button]", has_text="Model training").click()
-        page.wait_for_url(re.compile(rf"#/experiments/{eid}/runs\?.*workflowType=machine_learning"))
-        expect(page.get_by_role("columnheader", name="Run Name").first).to_be_visible()
-        # The study's parent run holds the runs: expand it.
-        parent_row = page.locator("[role=row]", has_text=EXPERIMENT).first
-        parent_row.locator("button[data-component-id*=runnamecellrenderer]").click()
-        for name, each in tracked.runs.items():
-            link = page.locator(f'a[href="#/experiments/{eid}/runs/{each.info.run_id}"]')
-            expect(link).to_have_text(name)
-        # The Models column links each run's logged model, named by the run's label.
-        models = {
-            m.source_run_id: m for m in tracked.client.search_logged_models(experiment_ids=[eid])
-        }
-        for name, each in tracked.runs.items():
-            logged = models[each.info.run_id]
-            link = page.locator(f'a[href="#/experiments/{eid}/models/{logged.model_id}"]')
-            expect(link).to_have_text(name)
-        # The Dataset column names each run's training split.
-        expect(page.get_by_text(re.compile(r"^mnist-rows-train \(\w+\)$"))).to_have_count(2)
-        landed = urlparse(page.url).fragment
-        assert landed.startswith(f"/experiments/{eid}/runs?"), page.url
-        assert "overview" not in landed and "traces" not in landed
-        expect(page.get_by_role("tab", name="Usage")).to_have_count(0)  # GenAI overview's tab
-        page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-runs.png"))
-
-        # One run: its curves, one point per epoch, numbered from 1.
-        page.locator(f'a[href="#/experiments/{eid}/runs/{run_id}"]').click()
-        page.wait_for_url(re.compile(rf"#/experiments/{eid}/runs/{run_id}"))
-        expect(page.get_by_role("heading", name=label)).to_be_visible()
-        page.get_by_role("tab", name="Model metrics").click()
-        page.get_by_placeholder("Search metric charts").fill("val_accuracy")
-        expect(page.get_by_text(f"{label} (val_accuracy)", exact=True)).to_be_visible()
-        deadline = time.monotonic() + 30
-        while "val_accuracy" not in histories and time.monotonic() < deadline:
-            page.wait_for_timeout(200)
-        page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-run.png"))
-
-        # The logged model, named by the run's label, with the run's final metrics.
-        page.goto(f"{url}/#/experiments/{eid}/models/{model.model_id}")
-        expect(page.get_by_role("heading", name=label)).to_be_visible()
-        expect(page.get_by_text(model.model_id, exact=True)).to_be_visible()
-        page.get_by_placeholder("Search metrics").fill("test_accuracy")
-        row = page.get_by_role("row").filter(has_text="test_accuracy")
-        expect(row).to_have_count(1)
-        cells = row.get_by_role("cell").all_inner_texts()
-        page.screenshot(path=str(SCREENSHOT_DIR / "mlflow-model.png"))
-
+        open_training_runs(page, tracked)
+        check_runs_table(page, tracked)
+        draw_run_curve(page, tracked, label, histories)
+        cells = model_metric_cells(page, tracked, model, label)
     assert errors == []
 
     # The curve the run page drew: val_accuracy at epochs 1, 2, 3, as the store holds it.

@@ -26,7 +26,10 @@ def hand_count(cell: str, bidirectional: bool, layers: int, units: int, features
 
 
 def test_the_article_model_has_93010_parameters():
-    assert build_model(make_spec(cell="lstm", bidirectional=True, layers=2, units=50)).count_params() == 93_010
+    assert (
+        build_model(make_spec(cell="lstm", bidirectional=True, layers=2, units=50)).count_params()
+        == 93_010
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR
 from tests.synthetic_store import SyntheticRun, make_store
 
 
-def test_report_opens_offline_without_errors(tmp_path):
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+def build_report(tmp_path: Path) -> Path:
+    """A 3 x 2 x 3 grid of two seeds each, its report built by the CLI."""
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     bonus = {"simple_rnn": 0.0, "lstm": 0.002, "gru": 0.004}
     runs = [
@@ -47,6 +47,26 @@ def test_report_opens_offline_without_errors(tmp_path):
         timeout=300,
     )
     assert built.returncode == 0, built.stderr
+    return out
+
+
+def on_a_phone(browser, out: Path) -> tuple[dict[str, bool], int]:
+    """A phone's width: whether the configuration and both accuracies are on screen,
+    unscrolled, and the page's width."""
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(out.as_uri() + "#browser-leaderboard", wait_until="load")
+    phone.screenshot(path=str(SCREENSHOT_DIR / "report-390px.png"))
+    headers = phone.locator("#table-browser-leaderboard th")
+    on_screen = {}
+    for name in ("configuration", "val accuracy (selects)", "test accuracy (mean)"):
+        box = headers.filter(has_text=name).first.bounding_box()
+        on_screen[name] = box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    return on_screen, phone.evaluate("document.documentElement.scrollWidth")
+
+
+def test_report_opens_offline_without_errors(tmp_path):
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    out = build_report(tmp_path)
 
     errors, requests = [], []
     with sync_playwright() as playwright:
@@ -68,16 +88,7 @@ def test_report_opens_offline_without_errors(tmp_path):
         images = page.evaluate(
             "Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"
         )
-        # A phone's width: the configuration and both accuracies are on screen, unscrolled.
-        phone = browser.new_page(viewport={"width": 390, "height": 844})
-        phone.goto(out.as_uri() + "#browser-leaderboard", wait_until="load")
-        phone.screenshot(path=str(SCREENSHOT_DIR / "report-390px.png"))
-        headers = phone.locator("#table-browser-leaderboard th")
-        on_screen = {}
-        for name in ("configuration", "val accuracy (selects)", "test accuracy (mean)"):
-            box = headers.filter(has_text=name).first.bounding_box()
-            on_screen[name] = box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-        page_width = phone.evaluate("document.documentElement.scrollWidth")
+        on_screen, page_width = on_a_phone(browser, out)
         browser.close()
 
     assert on_screen == dict.fromkeys(on_screen, True), on_screen

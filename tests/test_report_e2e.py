@@ -42,23 +42,8 @@ def known_store(tmp_path: Path) -> str:
     return uri
 
 
-def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_store):
-    out = tmp_path / "out" / "known.html"
-    result = report_cli(
-        "--experiment",
-        "known",
-        "--tracking-uri",
-        known_store,
-        "--out",
-        out,
-        "--mlflow-url",
-        "http://mlflow.example:5000",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-
-    board = pd.read_csv(out.with_name("known-leaderboard.csv"))
+def assert_leaderboard_statistics(board: pd.DataFrame) -> None:
+    """Each configuration's mean, std and 95% t-interval over its three seeds."""
     assert board["configuration"].tolist()[0] == "lstm-bi-1L"  # highest mean (0.9723)
     for (cell, bi), values in KNOWN.items():
         row = board[board["configuration"] == f"{cell}-{'bi' if bi else 'uni'}-1L"].iloc[0]
@@ -68,7 +53,9 @@ def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_stor
         assert row["std"] == pytest.approx(np.std(values, ddof=1))
         assert (row["95% CI low"], row["95% CI high"]) == pytest.approx((low, high))
 
-    tests = pd.read_csv(out.with_name("known-significance.csv"))
+
+def assert_significance(tests: pd.DataFrame) -> None:
+    """Welch's test of each configuration against the best, Holm-corrected by hand."""
     best = KNOWN[("lstm", True)]
     others = [("gru", True), ("lstm", False), ("gru", False)]
     raw = {
@@ -90,19 +77,22 @@ def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_stor
     assert verdicts["gru-bi-1L"].startswith("not distinguishable")
     assert verdicts["gru-uni-1L"].startswith("worse, p = ")
 
-    effects = pd.read_csv(out.with_name("known-effects-per-cell.csv"))
+
+def assert_effects(effects: pd.DataFrame, main: pd.DataFrame) -> None:
+    """The bidirectional effect within the GRU, and the direction's main effect."""
     gru_bi = effects[(effects["cell"] == "gru") & effects["effect"].str.startswith("bidir")].iloc[0]
     assert gru_bi["difference"] == pytest.approx(
         np.mean(KNOWN[("gru", True)]) - np.mean(KNOWN[("gru", False)])
     )
-    main = pd.read_csv(out.with_name("known-main-effects.csv"))
     bidirectional = main[main["level"] == "bidirectional"].iloc[0]
     assert bidirectional["mean test accuracy"] == pytest.approx(
         np.mean(KNOWN[("lstm", True)] + KNOWN[("gru", True)])
     )
     assert bidirectional["runs"] == 6
 
-    # The CSV, the HTML table and the Markdown summary show the same numbers.
+
+def assert_csv_html_and_markdown_agree(out: Path, board: pd.DataFrame) -> None:
+    """The CSV, the HTML table and the Markdown summary show the same numbers."""
     tables = html_tables(out)
     html_board = tables["known-leaderboard"]
     assert html_board[0] == board.columns.tolist()
@@ -115,6 +105,32 @@ def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_stor
         assert "| " + " | ".join(html_row) + " |" in markdown
     for html_row in tables["known-main-effects"][1:]:
         assert "| " + " | ".join(html_row) + " |" in markdown
+
+
+def test_statistics_match_scipy_and_csv_markdown_match_html(tmp_path, known_store):
+    out = tmp_path / "out" / "known.html"
+    result = report_cli(
+        "--experiment",
+        "known",
+        "--tracking-uri",
+        known_store,
+        "--out",
+        out,
+        "--mlflow-url",
+        "http://mlflow.example:5000",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+    board = pd.read_csv(out.with_name("known-leaderboard.csv"))
+    assert_leaderboard_statistics(board)
+    assert_significance(pd.read_csv(out.with_name("known-significance.csv")))
+    assert_effects(
+        pd.read_csv(out.with_name("known-effects-per-cell.csv")),
+        pd.read_csv(out.with_name("known-main-effects.csv")),
+    )
+    assert_csv_html_and_markdown_agree(out, board)
 
     page = out.read_text()
     assert "http://mlflow.example:5000/#/experiments/" in page

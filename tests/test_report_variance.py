@@ -162,7 +162,7 @@ def test_a_balanced_two_by_two_has_the_sums_of_squares_worked_by_hand(store):
     assert "The residual (10.3% of the variance, df 4) holds seed noise" in notes(section)[-1].text
 
 
-def test_shares_and_f_tests_equal_type_ii_worked_from_its_definition_on_an_unbalanced_grid(store, tmp_path):
+def test_type_ii_shares_and_f_tests_by_definition_on_an_unbalanced_grid(store, tmp_path):
     """2 cells x 2 directions x 2 depths, two seeds each and a third for two configurations:
     unbalanced, as a grid with lost runs is, so Type II is what must match (worked from its
     definition by type2_anova)."""

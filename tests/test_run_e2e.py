@@ -25,10 +25,128 @@ from optuna.trial import TrialState
 from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.train.data import bundled_mnist_path
-from tests.conftest import child_runs, report_cli, run_cli, store_client, trials
+from tests.conftest import child_runs, report_cli, run_cli, store_client, store_uri, trials
 from tests.report_helpers import html_tables
 
 CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
+
+
+def assert_tracked(client: MlflowClient, run, spec, parent_id: str, root: Path) -> None:
+    """One training run of the tiny study as the suite records it: tags, how it executed,
+    params, one curve point per epoch, final metrics, artifacts, datasets and its config."""
+    name = run.info.run_name
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.parentRunId"] == parent_id
+    tags = run.data.tags
+    assert tags["run_key"] == spec.run_key
+    assert (tags["study"], tags["cell"], tags["depth"], tags["seed"]) == ("tiny", "gru", "1", "0")
+    assert tags["direction"] == ("bidirectional" if "-bi-" in name else "unidirectional")
+    assert tags["env.backend"] == "tensorflow" and tags["env.keras"].startswith("3.")
+    assert tags["env.device"].startswith(("CPU", "GPU"))
+    # How it executed: 128 images x 2 epochs is far too small to unroll; validation (64
+    # images) in one batch; Keras's "auto" jit resolves to off on a TensorFlow CPU.
+    assert (tags["exec.mode"], tags["exec.kernel"], tags["exec.unroll"]) == (
+        "fast",
+        "loop",
+        "false",
+    )
+    assert tags["exec.validation_batch_size"] == "64" and tags["exec.jit"] == "false"
+    assert tags["exec.steps_per_execution"] == "1" and tags["exec.backend"] == "tensorflow"
+    params = run.data.params
+    assert params["cell"] == "gru" and params["units"] == "4" and params["epochs"] == "2"
+    assert params["train_size"] == "128" and params["validation"] == "holdout"
+    assert params["bidirectional"] == str("-bi-" in name)
+    for curve in CURVE_NAMES:
+        history = client.get_metric_history(run.info.run_id, curve)
+        assert sorted(m.step for m in history) == [1, 2], curve  # epochs from 1
+    metrics = run.data.metrics
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["best_epoch"] in (1.0, 2.0) and metrics["epochs_trained"] == 2.0
+    directions = 2 if "-bi-" in name else 1
+    gru = 3 * (4 * (28 + 4) + 8)
+    assert metrics["param_count"] == directions * gru + directions * 4 * 10 + 10
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {
+        "config.json",
+        "model_summary.txt",
+        "curves",
+        "confusion_matrix.json",
+        "confusion_matrix.png",
+    } <= artifacts
+    inputs = {d.dataset.name: {t.key: t.value for t in d.tags} for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"mnist-rows-train", "mnist-rows-validation", "mnist-rows-test"}
+    contexts = {dataset: given["mlflow.data.context"] for dataset, given in inputs.items()}
+    assert contexts["mnist-rows-train"] == "training"
+    assert contexts["mnist-rows-test"] == "testing"
+    assert {dataset: given["mnist_slice"] for dataset, given in inputs.items()} == {
+        "mnist-rows-train": "train[0:128]",
+        "mnist-rows-validation": "train[59936:60000]",
+        "mnist-rows-test": "test[0:64]",
+    }
+    curves = {a.path for a in client.list_artifacts(run.info.run_id, "curves")}
+    assert curves == {"curves/loss.png", "curves/accuracy.png"}
+    config = client.download_artifacts(run.info.run_id, "config.json", str(root))
+    config = json.loads(Path(config).read_text())
+    assert config["run_key"] == spec.run_key and config["model"]["units"] == 4
+
+
+def assert_models_logged(client: MlflowClient, runs: dict, root: Path) -> None:
+    """One logged model per run, named by its label, linked to its final epoch's metrics."""
+    mlflow.set_tracking_uri(store_uri(root))
+    experiment = client.get_experiment_by_name("tiny")
+    models = mlflow.search_logged_models(
+        experiment_ids=[experiment.experiment_id], output_format="list"
+    )
+    assert {m.source_run_id for m in models} == {r.info.run_id for r in runs.values()}
+    for model in models:
+        run = next(r for r in runs.values() if r.info.run_id == model.source_run_id)
+        assert model.name == run.info.run_name  # named by the run's label
+        linked = {m.key: m for m in model.metrics}  # the final epoch's, not the first's
+        assert linked["test_accuracy"].step == 2
+        assert linked["test_accuracy"].value == run.data.metrics["test_accuracy"]
+        assert linked["val_accuracy"].value == run.data.metrics["val_accuracy"]
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def assert_queue_matches_record(done: list, runs: dict) -> None:
+    """Each run a COMPLETE trial holding its run id, run_key and best validation accuracy."""
+    assert [t.state for t in done] == [TrialState.COMPLETE] * 2
+    by_run = {t.user_attrs["mlflow_run_id"]: t for t in done}
+    for run in runs.values():
+        trial = by_run[run.info.run_id]
+        assert trial.user_attrs["run_key"] == run.data.tags["run_key"]
+        assert trial.value == pytest.approx(run.data.metrics["best_val_accuracy"])
+        assert run.data.tags["optuna_trial"] == str(trial.number)
+        assert trial.params == {"bidirectional": "-bi-" in run.info.run_name}
+
+
+def assert_the_database_file_holds_it_all(root: Path) -> None:
+    """The store runs in SQLite's write-ahead-log mode (readers never block a run's writes),
+    and the CLI folds the log back on its way out: the database file alone holds it all."""
+    db = root / "mlruns" / "mlflow.db"
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    alone = root / "copy" / "mlflow.db"
+    alone.parent.mkdir()
+    shutil.copyfile(db, alone)
+    copied_runs = child_runs(MlflowClient(f"sqlite:///{alone}"))
+    assert sorted(r.info.status for r in copied_runs) == ["FINISHED", "FINISHED"]
+    assert all("test_accuracy" in r.data.metrics for r in copied_runs)
+
+
+def assert_report_reads_the_runs(path: Path, root: Path, done: list) -> None:
+    """The report reads the real runs, their curves and the logged confusion matrices."""
+    report = report_cli(path, "--out", root / "r.html", cwd=root)
+    assert report.returncode == 0, report.stderr
+    tables = html_tables(root / "r.html")
+    assert {row[1] for row in tables["tiny-leaderboard"][1:]} == {"gru-uni-1L", "gru-bi-1L"}
+    # One rule for "best": the report's best run is Optuna's best trial (or tied with it).
+    best_run = dict(tables["tiny-best-run"][1:])["run"]
+    best_value = max(t.value for t in done)
+    assert best_run in {t.user_attrs["label"] for t in done if t.value == best_value}
+    assert dict(tables["tiny-overview"][1:])["missing (not finished)"] == "0"
+    page = (root / "r.html").read_text()
+    assert "Confusion matrix on the test set" in page and "logged no confusion matrix" not in page
 
 
 @pytest.mark.slow
@@ -57,111 +175,11 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
     assert set(runs) == {"gru-uni-1L-s0", "gru-bi-1L-s0"}
     specs = {s.label: s for s in expand(load_study(path))}
     for name, run in runs.items():
-        spec = specs[name]
-        assert run.info.status == "FINISHED"
-        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        tags = run.data.tags
-        assert tags["run_key"] == spec.run_key
-        assert (tags["study"], tags["cell"], tags["depth"], tags["seed"]) == (
-            "tiny",
-            "gru",
-            "1",
-            "0",
-        )
-        assert tags["direction"] == ("bidirectional" if "-bi-" in name else "unidirectional")
-        assert tags["env.backend"] == "tensorflow" and tags["env.keras"].startswith("3.")
-        assert tags["env.device"].startswith(("CPU", "GPU"))
-        # How it executed: 128 images x 2 epochs is far too small to unroll; validation (64
-        # images) in one batch; Keras's "auto" jit resolves to off on a TensorFlow CPU.
-        assert (tags["exec.mode"], tags["exec.kernel"], tags["exec.unroll"]) == (
-            "fast",
-            "loop",
-            "false",
-        )
-        assert tags["exec.validation_batch_size"] == "64" and tags["exec.jit"] == "false"
-        assert tags["exec.steps_per_execution"] == "1" and tags["exec.backend"] == "tensorflow"
-        params = run.data.params
-        assert params["cell"] == "gru" and params["units"] == "4" and params["epochs"] == "2"
-        assert params["train_size"] == "128" and params["validation"] == "holdout"
-        assert params["bidirectional"] == str("-bi-" in name)
-        for curve in CURVE_NAMES:
-            history = client.get_metric_history(run.info.run_id, curve)
-            assert sorted(m.step for m in history) == [1, 2], curve  # epochs from 1
-        metrics = run.data.metrics
-        assert 0.0 <= metrics["test_accuracy"] <= 1.0
-        assert metrics["best_epoch"] in (1.0, 2.0) and metrics["epochs_trained"] == 2.0
-        directions = 2 if "-bi-" in name else 1
-        gru = 3 * (4 * (28 + 4) + 8)
-        assert metrics["param_count"] == directions * gru + directions * 4 * 10 + 10
-        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {
-            "config.json",
-            "model_summary.txt",
-            "curves",
-            "confusion_matrix.json",
-            "confusion_matrix.png",
-        } <= artifacts
-        inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
-        assert set(inputs) == {"mnist-rows-train", "mnist-rows-validation", "mnist-rows-test"}
-        contexts = {
-            name: {t.key: t.value for t in d.tags}["mlflow.data.context"]
-            for name, d in inputs.items()
-        }
-        assert contexts["mnist-rows-train"] == "training"
-        assert contexts["mnist-rows-test"] == "testing"
-        slices = {
-            name: {t.key: t.value for t in d.tags}["mnist_slice"] for name, d in inputs.items()
-        }
-        assert slices == {
-            "mnist-rows-train": "train[0:128]",
-            "mnist-rows-validation": "train[59936:60000]",
-            "mnist-rows-test": "test[0:64]",
-        }
-        curves = {a.path for a in client.list_artifacts(run.info.run_id, "curves")}
-        assert curves == {"curves/loss.png", "curves/accuracy.png"}
-        config = json.loads(
-            Path(
-                client.download_artifacts(run.info.run_id, "config.json", str(tmp_path))
-            ).read_text()
-        )
-        assert config["run_key"] == spec.run_key and config["model"]["units"] == 4
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    models = mlflow.search_logged_models(
-        experiment_ids=[client.get_experiment_by_name("tiny").experiment_id], output_format="list"
-    )
-    assert {m.source_run_id for m in models} == {r.info.run_id for r in runs.values()}
-    for model in models:
-        run = next(r for r in runs.values() if r.info.run_id == model.source_run_id)
-        assert model.name == run.info.run_name  # named by the run's label
-        linked = {m.key: m for m in model.metrics}  # the final epoch's, not the first's
-        assert linked["test_accuracy"].step == 2
-        assert linked["test_accuracy"].value == run.data.metrics["test_accuracy"]
-        assert linked["val_accuracy"].value == run.data.metrics["val_accuracy"]
-    experiment = client.get_experiment_by_name("tiny")
-    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
-
+        assert_tracked(client, run, specs[name], parent.info.run_id, tmp_path)
+    assert_models_logged(client, runs, tmp_path)
     done = trials(tmp_path)
-    assert [t.state for t in done] == [TrialState.COMPLETE] * 2
-    by_run = {t.user_attrs["mlflow_run_id"]: t for t in done}
-    for run in runs.values():
-        trial = by_run[run.info.run_id]
-        assert trial.user_attrs["run_key"] == run.data.tags["run_key"]
-        assert trial.value == pytest.approx(run.data.metrics["best_val_accuracy"])
-        assert run.data.tags["optuna_trial"] == str(trial.number)
-        assert trial.params == {"bidirectional": "-bi-" in run.info.run_name}
-
-    # The store runs in SQLite's write-ahead-log mode (readers never block a run's writes),
-    # and the CLI folds the log back on its way out: the database file alone holds it all.
-    db = tmp_path / "mlruns" / "mlflow.db"
-    with contextlib.closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    alone = tmp_path / "copy" / "mlflow.db"
-    alone.parent.mkdir()
-    shutil.copyfile(db, alone)
-    copied = MlflowClient(f"sqlite:///{alone}")
-    copied_runs = child_runs(copied)
-    assert sorted(r.info.status for r in copied_runs) == ["FINISHED", "FINISHED"]
-    assert all("test_accuracy" in r.data.metrics for r in copied_runs)
+    assert_queue_matches_record(done, runs)
+    assert_the_database_file_holds_it_all(tmp_path)
 
     second = run_cli(path, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -170,19 +188,7 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
 
     plan = run_cli(path, "--dry-run", cwd=tmp_path)
     assert plan.returncode == 0 and plan.stdout.count(" done ") == 2
-
-    # The report reads the real runs, their curves and the logged confusion matrices.
-    report = report_cli(path, "--out", tmp_path / "r.html", cwd=tmp_path)
-    assert report.returncode == 0, report.stderr
-    tables = html_tables(tmp_path / "r.html")
-    assert {row[1] for row in tables["tiny-leaderboard"][1:]} == {"gru-uni-1L", "gru-bi-1L"}
-    # One rule for "best": the report's best run is Optuna's best trial (or tied with it).
-    best_run = dict(tables["tiny-best-run"][1:])["run"]
-    best_value = max(t.value for t in done)
-    assert best_run in {t.user_attrs["label"] for t in done if t.value == best_value}
-    assert dict(tables["tiny-overview"][1:])["missing (not finished)"] == "0"
-    page = (tmp_path / "r.html").read_text()
-    assert "Confusion matrix on the test set" in page and "logged no confusion matrix" not in page
+    assert_report_reads_the_runs(path, tmp_path, done)
 
 
 @pytest.mark.slow
