@@ -6,14 +6,20 @@ servers, report_helpers), never from one another."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import hashlib
 import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,24 +60,28 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def study_file(
+    folder: Path, changes: dict[str, Any] | None = None, *, name: str = "study.yaml"
+) -> Path:
+    """Write the tiny study (with `changes`) to folder/name, its tracking store and Optuna
+    storage under folder/mlruns."""
+    study = deep_merge(TINY_STUDY, changes or {})
+    study = deep_merge(
+        study,
+        {
+            "tracking": {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"},
+            "storage": str(folder / "mlruns" / "optuna.journal"),
+        },
+    )
+    path = folder / name
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
 @pytest.fixture
 def write_study(tmp_path: Path):
     """Write a study YAML whose tracking store and Optuna storage live under tmp_path."""
-
-    def write(changes: dict[str, Any] | None = None, *, name: str = "study.yaml") -> Path:
-        study = deep_merge(TINY_STUDY, changes or {})
-        study = deep_merge(
-            study,
-            {
-                "tracking": {"uri": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"},
-                "storage": str(tmp_path / "mlruns" / "optuna.journal"),
-            },
-        )
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(study, sort_keys=False))
-        return path
-
-    return write
+    return functools.partial(study_file, tmp_path)
 
 
 def run_cli(
@@ -157,6 +167,105 @@ def trials(root: Path, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
         optuna.storages.journal.JournalFileBackend(str(root / "mlruns" / "optuna.journal"))
     )
     return optuna.load_study(study_name=name, storage=storage).get_trials()
+
+
+# Stores made faster, never different.
+#
+# A new SQLite tracking store costs MLflow about 2 s of schema migrations. A store the tests
+# make themselves (synthetic runs, an experiment to refuse) starts from a copy of one empty
+# store MLflow made once per session: the same tables, at the same schema version.
+
+
+@functools.cache
+def _empty_mlflow_db() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="suite-tests-mlflow-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    db = folder / "empty.db"
+    with contextlib.chdir(folder):  # the default experiment's artifacts: beside the template
+        MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
+def new_mlflow_db(uri_or_path: str | Path) -> None:
+    """Lay an empty MLflow store (tables made) at a SQLite URI or path where none is yet."""
+    path = Path(str(uri_or_path).removeprefix("sqlite:///"))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_empty_mlflow_db(), path)
+
+
+# A trained store, trained once per session and handed to each test as its own copy. MLflow
+# records absolute artifact paths and the suite refuses a store whose artifacts lie outside
+# its folder (a copied store), so the copy's paths are rewritten to the copy's folder: the
+# copy is the store the same study would have left had it been trained there.
+
+
+def copy_trained_store(source: Path, target: Path) -> None:
+    """Copy the study files and the store under source into target, paths rewritten."""
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir():
+            shutil.copytree(item, target / item.name)
+        else:
+            shutil.copy2(item, target / item.name)
+    old, new = str(source), str(target)
+    with contextlib.closing(sqlite3.connect(target / "mlruns" / "mlflow.db")) as db, db:
+        for table, column in (
+            ("runs", "artifact_uri"),
+            ("experiments", "artifact_location"),
+            ("logged_models", "artifact_location"),
+        ):
+            db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", (old, new))
+    # The study files, and the text the runs logged (the study, an MLmodel), name it too.
+    for path in target.rglob("*"):
+        if path.is_file() and path.suffix in {".yaml", ".json", ""}:
+            with contextlib.suppress(UnicodeDecodeError):
+                text = path.read_text()
+                if old in text:
+                    path.write_text(text.replace(old, new))
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A study trained once per session: its folder, study file and the CLI's output."""
+
+    root: Path
+    study: Path
+    result: subprocess.CompletedProcess
+
+
+def _train_once(root: Path, changes: dict[str, Any] | None) -> Trained:
+    path = study_file(root, changes)
+    result = run_cli(path, cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Trained(root, path, result)
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The tiny study as write_study() writes it, trained once (read it, never write it)."""
+    return _train_once(tmp_path_factory.mktemp("trained-tiny"), None)
+
+
+@pytest.fixture(scope="session")
+def trained_fast(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The tiny study with FAST, trained once (read it, never write it)."""
+    return _train_once(tmp_path_factory.mktemp("trained-fast"), FAST)
+
+
+@pytest.fixture
+def tiny_store(trained_tiny: Trained, tmp_path: Path) -> Path:
+    """This test's own copy of trained_tiny in tmp_path; its study file."""
+    copy_trained_store(trained_tiny.root, tmp_path)
+    return tmp_path / trained_tiny.study.name
+
+
+@pytest.fixture
+def fast_store(trained_fast: Trained, tmp_path: Path) -> Path:
+    """This test's own copy of trained_fast in tmp_path: the store write_study(FAST) names,
+    as a first `python -m suite.run` left it; its study file."""
+    copy_trained_store(trained_fast.root, tmp_path)
+    return tmp_path / trained_fast.study.name
 
 
 # Refusals: exit 2, one line, and the files on disk as they were.

@@ -19,7 +19,7 @@ from suite.record.tracker import confusion_json, run_params
 from suite.schema import Artifact, Role, Tag
 from suite.schema import Metric as MetricName
 from suite.study.config import RunSpec
-from tests.conftest import make_spec
+from tests.conftest import make_spec, new_mlflow_db
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ def make_store(
     confusion: bool = True,
 ) -> dict[str, str]:
     """Create the experiment, a parent run and one child per SyntheticRun; {label: run_id}."""
+    if uri.startswith("sqlite:///"):
+        new_mlflow_db(uri)  # MLflow's tables, made once per session, not once per store
     client = MlflowClient(uri)
     experiment_id = client.create_experiment(experiment, tags={Tag.ROLE: Role.STUDY})
     parent = client.create_run(

@@ -65,9 +65,8 @@ def test_format_duration(seconds, text):
 
 
 @pytest.mark.slow
-def test_dry_run_estimates_new_seeds_from_the_finished_runs(tmp_path, write_study):
-    path = write_study()
-    assert run_cli(path, cwd=tmp_path).returncode == 0
+def test_dry_run_estimates_new_seeds_from_the_finished_runs(tmp_path, tiny_store):
+    path = tiny_store  # write_study(), trained by `python -m suite.run`
     seconds = {t.user_attrs["label"]: t.user_attrs["run_seconds"] for t in trials(tmp_path)}
     result = run_cli(path, "--dry-run", "--set", "grid.seed=[0, 1]", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

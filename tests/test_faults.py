@@ -30,11 +30,9 @@ from tests.conftest import FAST, finished_per_key, run_cli
 
 
 @pytest.mark.slow
-def test_a_lost_journal_or_another_storage_trains_nothing_again(tmp_path, write_study):
-    path = write_study(FAST)
+def test_a_lost_journal_or_another_storage_trains_nothing_again(tmp_path, fast_store):
+    path = fast_store  # write_study(FAST), trained by a first `python -m suite.run`
     keys = {spec.run_key for spec in expand(load_study(path))}
-    first = run_cli(path, cwd=tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
     assert finished_per_key(tmp_path) == Counter(dict.fromkeys(keys, 1))
 
     (tmp_path / "mlruns" / "optuna.journal").unlink()  # the queue is lost
@@ -63,9 +61,10 @@ def test_a_lost_journal_or_another_storage_trains_nothing_again(tmp_path, write_
 
 
 @pytest.mark.slow
-def test_a_renamed_study_that_keeps_its_experiment_trains_nothing_again(tmp_path, write_study):
-    first = run_cli(write_study(FAST), cwd=tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_a_renamed_study_that_keeps_its_experiment_trains_nothing_again(
+    tmp_path, fast_store, write_study
+):
+    assert set(finished_per_key(tmp_path).values()) == {1}  # write_study(FAST), trained once
     renamed = write_study({**FAST, "name": "tiny-renamed", "experiment": "tiny"}, name="b.yaml")
     again = run_cli(renamed, cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -74,10 +73,8 @@ def test_a_renamed_study_that_keeps_its_experiment_trains_nothing_again(tmp_path
 
 
 @pytest.mark.slow
-def test_a_lost_tracking_store_is_trained_again_whatever_the_queue_says(tmp_path, write_study):
-    path = write_study(FAST)
-    first = run_cli(path, cwd=tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_a_lost_tracking_store_is_trained_again_whatever_the_queue_says(tmp_path, fast_store):
+    path = fast_store  # write_study(FAST), trained by a first `python -m suite.run`
     for name in ("mlflow.db", "mlflow.db-wal", "mlflow.db-shm", "artifacts"):
         target = tmp_path / "mlruns" / name
         if target.is_dir():

@@ -22,7 +22,7 @@ from suite.record.ui_links import ui_url
 from suite.report.build import build_report
 from suite.report.collect import Source, collect
 from suite.report.content import Figure, Note, Report, Section, Table
-from suite.schema import TrialAttr
+from suite.schema import Objective, TrialAttr
 from tests.synthetic_store import SyntheticRun, default_curve, make_store
 
 REPORT = Path(__file__).resolve().parents[1] / "suite" / "report"
@@ -129,7 +129,9 @@ def refuse_store_access(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_build_reads_nothing_but_what_collect_returned(tmp_path, stores, monkeypatch):
     sources = [
         Source("grid", "grid", stores["uri"]),
-        Source("searched", "searched", stores["uri"], None, stores["journal"], "val_loss"),
+        Source(
+            "searched", "searched", stores["uri"], None, stores["journal"], Objective("val_loss")
+        ),
     ]
     collected = collect(sources)
     # Collect read what build will show, and only that: one confusion matrix per study (the
@@ -183,7 +185,9 @@ def test_build_reads_nothing_but_what_collect_returned(tmp_path, stores, monkeyp
 
 def test_a_missing_optuna_storage_is_said_and_never_created(tmp_path, stores):
     missing = tmp_path / "elsewhere" / "optuna.journal"
-    source = Source("searched", "searched", stores["uri"], None, str(missing), "val_loss")
+    source = Source(
+        "searched", "searched", stores["uri"], None, str(missing), Objective("val_loss")
+    )
     collected = collect([source])
     assert collected.searches == {}
     assert not missing.parent.exists()
@@ -196,7 +200,7 @@ def test_build_and_the_sections_import_no_store_client():
     """A static guard beside the proof above: the modules after collect name no store API."""
     forbidden_modules = ("mlflow", "suite.queue.run_queue", "suite.report.collect_search")
     forbidden_names = {"MlflowClient", "load_study", "open_storage", "load_confusion"}
-    modules = [REPORT / "build.py", *sorted(REPORT.glob("*_section.py"))]
+    modules = [REPORT / "build.py", *sorted((REPORT / "sections").glob("*.py"))]
     assert len(modules) >= 6
     for path in modules:
         tree = ast.parse(path.read_text())

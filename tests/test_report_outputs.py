@@ -9,11 +9,12 @@ import textwrap
 
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import assert_refused, report_cli, snapshot
+from tests.conftest import assert_refused, new_mlflow_db, report_cli, snapshot
 
 
 def _store_with_an_experiment(tmp_path) -> None:
     """MLflow's tables and one experiment: a real store worth losing, made without training."""
+    new_mlflow_db(tmp_path / "mlruns" / "mlflow.db")
     MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}").create_experiment("tiny")
     (tmp_path / "mlruns" / "optuna.journal").write_text('{"op_code": 0, "worker_id": "w"}\n')
 

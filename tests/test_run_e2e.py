@@ -120,15 +120,15 @@ def assert_queue_matches_record(done: list, runs: dict) -> None:
         assert trial.params == {"bidirectional": "-bi-" in run.info.run_name}
 
 
-def assert_the_database_file_holds_it_all(root: Path) -> None:
+def assert_the_database_file_holds_it_all(db: Path, scratch: Path) -> None:
     """The store runs in SQLite's write-ahead-log mode (readers never block a run's writes),
-    and the CLI folds the log back on its way out: the database file alone holds it all."""
-    db = root / "mlruns" / "mlflow.db"
-    with contextlib.closing(sqlite3.connect(db)) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    alone = root / "copy" / "mlflow.db"
+    and the CLI folds the log back on its way out: the database file alone holds it all (it
+    is copied before anything here opens it)."""
+    alone = scratch / "mlflow.db"
     alone.parent.mkdir()
     shutil.copyfile(db, alone)
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     copied_runs = child_runs(MlflowClient(f"sqlite:///{alone}"))
     assert sorted(r.info.status for r in copied_runs) == ["FINISHED", "FINISHED"]
     assert all("test_accuracy" in r.data.metrics for r in copied_runs)
@@ -150,21 +150,23 @@ def assert_report_reads_the_runs(path: Path, root: Path, done: list) -> None:
 
 
 @pytest.mark.slow
-def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
-    path = write_study()
-    first = run_cli(path, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+def test_study_end_to_end_then_resume_trains_nothing(tmp_path, trained_tiny, tiny_store):
+    """The first run is trained_tiny's (write_study() trained once per session, in its own
+    folder); the rest reads and resumes this test's copy of its store, in tmp_path."""
+    first = trained_tiny.result
     assert "2 runs, 0 done before, 2 to train" in first.stdout
     assert "gru-uni-1L-s0" in first.stdout and "gru-bi-1L-s0" in first.stdout
     assert "oneDNN" not in first.stderr and "cuda drivers" not in first.stderr
     # Where the answer is: the report, and MLflow's UI on the experiment's training runs.
-    assert f"next: python -m suite.report {path}" in first.stdout
-    db = tmp_path / "mlruns" / "mlflow.db"
+    assert f"next: python -m suite.report {trained_tiny.study}" in first.stdout
+    db = trained_tiny.root / "mlruns" / "mlflow.db"
     assert f"mlflow ui --backend-store-uri sqlite:///{db}" in first.stdout
     assert "http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning" in (
         first.stdout
     )
+    assert_the_database_file_holds_it_all(db, tmp_path / "copy")
 
+    path = tiny_store
     client = store_client(tmp_path)
     (parent,) = client.search_runs(
         [client.get_experiment_by_name("tiny").experiment_id],
@@ -179,7 +181,6 @@ def test_study_end_to_end_then_resume_trains_nothing(tmp_path, write_study):
     assert_models_logged(client, runs, tmp_path)
     done = trials(tmp_path)
     assert_queue_matches_record(done, runs)
-    assert_the_database_file_holds_it_all(tmp_path)
 
     second = run_cli(path, cwd=tmp_path)
     assert second.returncode == 0, second.stderr

@@ -154,4 +154,6 @@ def test_the_workers_table_shows_the_time_left_from_finished_runs(write_study):
     processes = {f"w{i}": subprocess.Popen(["true"]) for i in (1, 2)}
     for process in processes.values():
         process.wait()
-    assert _status_table(study, queue, processes).title == "tiny: runs 1/2, eta 23 s"
+    assert (
+        _status_table(study, queue, processes, specs=[uni, bi]).title == "tiny: runs 1/2, eta 23 s"
+    )
