@@ -9,6 +9,7 @@ import optuna
 
 from suite.queue.run_queue import RunQueue
 from suite.study.config import SearchConfig, SearchParam, Study
+from suite.study.file import INTEGER_FIELDS
 
 
 def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
@@ -53,7 +54,7 @@ def suggest(trial: optuna.Trial, name: str, param: SearchParam) -> Any:
     if param.choices is not None:
         return trial.suggest_categorical(name, param.choices)
     assert param.low is not None and param.high is not None
-    if name in {"layers", "units", "epochs", "batch_size"}:
+    if name in INTEGER_FIELDS:
         step = int(param.step or 1)
         return trial.suggest_int(name, int(param.low), int(param.high), step=step, log=param.log)
     return trial.suggest_float(name, param.low, param.high, step=param.step, log=param.log)

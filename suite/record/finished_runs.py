@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from suite.schema import Metric, Objective, Role, Status, Tag, TrialResult
-from suite.stores.sqlite import MLFLOW_TABLE, one_opener_at_a_time, tables_of
+from suite.stores.sqlite import MLFLOW_TABLE, no_store_yet, one_opener_at_a_time
 from suite.study.config import Study, sqlite_path
 
 PAGE = 1000
@@ -72,7 +72,7 @@ class FinishedRuns:
         """The experiment's id, or None where the store or the experiment does not exist."""
         if self._experiment_id is None:
             db = sqlite_path(self.study.tracking.uri)
-            if db is not None and MLFLOW_TABLE not in tables_of(db):
+            if no_store_yet(db, MLFLOW_TABLE):
                 return None  # reading must not create the store (nor its tables)
             with one_opener_at_a_time(db, create=False):  # while another creates it
                 experiment = self._client().get_experiment_by_name(self.study.experiment_name)

@@ -62,29 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
 
-    from suite.errors import StoreError
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
-    from suite.report.outputs import OutputError, check_outputs
+    from suite.report.outputs import OutputError
     from suite.report.render import write_report
-    from suite.stores.checks import check_local_file, check_tracking_store
     from suite.train.keras_startup import quiet_library_logs
 
     quiet_library_logs()
     console = Console()
     out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
-    try:
-        check_local_file(out, f"report file {out}", "choose another --out", writing=True)
-        check_outputs([out, out.with_suffix(".md")], protected=protected)  # before any read
-        for source in sources:
-            _check_store(source.tracking_uri)
-            check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
-    except (StoreError, OutputError) as err:
-        print_message(errors, str(err))
-        return ExitCode.BAD_INPUT
-    except ReportError as err:
-        print_message(errors, str(err))
-        return ExitCode.FAILED
+    if refused := _refusal(sources, out, protected):
+        code, message = refused
+        print_message(errors, message)
+        return code
     try:
         with console.status("reading the tracking store..."):
             collected = collect(sources)
@@ -115,6 +105,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in _log_to_parent_runs(collected, written):
             print_message(errors, note, label="note", style="yellow")
     return ExitCode.OK
+
+
+def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode, str] | None:
+    """Why the report cannot be made, before anything is read or written: an output path it
+    must not write, or a store it cannot read (exit status and message), else None."""
+    from suite.errors import StoreError
+    from suite.report.collect import ReportError
+    from suite.report.outputs import OutputError, check_outputs
+    from suite.stores.checks import check_local_file, check_tracking_store
+
+    try:
+        check_local_file(out, f"report file {out}", "choose another --out", writing=True)
+        check_outputs([out, out.with_suffix(".md")], protected=protected)
+        for source in sources:
+            _check_store(source.tracking_uri)
+            check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
+    except (StoreError, OutputError) as err:
+        return ExitCode.BAD_INPUT, str(err)
+    except ReportError as err:
+        return ExitCode.FAILED, str(err)
+    return None
 
 
 def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
@@ -154,10 +165,10 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
 def _check_store(uri: str) -> None:
     """A report never creates a store: a missing SQLite file is an error, not an empty report."""
     from suite.report.collect import ReportError
-    from suite.stores.sqlite import MLFLOW_TABLE, tables_of
+    from suite.stores.sqlite import MLFLOW_TABLE, no_store_yet
 
     db = sqlite_path(uri)
-    if db is not None and MLFLOW_TABLE not in tables_of(db):  # opening it would make one
+    if no_store_yet(db, MLFLOW_TABLE):  # opening it would make one
         raise ReportError(
             f"no tracking store at {db}: train a study first (python -m suite.run STUDY.yaml)"
             " or point --tracking-uri at the store"

@@ -120,11 +120,54 @@ def _grid_levels(source: Source) -> dict | None:
 
 
 def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
+    section = Section(key=f"{key}-overview", title="Overview")
+    section.blocks.append(
+        facts_table(_facts(source, runs), key=f"{key}-overview", title="Overview")
+    )
+    finished_keys = set(runs.loc[runs["status"] == Status.FINISHED, "run_key"])
+    unfinished = runs[~runs["run_key"].isin(finished_keys)]
+    problems = pd.concat(
+        [
+            unfinished[unfinished["status"].isin(Status.ENDED_BADLY)].assign(
+                state="failed or killed"
+            ),
+            unfinished[unfinished["status"] == Status.RUNNING].assign(state="running"),
+        ]
+    )
+    if not problems.empty:
+        section.blocks.append(
+            table(
+                problems,
+                key=f"{key}-unfinished",
+                title="Runs not finished (listed apart)",
+                columns={
+                    "run_name": ("run", TEXT),
+                    "status": ("MLflow status", TEXT),
+                    "run_key": ("run_key", TEXT),
+                },
+            )
+        )
+    never = [s for s in source.expected or () if s.run_key not in set(runs["run_key"])]
+    if never:
+        missing = pd.DataFrame(
+            {"run": [s.label for s in never], "run_key": [s.run_key for s in never]}
+        )
+        section.blocks.append(
+            table(
+                missing,
+                key=f"{key}-missing",
+                title="Grid points never started",
+                columns={"run": ("run", TEXT), "run_key": ("run_key", TEXT)},
+            )
+        )
+    return section
+
+
+def _facts(source: Source, runs: pd.DataFrame) -> list[tuple[str, str]]:
+    """The study's counts, compute time, settings and versions, as (name, value) rows."""
     finished = runs[runs["status"] == Status.FINISHED]
     finished_keys = set(finished["run_key"])
     unfinished = runs[~runs["run_key"].isin(finished_keys)]
-    failed = unfinished[unfinished["status"].isin(Status.ENDED_BADLY)]
-    running = unfinished[unfinished["status"] == Status.RUNNING]
     ends = runs["end_time"].fillna(pd.Timestamp.now(tz="UTC"))
     compute = (ends - runs["start_time"]).dt.total_seconds().sum()
     facts = [
@@ -141,48 +184,13 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
         facts.append(("finished runs", str(len(finished_keys))))
     facts += [
         ("failed or killed attempts", str(len(runs[runs["status"].isin(Status.ENDED_BADLY)]))),
-        ("running now", str(len(running))),
+        ("running now", str(len(unfinished[unfinished["status"] == Status.RUNNING]))),
         ("total compute time", f"{compute / 3600:.2f} h ({compute:,.0f} s)"),
     ]
-    for name in SETTINGS:
-        values = sorted(
-            finished.get(f"param.{name}", pd.Series(dtype=str)).dropna().astype(str).unique()
-        )
+    columns = [(name, finished, f"param.{name}") for name in SETTINGS]
+    columns += [(name, runs, Tag.env(name)) for name in VERSIONS]
+    for name, frame, column in columns:
+        values = sorted(frame.get(column, pd.Series(dtype=str)).dropna().astype(str).unique())
         if values:
             facts.append((name.replace("_", " "), ", ".join(values)))
-    for name in VERSIONS:
-        values = sorted(runs.get(Tag.env(name), pd.Series(dtype=str)).dropna().astype(str).unique())
-        if values:
-            facts.append((name.replace("_", " "), ", ".join(values)))
-    section = Section(key=f"{key}-overview", title="Overview")
-    section.blocks.append(facts_table(facts, key=f"{key}-overview", title="Overview"))
-    problems = pd.concat([failed.assign(state="failed or killed"), running.assign(state="running")])
-    if not problems.empty:
-        section.blocks.append(
-            table(
-                problems,
-                key=f"{key}-unfinished",
-                title="Runs not finished (listed apart)",
-                columns={
-                    "run_name": ("run", TEXT),
-                    "status": ("MLflow status", TEXT),
-                    "run_key": ("run_key", TEXT),
-                },
-            )
-        )
-    if source.expected is not None:
-        seen = set(runs["run_key"])
-        never = [s for s in source.expected if s.run_key not in seen]
-        if never:
-            missing = pd.DataFrame(
-                {"run": [s.label for s in never], "run_key": [s.run_key for s in never]}
-            )
-            section.blocks.append(
-                table(
-                    missing,
-                    key=f"{key}-missing",
-                    title="Grid points never started",
-                    columns={"run": ("run", TEXT), "run_key": ("run_key", TEXT)},
-                )
-            )
-    return section
+    return facts

@@ -19,7 +19,13 @@ from urllib.parse import unquote, urlparse
 from suite.errors import StoreError, first_line
 from suite.stores.journal import check_journal
 from suite.stores.optuna_storage import is_rdb, is_sqlite_rdb, storage_url
-from suite.stores.sqlite import MLFLOW_TABLE, OPTUNA_TABLE, one_opener_at_a_time, tables_of
+from suite.stores.sqlite import (
+    MLFLOW_TABLE,
+    OPTUNA_TABLE,
+    no_store_yet,
+    one_opener_at_a_time,
+    tables_of,
+)
 from suite.study.config import Study, sqlite_path
 
 REACH_SECONDS = 5.0
@@ -245,7 +251,7 @@ def _check_experiment(study: Study) -> None:
 
     uri = study.tracking.uri
     db = sqlite_path(uri)
-    if db is not None and MLFLOW_TABLE not in tables_of(db):
+    if no_store_yet(db, MLFLOW_TABLE):
         return  # a fresh store: the experiment is made with it (opening it now would)
     from suite.errors import store_errors_stop_the_study
 

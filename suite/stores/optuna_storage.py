@@ -19,7 +19,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from suite.errors import StoreError
 from suite.schema import Objective
-from suite.stores.sqlite import OPTUNA_TABLE, tables_of
+from suite.stores.sqlite import OPTUNA_TABLE, no_store_yet
 from suite.study.config import Study, sqlite_path
 
 STUDY_KIND = "suite_kind"  # an Optuna study attribute: "grid" or "search"
@@ -56,7 +56,7 @@ def storage_exists(url: str) -> bool:
     if not is_rdb(url):
         return Path(url.removeprefix("journal:")).exists()
     db = sqlite_path(url)
-    return db is None or OPTUNA_TABLE in tables_of(db)
+    return not no_store_yet(db, OPTUNA_TABLE)
 
 
 def create_or_load(

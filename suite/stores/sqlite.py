@@ -80,3 +80,9 @@ def tables_of(db: Path) -> set[str]:
 
 MLFLOW_TABLE = "experiments"
 OPTUNA_TABLE = "studies"
+
+
+def no_store_yet(db: Path | None, table: str) -> bool:
+    """A local SQLite file (`db`; None: not SQLite) that does not hold its tool's tables yet
+    (`table`: MLFLOW_TABLE or OPTUNA_TABLE): opening it with the tool would create them."""
+    return db is not None and table not in tables_of(db)

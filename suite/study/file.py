@@ -24,6 +24,7 @@ from suite.study.config import (
     SearchParam,
     Study,
     StudyError,
+    numeric_fields,
     seed_problem,
 )
 
@@ -229,8 +230,9 @@ def _value_list_problems(study: Study, where: str, key: str, values: Sequence[An
 
 
 SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k not in {"seed", "backend"}}
-INTEGER_FIELDS = {"layers", "units", "epochs", "batch_size"}
-FLOAT_FIELDS = {"dropout", "learning_rate"}
+# Searchable numbers by kind, from the study model's own field types.
+INTEGER_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is int}
+FLOAT_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is float}
 
 
 def _search_problems(study: Study) -> list[str]:

@@ -20,10 +20,41 @@ def best_run_section(
     """The best configuration's run with the best validation score (`ranking.best`): the same
     rule as the ranking, so it is the run Optuna (and optuna-dashboard) call the best trial
     whenever the best configuration has one seed. `confusion`: the matrix it logged, if any."""
-    finished, board, best = ranking.finished, ranking.board, ranking.best
-    score = selection.column
+    best = ranking.best
     section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
-    facts = [
+    section.blocks.append(
+        Note(
+            f"The best configuration's run with the best {selection.name}; its test accuracy is"
+            " reported, never used to choose."
+        )
+    )
+    if peers := _tied_with_best(ranking, selection):
+        section.blocks.append(
+            Note(
+                f"Tied on {selection.name} with {', '.join(peers)}:"
+                " listed first by the ranking, not better.",
+                "warning",
+            )
+        )
+    section.blocks.append(
+        facts_table(_facts(best, selection), key=f"{key}-best-run", title="Best run")
+    )
+    run_curves = curves[curves["run_id"] == best["run_id"]]
+    section.blocks.append(
+        Figure(
+            f"{key}-best-curves",
+            "Curves of the best run",
+            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
+            "training (solid) and validation (dashed) loss and accuracy, epochs from 1",
+        )
+    )
+    section.blocks.append(_confusion(confusion, best, key=key))
+    return section
+
+
+def _facts(best: pd.Series, selection: Selection) -> list[tuple[str, str]]:
+    score = selection.column
+    return [
         ("run", best["run_name"]),
         ("MLflow run id", best["run_id"]),
         ("configuration", best["config"]),
@@ -34,51 +65,30 @@ def best_run_section(
         ("test accuracy", ACCURACY(best["test_accuracy"])),
         ("parameters", INTEGER(best["param_count"])),
     ]
-    section.blocks.append(
-        Note(
-            f"The best configuration's run with the best {selection.name}; its test accuracy is"
-            " reported, never used to choose."
-        )
-    )
-    top = board.loc[board["rank"] == 1, "config"]
+
+
+def _tied_with_best(ranking: Ranking, selection: Selection) -> list[str]:
+    """Other runs of the best configuration(s) with the best run's very score."""
+    finished, best, score = ranking.finished, ranking.best, selection.column
+    top = ranking.board.loc[ranking.board["rank"] == 1, "config"]
     peers = finished[
         finished["config"].isin(top)
         & (finished[score] == best[score])
         & (finished["run_id"] != best["run_id"])
     ]
-    if len(peers):
-        section.blocks.append(
-            Note(
-                f"Tied on {selection.name} with {', '.join(peers['run_name'])}:"
-                " listed first by the ranking, not better.",
-                "warning",
-            )
-        )
-    section.blocks.append(facts_table(facts, key=f"{key}-best-run", title="Best run"))
-    run_curves = curves[curves["run_id"] == best["run_id"]]
-    section.blocks.append(
-        Figure(
-            f"{key}-best-curves",
-            "Curves of the best run",
-            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
-            "training (solid) and validation (dashed) loss and accuracy, epochs from 1",
-        )
-    )
+    return list(peers["run_name"])
+
+
+def _confusion(confusion: list[list[int]] | None, best: pd.Series, *, key: str) -> Note | Figure:
     if confusion is None:
-        section.blocks.append(
-            Note(
-                "This run logged no confusion matrix (runs trained before"
-                " the suite logged confusion_matrix.json).",
-                "warning",
-            )
+        return Note(
+            "This run logged no confusion matrix (runs trained before"
+            " the suite logged confusion_matrix.json).",
+            "warning",
         )
-    else:
-        section.blocks.append(
-            Figure(
-                f"{key}-confusion",
-                "Confusion matrix on the test set",
-                plots.to_data_uri(plots.confusion(confusion, best["run_name"])),
-                "counts of test images: rows the true digit, columns the predicted one",
-            )
-        )
-    return section
+    return Figure(
+        f"{key}-confusion",
+        "Confusion matrix on the test set",
+        plots.to_data_uri(plots.confusion(confusion, best["run_name"])),
+        "counts of test images: rows the true digit, columns the predicted one",
+    )

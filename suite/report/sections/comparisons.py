@@ -13,6 +13,7 @@ from suite.report.content import (
     TEXT,
     Note,
     Section,
+    Table,
     interval_columns,
     table,
 )
@@ -42,91 +43,14 @@ def comparisons_section(
     """`tests`: `against_best` of the ranking; `levels`: the study file's grid, if known."""
     finished, board = ranking.finished, ranking.board
     section = Section(key=f"{key}-comparisons", title="Comparisons")
-    levels = levels or {}
     seeded = min_seeds(finished) >= 2  # every configuration has two seeds or more
-    for direction in DIRECTION_ORDER:
-        if direction not in set(finished["direction"]) | set(levels.get("directions", ())):
-            continue
-        grid = pivot(
-            finished, direction, cells=levels.get("cells", ()), depths=levels.get("depths", ())
-        )
-        frame = grid.reset_index()
-        frame.columns = ["cell", *[f"depth {d}" for d in grid.columns]]
-        section.blocks.append(
-            table(
-                frame,
-                key=f"{key}-pivot-{direction}",
-                title=f"Mean test accuracy, {direction}: cell x depth",
-                columns={c: (c, TEXT if c == "cell" else ACCURACY) for c in frame.columns},
-            )
-        )
+    section.blocks += _pivots(finished, key=key, levels=levels or {})
     if not seeded:
         one_seed = int(board["seeds"].max()) < 2
         section.blocks.append(Note(NO_STATISTICS if one_seed else SOME_UNSEEDED, "warning"))
-    effects = main_effects(finished, ranking.factors)
-    if not effects.empty:
-        columns = {
-            "factor": ("factor", TEXT),
-            "level": ("level", TEXT),
-            "n": ("runs", INTEGER),
-            "mean": ("mean test accuracy", ACCURACY),
-        }
-        if effects["ci_low"].notna().any():
-            columns.update(interval_columns(ACCURACY))
-        section.blocks.append(
-            table(
-                effects,
-                key=f"{key}-main-effects",
-                title="Main effects",
-                caption="Each factor's levels: the mean test accuracy of all runs at the level,"
-                " averaged over every other factor."
-                + ("" if seeded else " No intervals where a configuration has one seed."),
-                columns=columns,
-            )
-        )
-    per_cell = effects_per_cell(finished)
-    if not per_cell.empty:
-        columns = {
-            "cell": ("cell", TEXT),
-            "effect": ("effect", TEXT),
-            "difference": ("difference", SIGNED),
-        }
-        if per_cell["p"].notna().any():
-            columns.update({**interval_columns(SIGNED), "p": ("p (Welch)", P_VALUE)})
-        section.blocks.append(
-            table(
-                per_cell,
-                key=f"{key}-effects-per-cell",
-                title="Effect of bidirectionality and of depth, per cell",
-                caption="Difference in mean test accuracy"
-                + (
-                    " with its 95% Welch interval."
-                    if seeded
-                    else ", without interval or test where a configuration has one seed."
-                ),
-                columns=columns,
-            )
-        )
-    if not tests.empty:
-        section.blocks.append(
-            table(
-                tests,
-                key=f"{key}-significance",
-                title="Against the best configuration",
-                caption="Welch's t-test on test accuracy of each configuration with two seeds or"
-                " more against the best one (ranked by validation), Holm-corrected over the"
-                " comparisons.",
-                columns={
-                    "config": ("configuration", TEXT),
-                    "best": ("best", TEXT),
-                    "difference": ("difference", SIGNED),
-                    **interval_columns(SIGNED),
-                    "p": ("p", P_VALUE),
-                    "p_holm": ("p (Holm)", P_VALUE),
-                    "verdict": ("verdict", TEXT),
-                },
-            )
-        )
+    section.blocks += _main_effects(ranking, key=key, seeded=seeded)
+    section.blocks += _effects_per_cell(finished, key=key, seeded=seeded)
+    section.blocks += _against_best(tests, key=key)
     left_out = untestable(board)
     if seeded and left_out:
         section.blocks.append(
@@ -137,3 +61,104 @@ def comparisons_section(
             )
         )
     return section
+
+
+def _pivots(finished: pd.DataFrame, *, key: str, levels: dict) -> list[Table]:
+    """Mean test accuracy, cell x depth, one table per direction."""
+    tables = []
+    for direction in DIRECTION_ORDER:
+        if direction not in set(finished["direction"]) | set(levels.get("directions", ())):
+            continue
+        grid = pivot(
+            finished, direction, cells=levels.get("cells", ()), depths=levels.get("depths", ())
+        )
+        frame = grid.reset_index()
+        frame.columns = ["cell", *[f"depth {d}" for d in grid.columns]]
+        tables.append(
+            table(
+                frame,
+                key=f"{key}-pivot-{direction}",
+                title=f"Mean test accuracy, {direction}: cell x depth",
+                columns={c: (c, TEXT if c == "cell" else ACCURACY) for c in frame.columns},
+            )
+        )
+    return tables
+
+
+def _main_effects(ranking: Ranking, *, key: str, seeded: bool) -> list[Table]:
+    effects = main_effects(ranking.finished, ranking.factors)
+    if effects.empty:
+        return []
+    columns = {
+        "factor": ("factor", TEXT),
+        "level": ("level", TEXT),
+        "n": ("runs", INTEGER),
+        "mean": ("mean test accuracy", ACCURACY),
+    }
+    if effects["ci_low"].notna().any():
+        columns.update(interval_columns(ACCURACY))
+    caption = (
+        "Each factor's levels: the mean test accuracy of all runs at the level, averaged over"
+        " every other factor."
+        + ("" if seeded else " No intervals where a configuration has one seed.")
+    )
+    return [
+        table(
+            effects,
+            key=f"{key}-main-effects",
+            title="Main effects",
+            caption=caption,
+            columns=columns,
+        )
+    ]
+
+
+def _effects_per_cell(finished: pd.DataFrame, *, key: str, seeded: bool) -> list[Table]:
+    per_cell = effects_per_cell(finished)
+    if per_cell.empty:
+        return []
+    columns = {
+        "cell": ("cell", TEXT),
+        "effect": ("effect", TEXT),
+        "difference": ("difference", SIGNED),
+    }
+    if per_cell["p"].notna().any():
+        columns.update({**interval_columns(SIGNED), "p": ("p (Welch)", P_VALUE)})
+    interval = (
+        " with its 95% Welch interval."
+        if seeded
+        else ", without interval or test where a configuration has one seed."
+    )
+    return [
+        table(
+            per_cell,
+            key=f"{key}-effects-per-cell",
+            title="Effect of bidirectionality and of depth, per cell",
+            caption="Difference in mean test accuracy" + interval,
+            columns=columns,
+        )
+    ]
+
+
+def _against_best(tests: pd.DataFrame, *, key: str) -> list[Table]:
+    if tests.empty:
+        return []
+    return [
+        table(
+            tests,
+            key=f"{key}-significance",
+            title="Against the best configuration",
+            caption="Welch's t-test on test accuracy of each configuration with two seeds or"
+            " more against the best one (ranked by validation), Holm-corrected over the"
+            " comparisons.",
+            columns={
+                "config": ("configuration", TEXT),
+                "best": ("best", TEXT),
+                "difference": ("difference", SIGNED),
+                **interval_columns(SIGNED),
+                "p": ("p", P_VALUE),
+                "p_holm": ("p (Holm)", P_VALUE),
+                "verdict": ("verdict", TEXT),
+            },
+        )
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from suite.report import plots
@@ -13,8 +15,17 @@ def plots_section(
     ranking: Ranking, *, curves: pd.DataFrame, key: str, study: str, levels: dict | None
 ) -> Section:
     """`curves`: every finished run's per-epoch points; `levels`: the study file's grid."""
-    finished, board = ranking.finished, ranking.board
     section = Section(key=f"{key}-plots", title="Plots")
+    for name, title, caption, figure in _figures(ranking, curves, study=study, levels=levels):
+        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure), caption))
+    return section
+
+
+def _figures(
+    ranking: Ranking, curves: pd.DataFrame, *, study: str, levels: dict | None
+) -> list[tuple[str, str, str, Any]]:
+    """(name, title, caption, matplotlib figure) of each plot, in the page's order."""
+    finished, board = ranking.finished, ranking.board
     order = board["config"].tolist()
     seeds = int(board["seeds"].max())
     spread = (
@@ -22,7 +33,7 @@ def plots_section(
         if seeds >= 2
         else "one seed per configuration: one line each, no band"
     )
-    figures = [
+    return [
         (
             "heatmap",
             "Test accuracy by cell and depth",
@@ -70,6 +81,3 @@ def plots_section(
             plots.generalisation_gap(board, study),
         ),
     ]
-    for name, title, caption, figure in figures:
-        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure), caption))
-    return section
