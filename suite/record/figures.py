@@ -8,21 +8,28 @@ matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
+def plot_curve(axes: Axes, label: str, history: dict[str, list[float]], metric: str) -> None:
+    """Training (solid) and validation (dashed) `metric` per epoch, epochs from 1: the one
+    drawing of a run's curves, logged with the run and shown in the report."""
+    for name, style, who in ((metric, "-", "train"), (f"val_{metric}", "--", "validation")):
+        epochs = range(1, len(history[name]) + 1)
+        axes.plot(epochs, history[name], style, marker="o", label=f"{who} {metric}")
+    axes.set(title=f"{label}: {metric} per epoch", xlabel="epoch", ylabel=metric)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.grid(alpha=0.3)
+    axes.legend()
+
+
 def curve_figures(label: str, history: dict[str, list[float]]) -> dict[str, Figure]:
-    """{'loss': Figure, 'accuracy': Figure}: train and validation per epoch, epochs from 1."""
+    """{'loss': Figure, 'accuracy': Figure}: train and validation per epoch."""
     figures = {}
-    for metric, title in (("loss", "loss"), ("accuracy", "accuracy")):
-        epochs = range(1, len(history[metric]) + 1)
+    for metric in ("loss", "accuracy"):
         figure, axes = plt.subplots(figsize=(6, 4), layout="constrained")
-        axes.plot(epochs, history[metric], marker="o", label=f"train {title}")
-        axes.plot(epochs, history[f"val_{metric}"], marker="o", label=f"validation {title}")
-        axes.set(title=f"{label}: {title} per epoch", xlabel="epoch", ylabel=title)
-        axes.xaxis.get_major_locator().set_params(integer=True)
-        axes.grid(alpha=0.3)
-        axes.legend()
+        plot_curve(axes, label, history, metric)
         figures[metric] = figure
         plt.close(figure)  # the figure object survives; pyplot stops tracking it
     return figures

@@ -10,7 +10,6 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
@@ -241,29 +240,25 @@ def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
 
 
 def run_curves(curves: pd.DataFrame, run_label: str) -> Figure:
+    """One run's loss and accuracy side by side, drawn as the run logged them."""
+    from suite.record.figures import plot_curve
+
+    ordered = curves.sort_values("epoch")
+    history = {
+        name: ordered.loc[ordered["metric"] == name, "value"].tolist()
+        for name in ("loss", "val_loss", "accuracy", "val_accuracy")
+    }
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     for axis, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        for name, style in ((metric, "-"), (f"val_{metric}", "--")):
-            points = curves[curves["metric"] == name].sort_values("epoch")
-            axis.plot(points["epoch"], points["value"], style, marker="o", label=CURVE_TITLES[name])
-        axis.set(title=f"{run_label}: {metric} per epoch", xlabel="epoch", ylabel=metric)
-        axis.xaxis.get_major_locator().set_params(integer=True)
-        axis.legend()
+        plot_curve(axis, run_label, history, metric)
     return figure
 
 
 def confusion(matrix: list[list[int]], run_label: str) -> Figure:
-    counts = np.asarray(matrix)
-    figure, axis = plt.subplots(figsize=(5.6, 4.8), layout="constrained")
-    sns.heatmap(
-        counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=axis, annot_kws={"fontsize": 7}
-    )
-    axis.set(
-        title=f"{run_label}: confusion matrix on the test set",
-        xlabel="predicted digit",
-        ylabel="true digit",
-    )
-    return figure
+    """The confusion matrix as the run logged it."""
+    from suite.record.figures import confusion_figure
+
+    return confusion_figure(run_label, matrix)
 
 
 def variance_shares(terms: pd.DataFrame, study: str) -> Figure:
