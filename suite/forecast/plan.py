@@ -3,14 +3,14 @@ Nothing here writes to a store (--dry-run, the workers' table and the summary us
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.time_model import Observation, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, TrialAttr
-from suite.study.config import Study
+from suite.study.config import RunSpec, Study
 from suite.study.grid import expand
 
 if TYPE_CHECKING:
@@ -22,10 +22,11 @@ def plan_study(study: Study) -> list[PlannedRun]:
     creating or changing anything."""
     from suite.record.finished_runs import FinishedRuns
 
-    queue = RunQueue(study, create=False)
+    specs = expand(study)
+    queue = RunQueue(study, specs=specs, create=False)
     record = FinishedRuns(study)
     queue.use_record(record.read(), record.run_exists)
-    return queue.plan(expand(study))
+    return queue.plan(specs)
 
 
 def time_model(planned: list[PlannedRun]) -> TimeModel | None:
@@ -68,7 +69,7 @@ def estimate_plan(
 
 
 def grid_outcomes(
-    study: Study,
+    specs: Sequence[RunSpec],
     queue: RunQueue,
     *,
     done_before: set[str],
@@ -76,7 +77,6 @@ def grid_outcomes(
     newly_done: RunStatus = RunStatus.DONE_ELSEWHERE,
 ) -> list[RunOutcome]:
     """Every grid run's outcome: this worker's own, else what the queue records now."""
-    specs = expand(study)
     now = {p.spec.run_key: p for p in queue.plan(specs)}
     outcomes = []
     for spec in specs:

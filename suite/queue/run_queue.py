@@ -111,8 +111,16 @@ def queue_attributes(spec: RunSpec) -> dict[str, Any]:
 class RunQueue:
     """Plan, enqueue, claim and close the trials of one suite study."""
 
-    def __init__(self, study: Study, *, create: bool = True, **study_options: Any) -> None:
-        """`study_options` (sampler, pruner) go to `optuna.create_study`."""
+    def __init__(
+        self,
+        study: Study,
+        *,
+        specs: Sequence[RunSpec] | None = None,
+        create: bool = True,
+        **study_options: Any,
+    ) -> None:
+        """`specs`: the grid's runs, as the caller expanded it (else expanded here);
+        `study_options` (sampler, pruner) go to `optuna.create_study`."""
         self.study = study
         self.url = storage_url(study)
         self.optuna_study: optuna.Study | None = None
@@ -124,7 +132,9 @@ class RunQueue:
         self._run_ids: set[str] = set()
         self._run_exists: Callable[[str], bool] = lambda run_id: False
         self._looked_up: dict[str, bool] = {}
-        self.distributions = grid_distributions(study)
+        if specs is None:
+            specs = expand(study) if study.grid is not None else []
+        self.distributions = grid_distributions(study, specs)
         if create:
             self._storage, self.optuna_study = create_or_load(
                 study.name,
@@ -399,14 +409,13 @@ class RunQueue:
             self.storage.set_trial_state_values(self.trial_id(trial), TrialState.FAIL)
 
 
-def grid_distributions(study: Study) -> dict[str, BaseDistribution]:
+def grid_distributions(study: Study, specs: Sequence[RunSpec]) -> dict[str, BaseDistribution]:
     """An Optuna distribution for each grid key that varies, keyed by the grid key.
 
     Text and boolean keys get every value the field allows, not only the grid's, and numbers a
     range: Optuna refuses a categorical parameter whose choices change within a study, and a
     study's grid may grow (another seed, another cell) between invocations.
     """
-    specs = expand(study)
     distributions: dict[str, BaseDistribution] = {}
     for key in study.grid or {}:
         values = {spec.value_of(key) for spec in specs}

@@ -111,8 +111,9 @@ class GridTrials:
         """`backend`: a worker started on it sees only the runs of that backend (or of none)."""
         self.study = study
         self.objective = study.objective
-        self.specs = [spec for spec in expand(study) if trains_here(spec, backend)]
-        self.queue = RunQueue(study)
+        self.grid = expand(study)  # once per invocation: every later read gets these
+        self.specs = [spec for spec in self.grid if trains_here(spec, backend)]
+        self.queue = RunQueue(study, specs=self.grid)
         self.finished_runs = FinishedRuns(study)
         self._done_before: set[str] = set()
 
@@ -194,7 +195,7 @@ class GridTrials:
         finished since `open` by others are `newly_done` (TRAINED for the --workers parent)."""
         self.read_record()  # what every worker recorded meanwhile
         return grid_outcomes(
-            self.study,
+            self.grid,
             self.queue,
             done_before=self._done_before,
             trained_here={o.spec.run_key: o for o in trained},
