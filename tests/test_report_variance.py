@@ -350,12 +350,7 @@ def test_the_smoke_and_grid_studies_get_the_section_in_html_and_markdown(
     rows = html_tables(written.html)[f"{study.name}-variance-shares"]
     assert [r[0] for r in rows] == [
         "term",
-        "cell",
-        "direction",
-        "depth",
-        "cell x direction",
-        "cell x depth",
-        "direction x depth",
+        *TERMS,
         "residual",
         "total",
     ]

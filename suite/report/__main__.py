@@ -19,8 +19,6 @@ from suite.study.config import DEFAULT_TRACKING_URI, StudyError, sqlite_path
 from suite.study.file import load_study
 from suite.study.grid import expand
 
-DEFAULT_URI = DEFAULT_TRACKING_URI
-
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -37,7 +35,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="an MLflow experiment to report without a study file (repeatable)",
     )
     parser.add_argument(
-        "--tracking-uri", help=f"MLflow tracking URI (default: the study's, or {DEFAULT_URI})"
+        "--tracking-uri",
+        help=f"MLflow tracking URI (default: the study's, or {DEFAULT_TRACKING_URI})",
     )
     parser.add_argument("--out", type=Path, help="HTML file to write (default reports/NAME.html)")
     parser.add_argument(
@@ -156,7 +155,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
         else:
             sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
     for name in args.experiment:
-        sources.append(Source(name, name, args.tracking_uri or DEFAULT_URI))
+        sources.append(Source(name, name, args.tracking_uri or DEFAULT_TRACKING_URI))
     for source in sources:
         protected += store_files(sqlite_path(source.tracking_uri), None)
     return sources, protected

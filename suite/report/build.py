@@ -147,7 +147,8 @@ def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
                 },
             )
         )
-    never = [s for s in source.expected or () if s.run_key not in set(runs["run_key"])]
+    seen = set(runs["run_key"])
+    never = [s for s in source.expected or () if s.run_key not in seen]
     if never:
         missing = pd.DataFrame(
             {"run": [s.label for s in never], "run_key": [s.run_key for s in never]}
