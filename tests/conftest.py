@@ -115,15 +115,20 @@ _CONFIGS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig
 _SECTION_OF = {field: name for name, config in _CONFIGS.items() for field in config.model_fields}
 
 
-def make_spec(*, study: str = "s", seed: int = 0, **changes: Any) -> RunSpec:
+def make_spec(
+    *, study: str = "s", seed: int = 0, backend: str | None = None, **changes: Any
+) -> RunSpec:
     """The RunSpec of study `study` with `changes` to its fields, e.g.
-    make_spec(cell="gru", units=4, epochs=2, train_size=128)."""
+    make_spec(cell="gru", units=4, epochs=2, train_size=128); `backend`: the grid's axis value
+    (None: not named, TensorFlow)."""
     fields: dict[str, dict[str, Any]] = {name: {} for name in _CONFIGS}
     for key, value in changes.items():
         fields[_SECTION_OF[key]][key] = value
     return RunSpec(
         study=study,
         seed=seed,
+        backend=backend,
+        keras_backend=backend or "tensorflow",
         **{name: config(**fields[name]) for name, config in _CONFIGS.items()},
     )
 

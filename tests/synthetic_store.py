@@ -31,6 +31,9 @@ class SyntheticRun:
     test_accuracy: float
     status: str = "FINISHED"  # or FAILED, KILLED, RUNNING
     val_accuracy: float | None = None  # final validation accuracy; default: the test accuracy
+    backend: str | None = None  # the grid's backend axis value (None: not named)
+    computed_on: str | None = None  # its env.backend tag; default: the spec's backend
+    recorded_key: str | None = None  # its run_key tag; default: the spec's run_key
 
 
 def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> float:
@@ -54,6 +57,7 @@ def spec_of(run: SyntheticRun, *, study: str, epochs: int, units: int) -> RunSpe
         layers=run.layers,
         units=units,
         epochs=epochs,
+        backend=run.backend,
     )
 
 
@@ -72,7 +76,12 @@ def make_store(
     if uri.startswith("sqlite:///"):
         new_mlflow_db(uri)  # MLflow's tables, made once per session, not once per store
     client = MlflowClient(uri)
-    experiment_id = client.create_experiment(experiment, tags={Tag.ROLE: Role.STUDY})
+    existing = client.get_experiment_by_name(experiment)  # a second study may share it
+    experiment_id = (
+        existing.experiment_id
+        if existing
+        else client.create_experiment(experiment, tags={Tag.ROLE: Role.STUDY})
+    )
     parent = client.create_run(
         experiment_id, run_name=study, tags={Tag.ROLE: Role.STUDY, Tag.STUDY: study}
     )
@@ -90,13 +99,13 @@ def make_store(
                 Tag.PARENT_RUN: parent.info.run_id,
                 Tag.ROLE: Role.RUN,
                 Tag.STUDY: study,
-                Tag.RUN_KEY: spec.run_key,
+                Tag.RUN_KEY: run.recorded_key or spec.run_key,
                 Tag.CELL: run.cell,
                 Tag.DIRECTION: spec.direction,
                 Tag.DEPTH: str(run.layers),
                 Tag.SEED: str(run.seed),
                 f"{Tag.ENV_PREFIX}keras": "3.15.1",
-                f"{Tag.ENV_PREFIX}backend": "tensorflow",
+                Tag.env("backend"): run.computed_on or spec.keras_backend,
                 f"{Tag.ENV_PREFIX}device": "CPU: synthetic",
             },
         )

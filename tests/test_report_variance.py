@@ -333,6 +333,7 @@ def test_the_smoke_and_grid_studies_get_the_section_in_html_and_markdown(
             s.model.layers,
             s.seed,
             0.9 + 0.02 * (s.model.cell == "lstm") + 0.001 * s.seed,
+            recorded_key=s.run_key,  # the study file's runs, whatever their settings
         )
         for s in specs
     ]

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
-from suite.study.config import Study, StudyError
+from suite.study.config import Study, StudyError, backend_problem
 from suite.study.file import load_study
 from suite.train.keras_startup import quiet_library_logs
 
@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides.append(f"storage={args.storage}")
     if args.workers is not None:
         overrides.append(f"execution.workers={args.workers}")
+    if problem := backend_problem():  # every run_key names the backend it computes on
+        print_message(errors, problem)
+        return ExitCode.BAD_INPUT
     try:
         study = load_study(args.study, overrides=overrides)
     except StudyError as err:

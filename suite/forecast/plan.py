@@ -24,7 +24,7 @@ def plan_study(study: Study) -> list[PlannedRun]:
 
     specs = expand(study)
     queue = RunQueue(study, specs=specs, create=False)
-    record = FinishedRuns(study)
+    record = FinishedRuns(study, specs)
     queue.use_record(record.read(), record.run_exists)
     return queue.plan(specs)
 

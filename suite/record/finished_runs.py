@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from suite.record.run_identity import RunIdentity
 from suite.schema import Metric, Objective, Role, Status, Tag, TrialResult
-from suite.stores.sqlite import MLFLOW_TABLE, no_store_yet, one_opener_at_a_time
-from suite.study.config import Study, sqlite_path
+from suite.stores.experiment import existing_experiment
+from suite.study.config import RunSpec, Study
 
 PAGE = 1000
 ALL_RUNS = f"tags.{Tag.ROLE} = '{Role.RUN}'"
@@ -57,10 +58,13 @@ class RecordSnapshot:
 
 
 class FinishedRuns:
-    """Finished runs of one study's experiment, by run_key (the latest when several)."""
+    """Finished runs of one study's experiment, by run_key (the latest when several).
 
-    def __init__(self, study: Study) -> None:
+    `specs`: the study's runs, whose recorded keys are read as today's (`RunIdentity`)."""
+
+    def __init__(self, study: Study, specs: Iterable[RunSpec] = ()) -> None:
         self.study = study
+        self.identity = RunIdentity(specs)
         self._experiment_id: str | None = None
 
     def _client(self):
@@ -71,11 +75,7 @@ class FinishedRuns:
     def _experiment(self) -> str | None:
         """The experiment's id, or None where the store or the experiment does not exist."""
         if self._experiment_id is None:
-            db = sqlite_path(self.study.tracking.uri)
-            if no_store_yet(db, MLFLOW_TABLE):
-                return None  # reading must not create the store (nor its tables)
-            with one_opener_at_a_time(db, create=False):  # while another creates it
-                experiment = self._client().get_experiment_by_name(self.study.experiment_name)
+            experiment = existing_experiment(self.study.tracking.uri, self.study.experiment_name)
             if experiment is None:
                 return None
             self._experiment_id = experiment.experiment_id
@@ -103,7 +103,11 @@ class FinishedRuns:
 
     def finished_run(self, run_key: str) -> RecordedRun | None:
         """The FINISHED run of one run_key, if the experiment holds one (checked at claim)."""
-        found = _latest(self._search(f"{FINISHED_RUNS} and tags.{Tag.RUN_KEY} = '{run_key}'"))
+        found = _latest(
+            run
+            for recorded in self.identity.recorded_keys(run_key)
+            for run in self._search(f"{FINISHED_RUNS} and tags.{Tag.RUN_KEY} = '{recorded}'")
+        )
         return found.get(run_key)
 
     def objective_value(self, run: RecordedRun, objective: Objective) -> float:
@@ -123,13 +127,14 @@ class FinishedRuns:
                 [experiment], filter_string=filter_string, max_results=PAGE, page_token=token
             )
             for run in page:
-                key = run.data.tags.get(Tag.RUN_KEY)
+                tags = run.data.tags
+                key = self.identity.key_of(tags.get(Tag.RUN_KEY, ""), tags.get(Tag.env("backend")))
                 if key:
                     yield RecordedRun(
                         run_key=key,
                         run_id=run.info.run_id,
                         metrics=dict(run.data.metrics),
-                        pruned=run.data.tags.get(Tag.PRUNED) == "true",
+                        pruned=tags.get(Tag.PRUNED) == "true",
                         status=run.info.status,
                         end_time=run.info.end_time or 0,
                         start_time=run.info.start_time or 0,

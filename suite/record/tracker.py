@@ -24,6 +24,7 @@ from suite.errors import Superseded
 from suite.record.ui_links import LOCAL_UI, ui_url
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
+from suite.stores.experiment import existing_experiment
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.study.config import RunSpec, Study, sqlite_path
 from suite.train.execution import Execution
@@ -41,7 +42,7 @@ def browse_hint(study: Study) -> list[str]:
     """How to see the study's runs in MLflow's UI: the command to start it, and the link."""
     uri = study.tracking.uri
     try:
-        experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
+        experiment = existing_experiment(uri, study.experiment_name)
     except MlflowException:
         return []
     if experiment is None:

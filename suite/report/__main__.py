@@ -6,6 +6,7 @@ Exit status: 0 written, 1 nothing to report or an unreadable store, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,15 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode
 from suite.schema import Artifact
-from suite.study.config import DEFAULT_TRACKING_URI, StudyError, sqlite_path
+from suite.study.backends import study_backends
+from suite.study.config import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_TRACKING_URI,
+    StudyError,
+    backend_problem,
+    sqlite_path,
+)
 from suite.study.file import load_study
 from suite.study.grid import expand
 
@@ -55,6 +64,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     errors = Console(stderr=True)
+    if problem := backend_problem():  # a study's run_keys name the backend they compute on
+        print_message(errors, problem)
+        return ExitCode.BAD_INPUT
     try:
         sources, protected = _sources(args)
     except StudyError as err:
@@ -153,12 +165,33 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
                 )
             )
         else:
-            sources.append(Source(study.name, study.experiment_name, uri, tuple(expand(study))))
+            specs = tuple(expand(study))
+            sources.append(
+                Source(
+                    study.name,
+                    study.experiment_name,
+                    uri,
+                    specs,
+                    on_other_backends=_on_other_backends(study, specs),
+                )
+            )
     for name in args.experiment:
         sources.append(Source(name, name, args.tracking_uri or DEFAULT_TRACKING_URI))
     for source in sources:
         protected += store_files(sqlite_path(source.tracking_uri), None)
     return sources, protected
+
+
+def _on_other_backends(study, specs: tuple) -> tuple:
+    """The grid on each backend but TensorFlow, for a study that names no backend axis read
+    without KERAS_BACKEND: its runs may have computed on the backend it was trained under."""
+    if study_backends(study) or os.environ.get("KERAS_BACKEND"):
+        return ()
+    return tuple(
+        tuple(spec.model_copy(update={"keras_backend": backend}) for spec in specs)
+        for backend in BACKENDS
+        if backend != DEFAULT_BACKEND
+    )
 
 
 def _check_store(uri: str) -> None:

@@ -58,7 +58,7 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     runs = collected.runs[collected.runs["study"] == source.name]
     key = slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
-    section.children.append(_overview(source, runs, key))
+    section.children.append(_overview(source, runs, key, collected.left_out.get(source.name, 0)))
     selection = select_by(source.objective)
     ranking = rank(runs, selection)  # the rule collect used to pick the best run's artifacts
     if ranking is None:
@@ -119,11 +119,15 @@ def _grid_levels(source: Source) -> dict | None:
     }
 
 
-def _overview(source: Source, runs: pd.DataFrame, key: str) -> Section:
+_LEFT_OUT = "{} (of other studies or another KERAS_BACKEND: not results of this study)"
+
+
+def _overview(source: Source, runs: pd.DataFrame, key: str, left_out: int) -> Section:
     section = Section(key=f"{key}-overview", title="Overview")
-    section.blocks.append(
-        facts_table(_facts(source, runs), key=f"{key}-overview", title="Overview")
-    )
+    facts = _facts(source, runs)
+    if left_out:
+        facts.insert(2, ("other runs in the experiment (left out)", _LEFT_OUT.format(left_out)))
+    section.blocks.append(facts_table(facts, key=f"{key}-overview", title="Overview"))
     finished_keys = set(runs.loc[runs["status"] == Status.FINISHED, "run_key"])
     unfinished = runs[~runs["run_key"].isin(finished_keys)]
     problems = pd.concat(

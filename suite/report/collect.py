@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
@@ -21,9 +21,13 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from suite.errors import StoreError
+from suite.record.run_identity import RunIdentity
 from suite.report.collect_search import read_search
 from suite.report.ranking import rank, selection
 from suite.schema import Artifact, Metric, Objective, Role, Status, Tag
+from suite.stores.checks import refuse_if_deleted
+from suite.stores.experiment import existing_experiment
 from suite.study.config import RunSpec, numeric_fields
 
 CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -49,6 +53,9 @@ class Source:
     objective: Objective = field(
         default_factory=Objective
     )  # what the study's trials optimise, and so what ranks
+    # The grid as computed on each other backend: tried, when none of the study's runs
+    # computed on the report's backend, for a study trained under KERAS_BACKEND (no axis)
+    on_other_backends: tuple[tuple[RunSpec, ...], ...] = ()
 
 
 @dataclass
@@ -62,30 +69,80 @@ class Collected:
     confusions: dict[str, list[list[int]]] = field(default_factory=dict)
     # study name -> in-memory copy of a search's Optuna study (absent: storage or study missing)
     searches: dict[str, optuna.Study] = field(default_factory=dict)
+    # study name -> runs of its experiment that are not its own (another study's, another
+    # backend's), left out of everything the report says about it
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+def _on_the_backend_of_its_runs(source: Source, runs: list[Run]) -> Source:
+    """The source as computed on the one other backend its runs used, when none used the
+    report's (a study trained under KERAS_BACKEND=torch, reported without it); else as is."""
+    if source.expected is None or not source.on_other_backends:
+        return source
+    recorded = {run.data.tags.get(Tag.RUN_KEY) for run in runs}
+    if recorded & {spec.run_key for spec in source.expected}:
+        return source
+    used = [specs for specs in source.on_other_backends if recorded & {s.run_key for s in specs}]
+    return replace(source, expected=used[0]) if len(used) == 1 else source
+
+
+def _of_this_study(source: Source, row: dict[str, Any]) -> bool:
+    """Whether a run of the experiment is a result of this study: one of its grid's run_keys
+    (any study of the same computation shares it), else, for a search, trained by it; with
+    only an experiment named (--experiment), every run."""
+    if row["run_key"] is None:  # computed on another backend than its key stands for
+        return False
+    if source.expected is not None:
+        return row["run_key"] in {spec.run_key for spec in source.expected}
+    if source.search_storage is not None:
+        return row["study_tag"] in (None, source.name)
+    return True
+
+
+def _parent_of(source: Source, run: Run) -> bool:
+    return (source.expected is None and source.search_storage is None) or (
+        run.data.tags.get(Tag.STUDY, source.name) == source.name
+    )
+
+
+def _nothing_to_report(sources: Sequence[Source], left_out: dict[str, int]) -> str:
+    names = ", ".join(s.name for s in sources)
+    others = sum(left_out.values())
+    if others:
+        return (
+            f"no runs of {names} in its experiment, which holds {others} run(s) of other studies"
+            " (or of another KERAS_BACKEND): train the study first (python -m suite.run"
+            " STUDY.yaml)"
+        )
+    return f"no runs in {names}: train the study first (python -m suite.run STUDY.yaml)"
 
 
 def collect(sources: Sequence[Source]) -> Collected:
-    frames, curve_frames, parents, experiment_ids = [], [], {}, {}
-    for source in sources:
+    frames, curve_frames, parents, experiment_ids, left_out = [], [], {}, {}, {}
+    sources = list(sources)
+    for index, source in enumerate(sources):
         client = MlflowClient(source.tracking_uri)
-        experiment = _experiment(client, source)
+        experiment = _experiment(source)
         experiment_ids[source.name] = experiment.experiment_id
         runs = _search_all(client, experiment.experiment_id)
-        children = [r for r in runs if r.data.tags.get(Tag.ROLE, Role.RUN) == Role.RUN]
+        sources[index] = source = _on_the_backend_of_its_runs(source, runs)
         for run in runs:
-            if run.data.tags.get(Tag.ROLE) == Role.STUDY:
+            if run.data.tags.get(Tag.ROLE) == Role.STUDY and _parent_of(source, run):
                 parents[source.name] = run.info.run_id
-        table = pd.DataFrame([_run_row(source, run) for run in children])
+        rows = [
+            _run_row(source, run, RunIdentity(source.expected or ()))
+            for run in runs
+            if run.data.tags.get(Tag.ROLE, Role.RUN) == Role.RUN
+        ]
+        table = pd.DataFrame([row for row in rows if _of_this_study(source, row)])
+        left_out[source.name] = len(rows) - len(table)
         frames.append(table)
         if not table.empty:
             finished = table.loc[table["status"] == Status.FINISHED, "run_id"].tolist()
             curve_frames.append(_curves(client, finished))
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if runs.empty:
-        names = ", ".join(s.name for s in sources)
-        raise ReportError(
-            f"no runs in {names}: train the study first (python -m suite.run STUDY.yaml)"
-        )
+        raise ReportError(_nothing_to_report(sources, left_out))
     runs = _typed(runs)
     curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
     # Each run's lowest validation loss: what a search minimising val_loss ranks by (the best
@@ -101,11 +158,12 @@ def collect(sources: Sequence[Source]) -> Collected:
         and (search := read_search(source.name, source.search_storage)) is not None
     }
     return Collected(
-        list(sources),
+        sources,
         runs,
         curves,
         parents,
         experiment_ids=experiment_ids,
+        left_out=left_out,
         confusions=_best_run_confusions(sources, runs),
         searches=searches,
     )
@@ -141,9 +199,13 @@ def load_confusion(client: MlflowClient, run_id: str) -> list[list[int]] | None:
         return None
 
 
-def _experiment(client: MlflowClient, source: Source) -> Any:
+def _experiment(source: Source) -> Any:
     try:
-        experiment = client.get_experiment_by_name(source.experiment)
+        experiment = existing_experiment(source.tracking_uri, source.experiment)
+        if experiment is not None:
+            refuse_if_deleted(experiment, source.tracking_uri)
+    except StoreError as err:
+        raise ReportError(str(err)) from None
     except MlflowException as err:
         raise ReportError(f"cannot read the tracking store {source.tracking_uri}: {err}") from None
     if experiment is None:
@@ -170,8 +232,9 @@ def _search_all(client: MlflowClient, experiment_id: str) -> list[Run]:
             return runs
 
 
-def _run_row(source: Source, run: Run) -> dict[str, Any]:
+def _run_row(source: Source, run: Run, identity: RunIdentity) -> dict[str, Any]:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    recorded_key = tags.get(Tag.RUN_KEY, run.info.run_id)
     row: dict[str, Any] = {
         "study": source.name,
         "run_id": run.info.run_id,
@@ -180,7 +243,8 @@ def _run_row(source: Source, run: Run) -> dict[str, Any]:
         "status": "PRUNED" if tags.get(Tag.PRUNED) == "true" else run.info.status,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
-        "run_key": tags.get(Tag.RUN_KEY, run.info.run_id),
+        "run_key": identity.key_of(recorded_key, tags.get(Tag.env("backend"))),
+        "study_tag": tags.get(Tag.STUDY),
         "cell": params.get("cell", tags.get(Tag.CELL)),
         "direction": tags.get(Tag.DIRECTION)
         or ("bidirectional" if params.get("bidirectional") == "True" else "unidirectional"),

@@ -22,8 +22,6 @@ from suite.stores.optuna_storage import is_rdb, is_sqlite_rdb, storage_url
 from suite.stores.sqlite import (
     MLFLOW_TABLE,
     OPTUNA_TABLE,
-    no_store_yet,
-    one_opener_at_a_time,
     tables_of,
 )
 from suite.study.config import Study, sqlite_path
@@ -247,18 +245,15 @@ def _check_database(url: str, what: str, fix: str) -> None:
 def _check_experiment(study: Study) -> None:
     """A deleted experiment, or one whose artifacts live outside this store (a copied or
     moved store), is refused before anything is enqueued."""
-    from mlflow.tracking import MlflowClient
+    from suite.errors import store_errors_stop_the_study
+    from suite.stores.experiment import existing_experiment
 
     uri = study.tracking.uri
-    db = sqlite_path(uri)
-    if no_store_yet(db, MLFLOW_TABLE):
-        return  # a fresh store: the experiment is made with it (opening it now would)
-    from suite.errors import store_errors_stop_the_study
-
-    with store_errors_stop_the_study(uri), one_opener_at_a_time(db, create=False):
-        experiment = MlflowClient(uri).get_experiment_by_name(study.experiment_name)
+    with store_errors_stop_the_study(uri):
+        experiment = existing_experiment(uri, study.experiment_name)
     if experiment is None:
-        return
+        return  # a fresh store or experiment: made when the study begins
+    db = sqlite_path(uri)
     refuse_if_deleted(experiment, uri)
     if db is not None and (problem := artifacts_outside_store(db, experiment)):
         raise StoreError(problem)

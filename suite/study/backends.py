@@ -8,7 +8,6 @@ study that names several trains each run in a worker process started on the run'
 from __future__ import annotations
 
 import importlib.util
-import os
 
 from suite.study.config import Study
 from suite.study.grid import RunSpec
@@ -25,11 +24,6 @@ def study_backends(study: Study) -> list[str]:
     return list(dict.fromkeys((study.grid or {}).get("backend", [])))
 
 
-def this_process_backend() -> str:
-    """The backend Keras starts on in this process (Keras's default: TensorFlow)."""
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
-
 def missing_backends(study: Study) -> list[str]:
     """The study's backends that cannot be imported here, each with how to install it."""
     missing = []
@@ -44,5 +38,7 @@ def missing_backends(study: Study) -> list[str]:
 
 
 def trains_here(spec: RunSpec, backend: str | None) -> bool:
-    """Whether a worker on `backend` (None: any) may train `spec`."""
-    return backend is None or spec.backend in (None, backend)
+    """Whether a worker whose Keras runs on `backend` may train `spec` (None: a parent that
+    plans every run and trains none): only the runs that compute on it, so no run is ever
+    recorded under another backend's run_key."""
+    return backend is None or spec.keras_backend == backend

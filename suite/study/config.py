@@ -215,6 +215,25 @@ class ExecutionConfig(_Frozen):
 
 Backend = Literal["tensorflow", "jax", "torch"]
 BACKENDS: tuple[str, ...] = typing.get_args(Backend)
+DEFAULT_BACKEND = "tensorflow"  # Keras's own default, when KERAS_BACKEND is not set
+
+
+def process_backend() -> str:
+    """The backend Keras starts on in this process: KERAS_BACKEND, or Keras's default. Checked
+    (`backend_problem`) before any study is expanded."""
+    import os
+
+    return os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
+
+
+def backend_problem() -> str | None:
+    """Why this process's KERAS_BACKEND cannot run a study, or None."""
+    if process_backend() in BACKENDS:
+        return None
+    return (
+        f"KERAS_BACKEND={process_backend()!r} is not a backend the suite trains on; set it to one"
+        f" of {', '.join(BACKENDS)}, or unset it (TensorFlow)"
+    )
 
 
 def allowed_values(key: str) -> tuple[Any, ...]:
@@ -314,21 +333,46 @@ class RunSpec(_Frozen):
     model: ModelConfig
     training: TrainingConfig
     seed: int
-    backend: Backend | None = None  # None: whichever backend the process runs (not identity)
+    backend: Backend | None = None  # the grid's backend axis value; None: the axis is not named
+    # The backend the run computes on: the axis value, or the KERAS_BACKEND of the process that
+    # expanded the study (its workers inherit it). Always part of the identity (`run_key`).
+    keras_backend: Backend = "tensorflow"
     varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
+
+    @model_validator(mode="after")
+    def _axis_is_the_backend(self) -> Self:
+        if self.backend is not None and self.backend != self.keras_backend:
+            raise ValueError(f"backend {self.backend!r} but keras_backend {self.keras_backend!r}")
+        return self
 
     @property
     def run_key(self) -> str:
-        """Hash of what changes the result; the study name and `varied` are labels, not inputs."""
-        payload = {
+        """Hash of what changes the result; the study name and `varied` are labels, not inputs.
+
+        The backend joins the hash unless it is TensorFlow, named or not: TensorFlow runs keep
+        the keys they had before the backend axis existed, and naming the default changes
+        nothing, while a run computed on JAX or PyTorch never shares a TensorFlow run's key."""
+        backend = None if self.keras_backend == DEFAULT_BACKEND else self.keras_backend
+        return self._hash(backend)
+
+    @property
+    def former_run_keys(self) -> tuple[str, ...]:
+        """Keys this same computation was recorded under by earlier versions: a TensorFlow run
+        of a study that named the backend axis hashed "tensorflow" in. Read as this run_key."""
+        if self.keras_backend == DEFAULT_BACKEND and self.backend is not None:
+            return (self._hash(DEFAULT_BACKEND),)
+        return ()
+
+    def _hash(self, backend: str | None) -> str:
+        payload: dict[str, Any] = {
             "version": RUN_KEY_VERSION,
             "data": self.data.model_dump(mode="json"),
             "model": self.model.model_dump(mode="json"),
             "training": self.training.model_dump(mode="json", exclude={"execution"}),
             "seed": self.seed,
         }
-        if self.backend is not None:  # studies without the axis keep their run_keys
-            payload["backend"] = self.backend
+        if backend is not None:
+            payload["backend"] = backend
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -349,8 +393,10 @@ class RunSpec(_Frozen):
 
     def value_of(self, key: str) -> Any:
         section = GRID_SECTIONS[key]
-        if section in {"seed", "backend"}:
-            return getattr(self, section)
+        if section == "backend":
+            return self.keras_backend
+        if section == "seed":
+            return self.seed
         return getattr(getattr(self, section), key)
 
     def resolved(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from suite.study.config import GRID_SECTIONS, RunSpec, Study
+from suite.study.config import GRID_SECTIONS, RunSpec, Study, process_backend
 
 
 def expand(study: Study) -> list[RunSpec]:
@@ -52,6 +52,7 @@ def spec_at(
         training=_with(study.training, point, "training"),
         seed=seed,
         backend=backend,
+        keras_backend=backend or process_backend(),
         varied=varied,
     )
 

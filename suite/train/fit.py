@@ -160,6 +160,11 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     execution: Execution | None = None,
 ) -> tuple[keras.Model, TrainResult]:
+    if keras.backend.backend() != spec.keras_backend:  # its result would carry another's key
+        raise RuntimeError(
+            f"{spec.label} computes on {spec.keras_backend}, but this process's Keras runs on"
+            f" {keras.backend.backend()}"
+        )
     execution = execution or execution_for(spec, splits)
     # Keras's global state (layer names, seed generators) starts afresh for each run. Its
     # full garbage collection is left to Python: it costs time per run and frees nothing more

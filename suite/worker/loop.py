@@ -19,8 +19,8 @@ from rich.markup import escape
 from suite.errors import StudyFailed, store_errors_stop_the_study
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.schema import TrialAttr
-from suite.study.backends import study_backends, this_process_backend
-from suite.study.config import Study
+from suite.study.backends import study_backends
+from suite.study.config import Study, process_backend
 from suite.worker.lifecycle import WorkerSession, answer_from_record, run_trial
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import FromRecord, Opening, Stop, TrialSource, Wait, trial_source
@@ -37,7 +37,8 @@ def run_worker(
 ) -> StudyOutcome:
     """Train what the study's source hands this worker, until it says stop (a worker of a
     study with a backend axis: only the runs of the backend it was started on)."""
-    backend = this_process_backend() if worker_name and study_backends(study) else None
+    # A study with a backend axis trains in workers (one per backend); its parent plans all.
+    backend = None if worker_name is None and study_backends(study) else process_backend()
     source = trial_source(study, backend=backend)
     opening = source.open()
     if worker_name is None:  # a worker of --workers: its parent printed the banner

@@ -114,7 +114,7 @@ class GridTrials:
         self.grid = expand(study)  # once per invocation: every later read gets these
         self.specs = [spec for spec in self.grid if trains_here(spec, backend)]
         self.queue = RunQueue(study, specs=self.grid)
-        self.finished_runs = FinishedRuns(study)
+        self.finished_runs = FinishedRuns(study, self.grid)
         self._done_before: set[str] = set()
 
     def open(self) -> Opening:
