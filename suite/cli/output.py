@@ -26,6 +26,8 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
         print_search_plan(study, console)
         return
     planned = plan_study(study)
+    if study.race is not None:
+        planned = race_so_far(study, planned, console)
     model = estimate_plan(planned, console, probe_allowed=probe_allowed)
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
@@ -58,6 +60,31 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
             f" worker{with_workers} (from {model.source})",
             highlight=False,
         )
+
+
+def race_so_far(study: Study, planned: list[PlannedRun], console: Console) -> list[PlannedRun]:
+    """Print the race as the record holds it; return the runs it has asked for so far (the
+    current round's still to train among them)."""
+    from suite.forecast.plan import race_of_plan
+    from suite.forecast.race import race_line, runs_asked, standings
+
+    specs = [p.spec for p in planned]
+    state = race_of_plan(study, planned)
+    table = Table(title=f"race of study {study.name}", title_justify="left")
+    for column in ("configuration", "seeds", "mean val accuracy", "interval", "status"):
+        table.add_column(column, justify="right" if column == "seeds" else "left")
+    for row in standings(state):
+        interval = "" if row.low != row.low else f"{row.low:.4f} .. {row.high:.4f}"
+        mean = "" if row.mean != row.mean else f"{row.mean:.4f}"
+        status = row.status
+        if row.elimination is not None:
+            e = row.elimination
+            status += f" (vs {e.leader}: gap {e.gap:.4f}, p {e.p_value:.1e} < {e.level:.1e})"
+        table.add_row(row.configuration, str(row.seeds), mean, interval, status)
+    console.print(table)
+    console.print(race_line(state), highlight=False)
+    asked = {spec.run_key for spec in runs_asked(state, specs)}
+    return [p for p in planned if p.spec.run_key in asked]
 
 
 def plan_tail_line(planned: list[PlannedRun]) -> str:
@@ -101,6 +128,16 @@ def print_search_plan(study: Study, console: Console) -> None:
 
 
 def print_summary(outcome: StudyOutcome, console: Console) -> None:
+    _print_runs(outcome, console)
+    if outcome.study.race is not None:  # the answer, or where the race stands: the last line
+        from suite.forecast.plan import plan_study, race_of_plan
+        from suite.forecast.race import race_line
+
+        state = race_of_plan(outcome.study, plan_study(outcome.study))
+        console.print(race_line(state), highlight=False)
+
+
+def _print_runs(outcome: StudyOutcome, console: Console) -> None:
     if not outcome.runs:
         return
     table = Table(title=f"study {outcome.study.name}", title_justify="left")

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.race import RaceState, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, TrialAttr
@@ -100,3 +101,17 @@ def grid_outcomes(
         else:
             outcomes.append(RunOutcome(spec, RunStatus.NOT_STARTED))
     return outcomes
+
+
+def race_of_plan(study: Study, planned: list[PlannedRun]) -> RaceState:
+    """A race study's race, from the runs of its plan (every run it may train) done so far."""
+    return race_of_runs(rules_of(study), [p.spec for p in planned], selection_values(planned))
+
+
+def selection_values(planned: list[PlannedRun]) -> dict[str, float]:
+    """Each done run's selection value (its best epoch's validation accuracy) by run_key."""
+    return {
+        p.spec.run_key: float(p.attributes[Metric.BEST_VAL_ACCURACY])
+        for p in planned
+        if p.state == PlanState.DONE and Metric.BEST_VAL_ACCURACY in p.attributes
+    }

@@ -141,6 +141,11 @@ class Tracker:
         if run_id and self.client.get_run(run_id).info.status == Status.RUNNING:
             self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
 
+    def tag_study_run(self, tags: dict[str, str]) -> None:
+        """Tags on the study's parent run (active inside `study_run`): e.g. a race's answer."""
+        if tags:
+            mlflow.set_tags(tags)
+
     @contextlib.contextmanager
     def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
         """The study's parent run, resumed on every invocation, active for the duration."""

@@ -141,6 +141,7 @@ def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode,
 
 def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     """The studies to report, and what they read or a store holds (outputs land on none)."""
+    from suite.forecast.race import rules_of
     from suite.report.collect import Source
     from suite.report.outputs import store_files
     from suite.stores.optuna_storage import storage_url
@@ -173,6 +174,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
                     uri,
                     specs,
                     on_other_backends=_on_other_backends(study, specs),
+                    race=rules_of(study) if study.race else None,
                 )
             )
     for name in args.experiment:

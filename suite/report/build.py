@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from suite.forecast.race import RaceState, race_of_runs
 from suite.report.collect import Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.ranking import rank
@@ -19,10 +20,11 @@ from suite.report.sections.best_run import best_run_section
 from suite.report.sections.comparisons import comparisons_section
 from suite.report.sections.figures import plots_section
 from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
+from suite.report.sections.race import race_headline, race_section
 from suite.report.sections.search import search_section
 from suite.report.sections.variance import variance_section
 from suite.report.stats import against_best
-from suite.schema import Status, Tag
+from suite.schema import Metric, Status, Tag
 
 SETTINGS = (
     "view",
@@ -71,6 +73,9 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         )
         return section
     tests = against_best(ranking.finished, ranking.board)
+    race = _race_of(source, ranking.finished)
+    if race is not None:  # the race's answer, with its stated confidence, first
+        section.blocks.append(race_headline(race))
     section.blocks.append(Note(*headline(ranking.board, tests, selection)))  # the answer, first
     section.blocks.append(Note(selection_rule(selection)))
     levels = _grid_levels(source)
@@ -84,6 +89,8 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         ),
         comparisons_section(ranking, key=key, tests=tests, levels=levels),
     ]
+    if race is not None:
+        section.children.append(race_section(race, key=key, study=source.name))
     if not source.search_storage:  # a grid's factors are crossed; a search's trials are not
         section.children.append(variance_section(ranking, key=key, study=source.name))
     section.children += [
@@ -106,6 +113,14 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
             )
         )
     return section
+
+
+def _race_of(source: Source, finished: pd.DataFrame) -> RaceState | None:
+    """A race study's race, from its finished runs' best validation accuracies."""
+    if source.race is None or source.expected is None:
+        return None
+    values = dict(zip(finished["run_key"], finished[Metric.BEST_VAL_ACCURACY], strict=True))
+    return race_of_runs(source.race, source.expected, values)
 
 
 def _grid_levels(source: Source) -> dict | None:

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from suite.errors import StoreError
+from suite.forecast.race import RaceRules
 from suite.record.run_identity import RunIdentity
 from suite.report.collect_search import read_search
 from suite.report.ranking import rank, selection
@@ -56,6 +57,7 @@ class Source:
     # The grid as computed on each other backend: tried, when none of the study's runs
     # computed on the report's backend, for a study trained under KERAS_BACKEND (no axis)
     on_other_backends: tuple[tuple[RunSpec, ...], ...] = ()
+    race: RaceRules | None = None  # a race of seeds over `expected`'s configurations
 
 
 @dataclass

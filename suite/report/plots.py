@@ -281,3 +281,31 @@ def variance_shares(terms: pd.DataFrame, study: str) -> Figure:
         ylabel="",
     )
     return figure
+
+
+def race_intervals(rows: pd.DataFrame, study: str) -> Figure:
+    """Each configuration's mean best validation accuracy with its interval, in race order:
+    survivors first, then the eliminated by the round that eliminated them."""
+    figure, axis = plt.subplots(
+        figsize=(6.5, max(2.5, 0.32 * len(rows) + 1.2)), layout="constrained"
+    )
+    positions = range(len(rows))[::-1]
+    eliminated = rows["status"].str.startswith("eliminated")
+    for mask, colour, label in (
+        (~eliminated, "tab:blue", "still racing or best"),
+        (eliminated, "tab:gray", "eliminated"),
+    ):
+        part = rows[mask]
+        y = [p for p, m in zip(positions, mask, strict=True) if m]
+        error = [part["mean"] - part["low"], part["high"] - part["mean"]]
+        axis.errorbar(part["mean"], y, xerr=error, fmt="o", color=colour, capsize=3, label=label)
+    axis.set_yticks(
+        list(positions),
+        [f"{c} ({s})" for c, s in zip(rows["configuration"], rows["seeds"], strict=True)],
+    )
+    axis.set(
+        title=f"{study}: the race (seeds in brackets)",
+        xlabel="best validation accuracy (mean, interval)",
+    )
+    axis.legend(loc="lower left", fontsize="small")
+    return figure

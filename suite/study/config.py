@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from suite.schema import Objective, ObjectiveMetric, Tag, run_label
+from suite.schema import Objective, ObjectiveMetric, Tag, config_label, run_label
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # MLflow 3 deprecates its file store
 MNIST_TRAIN_SIZE = 60_000
@@ -287,6 +287,30 @@ class SearchConfig(_Frozen):
     enqueue: list[dict[str, Any]] = []  # configurations to try first (partial; rest sampled)
 
 
+MAX_RACE_SEEDS = 100  # seeds per configuration: past this, a race is a grid in disguise
+
+
+class RaceConfig(_Frozen):
+    """A race of seeds over the grid's configurations (suite.forecast.race): every
+    configuration gets `min_seeds` seeds (0, 1, ...); then, round by round, those worse than
+    the leader at `confidence` stop, the others get one more, up to `max_seeds`."""
+
+    min_seeds: int = Field(2, ge=2, le=MAX_RACE_SEEDS)  # a test needs two seeds a side
+    max_seeds: int = Field(10, ge=2, le=MAX_RACE_SEEDS)
+    confidence: float = Field(0.95, ge=0.5, lt=1.0)
+    # Survivors whose best validation accuracies are within this many accuracy points (0.2 =
+    # 0.2 percentage points) of the leader's, at `confidence`, end the race as equivalent.
+    margin_points: float | None = Field(None, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _seeds_in_order(self) -> Self:
+        if self.max_seeds < self.min_seeds:
+            raise ValueError(
+                f"max_seeds ({self.max_seeds}) must be at least min_seeds ({self.min_seeds})"
+            )
+        return self
+
+
 # Names reach file paths (artifact folders, report files) and URIs: with only these
 # characters, `../` or `#` cannot take a study's files outside its store or into another's.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -301,6 +325,7 @@ class Study(_Frozen):
     training: TrainingConfig = TrainingConfig()
     grid: dict[str, list[Any]] | None = None
     search: SearchConfig | None = None
+    race: RaceConfig | None = None
     tracking: TrackingConfig = TrackingConfig()
     storage: str | None = None
     execution: ExecutionConfig = ExecutionConfig()
@@ -384,12 +409,20 @@ class RunSpec(_Frozen):
     def label(self) -> str:
         """Short human name: cell, direction, depth, then any other varied field, then seed."""
         m = self.model
-        extras = {
+        return run_label(m.cell, m.bidirectional, m.layers, self.seed, self._extras())
+
+    @property
+    def configuration(self) -> str:
+        """The configuration's name, the same for every seed of it (the label without seed)."""
+        m = self.model
+        return config_label(m.cell, m.bidirectional, m.layers, self._extras())
+
+    def _extras(self) -> dict[str, Any]:
+        return {
             key: self.value_of(key)
             for key in self.varied
             if key not in {"cell", "bidirectional", "layers", "seed"}
         }
-        return run_label(m.cell, m.bidirectional, m.layers, self.seed, extras)
 
     def value_of(self, key: str) -> Any:
         section = GRID_SECTIONS[key]

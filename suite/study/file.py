@@ -55,6 +55,7 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
     problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
+    problems += _race_problems(study)
     if problems:
         raise StudyError(source, problems)
     return study
@@ -176,7 +177,8 @@ def _grid_problems(study: Study) -> list[str]:
     assert study.grid is not None
     if not study.grid:
         return ["grid: empty; list at least one value, e.g.  grid: {cell: [lstm]}"]
-    if size_problem := _grid_size_problem(study.grid):
+    seeds = {"seed": range(study.race.max_seeds)} if study.race else {}
+    if size_problem := _grid_size_problem({**study.grid, **seeds}):
         return [size_problem]  # before reading a value: a huge grid is refused at once
     problems: list[str] = []
     for key, values in study.grid.items():
@@ -188,6 +190,20 @@ def _grid_problems(study: Study) -> list[str]:
         else:
             problems += _value_list_problems(study, f"grid.{key}", key, values)
     return problems
+
+
+def _race_problems(study: Study) -> list[str]:
+    """A race names its configurations in `grid:` and spends seeds itself."""
+    if study.race is None:
+        return []
+    if study.grid is None:
+        return ["race: races the configurations of a grid: add  grid: {cell: [lstm, gru]}"]
+    if "seed" in study.grid:
+        return [
+            "grid.seed: a race chooses the seeds itself (0, 1, ... up to race.max_seeds);"
+            " remove grid.seed, or remove race: to train the listed seeds"
+        ]
+    return []
 
 
 def _grid_size_problem(grid: Mapping[str, Sequence[Any]]) -> str | None:

@@ -17,7 +17,8 @@ def expand(study: Study) -> list[RunSpec]:
     if study.grid is None:
         return []
     grid = dict(study.grid)
-    grid.setdefault("seed", [0])
+    # A race's runs: every seed it may give a configuration (it trains those it needs).
+    grid.setdefault("seed", list(range(study.race.max_seeds)) if study.race else [0])
     keys = list(grid)
     varied = tuple(k for k in keys if len(grid[k]) > 1)
     specs = []

@@ -56,6 +56,7 @@ def run_worker(
     ) as session:
         try:
             _work(source, session, trained)
+            session.tracker.tag_study_run(source.answer_tags())
         except KeyboardInterrupt:
             raise StudyInterrupted(StudyOutcome(study, source.outcomes(trained), True)) from None
     return StudyOutcome(study, source.outcomes(trained))

@@ -12,19 +12,25 @@ heartbeats, stale trials and the stop after failures in a row are handled once, 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
-from suite.forecast.plan import grid_outcomes, remaining_seconds
+from suite.forecast.plan import grid_outcomes, race_of_plan, remaining_seconds
+from suite.forecast.race import (
+    RaceState,
+    race_line,
+    runs_asked,
+    runs_needed,
+)
 from suite.forecast.time_model import work
 from suite.queue.run_queue import PlanState, RunQueue, queue_attributes
 from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns, RecordedRun
-from suite.schema import Objective
+from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand, search_spec
@@ -96,6 +102,10 @@ class TrialSource(Protocol):
 
     def hand_back(self, trial: FrozenTrial) -> None: ...
 
+    def answer_tags(self) -> dict[str, str]:
+        """Tags for the study's parent run once this worker is done ({} but for a race)."""
+        ...
+
     def outcomes(
         self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
     ) -> list[RunOutcome]: ...
@@ -158,6 +168,9 @@ class GridTrials:
     def hand_back(self, trial: FrozenTrial) -> None:
         """A stale trial's run shows as RETRY in the next plan, and is enqueued from there."""
 
+    def answer_tags(self) -> dict[str, str]:
+        return {}
+
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
         while True:
             planned = self.queue.plan(self.specs)
@@ -196,6 +209,63 @@ class GridTrials:
         self.read_record()  # what every worker recorded meanwhile
         return grid_outcomes(
             self.grid,
+            self.queue,
+            done_before=self._done_before,
+            trained_here={o.spec.run_key: o for o in trained},
+            newly_done=newly_done,
+        )
+
+
+class RaceTrials(GridTrials):
+    """A race of seeds (suite.forecast.race): the grid's runs that the race's current round
+    needs, decided afresh from the record at every claim, so workers on any machine train a
+    round's runs in parallel and move to the next round when the record completes it."""
+
+    def __init__(self, study: Study, *, backend: str | None = None) -> None:
+        super().__init__(study, backend=backend)
+        self.every_run = self.specs  # every seed the race may give each configuration
+        self.state: RaceState | None = None
+
+    def open(self) -> Opening:
+        self.read_record()
+        self._follow_the_race()
+        opening = super().open()
+        assert self.state is not None
+        return replace(opening, headline=f"{opening.headline}\n  {race_line(self.state)}")
+
+    def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
+        self._follow_the_race()
+        return super().next(progress, tried=tried)
+
+    def _follow_the_race(self) -> None:
+        """The race as the record holds it now; this worker may train its round's runs."""
+        planned = self.queue.plan(self.every_run)
+        if any(p.state == PlanState.LOST for p in planned):  # finished since the record was read
+            self.read_record()
+            planned = self.queue.plan(self.every_run)
+        self.state = race_of_plan(self.study, planned)
+        self.specs = runs_needed(self.state, self.every_run)
+
+    def answer_tags(self) -> dict[str, str]:
+        """The race as the record holds it now, for its parent run."""
+        self.read_record()
+        self._follow_the_race()
+        assert self.state is not None
+        return {
+            Tag.RACE_OUTCOME: self.state.outcome.value,
+            Tag.RACE_ANSWER: race_line(self.state),
+            Tag.RACE_RUNS: str(self.state.runs),
+        }
+
+    def outcomes(
+        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+    ) -> list[RunOutcome]:
+        """The runs the race asked for, in grid order (not the seeds it never needed)."""
+        self.read_record()
+        self._follow_the_race()
+        assert self.state is not None
+        return grid_outcomes(
+            runs_asked(self.state, self.grid),
             self.queue,
             done_before=self._done_before,
             trained_here={o.spec.run_key: o for o in trained},
@@ -247,6 +317,9 @@ class SearchTrials:
         Optuna's RetryFailedTrialCallback would)."""
         self.queue.optuna_study.enqueue_trial(dict(trial.params), skip_if_exists=False)
 
+    def answer_tags(self) -> dict[str, str]:
+        return {}
+
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
         finished, running = self._counts()
         progress.set_done(finished)
@@ -284,4 +357,8 @@ class SearchTrials:
 def trial_source(study: Study, *, backend: str | None = None) -> TrialSource:
     """The source of a study's trials: its search, else its grid (created on first use);
     `backend`: only the grid's runs a worker on that backend may train."""
-    return SearchTrials(study) if study.search is not None else GridTrials(study, backend=backend)
+    if study.search is not None:
+        return SearchTrials(study)
+    if study.race is not None:
+        return RaceTrials(study, backend=backend)
+    return GridTrials(study, backend=backend)

@@ -1,0 +1,91 @@
+"""A race of seeds: its answer and how it was reached (each configuration's seeds, mean and
+interval, the round and test that eliminated it), a plot of the race, NAME-race.csv."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from suite.forecast.race import GUARANTEE, RaceRules, RaceState, race_line, standings
+from suite.report import plots
+from suite.report.content import (
+    ACCURACY,
+    INTEGER,
+    NUMBER,
+    P_VALUE,
+    SIGNED,
+    TEXT,
+    Figure,
+    Note,
+    Section,
+    table,
+)
+
+
+def race_section(state: RaceState, *, key: str, study: str) -> Section:
+    section = Section(key=f"{key}-race", title="Race of seeds")
+    section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules)}"))
+    rows = pd.DataFrame(
+        [
+            {
+                "configuration": row.configuration,
+                "seeds": row.seeds,
+                "mean": row.mean,
+                "low": row.low,
+                "high": row.high,
+                "status": row.status,
+                "leader": row.elimination.leader if row.elimination else None,
+                "gap": row.elimination.gap if row.elimination else None,
+                "p": row.elimination.p_value if row.elimination else None,
+                "level": row.elimination.level if row.elimination else None,
+            }
+            for row in standings(state)
+        ]
+    )
+    confidence = f"{state.rules.confidence:.0%}"
+    section.blocks.append(
+        table(
+            rows,
+            key=f"{key}-race",
+            title="Each configuration in the race",
+            columns={
+                "configuration": ("configuration", TEXT),
+                "seeds": ("seeds", INTEGER),
+                "mean": ("best val accuracy (mean)", ACCURACY),
+                "low": (f"{confidence} interval low", ACCURACY),
+                "high": (f"{confidence} interval high", ACCURACY),
+                "status": ("status", TEXT),
+                "leader": ("eliminated by", TEXT),
+                "gap": ("gap to it", SIGNED),
+                "p": ("p (Welch, one-sided)", P_VALUE),
+                "level": ("level it had to beat", NUMBER),
+            },
+            caption="Means and intervals over the seeds the race gave each configuration; a"
+            " grid's extra seeds of the same runs are in the leaderboard, not here.",
+        )
+    )
+    section.blocks.append(
+        Figure(
+            key=f"{key}-race-plot",
+            title="The race: each configuration's mean and interval over its seeds",
+            uri=plots.to_data_uri(plots.race_intervals(rows, study)),
+        )
+    )
+    return section
+
+
+def race_headline(state: RaceState) -> Note:
+    """The race's answer, or where it stands, as the report's first line."""
+    return Note(race_line(state) + ".", "info" if state.best else "warning")
+
+
+def _rules(rules: RaceRules) -> str:
+    margin = (
+        f", or until the survivors are within {rules.margin * 100:g} points of each other"
+        if rules.margin is not None
+        else ""
+    )
+    return (
+        f"This race: {rules.min_seeds} seeds for every configuration, then one more per round"
+        f" for the survivors up to {rules.max_seeds}{margin}; ranked by each run's best"
+        " validation accuracy, never by test accuracy."
+    )
