@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 
 class Tag:
@@ -85,6 +85,23 @@ class Metric:
         PARAM_COUNT,
         TRAIN_SECONDS,
     )  # logged once, at the last epoch's step
+
+
+class DatasetInput:
+    """A child run's MLflow dataset inputs (`mlflow.log_inputs`): one per split, its tags."""
+
+    CONTEXTS: ClassVar[dict[str, str]] = {
+        "train": "training",
+        "validation": "validation",
+        "test": "testing",
+    }
+    VIEW = "view"
+    IMAGES = "images"
+    SLICE = "mnist_slice"  # which images of which MNIST array: "train[0:50000]"
+
+    @staticmethod
+    def name(view: str, split: str) -> str:
+        return f"mnist-{view}-{split}"
 
 
 class Artifact:

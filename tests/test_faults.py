@@ -141,3 +141,38 @@ def test_a_search_point_proposed_again_is_answered_from_the_record(tmp_path, wri
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
     assert len({t.value for t in trials}) == 1
     assert len({t.user_attrs[TrialAttr.MLFLOW_RUN_ID] for t in trials}) == 1
+
+
+def test_a_dead_workers_trial_is_closed_even_when_nothing_is_left_to_train(tmp_path, fast_store):
+    """A trial left RUNNING by a worker that died (SIGKILL; or a journal repaired after a
+    crash lost its completion) in a study with nothing left to train: the next invocation
+    fails the trial, ends the MLflow run it left RUNNING as KILLED, and trains nothing."""
+    import subprocess
+
+    from suite.record.environment import host_name
+
+    path = fast_store
+    before = finished_per_key(tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that is gone
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    key = next(iter(before))
+    left_running = client.create_run(
+        experiment, tags={Tag.ROLE: Role.RUN, Tag.RUN_KEY: key}, run_name="died-mid-run"
+    ).info.run_id
+    queue = optuna.load_study(
+        study_name="tiny", storage=open_storage(str(tmp_path / "mlruns" / "optuna.journal"))
+    )
+    trial = queue.ask()  # RUNNING, as its worker left it
+    trial.set_user_attr(TrialAttr.RUN_KEY, key)
+    trial.set_user_attr(TrialAttr.WORKER, {"host": host_name(), "pid": dead.pid, "started": None})
+    trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, left_running)
+
+    result = run_cli(path, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "nothing to train" in result.stdout
+    states = [t.state for t in queue.get_trials(deepcopy=False)]
+    assert TrialState.RUNNING not in states and TrialState.FAIL in states
+    assert client.get_run(left_running).info.status == "KILLED"
+    assert finished_per_key(tmp_path) == before  # nothing trained, nothing duplicated

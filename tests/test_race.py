@@ -12,9 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
 from suite.forecast.race import Outcome, RaceRules, race, standings, welch_greater
+from suite.forecast.race_simulation import (
+    SCENARIOS,
+    scenario_means,
+    scenario_noise,
+    scenario_seconds,
+    simulate,
+)
+from suite.study.config import StudyError
+from suite.study.file import load_study
+from suite.study.grid import expand
 
 RULES = RaceRules(min_seeds=2, max_seeds=4, confidence=0.95)
 
@@ -102,51 +113,43 @@ def test_standings_give_each_configuration_its_mean_and_t_interval():
 
 # --- simulation: the guarantee, and what the race spends --------------------------------------
 
-K = 18
 SIMULATION_RULES = RaceRules(min_seeds=2, max_seeds=10, confidence=0.95)
 RACES_PER_SCENARIO = 2_500  # four scenarios: 10,000 races
 
 
-def scenario_means(kind: str) -> np.ndarray:
-    """Configuration 0 is the true best (or tied for it)."""
-    if kind == "spread":  # the smoke grid's shape: 25 points from best to worst
-        return 0.97 - np.linspace(0, 0.25, K)
-    if kind == "near-tie":  # two rivals a tenth and three tenths of a point behind
-        return np.r_[0.97, 0.969, 0.967, 0.96 - np.linspace(0, 0.2, K - 3)]
-    if kind == "all equal":  # the hardest case for the guarantee: every rival is a best
-        return np.full(K, 0.97)
-    return np.r_[0.97, np.full(K - 1, 0.965)]  # "one ahead": the best half a point clear
-
-
-def simulate(kind: str, rng: np.random.Generator) -> tuple[float, float, float]:
-    """(rate at which configuration 0 is eliminated, share of the full grid's runs, share of
-    its seconds) over RACES_PER_SCENARIO races with unequal seed noise per configuration."""
-    means = scenario_means(kind)
-    noise = np.linspace(0.001, 0.008, K)[rng.permutation(K)]  # unequal, the best's included
-    seconds = np.linspace(1, 6, K)  # unequal cost per run
-    names = [f"c{i}" for i in range(K)]
-    eliminated = runs = cost = 0.0
-    for _ in range(RACES_PER_SCENARIO):
-        draws = rng.normal(means, noise, size=(SIMULATION_RULES.max_seeds, K))
-        results = {n: dict(enumerate(draws[:, i])) for i, n in enumerate(names)}
-        state = race(results, SIMULATION_RULES)  # each seed used only in the round counting it
-        eliminated += "c0" in state.eliminated
-        used = state.seeds_of
-        runs += state.runs
-        cost += sum(used[n] * seconds[i] for i, n in enumerate(names))
-    full_runs, full_cost = K * SIMULATION_RULES.max_seeds, seconds.sum() * 10
-    n = RACES_PER_SCENARIO
-    return eliminated / n, runs / (n * full_runs), cost / (n * full_cost)
-
-
-@pytest.mark.parametrize("kind", ["spread", "near-tie", "all equal", "one ahead"])
+@pytest.mark.parametrize("kind", SCENARIOS)
 def test_the_best_is_eliminated_at_most_at_one_minus_confidence(kind):
-    rate, run_share, second_share = simulate(kind, np.random.default_rng(2026))
+    rng = np.random.default_rng(2026)
+    found = simulate(
+        scenario_means(kind),
+        scenario_noise(rng),
+        scenario_seconds(),
+        SIMULATION_RULES,
+        races=RACES_PER_SCENARIO,
+        rng=rng,
+    )
     alpha = 1 - SIMULATION_RULES.confidence
     monte_carlo = 3 * math.sqrt(alpha * (1 - alpha) / RACES_PER_SCENARIO)
-    assert rate <= alpha + monte_carlo, (kind, rate)
+    assert found.best_eliminated <= alpha + monte_carlo, (kind, found)
+    assert found.best_kept == pytest.approx(1 - found.best_eliminated)
     if kind == "spread":  # where the answer is clear, the race spends far less than the grid
-        assert run_share < 0.5 and second_share < 0.5, (run_share, second_share)
+        assert found.run_share < 0.5 and found.second_share < 0.5, found
+
+
+def test_without_the_correction_the_simulation_catches_a_broken_rule(monkeypatch):
+    """The simulation can fail: with each test at 1 - confidence (no Bonferroni), the best
+    is eliminated far more often than the stated level when every rival ties it."""
+    monkeypatch.setattr(RaceRules, "level", lambda self, configurations: 1 - self.confidence)
+    rng = np.random.default_rng(7)
+    found = simulate(
+        scenario_means("all equal"),
+        scenario_noise(rng),
+        scenario_seconds(),
+        SIMULATION_RULES,
+        races=500,
+        rng=rng,
+    )
+    assert found.best_eliminated > 0.2
 
 
 # --- replay on real results -------------------------------------------------------------------
@@ -169,3 +172,37 @@ def test_the_race_replayed_on_a_six_seed_grid_names_its_best_with_fewer_runs():
     assert state.outcome != Outcome.RUNNING
     assert grid_best in state.survivors
     assert state.runs < 18 * 6
+
+
+# --- the race: section of a study file ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"grid": {"cell": ["gru"], "seed": [0, 1]}}, "grid.seed: a race chooses the seeds"),
+        ({"race": {"min_seeds": 1}}, "race.min_seeds: input should be greater than or equal to 2"),
+        ({"race": {"min_seeds": 5, "max_seeds": 3}}, "max_seeds (3) must be at least min_seeds"),
+        ({"race": {"confidence": 1.0}}, "race.confidence: input should be less than 1"),
+        ({"race": {"margin_points": -0.1}}, "race.margin_points: input should be greater than 0"),
+        ({"race": {"seeds": 3}}, "race.seeds: unknown key; allowed keys here: min_seeds"),
+    ],
+)
+def test_a_bad_race_is_one_clear_problem(tmp_path, changes, expected):
+    study = {"name": "r", "grid": {"cell": ["gru", "lstm"]}, "race": {}}
+    for key, value in changes.items():
+        study[key] = {**study[key], **value} if key == "race" else value
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(study))
+    with pytest.raises(StudyError) as raised:
+        load_study(path)
+    assert len(raised.value.problems) == 1 and expected in raised.value.problems[0], raised.value
+
+
+def test_a_race_may_train_every_seed_up_to_max_seeds_and_no_other(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump({"grid": {"cell": ["gru", "lstm"]}, "race": {"max_seeds": 4}}))
+    specs = expand(load_study(path))
+    assert sorted((s.configuration, s.seed) for s in specs) == sorted(
+        (f"{cell}-uni-1L", seed) for cell in ("gru", "lstm") for seed in range(4)
+    )

@@ -45,8 +45,9 @@ def test_a_race_trains_only_the_survivors_next_seed_and_says_its_answer(tmp_path
         " ".join(plan.stdout.split())
     )
 
-    result = run_cli(path, cwd=tmp_path)
+    result = run_cli(path, "--workers", "2", cwd=tmp_path)  # round 2's runs in parallel
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 to train by 2 workers" in result.stdout, result.stdout
     # The answer closes the summary, before the pointers to the report and MLflow.
     closing = " ".join(result.stdout.split("\n├")[-1].split())
     assert "race: " in closing and "after 8 runs (a full grid to 3 seeds: 9)" in closing, closing
@@ -55,6 +56,7 @@ def test_a_race_trains_only_the_survivors_next_seed_and_says_its_answer(tmp_path
     trained = keys - {specs[c, s].run_key for c in ROUND_ONE for s in (0, 1)}
     assert trained == {specs["gru", 2].run_key, specs["lstm", 2].run_key}
 
+    (tmp_path / "mlruns" / "optuna.journal").unlink()  # the queue lost: the record decides
     again = run_cli(path, cwd=tmp_path)
     assert again.returncode == 0 and "nothing to train" in again.stdout, again.stdout
     assert len(child_runs(store_client(tmp_path))) == len(runs)
@@ -67,7 +69,10 @@ def test_a_race_trains_only_the_survivors_next_seed_and_says_its_answer(tmp_path
 
     report = report_cli(path, "--out", tmp_path / "tiny.html", "--no-log", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
-    race = html_tables(tmp_path / "tiny.html")["tiny-race"]
+    tables = html_tables(tmp_path / "tiny.html")
+    assert dict(tables["tiny-overview"][1:])["runs in the grid"] == "8"  # the runs it asked for
+    assert "tiny-missing" not in tables  # seeds the race never needed are not "missing"
+    race = tables["tiny-race"]
     status = {row[0]: (row[1], row[5]) for row in race[1:]}
     assert status["simple_rnn-uni-1L"] == ("2", "eliminated in round 1")
     assert status["gru-uni-1L"][0] == status["lstm-uni-1L"][0] == "3"

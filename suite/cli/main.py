@@ -134,7 +134,7 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
     from suite.forecast.memory import check_fits_this_machine
     from suite.stores.checks import check_stores, several_workers_problem
     from suite.study.backends import missing_backends
-    from suite.worker.local_processes import most_workers
+    from suite.worker.local_processes import workers_at_most
 
     if problem := several_workers_problem(study):
         raise SetupError(problem)
@@ -145,7 +145,7 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
             raise SetupError(f"{notes[-1]}; nothing was trained")
     too_big = None
     if not args.no_memory_check:
-        too_big = check_fits_this_machine(study, workers=most_workers(study))
+        too_big = check_fits_this_machine(study, workers=workers_at_most(study))
     if too_big:
         notes.append(too_big)
         if not args.dry_run:

@@ -1,2 +1,3 @@
 """Read-only views of a study: the plan (plan), how long it will take (time_model), whether its
-largest run fits in memory (memory), and what became of each run (outcomes)."""
+largest run fits in memory (memory), what became of each run (outcomes), and a race of seeds:
+which configurations still get seeds, decided from the recorded results alone (race)."""

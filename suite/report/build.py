@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pandas as pd
 
-from suite.forecast.race import RaceState, race_of_runs
+from suite.forecast.race import RaceState, race_of_runs, runs_asked
 from suite.report.collect import Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.ranking import rank
@@ -60,9 +61,12 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     runs = collected.runs[collected.runs["study"] == source.name]
     key = slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
-    section.children.append(_overview(source, runs, key, collected.left_out.get(source.name, 0)))
     selection = select_by(source.objective)
     ranking = rank(runs, selection)  # the rule collect used to pick the best run's artifacts
+    race = _race_of(source, runs if ranking is None else ranking.finished)
+    if race is not None and source.expected is not None:  # the runs it asked for, not all seeds
+        source = replace(source, expected=tuple(runs_asked(race, source.expected)))
+    section.children.append(_overview(source, runs, key, collected.left_out.get(source.name, 0)))
     if ranking is None:
         section.children[0].blocks.append(
             Note(
@@ -73,7 +77,6 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         )
         return section
     tests = against_best(ranking.finished, ranking.board)
-    race = _race_of(source, ranking.finished)
     if race is not None:  # the race's answer, with its stated confidence, first
         section.blocks.append(race_headline(race))
     section.blocks.append(Note(*headline(ranking.board, tests, selection)))  # the answer, first
@@ -119,7 +122,8 @@ def _race_of(source: Source, finished: pd.DataFrame) -> RaceState | None:
     """A race study's race, from its finished runs' best validation accuracies."""
     if source.race is None or source.expected is None:
         return None
-    values = dict(zip(finished["run_key"], finished[Metric.BEST_VAL_ACCURACY], strict=True))
+    done = finished[finished["status"] == Status.FINISHED]
+    values = dict(zip(done["run_key"], done[Metric.BEST_VAL_ACCURACY], strict=True))
     return race_of_runs(source.race, source.expected, values)
 
 

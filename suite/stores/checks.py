@@ -52,12 +52,18 @@ def check_stores(study: Study, *, writing: bool) -> list[str]:
 
 
 def several_workers_problem(study: Study) -> str | None:
-    """Optuna's SQLite storage is not safe for concurrent claiming: refused with `workers`."""
+    """Optuna's SQLite storage is not safe for concurrent claiming: refused with `workers`,
+    and with a backend axis of several backends (one worker process each)."""
+    from suite.study.backends import study_backends
+
     url = storage_url(study)
     workers = study.execution.workers
-    if workers != "auto" and workers > 1 and is_sqlite_rdb(url):
+    several = workers != "auto" and workers > 1
+    backends = len(study_backends(study))
+    if (several or backends > 1) and is_sqlite_rdb(url):
+        why = "several workers" if several else f"the {backends} backends' workers (one each)"
         return (
-            f"storage {url}: Optuna's SQLite storage is not safe for several workers; use the"
+            f"storage {url}: Optuna's SQLite storage is not safe for {why}; use the"
             " default journal file (remove storage:) or PostgreSQL/MySQL"
         )
     return None

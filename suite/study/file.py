@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import reprlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from suite.study.config import (
     BACKENDS,
     GRID_SECTIONS,
     MAX_GRID_RUNS,
+    SAFE_NAME,
     SearchParam,
     Study,
     StudyError,
@@ -36,7 +38,8 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     raw = _read_yaml(path)
     for override in overrides:
         _apply_override(raw, override, source=source)
-    raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem))
+    if "name" not in raw:
+        raw["name"] = _name_from_file(path, source)
     try:
         study = Study.model_validate(raw)
     except ValidationError as err:
@@ -59,6 +62,26 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     if problems:
         raise StudyError(source, problems)
     return study
+
+
+def _name_from_file(path: Path, source: str) -> str:
+    """The study's name when the file gives none: its file name with each character a name
+    may not hold made a '-' (as names were always derived, so a study keeps its experiment);
+    where that cannot start a name, accents dropped first (étude -> etude)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", path.stem)
+    if SAFE_NAME.fullmatch(name):
+        return name
+    plain = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", plain).strip("-_.")[:100]
+    if not name:
+        raise StudyError(
+            source,
+            [
+                f"name: the file name {path.stem!r} gives no study name (letters, digits, '_',"
+                " '.', '-'); add  name: my-study  to the file"
+            ],
+        )
+    return name
 
 
 MAX_STUDY_FILE_BYTES = 1_000_000  # a study is a few lines; its largest grid, some kilobytes
@@ -196,8 +219,8 @@ def _race_problems(study: Study) -> list[str]:
     """A race names its configurations in `grid:` and spends seeds itself."""
     if study.race is None:
         return []
-    if study.grid is None:
-        return ["race: races the configurations of a grid: add  grid: {cell: [lstm, gru]}"]
+    if study.search is not None:
+        return ["race: races the configurations of a grid, not a search; remove race: or search:"]
     if "seed" in study.grid:
         return [
             "grid.seed: a race chooses the seeds itself (0, 1, ... up to race.max_seeds);"

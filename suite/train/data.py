@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.errors import SetupError
+from suite.schema import DatasetInput
 from suite.study.config import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
 
 # sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).
@@ -149,9 +150,6 @@ def split_digest(config: DataConfig, split: str) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
 
 
-MLFLOW_CONTEXTS = {"train": "training", "validation": "validation", "test": "testing"}
-
-
 def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str], list[dict]]:
     """(datasets, contexts, tags) for `mlflow.log_inputs`: one MLflow dataset per split.
 
@@ -176,13 +174,17 @@ def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str],
                 x,
                 targets=y,
                 source=str(mnist_path()),
-                name=f"mnist-{config.view}-{split}",
+                name=DatasetInput.name(config.view, split),
                 digest=split_digest(config, split),
             )
         datasets.append(dataset)
-        contexts.append(MLFLOW_CONTEXTS[split])
+        contexts.append(DatasetInput.CONTEXTS[split])
         tags.append(
-            {"view": config.view, "images": str(len(y)), "mnist_slice": f"{source}[{start}:{end}]"}
+            {
+                DatasetInput.VIEW: config.view,
+                DatasetInput.IMAGES: str(len(y)),
+                DatasetInput.SLICE: f"{source}[{start}:{end}]",
+            }
         )
     return datasets, contexts, tags
 

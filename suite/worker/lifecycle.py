@@ -170,3 +170,13 @@ def _train_and_track(
         pruned = reporter.pruned_after is not None
         queue.close(trial, Verdict.finished(trial_result, value=value, pruned=pruned))
     return run_id, result, reporter.pruned_after
+
+
+def close_dead_workers_trials(queue: RunQueue, tracker: Tracker) -> int:
+    """Fail every trial whose worker is gone and end its MLflow run KILLED where it was left
+    RUNNING (a SIGKILL, or a journal repaired after a crash); how many there were. Every
+    invocation does it, also one with nothing to train, so none is left RUNNING."""
+    stale = queue.fail_stale_trials()
+    for trial in stale:
+        tracker.mark_killed(trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID))
+    return len(stale)

@@ -36,6 +36,21 @@ def most_workers(study: Study) -> int:
     return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
 
 
+def workers_at_most(study: Study) -> int:
+    """The most workers this study can start, before any store is read: never more than its
+    grid has runs (a search: than it wants trials), at least one per backend of its axis.
+    What the memory check multiplies one run's memory by."""
+    from suite.study.backends import study_backends
+    from suite.study.grid import expand
+
+    workers = most_workers(study)
+    if study.grid is not None:
+        workers = min(workers, len(expand(study)))
+    elif study.search is not None and study.search.n_trials:
+        workers = min(workers, study.search.n_trials)
+    return max(workers, len(study_backends(study)), 1)
+
+
 def worker_count(study: Study, *, runs_left: int | None = None) -> int:
     """`execution.workers` as a number, never more than the grid's runs left to train (a
     worker with nothing to claim is a process for nothing; `runs_left` from a plan already
@@ -76,10 +91,13 @@ def open_for_workers(study: Study) -> tuple[TrialSource, Opening]:
     """The queue reconciled with the record and every run to train enqueued, and the store and
     experiment created, once, before workers race to: the parent's one read of the study."""
     from suite.record.tracker import Tracker
+    from suite.worker.lifecycle import close_dead_workers_trials
 
     source = trial_source(study)
     opening = source.open()
-    Tracker(study)
+    tracker = Tracker(study)
+    if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
+        opening = source.open()  # their runs, where the record holds them, are done again
     return source, opening
 
 

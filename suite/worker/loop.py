@@ -21,7 +21,12 @@ from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.schema import TrialAttr
 from suite.study.backends import study_backends
 from suite.study.config import Study, process_backend
-from suite.worker.lifecycle import WorkerSession, answer_from_record, run_trial
+from suite.worker.lifecycle import (
+    WorkerSession,
+    answer_from_record,
+    close_dead_workers_trials,
+    run_trial,
+)
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import FromRecord, Opening, Stop, TrialSource, Wait, trial_source
 
@@ -39,8 +44,12 @@ def run_worker(
     study with a backend axis: only the runs of the backend it was started on)."""
     # A study with a backend axis trains in workers (one per backend); its parent plans all.
     backend = None if worker_name is None and study_backends(study) else process_backend()
+    from suite.record.tracker import Tracker
+
     source = trial_source(study, backend=backend)
     opening = source.open()
+    if opening.nothing_to_do and close_dead_workers_trials(source.queue, Tracker(study)):
+        opening = source.open()  # their runs, where the record holds them, are done again
     if worker_name is None:  # a worker of --workers: its parent printed the banner
         console.print(
             f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"

@@ -231,7 +231,7 @@ class RaceTrials(GridTrials):
         self._follow_the_race()
         opening = super().open()
         assert self.state is not None
-        return replace(opening, headline=f"{opening.headline}\n  {race_line(self.state)}")
+        return replace(opening, headline=f"{race_line(self.state)}\n{opening.headline}")
 
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
         self._follow_the_race()
