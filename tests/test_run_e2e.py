@@ -203,9 +203,9 @@ def test_dry_run_writes_nothing(tmp_path, write_study):
     assert not (tmp_path / "mlruns").exists()
 
 
-def start_study(path: Path, cwd: Path) -> subprocess.Popen:
+def start_study(path: Path, cwd: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "suite.run", str(path)],
+        [sys.executable, "-m", "suite.run", str(path), *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -238,18 +238,24 @@ LONG_RUNS = {"training": {"epochs": 40}, "grid": {"layers": [1, 2]}}  # 4 runs, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
-def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study, how):
+@pytest.mark.parametrize(
+    ("how", "workers"),
+    [(signal.SIGINT, "1"), (signal.SIGKILL, "1"), (signal.SIGTERM, "2")],
+    ids=["ctrl-c", "sigkill", "sigterm-to-the-workers-parent"],
+)
+def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study, how, workers):
+    """SIGTERM to the parent of --workers alone (a job scheduler's kill) reaches its workers
+    and ends as Ctrl-C does, within a bounded time."""
     path = write_study(LONG_RUNS)
     client = store_client(tmp_path)
-    process = start_study(path, tmp_path)
+    process = start_study(path, tmp_path, "--workers", workers)
     victim = wait_for_mid_training(client, process)
     process.send_signal(how)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=60)
     finished_before = {
         r.data.tags["run_key"] for r in child_runs(client) if r.info.status == "FINISHED"
     }
-    if how == signal.SIGINT:
+    if how != signal.SIGKILL:
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
         assert client.get_run(victim).info.status == "KILLED"

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 from rich.console import Console
 from rich.live import Live
@@ -26,6 +27,7 @@ from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
 from suite.study.config import MAX_AUTO_WORKERS, RunSpec, Study
+from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source
 
 
@@ -129,12 +131,15 @@ def run_workers(
     ]
     for relay in relays:
         relay.start()
-    interrupted = False
+    interrupted, signalled = False, []
     try:
-        _watch(study, source, processes, console)
+        with ExitStack() as stack:  # SIGTERM / SIGHUP to this process alone: tell the workers
+            for signum in STOP_SIGNALS:
+                stack.enter_context(signal_handled(signum, _interrupt_noting(signalled)))
+            _watch(study, source, processes, console)
     except KeyboardInterrupt:
         interrupted = True
-        _stop(processes)
+        _stop(processes, at_once=bool(signalled))
     for relay in relays:
         relay.join(timeout=5)
     outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
@@ -175,10 +180,19 @@ def _watch(
             time.sleep(1.0)
 
 
-def _stop(processes: dict[str, subprocess.Popen[str]]) -> None:
+def _interrupt_noting(signalled: list[int]) -> Callable[[int, object], None]:
+    def interrupt(signum: int, frame: object) -> None:
+        signalled.append(signum)
+        raise KeyboardInterrupt
+
+    return interrupt
+
+
+def _stop(processes: dict[str, subprocess.Popen[str]], *, at_once: bool = False) -> None:
     """From a terminal the workers got the same Ctrl-C and are recording it; a second one now
-    could cut that short. Only those still running after a moment are told."""
-    deadline = time.monotonic() + 5
+    could cut that short. Only those still running after a moment are told: 5 s, or 1 s
+    `at_once` (a SIGTERM or SIGHUP to this process, which they may never have seen)."""
+    deadline = time.monotonic() + (1 if at_once else 5)
     while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
         time.sleep(0.1)
     for process in processes.values():
