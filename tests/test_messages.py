@@ -69,3 +69,32 @@ def test_a_backend_axis_on_sqlite_optuna_storage_is_refused_like_several_workers
     problem = several_workers_problem(study)
     assert problem is not None and "not safe for the 2 backends' workers" in problem
     assert "use the default journal file" in problem
+
+
+def test_a_journal_that_links_to_nowhere_is_one_line_naming_what_is_missing(tmp_path):
+    from suite.errors import StoreError
+    from suite.stores.checks import check_stores
+
+    (tmp_path / "queue.journal").symlink_to(tmp_path / "gone" / "x.journal")
+    study = load_study(
+        write(
+            tmp_path,
+            "e.yaml",
+            {
+                "grid": {"cell": ["gru"]},
+                "storage": str(tmp_path / "queue.journal"),
+                "tracking": {"uri": f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"},
+            },
+        )
+    )
+    with pytest.raises(StoreError) as raised:
+        check_stores(study, writing=True)
+    assert f"is a symbolic link to {tmp_path / 'gone' / 'x.journal'}" in str(raised.value)
+    assert f"but {tmp_path / 'gone'} does not exist" in str(raised.value)
+
+
+def test_an_sqlite_optuna_storage_in_a_new_folder_is_made_there(tmp_path):
+    from suite.stores.optuna_storage import open_storage
+
+    open_storage(f"sqlite:///{tmp_path / 'new' / 'deeper' / 'optuna.db'}")
+    assert (tmp_path / "new" / "deeper" / "optuna.db").is_file()

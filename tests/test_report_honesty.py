@@ -188,3 +188,39 @@ def test_epochs_are_integers_counted_from_one(tmp_path, seeds):
     text = page_text(out)
     assert ("band = 1 standard deviation across seeds" in text) == (seeds > 1)
     assert ("one seed per configuration: one line each, no band" in text) == (seeds == 1)
+
+
+def test_finished_runs_without_a_result_are_listed_apart_never_ranked(tmp_path):
+    """A FINISHED run with no final metrics, and runs whose test accuracy is NaN: no
+    traceback, none ranked or counted as a seed; each listed with the unfinished runs."""
+    from mlflow.tracking import MlflowClient
+
+    from suite.schema import Role, Tag
+
+    uri = f"sqlite:///{tmp_path / 'odd.db'}"
+    runs = [SyntheticRun("gru", False, 1, 0, 0.90), SyntheticRun("gru", False, 1, 1, 0.92)]
+    runs += [SyntheticRun("lstm", False, 1, seed, 0.97) for seed in (0, 1)]
+    ids = make_store(uri, runs, experiment="odd", study="odd", epochs=4)
+    client = MlflowClient(uri)
+    for seed in (0, 1):
+        client.log_metric(ids[f"lstm-uni-1L-s{seed}"], "test_accuracy", float("nan"), step=5)
+    experiment = client.get_experiment_by_name("odd").experiment_id
+    bare = client.create_run(
+        experiment, tags={Tag.ROLE: Role.RUN, Tag.RUN_KEY: "bare"}, run_name="bare"
+    )
+    client.set_terminated(bare.info.run_id, "FINISHED")
+    out = tmp_path / "odd.html"
+    result = report_cli(
+        "--experiment", "odd", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    tables = html_tables(out)
+    board = tables["odd-leaderboard"]
+    assert [row[1] for row in board[1:]] == ["gru-uni-1L"]  # the lstm runs have no result
+    assert board[1][board[0].index("seeds")] == "2"
+    apart = {row[0]: row[1] for row in tables["odd-unfinished"][1:]}
+    assert apart == {
+        "lstm-uni-1L-s0": "FINISHED, no result",
+        "lstm-uni-1L-s1": "FINISHED, no result",
+        "bare": "FINISHED, no result",
+    }

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 
 from suite.forecast.race import RaceState, race_of_runs, runs_asked
-from suite.report.collect import Collected, Source
+from suite.report.collect import NO_RESULT, Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.ranking import rank
 from suite.report.ranking import selection as select_by
@@ -155,6 +155,7 @@ def _overview(source: Source, runs: pd.DataFrame, key: str, left_out: int) -> Se
                 state="failed or killed"
             ),
             unfinished[unfinished["status"] == Status.RUNNING].assign(state="running"),
+            unfinished[unfinished["status"] == NO_RESULT].assign(state="no final metrics"),
         ]
     )
     if not problems.empty:

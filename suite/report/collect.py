@@ -34,6 +34,14 @@ from suite.study.config import RunSpec, numeric_fields
 CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 FINAL_METRICS = (*Metric.FINAL, *CURVE_METRICS)  # the curves' last values too
 NUMERIC_PARAMS = numeric_fields()  # name -> int or float, from the study model itself
+RESULT_METRICS = (
+    Metric.TEST_ACCURACY,
+    Metric.BEST_VAL_ACCURACY,
+    Metric.PARAM_COUNT,
+    Metric.EPOCHS_TRAINED,
+    Metric.TRAIN_SECONDS,
+)
+NO_RESULT = "FINISHED, no result"  # the report's status of a FINISHED run missing RESULT_METRICS
 BULK_CHUNK = 100  # run ids per bulk metric request: the MLflow server's own limit
 PAGE = 1000
 
@@ -270,6 +278,10 @@ def _typed(runs: pd.DataFrame) -> pd.DataFrame:
                 runs[column] = runs[column].astype("Int64")
     for column in FINAL_METRICS:
         runs[column] = pd.to_numeric(runs[column], errors="coerce")
+    # A FINISHED run without its final numbers (logged by hand, or cut short between its
+    # last metric and its end) is no result: listed apart, never ranked or counted as a seed.
+    no_result = (runs["status"] == Status.FINISHED) & runs[list(RESULT_METRICS)].isna().any(axis=1)
+    runs.loc[no_result, "status"] = NO_RESULT
     runs["seed"] = runs.get("param.seed", pd.Series(0, index=runs.index))
     runs["seconds_per_epoch"] = runs["train_seconds"] / runs["epochs_trained"]
     runs["gap"] = runs["accuracy"] - runs["val_accuracy"]  # last epoch: train minus validation

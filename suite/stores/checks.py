@@ -149,7 +149,14 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
 
 def check_local_file(path: Path, what: str, fix: str, *, writing: bool) -> None:
     """The file, or the folders it will be made in: a folder in the way, a file in the way of
-    a folder, or nowhere to write."""
+    a folder, a symbolic link to nowhere, or nowhere to write."""
+    if path.is_symlink() and not path.exists():
+        target = Path(os.path.realpath(path))
+        missing = target if target.parent.exists() else target.parent
+        raise StoreError(
+            f"{what}: {path} is a symbolic link to {target}, but {missing} does not exist;"
+            f" create it, or {fix}"
+        )
     existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
     if existing != path and not existing.is_dir():
         raise StoreError(f"{what}: {existing} is a file, not a folder; {fix}")

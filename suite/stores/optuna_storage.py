@@ -44,7 +44,10 @@ def is_sqlite_rdb(url: str) -> bool:
 
 
 def open_storage(url: str) -> BaseStorage:
+    """The storage, its local folder made where missing (as the tracking store's is)."""
     if is_rdb(url):
+        if (db := sqlite_path(url)) is not None:
+            db.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.RDBStorage(url)
     path = Path(url.removeprefix("journal:"))
     path.parent.mkdir(parents=True, exist_ok=True)
