@@ -94,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as err:
         print_message(errors, str(err))
         return ExitCode.FAILED
+    except KeyboardInterrupt:  # a report only reads until it writes: nothing to undo
+        print_message(
+            errors, "before anything was written; nothing changed.", label="interrupted"
+        )
+        return ExitCode.INTERRUPTED
     try:
         written = write_report(report, out, protected=protected)
     except OutputError as err:  # a CSV named after a table that lands on a protected path
