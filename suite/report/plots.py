@@ -292,7 +292,7 @@ def race_intervals(rows: pd.DataFrame, study: str) -> Figure:
     positions = range(len(rows))[::-1]
     eliminated = rows["status"].str.startswith("eliminated")
     for mask, colour, label in (
-        (~eliminated, "tab:blue", "still racing or best"),
+        (~eliminated, "tab:blue", "surviving"),
         (eliminated, "tab:gray", "eliminated"),
     ):
         part = rows[mask]
@@ -307,5 +307,5 @@ def race_intervals(rows: pd.DataFrame, study: str) -> Figure:
         title=f"{study}: the race (seeds in brackets)",
         xlabel="best validation accuracy (mean, interval)",
     )
-    axis.legend(loc="lower left", fontsize="small")
+    axis.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")  # off the points
     return figure
