@@ -348,6 +348,10 @@ def test_a_plan_never_builds_a_model_too_large_for_this_machine(tmp_path, write_
     assert result.returncode == 0, result.stdout + result.stderr
     assert "note: model: the largest run" in result.stderr
     assert "estimated time" not in result.stdout  # no probe was built to time
+    # --no-memory-check lifts the refusal, never the guard on the probe.
+    unchecked = run_cli(path, "--dry-run", "--no-memory-check", cwd=tmp_path, timeout=120)
+    assert unchecked.returncode == 0, unchecked.stdout + unchecked.stderr
+    assert "estimated time" not in unchecked.stdout and "Traceback" not in unchecked.stderr
     refused = run_cli(path, "--workers", "2", cwd=tmp_path)
     assert_refused(refused, "x 2 workers training at once", "--no-memory-check")
 

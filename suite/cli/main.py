@@ -143,10 +143,10 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
         notes.append(f"backends not installed here: {'; '.join(missing)}")
         if not args.dry_run:
             raise SetupError(f"{notes[-1]}; nothing was trained")
-    too_big = None
-    if not args.no_memory_check:
-        too_big = check_fits_this_machine(study, workers=workers_at_most(study))
-    if too_big:
+    # Checked even with --no-memory-check: a --dry-run never builds, to time it, a model that
+    # cannot fit (its probe would take the machine down); only the refusal is skipped.
+    too_big = check_fits_this_machine(study, workers=workers_at_most(study))
+    if too_big and not args.no_memory_check:
         notes.append(too_big)
         if not args.dry_run:
             raise SetupError(f"{too_big}, or pass --no-memory-check to train anyway")
