@@ -455,6 +455,35 @@ def test_a_backend_that_is_not_installed_is_refused_before_anything_is_written(
     assert plan.returncode == 0 and "note: backends not installed here: torch" in plan.stderr
 
 
+def test_a_backend_installed_but_failing_to_import_is_refused_before_anything_is_written(
+    tmp_path, write_study
+):
+    """jax found but broken at import (a real import hook): one line naming it and the error,
+    rather than a worker that dies while the other backends' workers train."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import importlib.abc, importlib.machinery, sys\n"
+        "class Broken(importlib.abc.Loader):\n"
+        "    def create_module(self, spec):\n"
+        "        return None\n"
+        "    def exec_module(self, module):\n"
+        "        raise RuntimeError('jaxlib is broken')\n"
+        "class Finder:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'jax':\n"
+        "            return importlib.machinery.ModuleSpec('jax', Broken())\n"
+        "sys.meta_path.insert(0, Finder())\n"
+    )
+    path = write_study(THREE_BACKENDS)
+    env = {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = run_cli(path, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "installed but failing to import: jax (RuntimeError: jaxlib is broken)" in line
+    assert not (tmp_path / "mlruns").exists()
+
+
 def test_a_study_without_the_backend_axis_keeps_its_run_keys(write_study):
     study = load_study(write_study({"grid": {"cell": ["gru"], "bidirectional": [False]}}))
     (spec,) = expand(study)

@@ -133,7 +133,7 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
     --dry-run gets notes instead where it can still plan. Returns whether the study fits."""
     from suite.forecast.memory import check_fits_this_machine
     from suite.stores.checks import check_stores, several_workers_problem
-    from suite.study.backends import missing_backends
+    from suite.study.backends import broken_backends, missing_backends
     from suite.worker.local_processes import workers_at_most
 
     if problem := several_workers_problem(study):
@@ -143,6 +143,11 @@ def preflight(study: Study, args: argparse.Namespace, errors: Console) -> bool:
         notes.append(f"backends not installed here: {'; '.join(missing)}")
         if not args.dry_run:
             raise SetupError(f"{notes[-1]}; nothing was trained")
+    if not args.dry_run and (broken := broken_backends(study)):
+        raise SetupError(
+            f"backends installed but failing to import: {'; '.join(broken)}; repair the"
+            " install, or remove them from grid.backend; nothing was trained"
+        )
     # Checked even with --no-memory-check: a --dry-run never builds, to time it, a model that
     # cannot fit (its probe would take the machine down); only the refusal is skipped.
     too_big = check_fits_this_machine(study, workers=workers_at_most(study))

@@ -37,6 +37,40 @@ def missing_backends(study: Study) -> list[str]:
     return missing
 
 
+def broken_backends(study: Study) -> list[str]:
+    """The study's backends other than this process's that are installed but fail to import,
+    each with the error's last line: their worker would die at start-up. Each is imported in
+    a process of its own, all at once (a backend is imported once per process)."""
+    import subprocess
+    import sys
+
+    from suite.study.config import process_backend
+
+    others = [
+        b for b in study_backends(study) if b != process_backend() and b not in _missing(study)
+    ]
+    imports = {
+        backend: subprocess.Popen(
+            [sys.executable, "-c", f"import {backend}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for backend in others
+    }
+    broken = []
+    for backend, process in imports.items():
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            last = (stderr.strip().splitlines() or ["no message"])[-1]
+            broken.append(f"{backend} ({last})")
+    return broken
+
+
+def _missing(study: Study) -> set[str]:
+    return {entry.split(" ", 1)[0] for entry in missing_backends(study)}
+
+
 def trains_here(spec: RunSpec, backend: str | None) -> bool:
     """Whether a worker whose Keras runs on `backend` may train `spec` (None: a parent that
     plans every run and trains none): only the runs that compute on it, so no run is ever
