@@ -273,7 +273,9 @@ def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study
     finished = [r.data.tags["run_key"] for r in runs if r.info.status == "FINISHED"]
     assert sorted(finished) == sorted({s.run_key for s in expand(load_study(path))})
     victim_key = client.get_run(victim).data.tags["run_key"]
-    assert victim_key in finished and victim_key not in finished_before
+    assert victim_key in finished
+    if workers == "1":  # with two, the other worker may retry it before its own stop arrives
+        assert victim_key not in finished_before
     complete = [t for t in trials(tmp_path) if t.state == TrialState.COMPLETE]
     assert len(complete) == 4 and len({t.user_attrs["run_key"] for t in complete}) == 4
 
