@@ -433,22 +433,28 @@ def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_st
     assert effects.count("backend,") == 3  # one main-effect row per backend
 
 
+def import_hook(folder: Path, code: str) -> dict[str, str]:
+    """The environment of a process that runs `code` at start-up (a sitecustomize module)."""
+    hook = folder / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(code)
+    return {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
 def test_a_backend_that_is_not_installed_is_refused_before_anything_is_written(
     tmp_path, write_study
 ):
     """torch made unimportable by a real import hook: the refusal names it and the install."""
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
+    env = import_hook(
+        tmp_path,
         "import sys\n"
         "class NoTorch:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] == 'torch':\n"
         "            raise ModuleNotFoundError(name=name)\n"
-        "sys.meta_path.insert(0, NoTorch())\n"
+        "sys.meta_path.insert(0, NoTorch())\n",
     )
     path = write_study(THREE_BACKENDS)
-    env = {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = run_cli(path, cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "backends not installed here: torch (pip install torch==2.13.0" in result.stderr
@@ -462,9 +468,8 @@ def test_a_backend_installed_but_failing_to_import_is_refused_before_anything_is
 ):
     """jax found but broken at import (a real import hook): one line naming it and the error,
     rather than a worker that dies while the other backends' workers train."""
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
+    env = import_hook(
+        tmp_path,
         "import importlib.abc, importlib.machinery, sys\n"
         "class Broken(importlib.abc.Loader):\n"
         "    def create_module(self, spec):\n"
@@ -475,10 +480,9 @@ def test_a_backend_installed_but_failing_to_import_is_refused_before_anything_is
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'jax':\n"
         "            return importlib.machinery.ModuleSpec('jax', Broken())\n"
-        "sys.meta_path.insert(0, Finder())\n"
+        "sys.meta_path.insert(0, Finder())\n",
     )
     path = write_study(THREE_BACKENDS)
-    env = {"PYTHONPATH": f"{hook}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = run_cli(path, cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
