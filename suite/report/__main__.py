@@ -95,9 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, str(err))
         return ExitCode.FAILED
     except KeyboardInterrupt:  # a report only reads until it writes: nothing to undo
-        print_message(
-            errors, "before anything was written; nothing changed.", label="interrupted"
-        )
+        print_message(errors, "before anything was written; nothing changed.", label="interrupted")
         return ExitCode.INTERRUPTED
     try:
         written = write_report(report, out, protected=protected)

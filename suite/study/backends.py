@@ -26,15 +26,14 @@ def study_backends(study: Study) -> list[str]:
 
 def missing_backends(study: Study) -> list[str]:
     """The study's backends that cannot be imported here, each with how to install it."""
-    missing = []
-    for backend in study_backends(study):
-        try:
-            found = importlib.util.find_spec(backend) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(f"{backend} ({INSTALL[backend]})")
-    return missing
+    return [f"{b} ({INSTALL[b]})" for b in study_backends(study) if not _installed(b)]
+
+
+def _installed(backend: str) -> bool:
+    try:
+        return importlib.util.find_spec(backend) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def broken_backends(study: Study) -> list[str]:
@@ -46,9 +45,7 @@ def broken_backends(study: Study) -> list[str]:
 
     from suite.study.config import process_backend
 
-    others = [
-        b for b in study_backends(study) if b != process_backend() and b not in _missing(study)
-    ]
+    others = [b for b in study_backends(study) if b != process_backend() and _installed(b)]
     imports = {
         backend: subprocess.Popen(
             [sys.executable, "-c", f"import {backend}"],
@@ -65,10 +62,6 @@ def broken_backends(study: Study) -> list[str]:
             last = (stderr.strip().splitlines() or ["no message"])[-1]
             broken.append(f"{backend} ({last})")
     return broken
-
-
-def _missing(study: Study) -> set[str]:
-    return {entry.split(" ", 1)[0] for entry in missing_backends(study)}
 
 
 def trains_here(spec: RunSpec, backend: str | None) -> bool:
