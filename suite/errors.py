@@ -28,26 +28,62 @@ class StoreError(SetupError):
     """The tracking store cannot be opened or written: every run would fail the same way."""
 
 
-@contextmanager
-def store_errors_stop_the_study(uri: str) -> Iterator[None]:
-    """Errors of the tracking store (MLflow's, its database's, the file system's) raised inside
-    become one StoreError that names the store and the fix."""
+STORE_ERRORS_FIX = (
+    "Check that it is reachable and writable and that its disk has space (tracking.uri and"
+    " storage in the study file, or --tracking-uri and --storage), then run the same command"
+    " again: nothing finished is trained again."
+)
+
+
+def store_error_types() -> tuple[type[BaseException], ...]:
+    """What a store raises when it is gone, full or read-only: MLflow's errors, its database's
+    and the file system's."""
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
+    return (MlflowException, SQLAlchemyError, OSError)
+
+
+def is_store_fault(err: BaseException) -> bool:
+    """Whether `err` says a store failed (then nothing more is asked of that store)."""
+    return isinstance(err, (StoreError, *store_error_types()))
+
+
+def tracking_store(uri: str) -> str:
+    return f"tracking store {uri}"
+
+
+def study_stores(uri: str, queue: str) -> str:
+    """Both stores, where either may have failed (a run writes to both)."""
+    return f"tracking store {uri} or queue {queue}"
+
+
+@contextmanager
+def store_errors_stop_the_study(store: str) -> Iterator[None]:
+    """Errors of a store (`store` names it: `tracking_store` or `study_stores`) raised inside
+    become one StoreError that names the store and the fix."""
     try:
         yield
-    except (MlflowException, SQLAlchemyError, OSError) as err:
-        raise StoreError(
-            f"tracking store {uri} failed: {first_line(err)}. Check that it is reachable and"
-            " writable (tracking.uri in the study file, or --tracking-uri), then run again."
-        ) from err
+    except StoreError:
+        raise
+    except store_error_types() as err:
+        raise StoreError(f"{store} failed: {first_line(err)}. {STORE_ERRORS_FIX}") from err
 
 
 def first_line(err: BaseException) -> str:
     """An error's message without the SQL, parameters and links that databases append."""
     lines = str(err).strip().splitlines()
     return lines[0] if lines else type(err).__name__
+
+
+class StoreLostInCallback(BaseException):
+    """A store error inside a Keras callback, carried out of `fit`. A BaseException because
+    MLflow's callbacks turn every Exception into a warning (`ExceptionSafeClass`), and the
+    run would train on to its end, unrecorded, warning once per epoch."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class StudyFailed(Exception):

@@ -98,7 +98,7 @@ def background_server(
     nobody reads and freeze the server mid-test.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
+    with log.open("a") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
@@ -119,10 +119,11 @@ def background_server(
 
 
 @contextlib.contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path) -> Iterator[str]:
-    """`mlflow server` on a free loopback port; yields its http:// URI once it answers. Its
-    log is mlflow-server.log beside `artifacts`."""
-    port = free_port()
+def mlflow_server(backend_uri: str, artifacts: Path, *, port: int | None = None) -> Iterator[str]:
+    """`mlflow server` on `port` (default: a free loopback port); yields its http:// URI once
+    it answers, and stops it when the block ends. Its log is mlflow-server.log beside
+    `artifacts`."""
+    port = port or free_port()
     mlflow = Path(sys.executable).with_name("mlflow")
     command = [
         str(mlflow),

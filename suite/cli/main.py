@@ -16,6 +16,7 @@ from rich.console import Console
 
 from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
+from suite.stores.http_limits import bound_tracking_requests
 from suite.study.config import Study, StudyError, backend_problem
 from suite.study.file import load_study
 from suite.train.keras_startup import quiet_library_logs
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, err.message)
         return ExitCode.BAD_INPUT
     quiet_library_logs()
+    bound_tracking_requests()  # a server that dies mid-study: one line within 60 s
     fits = True
     if not args.worker_name:  # --workers: the parent checked before starting them
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import mlflow
 from mlflow.keras import MlflowCallback
 
+from suite.errors import StoreLostInCallback, store_error_types
+
 
 class EpochCurves(MlflowCallback):
     """MLflow's Keras callback (optimizer params, model summary, one point per epoch), minus
@@ -17,8 +19,12 @@ class EpochCurves(MlflowCallback):
     """
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs:
+        if not logs:
+            return
+        try:
             mlflow.log_metrics(dict(logs), step=epoch + 1, synchronous=True, model_id=self.model_id)
+        except store_error_types() as err:  # the store is gone: stop now, not at the run's end
+            raise StoreLostInCallback(err) from err
 
     def on_test_end(self, logs: dict | None = None) -> None:
         return None

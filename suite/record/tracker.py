@@ -20,7 +20,7 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from suite.errors import Superseded
+from suite.errors import Superseded, is_store_fault, store_error_types
 from suite.record.ui_links import LOCAL_UI, ui_url
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
@@ -71,6 +71,7 @@ class Tracker:
 
     def __init__(self, study: Study) -> None:
         self.study = study
+        self.store_failed: list[BaseException] = []  # once it failed, it is asked no more
         uri = study.tracking.uri
         db = sqlite_path(uri)
         with one_opener_at_a_time(db, create=True):
@@ -139,7 +140,27 @@ class Tracker:
     def mark_killed(self, run_id: str | None) -> None:
         """Close the MLflow run of a worker that died mid-training (SIGKILL, power loss)."""
         if run_id and self.client.get_run(run_id).info.status == Status.RUNNING:
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+            self.client.set_terminated(run_id, Status.KILLED)
+
+    def running_child_runs(self) -> list[str]:
+        """The ids of this study's runs that MLflow holds as RUNNING (one query)."""
+        found = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                f"attributes.status = '{Status.RUNNING}' and tags.{Tag.ROLE} = '{Role.RUN}'"
+                f" and tags.{Tag.STUDY} = '{self.study.name}'"
+            ),
+        )
+        return [run.info.run_id for run in found]
+
+    def end_left_running(self, run_id: str, status: str) -> None:
+        self.client.set_terminated(run_id, status)
+
+    def end_study_run_left_running(self) -> None:
+        """The study's run, where a fault left it RUNNING and no worker is training."""
+        for run in self._parent_runs():
+            if run.info.status == Status.RUNNING:
+                self.client.set_terminated(run.info.run_id, Status.FINISHED)
 
     def tag_study_run(self, tags: dict[str, str]) -> None:
         """Tags on the study's parent run (active inside `study_run`): e.g. a race's answer."""
@@ -150,7 +171,7 @@ class Tracker:
     def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
         """The study's parent run, resumed on every invocation, active for the duration."""
         run_id = self._parent_run_id()
-        with _ended_by_outcome(mlflow.start_run(run_id=run_id)):
+        with _ended_by_outcome(mlflow.start_run(run_id=run_id), self.store_failed):
             mlflow.log_dict(
                 self.study.model_dump(mode="json"), Artifact.STUDY
             )  # overwritten each time: the study as last run
@@ -191,7 +212,7 @@ class Tracker:
             tags=tags,
             log_system_metrics=tracking.system_metrics,
         )
-        with _ended_by_outcome(active):
+        with _ended_by_outcome(active, self.store_failed):
             mlflow.log_params(run_params(spec))
             mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
             yield active.info.run_id
@@ -304,19 +325,57 @@ def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
 
 
 @contextlib.contextmanager
-def _ended_by_outcome(active: mlflow.ActiveRun) -> Iterator[None]:
-    """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept)."""
+def _ended_by_outcome(
+    active: mlflow.ActiveRun, store_failed: list[BaseException]
+) -> Iterator[None]:
+    """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept);
+    once the store has failed, leave it as the store holds it (see `_leave_unwritten`)."""
     try:
         yield
     except (KeyboardInterrupt, Superseded):
-        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+        _end_unless_store_failed(active, RunStatus.KILLED, store_failed)
         raise
-    except BaseException:
+    except BaseException as err:
+        if is_store_fault(err):
+            store_failed.append(err)
+            _leave_unwritten(active)
+            raise
         with contextlib.suppress(Exception):
             mlflow.log_text(traceback.format_exc(), Artifact.ERROR)
-        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+        _end_unless_store_failed(active, RunStatus.FAILED, store_failed)
         raise
     else:
         mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
     finally:
         del active
+
+
+def _end_unless_store_failed(
+    active: mlflow.ActiveRun, status: int, store_failed: list[BaseException]
+) -> None:
+    """End the run with `status`, unless the store has failed (now or before): then leave it
+    for the next invocation, which ends it from its trial's state."""
+    if store_failed:
+        _leave_unwritten(active)
+        return
+    try:
+        mlflow.end_run(RunStatus.to_string(status))
+    except store_error_types() as err:
+        store_failed.append(err)
+        _leave_unwritten(active)
+
+
+def _leave_unwritten(active: mlflow.ActiveRun) -> None:
+    """Leave the active run without a word to the store that just failed: every further
+    request would wait out its retries again (up to a minute each on a server gone), and
+    MLflow's `end_run` writes the status before it lets the run go. Written by hand because
+    MLflow has no public way to drop an active run locally; the next invocation ends the run
+    FAILED (`suite.worker.lifecycle.close_left_running`)."""
+    from mlflow.tracking.fluent import _active_run_stack, run_id_to_system_metrics_monitor
+
+    stack = _active_run_stack.get()
+    if stack and stack[-1].info.run_id == active.info.run_id:
+        stack.pop()
+    monitor = run_id_to_system_metrics_monitor.pop(active.info.run_id, None)
+    if monitor is not None:  # its thread would ask the failed store again; let it stop
+        monitor._shutdown_event.set()

@@ -77,9 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.report.collect import ReportError, collect
     from suite.report.outputs import OutputError
     from suite.report.render import write_report
+    from suite.stores.http_limits import bound_tracking_requests
     from suite.train.keras_startup import quiet_library_logs
 
     quiet_library_logs()
+    bound_tracking_requests()  # a server that dies as it is read: one line within 60 s
     console = Console()
     out = args.out or Path("reports") / f"{'+'.join(slug(s.name) for s in sources)}.html"
     if refused := _refusal(sources, out, protected):

@@ -258,11 +258,11 @@ def _check_database(url: str, what: str, fix: str) -> None:
 def _check_experiment(study: Study) -> None:
     """A deleted experiment, or one whose artifacts live outside this store (a copied or
     moved store), is refused before anything is enqueued."""
-    from suite.errors import store_errors_stop_the_study
+    from suite.errors import store_errors_stop_the_study, tracking_store
     from suite.stores.experiment import existing_experiment
 
     uri = study.tracking.uri
-    with store_errors_stop_the_study(uri):
+    with store_errors_stop_the_study(tracking_store(uri)):
         experiment = existing_experiment(uri, study.experiment_name)
     if experiment is None:
         return  # a fresh store or experiment: made when the study begins

@@ -18,12 +18,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import optuna
+from optuna.trial import TrialState
 
-from suite.errors import SetupError, Superseded, store_errors_stop_the_study
+from suite.errors import (
+    SetupError,
+    StoreLostInCallback,
+    Superseded,
+    store_error_types,
+    store_errors_stop_the_study,
+    study_stores,
+)
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
-from suite.schema import Metric, Objective, TrialAttr, TrialResult
+from suite.schema import Metric, Objective, Status, TrialAttr, TrialResult
 from suite.study.config import RunSpec
 from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
@@ -84,7 +92,8 @@ def run_trial(
     progress.run_started(spec)
     run_id: str | None = None
     try:
-        with store_errors_stop_the_study(session.tracker.study.tracking.uri):
+        stores = study_stores(session.tracker.study.tracking.uri, queue.url)
+        with store_errors_stop_the_study(stores):
             run_id, result, pruned_after = _train_and_track(
                 spec, trial, session, objective=objective, prune=prune
             )
@@ -132,9 +141,6 @@ def _train_and_track(
     """Train inside the trial's heartbeat and MLflow child run, and close the trial with its
     result before the run ends FINISHED (a superseded result ends it KILLED instead).
     (run id, result, pruned at)."""
-    from mlflow.exceptions import MlflowException
-    from sqlalchemy.exc import SQLAlchemyError
-
     from suite.train.fit import ReportToTrial, execution_for, train
 
     queue, tracker = session.queue, session.tracker
@@ -153,8 +159,10 @@ def _train_and_track(
         callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
         try:
             model, result = train(spec, splits, execution=execution, callbacks=callbacks)
-        except (KeyboardInterrupt, SetupError, MlflowException, SQLAlchemyError):
-            raise  # the user's, the setup's or the store's: not this run's
+        except StoreLostInCallback as lost:
+            raise lost.error from None  # the store's, not this run's
+        except (KeyboardInterrupt, SetupError, *store_error_types()):
+            raise  # the user's, the setup's or a store's (the queue's, too): not this run's
         except Exception as err:
             raise _TrainingError from err
         tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
@@ -172,11 +180,35 @@ def _train_and_track(
     return run_id, result, reporter.pruned_after
 
 
+def end_runs_left_running(queue: RunQueue, tracker: Tracker) -> None:
+    """Every invocation's first step: end the study's MLflow runs that a store fault left
+    RUNNING for good, as their closed trials say. A worker that loses the tracking store (a
+    server gone, a disk full or read-only) cannot end its run; its trial, in the queue, may
+    still have been closed: failed (the run is ended FAILED and trained again), or complete
+    (the store failed as the run ended: its result is all there; ended FINISHED).
+
+    Safe beside live workers: a trial closes only after its run has ended, except that a
+    complete trial closes just before its run ends FINISHED, which is what this does too.
+    A RUNNING trial's run is left alone (a dead worker's is handled by the worker loop)."""
+    ended = {TrialState.FAIL: Status.FAILED, TrialState.COMPLETE: Status.FINISHED}
+    ended[TrialState.PRUNED] = Status.FINISHED
+    running = set(tracker.running_child_runs())
+    if not running:
+        return
+    for trial in queue.optuna_study.get_trials(deepcopy=False, states=tuple(ended)):
+        run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
+        if run_id in running:
+            tracker.end_left_running(run_id, ended[trial.state])
+
+
 def close_dead_workers_trials(queue: RunQueue, tracker: Tracker) -> int:
     """Fail every trial whose worker is gone and end its MLflow run KILLED where it was left
     RUNNING (a SIGKILL, or a journal repaired after a crash); how many there were. Every
-    invocation does it, also one with nothing to train, so none is left RUNNING."""
+    invocation with nothing to train does it (else the worker loop does, as it claims), and
+    then ends the study's own run if a fault left it RUNNING: no run stays RUNNING."""
     stale = queue.fail_stale_trials()
     for trial in stale:
         tracker.mark_killed(trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID))
+    if not queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        tracker.end_study_run_left_running()
     return len(stale)

@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from suite.errors import ExitCode
+from suite.errors import ExitCode, store_errors_stop_the_study, study_stores
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
@@ -93,13 +93,15 @@ def open_for_workers(study: Study) -> tuple[TrialSource, Opening]:
     """The queue reconciled with the record and every run to train enqueued, and the store and
     experiment created, once, before workers race to: the parent's one read of the study."""
     from suite.record.tracker import Tracker
-    from suite.worker.lifecycle import close_dead_workers_trials
+    from suite.worker.lifecycle import close_dead_workers_trials, end_runs_left_running
 
     source = trial_source(study)
-    opening = source.open()
-    tracker = Tracker(study)
-    if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
-        opening = source.open()  # their runs, where the record holds them, are done again
+    with store_errors_stop_the_study(study_stores(study.tracking.uri, source.queue.url)):
+        tracker = Tracker(study)
+        end_runs_left_running(source.queue, tracker)
+        opening = source.open()
+        if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
+            opening = source.open()  # their runs, where the record holds them, are done again
     return source, opening
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from suite.errors import StudyFailed, store_errors_stop_the_study
+from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores, tracking_store
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.schema import TrialAttr
 from suite.study.backends import study_backends
@@ -25,6 +25,7 @@ from suite.worker.lifecycle import (
     WorkerSession,
     answer_from_record,
     close_dead_workers_trials,
+    end_runs_left_running,
     run_trial,
 )
 from suite.worker.signals import stops_as_interrupts
@@ -47,9 +48,13 @@ def run_worker(
     from suite.record.tracker import Tracker
 
     source = trial_source(study, backend=backend)
-    opening = source.open()
-    if opening.nothing_to_do and close_dead_workers_trials(source.queue, Tracker(study)):
-        opening = source.open()  # their runs, where the record holds them, are done again
+    stores = study_stores(study.tracking.uri, source.queue.url)
+    with store_errors_stop_the_study(stores):
+        tracker = Tracker(study)
+        end_runs_left_running(source.queue, tracker)
+        opening = source.open()
+        if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
+            opening = source.open()  # their runs, where the record holds them, are done again
     if worker_name is None:  # a worker of --workers: its parent printed the banner
         console.print(
             f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
@@ -64,8 +69,9 @@ def run_worker(
         study, source, console, opening, source_file=source_file, worker_name=worker_name
     ) as session:
         try:
-            _work(source, session, trained)
-            session.tracker.tag_study_run(source.answer_tags())
+            with store_errors_stop_the_study(stores):  # a store lost mid-study: one line
+                _work(source, session, trained)
+                session.tracker.tag_study_run(source.answer_tags())
         except KeyboardInterrupt:
             raise StudyInterrupted(StudyOutcome(study, source.outcomes(trained), True)) from None
     return StudyOutcome(study, source.outcomes(trained))
@@ -127,7 +133,7 @@ def worker_session(
     from suite.worker.progress import StudyProgress
 
     with ExitStack() as stack:
-        with store_errors_stop_the_study(study.tracking.uri):
+        with store_errors_stop_the_study(tracking_store(study.tracking.uri)):
             tracker = Tracker(study)
             stack.enter_context(tracker.checkpointed())
             stack.enter_context(stops_as_interrupts())

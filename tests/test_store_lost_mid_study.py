@@ -1,0 +1,139 @@
+"""A store lost in the middle of a study: a tracking server that dies, a disk that fills, a
+disk that turns read-only. Each ends the study within 60 s with one `error:` line (exit 2)
+that names the store and says to run again; the next invocation, with the store back, leaves
+no run RUNNING and trains each run to FINISHED exactly once.
+
+The disk faults need a mount namespace of their own (see tests/store_fault_driver.py): as
+root, util-linux's `unshare --mount`; otherwise inside a user namespace as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import FAST, ROOT, deep_merge, free_port
+from tests.servers import mlflow_server
+
+FAULT_STUDY = {"data": {"train_size": 1536}, "training": {"epochs": 5}, **FAST}
+# With MLflow's system-metrics thread, whose requests to a lost server must stop too.
+SERVER_STUDY = deep_merge(FAULT_STUDY, {"tracking": {"system_metrics": True}})
+BOUND_SECONDS = 60  # the README's promise: a lost store is one line within this
+RUN_KEYS = 2  # the tiny study's grid: gru uni and bi
+
+
+def _one_error_line(stderr: str, *needles: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "run the same command again" in lines[0]
+    return lines[0]
+
+
+def _assert_recovered(after: list[list[str]], faulted_ended: set[str]) -> None:
+    """No run RUNNING; each run_key FINISHED exactly once; the run the fault hit ended as
+    `faulted_ended` allows (a later invocation ended it from its trial's state)."""
+    children = [(name, status, key) for name, status, key in after if key]
+    assert not [row for row in after if row[1] == "RUNNING"], after
+    finished = Counter(key for _, status, key in children if status == "FINISHED")
+    assert len(finished) == RUN_KEYS and set(finished.values()) == {1}, after
+    ended_badly = [status for _, status, _ in children if status != "FINISHED"]
+    assert len(ended_badly) == 1 and ended_badly[0] in faulted_ended, after
+
+
+@pytest.mark.parametrize(
+    ("fault", "message", "faulted_ended"),
+    [
+        # The journal, on the same full disk, could not record the failure: the trial is a
+        # dead worker's on the next invocation, and its run ends KILLED.
+        ("full", "No space left on device", {"KILLED"}),
+        ("readonly", "Read-only file system", {"FAILED"}),
+    ],
+)
+def test_a_disk_that_fills_or_turns_read_only_mid_study(
+    fault, message, faulted_ended, tmp_path, write_study
+):
+    path = write_study(FAULT_STUDY)
+    store = tmp_path / "mlruns"
+    store.mkdir()
+    namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "-r", "--mount"]
+    driven = subprocess.run(
+        [
+            *namespace,
+            sys.executable,
+            "-m",
+            "tests.store_fault_driver",
+            fault,
+            str(path),
+            str(store),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert driven.returncode == 0, driven.stderr[-3000:]
+    result = json.loads(driven.stdout)
+    first = result["first"]
+    assert first["code"] == 2, first
+    _one_error_line(first["stderr"], message, str(store / "mlflow.db"))
+    assert result["ended_after"] < BOUND_SECONDS, result["ended_after"]
+    assert [row[1] for row in result["before"] if row[2]] == ["RUNNING"]  # what it cut short
+    assert result["again"]["code"] == 0, result["again"]
+    _assert_recovered(result["after"], faulted_ended)
+
+
+def _runs(db: Path) -> list[list[str]]:
+    from tests.store_fault_driver import statuses
+
+    return statuses(db)
+
+
+def test_a_tracking_server_that_dies_mid_study(tmp_path, write_study):
+    from tests.store_fault_driver import first_epoch_recorded
+
+    path = write_study(SERVER_STUDY)
+    db, port = tmp_path / "server" / "mlflow.db", free_port()
+    db.parent.mkdir()
+    backend, artifacts = f"sqlite:///{db}", tmp_path / "server" / "artifacts"
+    study = yaml.safe_load(path.read_text())
+    study["tracking"]["uri"] = f"http://127.0.0.1:{port}"
+    path.write_text(yaml.safe_dump(study))
+    command = [sys.executable, "-m", "suite.run", str(path)]
+    env = {**os.environ, "COLUMNS": "160"}
+    with mlflow_server(backend, artifacts, port=port):
+        first = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 300
+        while not first_epoch_recorded(db):
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.2)
+    died = time.monotonic()  # the block's end stopped the server
+    out, err = first.communicate(timeout=600)
+    assert time.monotonic() - died < BOUND_SECONDS
+    assert first.returncode == 2, out + err
+    _one_error_line(err, f"tracking store http://127.0.0.1:{port}", "Connection refused")
+    with sqlite3.connect(db) as store:  # the server's own database, read while it is down
+        left = store.execute("SELECT status FROM runs").fetchall()
+    assert ("RUNNING",) in left  # what the lost server could not be told
+    with mlflow_server(backend, artifacts, port=port):
+        again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    _assert_recovered(_runs(db), {"FAILED"})
