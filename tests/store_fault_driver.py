@@ -1,7 +1,8 @@
 """A store that fails in the middle of a study, for tests/test_store_lost_mid_study.py.
 
 Run inside a mount namespace of its own (`unshare --mount`, plus `--map-root-user` when not
-root), so that it may mount: `python -m tests.store_fault_driver MODE STUDY_FILE STORE_DIR`.
+root), so that it may mount:
+`python -m tests.store_fault_driver MODE STUDY_FILE STORE_DIR [SUITE.RUN OPTIONS...]`.
 It mounts the fault's file system over STORE_DIR, starts the study, waits for its first epoch
 point in MLflow, then brings the fault on:
 
@@ -67,14 +68,14 @@ def mount(*args: str) -> None:
 
 
 def main() -> None:
-    mode, study, store = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    mode, study, store, options = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:]
     artifacts = store / "artifacts"
     if mode == "full":
         mount("-t", "tmpfs", "-o", "size=24m", "tmpfs", str(store))
     else:
         artifacts.mkdir(parents=True, exist_ok=True)
         mount("--bind", str(artifacts), str(artifacts))
-    command = [sys.executable, "-m", "suite.run", str(study)]
+    command = [sys.executable, "-m", "suite.run", str(study), *options]
     env = {**os.environ, "COLUMNS": "160"}
     first = subprocess.Popen(
         command,

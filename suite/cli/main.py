@@ -186,7 +186,8 @@ def train_with_workers(
     code, outcomes = run_workers(
         study, opened, worker_command(argv), workers, console, backends=study_backends(study)
     )
-    print_summary(StudyOutcome(study, outcomes), console)
+    if outcomes is not None:  # None: a store failed, and each worker said so
+        print_summary(StudyOutcome(study, outcomes), console)
     if code == ExitCode.OK:
         print_next_steps(study, console, source_file=source_file)
     if code == ExitCode.INTERRUPTED:

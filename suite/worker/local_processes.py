@@ -8,6 +8,7 @@ worker is training (read from the storage) and prints the summary when they are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from suite.errors import ExitCode, store_errors_stop_the_study, study_stores
+from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
@@ -113,8 +114,9 @@ def run_workers(
     console: Console,
     *,
     backends: Sequence[str] = (),
-) -> tuple[ExitCode, list[RunOutcome]]:
-    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes).
+) -> tuple[ExitCode, list[RunOutcome] | None]:
+    """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes;
+    None where a store failed and they cannot be read).
     With `backends`, worker i starts on backends[i % len]: each trains that backend's runs.
     The workers print no banner of their own: this process said it (`opened`)."""
     source, opening = opened
@@ -144,8 +146,11 @@ def run_workers(
         _stop(processes, at_once=bool(signalled))
     for relay in relays:
         relay.join(timeout=5)
-    outcomes = source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
-    return _exit_code([p.returncode for p in processes.values()], interrupted), outcomes
+    code = _exit_code([p.returncode for p in processes.values()], interrupted)
+    try:
+        return code, source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
+    except store_error_types():  # a store failed: the workers each said so, in one line
+        return code, None
 
 
 def _start(
@@ -178,7 +183,9 @@ def _watch(
     specs = source.specs if isinstance(source, GridTrials) else []
     with Live(console=console, refresh_per_second=2, transient=True) as live:
         while any(p.poll() is None for p in processes.values()):
-            live.update(_status_table(study, source.queue, processes, specs=specs))
+            # A store that fails mid-study: the workers say so; the table waits for it.
+            with contextlib.suppress(*store_error_types()):
+                live.update(_status_table(study, source.queue, processes, specs=specs))
             time.sleep(1.0)
 
 
