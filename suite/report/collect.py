@@ -96,14 +96,14 @@ def _on_the_backend_of_its_runs(source: Source, runs: list[Run]) -> Source:
     return replace(source, expected=used[0]) if len(used) == 1 else source
 
 
-def _of_this_study(source: Source, row: dict[str, Any]) -> bool:
+def _of_this_study(source: Source, row: dict[str, Any], grid_keys: set[str] | None) -> bool:
     """Whether a run of the experiment is a result of this study: one of its grid's run_keys
-    (any study of the same computation shares it), else, for a search, trained by it; with
-    only an experiment named (--experiment), every run."""
+    (`grid_keys`; any study of the same computation shares them), else, for a search, trained
+    by it; with only an experiment named (--experiment), every run."""
     if row["run_key"] is None:  # computed on another backend than its key stands for
         return False
-    if source.expected is not None:
-        return row["run_key"] in {spec.run_key for spec in source.expected}
+    if grid_keys is not None:
+        return row["run_key"] in grid_keys
     if source.search_storage is not None:
         return row["study_tag"] in (None, source.name)
     return True
@@ -139,12 +139,15 @@ def collect(sources: Sequence[Source]) -> Collected:
         for run in runs:
             if run.data.tags.get(Tag.ROLE) == Role.STUDY and _parent_of(source, run):
                 parents[source.name] = run.info.run_id
+        # Once per study, not per run: each is a pass over the grid (10,000 runs at most).
+        identity = RunIdentity(source.expected or ())
+        grid_keys = None if source.expected is None else {s.run_key for s in source.expected}
         rows = [
-            _run_row(source, run, RunIdentity(source.expected or ()))
+            _run_row(source, run, identity)
             for run in runs
             if run.data.tags.get(Tag.ROLE, Role.RUN) == Role.RUN
         ]
-        table = pd.DataFrame([row for row in rows if _of_this_study(source, row)])
+        table = pd.DataFrame([row for row in rows if _of_this_study(source, row, grid_keys)])
         left_out[source.name] = len(rows) - len(table)
         frames.append(table)
         if not table.empty:
