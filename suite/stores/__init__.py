@@ -1,3 +1,4 @@
 """Where each store lives and whether it can be used, before anything is written: a local SQLite
 file (sqlite), the Optuna storage (optuna_storage), a damaged journal (journal), the checks
-(checks), and the one lookup of a study's MLflow experiment (experiment)."""
+(checks), the one lookup of a study's MLflow experiment (experiment), and how long a tracking
+server may keep the suite waiting (http_limits)."""
