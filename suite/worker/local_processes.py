@@ -231,6 +231,7 @@ def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
                 text if text.startswith(f"[{name}]") else f"[{name}] {text}",
                 highlight=False,
                 markup=False,
+                soft_wrap=True,  # a worker's one-line error stays one line
             )
 
 

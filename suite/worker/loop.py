@@ -65,15 +65,21 @@ def run_worker(
         console.print(opening.nothing_to_do)
         return StudyOutcome(study, source.outcomes([]))
     trained: list[RunOutcome] = []
-    with worker_session(
-        study, source, console, opening, source_file=source_file, worker_name=worker_name
-    ) as session:
-        try:
-            with store_errors_stop_the_study(stores):  # a store lost mid-study: one line
-                _work(source, session, trained)
-                session.tracker.tag_study_run(source.answer_tags())
-        except KeyboardInterrupt:
-            raise StudyInterrupted(StudyOutcome(study, source.outcomes(trained), True)) from None
+    try:
+        with worker_session(
+            study, source, console, opening, source_file=source_file, worker_name=worker_name
+        ) as session:
+            try:
+                with store_errors_stop_the_study(stores):  # a store lost mid-study: one line
+                    _work(source, session, trained)
+                    session.tracker.tag_study_run(source.answer_tags())
+            except KeyboardInterrupt:
+                outcome = StudyOutcome(study, source.outcomes(trained), True)
+                raise StudyInterrupted(outcome) from None
+    except KeyboardInterrupt:  # as the session ended: never "nothing is lost" after training
+        if not trained:
+            raise
+        raise StudyInterrupted(StudyOutcome(study, trained, True)) from None
     return StudyOutcome(study, source.outcomes(trained))
 
 
