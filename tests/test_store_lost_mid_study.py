@@ -59,7 +59,6 @@ def _assert_recovered(after: list[list[str]], faulted_ended: set[str]) -> None:
         # dead worker's on the next invocation, and its run ends KILLED.
         ("full", "No space left on device", {"KILLED"}, 1),
         ("readonly", "Read-only file system", {"FAILED"}, 1),
-        ("full", "No space left on device", {"KILLED"}, 2),  # both workers hit, both say so
     ],
 )
 def test_a_disk_that_fills_or_turns_read_only_mid_study(
