@@ -62,16 +62,21 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, text.splitlines()[-1] if text else ""
 
 
+def classic_grid(seeds: int) -> dict:
+    """The 18 configurations (CONFIGURATIONS) with seeds 0 .. seeds-1, as a study file's grid."""
+    return {
+        "cell": ["simple_rnn", "lstm", "gru"],
+        "bidirectional": [False, True],
+        "layers": [1, 2, 3],
+        "seed": list(range(seeds)),
+    }
+
+
 def study_file(folder: Path, seeds: int) -> Path:
     study = {
         "name": "load",
         "experiment": "load",
-        "grid": {
-            "cell": ["simple_rnn", "lstm", "gru"],
-            "bidirectional": [False, True],
-            "layers": [1, 2, 3],
-            "seed": list(range(seeds)),
-        },
+        "grid": classic_grid(seeds),
         "tracking": {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"},
         "storage": str(folder / "mlruns" / "optuna.journal"),
     }

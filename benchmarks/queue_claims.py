@@ -75,15 +75,11 @@ def worker(study_file: Path, claimed) -> None:
 
 def study_file(folder: Path, seeds: int, storage: str) -> Path:
     import yaml
+    from load import classic_grid  # benchmarks/, this script's folder
 
     study = {
         "name": f"claims{seeds}",
-        "grid": {
-            "cell": ["simple_rnn", "lstm", "gru"],
-            "bidirectional": [False, True],
-            "layers": [1, 2, 3],
-            "seed": list(range(seeds)),
-        },
+        "grid": classic_grid(seeds),
         "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}"},
         "storage": storage,
         "execution": {"heartbeat_seconds": 5},
