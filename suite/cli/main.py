@@ -186,7 +186,7 @@ def train_with_workers(
     code, outcomes = run_workers(
         study, opened, worker_command(argv), workers, console, backends=study_backends(study)
     )
-    if outcomes is not None:  # None: a store failed, and each worker said so
+    if outcomes is not None:  # None: a store failed or a worker refused; each said why
         print_summary(StudyOutcome(study, outcomes), console)
     if code == ExitCode.OK:
         print_next_steps(study, console, source_file=source_file)

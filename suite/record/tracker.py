@@ -19,6 +19,7 @@ import mlflow
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.tracking._tracking_service.utils import _get_store as _tracking_store
 
 from suite.errors import Superseded, is_store_fault, store_error_types
 from suite.record.ui_links import LOCAL_UI, ui_url
@@ -26,6 +27,7 @@ from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
+from suite.stores.uninterrupted import hold_interrupts_in_sessions, interrupts_held
 from suite.study.config import RunSpec, Study, sqlite_path
 from suite.train.execution import Execution
 
@@ -79,6 +81,8 @@ class Tracker:
                 use_write_ahead_log(db)
             mlflow.set_tracking_uri(uri)
             self.client = MlflowClient(uri)
+            # The store the fluent API and this client share (MLflow caches it by URI).
+            hold_interrupts_in_sessions(_tracking_store(uri))
             self.experiment_id = self._experiment_id(study.experiment_name, uri)
         mlflow.set_experiment(experiment_id=self.experiment_id)
 
@@ -171,12 +175,14 @@ class Tracker:
     def study_run(self, *, source_file: Path | None = None) -> Iterator[str]:
         """The study's parent run, resumed on every invocation, active for the duration."""
         run_id = self._parent_run_id()
-        with _ended_by_outcome(mlflow.start_run(run_id=run_id), self.store_failed):
-            mlflow.log_dict(
-                self.study.model_dump(mode="json"), Artifact.STUDY
-            )  # overwritten each time: the study as last run
-            if source_file is not None:
-                mlflow.log_artifact(str(source_file))
+        with contextlib.ExitStack() as stack:
+            with interrupts_held():  # an interrupt waits until the run is started and guarded
+                active = mlflow.start_run(run_id=run_id)
+                stack.enter_context(_ended_by_outcome(active, self.store_failed))
+                # Overwritten each time: the study as last run.
+                mlflow.log_dict(self.study.model_dump(mode="json"), Artifact.STUDY)
+                if source_file is not None:
+                    mlflow.log_artifact(str(source_file))
             yield run_id
 
     @contextlib.contextmanager
@@ -206,15 +212,17 @@ class Tracker:
         if tracking.system_metrics:
             mlflow.set_system_metrics_sampling_interval(tracking.system_metrics_seconds)
             mlflow.set_system_metrics_samples_before_logging(1)
-        active = mlflow.start_run(
-            run_name=spec.label,
-            nested=True,
-            tags=tags,
-            log_system_metrics=tracking.system_metrics,
-        )
-        with _ended_by_outcome(active, self.store_failed):
-            mlflow.log_params(run_params(spec))
-            mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
+        with contextlib.ExitStack() as stack:
+            with interrupts_held():  # an interrupt waits until the run is started and guarded
+                active = mlflow.start_run(
+                    run_name=spec.label,
+                    nested=True,
+                    tags=tags,
+                    log_system_metrics=tracking.system_metrics,
+                )
+                stack.enter_context(_ended_by_outcome(active, self.store_failed))
+                mlflow.log_params(run_params(spec))
+                mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
             yield active.info.run_id
 
     def log_datasets(self, spec: RunSpec, splits: Splits) -> None:
@@ -222,6 +230,11 @@ class Tracker:
         from suite.train.data import split_datasets
 
         datasets, contexts, tags = split_datasets(spec.data, splits)
+        with interrupts_held():
+            self._log_inputs(datasets, contexts, tags)
+
+    @staticmethod
+    def _log_inputs(datasets: list, contexts: list[str], tags: list[dict[str, str]]) -> None:
         for attempt in range(DATASET_ATTEMPTS):
             try:
                 mlflow.log_inputs(datasets=datasets, contexts=contexts, tags_list=tags)
@@ -251,7 +264,20 @@ class Tracker:
         """Final metrics and the artifacts of a finished run (into the active child run).
 
         A pruned search trial keeps its curves up to the pruning epoch and is tagged
-        `pruned`; the report leaves it out of the comparison."""
+        `pruned`; the report leaves it out of the comparison. An interrupt waits until all
+        of it is written (a temporary file that an interrupt cuts short raises OSError, which
+        would read as the store's failure)."""
+        with interrupts_held():
+            self._log_result(spec, result, model, pruned_after=pruned_after)
+
+    def _log_result(
+        self,
+        spec: RunSpec,
+        result: TrainResult,
+        model: keras.Model,
+        *,
+        pruned_after: int | None,
+    ) -> None:
         if pruned_after is not None:
             mlflow.set_tags({Tag.PRUNED: "true", Tag.PRUNED_AFTER_EPOCH: str(pruned_after)})
         # Final metrics at the last epoch's step: the logged model below links every metric
@@ -345,7 +371,8 @@ def _ended_by_outcome(
         _end_unless_store_failed(active, RunStatus.FAILED, store_failed)
         raise
     else:
-        mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
+        with interrupts_held(second_at_once=False):
+            mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
     finally:
         del active
 
@@ -359,7 +386,8 @@ def _end_unless_store_failed(
         _leave_unwritten(active)
         return
     try:
-        mlflow.end_run(RunStatus.to_string(status))
+        with interrupts_held(second_at_once=False):  # a run half ended would stay RUNNING
+            mlflow.end_run(RunStatus.to_string(status))
     except store_error_types() as err:
         store_failed.append(err)
         _leave_unwritten(active)

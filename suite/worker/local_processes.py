@@ -116,7 +116,7 @@ def run_workers(
     backends: Sequence[str] = (),
 ) -> tuple[ExitCode, list[RunOutcome] | None]:
     """Start `workers` copies of `command`, wait for them all; (exit status, run outcomes;
-    None where a store failed and they cannot be read).
+    None where a worker refused to go on, or a store failed: each worker said why).
     With `backends`, worker i starts on backends[i % len]: each trains that backend's runs.
     The workers print no banner of their own: this process said it (`opened`)."""
     source, opening = opened
@@ -147,6 +147,8 @@ def run_workers(
     for relay in relays:
         relay.join(timeout=5)
     code = _exit_code([p.returncode for p in processes.values()], interrupted)
+    if code == ExitCode.BAD_INPUT:  # each worker said what is wrong; a table read now would
+        return code, None  # call a run that a failed store cut short "not started"
     try:
         return code, source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
     except store_error_types():  # a store failed: the workers each said so, in one line
