@@ -58,3 +58,22 @@ def test_a_live_workers_trial_is_not_stale(write_study):
     assert queue.claim(first) is not None  # this process: alive, and it just beat
     assert queue.fail_stale_trials() == []
     assert queue.plan([first])[0].state == PlanState.RUNNING
+
+
+def test_a_claim_from_what_an_earlier_plan_read_never_makes_a_second_owner(write_study):
+    """Claims start from the trials the worker's last plan read (not a fresh read of the whole
+    queue per try): a trial taken since then is refused by the storage, and a trial enqueued
+    since then is found."""
+    study = load_study(write_study())
+    first, second = expand(study)
+    mine, other = RunQueue(study), RunQueue(study)
+    mine.enqueue(mine.plan([first]))
+    other.plan([first, second])  # sees the first run WAITING, the second without a trial
+    assert mine.claim(first) is not None
+    assert other.claim(first) is None  # WAITING in what it read, RUNNING in the storage
+    mine.enqueue(mine.plan([second]))  # after the other's plan
+    claimed = other.claim(second)
+    assert claimed is not None
+    trials = optuna.load_study(study_name=study.name, storage=mine.storage).trials
+    running = [t.user_attrs[TrialAttr.RUN_KEY] for t in trials if t.state == TrialState.RUNNING]
+    assert sorted(running) == sorted([first.run_key, second.run_key])

@@ -132,6 +132,7 @@ class RunQueue:
         self._run_ids: set[str] = set()
         self._run_exists: Callable[[str], bool] = lambda run_id: False
         self._looked_up: dict[str, bool] = {}
+        self._planned_from: dict[str, list[FrozenTrial]] = {}  # the trials the last plan read
         if specs is None:
             specs = expand(study) if study.grid is not None else []
         self.distributions = grid_distributions(study, specs)
@@ -207,6 +208,7 @@ class RunQueue:
         `fail_stale_trials`; a run the record holds but the queue does not is recorded by
         `adopt_recorded_runs`."""
         by_key = self._trials_by_key()
+        self._planned_from = by_key
         planned = []
         for spec in specs:
             trials = by_key.get(spec.run_key, [])
@@ -308,7 +310,7 @@ class RunQueue:
         docstring); higher-numbered duplicates are failed so they never run.
         """
         assert self.optuna_study is not None
-        trials = sorted(self._trials_by_key().get(spec.run_key, []), key=lambda t: t.number)
+        trials = self._claimable_view(spec.run_key)
         if self._is_done(spec.run_key, trials):
             return None
         open_trials = [t for t in trials if t.state in {TrialState.WAITING, TrialState.RUNNING}]
@@ -328,6 +330,22 @@ class RunQueue:
             return None
         self._set_grid_params(self.trial_id(first), spec)
         return self.adopt(optuna.Trial(self.optuna_study, self.trial_id(first)))
+
+    def _claimable_view(self, run_key: str) -> list[FrozenTrial]:
+        """The run's trials by number, as the last `plan` read them where that shows exactly
+        one open trial: a worker plans, then tries its runs one by one, and reading the whole
+        queue again for each try made every claim cost the length of the queue. A stale view
+        is safe: only a WAITING trial can be made RUNNING (the storage checks, atomically), so
+        it costs a failed claim, never a second owner. Read afresh where the view has no open
+        trial (enqueued since) or several (duplicates are closed only on what is true now)."""
+
+        def by_number(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+            return sorted(trials, key=lambda t: t.number)
+
+        seen = by_number(self._planned_from.get(run_key, []))
+        if sum(t.state in {TrialState.WAITING, TrialState.RUNNING} for t in seen) == 1:
+            return seen
+        return by_number(self._trials_by_key().get(run_key, []))
 
     def _set_grid_params(self, trial_id: int, spec: RunSpec) -> None:
         """The grid point as the trial's Optuna params, as a sampled trial would carry them:
