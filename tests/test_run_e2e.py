@@ -25,7 +25,15 @@ from optuna.trial import TrialState
 from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.train.data import bundled_mnist_path
-from tests.conftest import child_runs, report_cli, run_cli, store_client, store_uri, trials
+from tests.conftest import (
+    FAST,
+    child_runs,
+    report_cli,
+    run_cli,
+    store_client,
+    store_uri,
+    trials,
+)
 from tests.report_helpers import html_tables
 
 CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
@@ -234,7 +242,8 @@ def wait_for_mid_training(client: MlflowClient, process: subprocess.Popen) -> st
     raise AssertionError("the study never reached its second run")
 
 
-LONG_RUNS = {"training": {"epochs": 40}, "grid": {"layers": [1, 2]}}  # 4 runs, seconds each
+# 4 runs, seconds each; no model logged nor system metrics sampled: only statuses are read.
+LONG_RUNS = {**FAST, "training": {"epochs": 40}, "grid": {"layers": [1, 2]}}
 
 
 @pytest.mark.slow
@@ -284,7 +293,8 @@ def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study
 def test_a_failed_run_does_not_stop_the_others(tmp_path, write_study):
     # 100,000 GRU units need a 120 GB weight tensor: TensorFlow fails that run at once (OOM).
     # (The memory check would refuse the study up front; turned off, the run fails as such.)
-    path = write_study({"grid": {"cell": ["gru"], "bidirectional": [False], "units": [100_000, 4]}})
+    grid = {"cell": ["gru"], "bidirectional": [False], "units": [100_000, 4]}
+    path = write_study({**FAST, "grid": grid})
     result = run_cli(path, "--no-memory-check", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 run(s) failed" in result.stderr and "Traceback" not in result.stderr

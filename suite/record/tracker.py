@@ -136,8 +136,14 @@ class Tracker:
             run_name=self.study.name,
             tags={Tag.ROLE: Role.STUDY, Tag.STUDY: self.study.name},
         ).info.run_id
+        return self.keep_the_oldest_parent(mine)
+
+    def keep_the_oldest_parent(self, mine: str) -> str:
+        """The oldest parent run's id; `mine`, if it is not that one, is ended (a deleted run
+        left RUNNING would stay so in the store for good) and deleted."""
         oldest = min(self._parent_runs(), key=lambda r: (r.info.start_time, r.info.run_id))
         if oldest.info.run_id != mine:
+            self.client.set_terminated(mine, Status.FINISHED)
             self.client.delete_run(mine)
         return oldest.info.run_id
 

@@ -1,4 +1,5 @@
 """Where each store lives and whether it can be used, before anything is written: a local SQLite
 file (sqlite), the Optuna storage (optuna_storage), a damaged journal (journal), the checks
-(checks), the one lookup of a study's MLflow experiment (experiment), and how long a tracking
-server may keep the suite waiting (http_limits)."""
+(checks), the one lookup of a study's MLflow experiment (experiment), how long a tracking
+server may keep the suite waiting (http_limits), and a store's writes kept whole under Ctrl-C
+(uninterrupted)."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -31,6 +32,9 @@ from suite.worker.lifecycle import (
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import FromRecord, Opening, Stop, TrialSource, Wait, trial_source
 
+if TYPE_CHECKING:
+    from suite.record.tracker import Tracker
+
 MAX_CONSECUTIVE_FAILURES = 3  # like keras-tuner: a run that keeps failing is a broken setup
 
 
@@ -45,7 +49,7 @@ def run_worker(
     study with a backend axis: only the runs of the backend it was started on)."""
     # A study with a backend axis trains in workers (one per backend); its parent plans all.
     backend = None if worker_name is None and study_backends(study) else process_backend()
-    from suite.record.tracker import Tracker
+    from suite.record.tracker import Tracker  # MLflow loads once a study is valid
 
     source = trial_source(study, backend=backend)
     stores = study_stores(study.tracking.uri, source.queue.url)
@@ -67,7 +71,7 @@ def run_worker(
     trained: list[RunOutcome] = []
     try:
         with worker_session(
-            study, source, console, opening, source_file=source_file, worker_name=worker_name
+            tracker, source, console, opening, source_file=source_file, worker_name=worker_name
         ) as session:
             try:
                 with store_errors_stop_the_study(stores):  # a store lost mid-study: one line
@@ -120,7 +124,7 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
 
 @contextmanager
 def worker_session(
-    study: Study,
+    tracker: Tracker,
     source: TrialSource,
     console: Console,
     opening: Opening,
@@ -129,18 +133,18 @@ def worker_session(
     worker_name: str | None,
 ) -> Iterator[WorkerSession]:
     """What every trial trains inside: Keras started quietly, the study's parent run active,
-    the progress display, and SIGTERM / SIGHUP turned into the Ctrl-C that ends a run KILLED."""
+    the progress display, and SIGTERM / SIGHUP turned into the Ctrl-C that ends a run KILLED.
+    `tracker`: the one this worker opened the study with (one experiment look-up)."""
     from suite.record.environment import environment
     from suite.train.keras_startup import start_backend
 
     with console.status("starting Keras..."):
         start_backend()
-    from suite.record.tracker import Tracker
     from suite.worker.progress import StudyProgress
 
+    study = tracker.study
     with ExitStack() as stack:
         with store_errors_stop_the_study(tracking_store(study.tracking.uri)):
-            tracker = Tracker(study)
             stack.enter_context(tracker.checkpointed())
             stack.enter_context(stops_as_interrupts())
             stack.enter_context(tracker.study_run(source_file=source_file))
