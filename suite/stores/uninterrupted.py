@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# The signals that raise KeyboardInterrupt in a worker (suite.worker.signals).
+# Ctrl-C, a job scheduler's SIGTERM, a closed terminal's SIGHUP: each raises KeyboardInterrupt
+# in a worker (suite.worker.signals).
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 

@@ -7,10 +7,13 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 
+from suite.stores.uninterrupted import INTERRUPTS
+
 Handler = Callable[[int, FrameType | None], object] | int | None
 
-# SIGTERM: a job scheduler or `kill`; SIGHUP: a closed terminal.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# SIGTERM: a job scheduler or `kill`; SIGHUP: a closed terminal (the interrupts besides Ctrl-C,
+# listed once, where store writes hold them).
+STOP_SIGNALS = tuple(signum for signum in INTERRUPTS if signum != signal.SIGINT)
 
 
 @contextmanager
