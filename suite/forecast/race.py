@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
 
 from suite.study.config import RunSpec, Study
 
@@ -135,6 +134,8 @@ def standings(state: RaceState) -> list[Standing]:
         mean = float(np.mean(values)) if values else math.nan
         low = high = math.nan
         if len(values) >= 2 and np.std(values) > 0:
+            from scipy import stats  # imported here: see welch_greater
+
             low, high = stats.t.interval(
                 state.rules.confidence, len(values) - 1, loc=mean, scale=stats.sem(values)
             )
@@ -243,6 +244,11 @@ def welch_greater(a: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (a.mean() - b.mean(axis=0)) / np.sqrt(spread)
         df = spread**2 / (var_a**2 / (n - 1) + var_b**2 / (n - 1))
+    # scipy.stats is slow to import (the largest part of the CLI's start before Keras);
+    # imported here, not at the top, because every
+    # `python -m suite.run` imports this module (its plan) and most never race.
+    from scipy import stats
+
     p = stats.t.sf(t, df)
     return np.where(spread > 0, p, 1.0)
 

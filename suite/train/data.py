@@ -88,10 +88,14 @@ def _restore(path: Path) -> str:
     return f"replace it with a good copy, or unset {MNIST_PATH_VARIABLE} to read the bundled one"
 
 
-@functools.cache
 def load_mnist(path: Path | None = None) -> Mnist:
-    """Load the archive and verify every array against its checksum."""
-    path = path or mnist_path()
+    """Load the archive and verify every array against its checksum (once per process and
+    file: the CLI's check before training and each run read the same arrays)."""
+    return _load_verified(path or mnist_path())
+
+
+@functools.cache  # keyed on the resolved path: load_mnist() and load_mnist(None) share it
+def _load_verified(path: Path) -> Mnist:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in MNIST_SHA256}
