@@ -417,6 +417,12 @@ class RunSpec(_Frozen):
         m = self.model
         return config_label(m.cell, m.bidirectional, m.layers, self._extras())
 
+    @property
+    def configuration_key(self) -> str:
+        """The run_key of this run at seed 0: equal for two runs that compute the same thing
+        but for their seed (the configuration's time, its compiled model)."""
+        return self.model_copy(update={"seed": 0, "varied": ()}).run_key
+
     def _extras(self) -> dict[str, Any]:
         return {
             key: self.value_of(key)

@@ -13,6 +13,7 @@ import numpy as np
 
 from suite.schema import Metric
 from suite.study.config import RunSpec, TrainingConfig
+from suite.train import compiled
 from suite.train.data import Splits
 from suite.train.execution import Execution, choose_execution
 from suite.train.models import build_model
@@ -171,8 +172,9 @@ def train(
     # (benchmarks/per_run_profile.py shows both).
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
-    model = build_model(spec, unroll=execution.unroll)
-    compile_model(model, spec.training, steps_per_execution=execution.steps_per_execution)
+    fresh = build_model(spec, unroll=execution.unroll)
+    compile_model(fresh, spec.training, steps_per_execution=execution.steps_per_execution)
+    model = compiled.model_for(spec, execution, fresh)
 
     every_epoch: list[keras.callbacks.Callback] = [EpochTimer(), *callbacks]
     stopping = spec.training.early_stopping
@@ -186,20 +188,24 @@ def train(
             )
         )
     start = time.perf_counter()
-    fitted = model.fit(
-        splits.x_train,
-        splits.y_train,
-        validation_data=(splits.x_val, splits.y_val),
-        epochs=spec.training.epochs,
-        batch_size=spec.training.batch_size,
-        validation_batch_size=execution.validation_batch_size,
-        callbacks=every_epoch,
-        verbose=0,
-    )
-    train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy, confusion = evaluate_once(
-        model, splits, execution.validation_batch_size or spec.training.batch_size
-    )
+    try:
+        fitted = model.fit(
+            splits.x_train,
+            splits.y_train,
+            validation_data=(splits.x_val, splits.y_val),
+            epochs=spec.training.epochs,
+            batch_size=spec.training.batch_size,
+            validation_batch_size=execution.validation_batch_size,
+            callbacks=every_epoch,
+            verbose=0,
+        )
+        train_seconds = time.perf_counter() - start
+        test_loss, test_accuracy, confusion = evaluate_once(
+            model, splits, execution.validation_batch_size or spec.training.batch_size
+        )
+    except BaseException:
+        compiled.forget()  # an interrupted or failed run's model is not a next run's start
+        raise
     history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
     best = int(np.argmax(history["val_accuracy"]))
     return model, TrainResult(

@@ -12,6 +12,7 @@ heartbeats, stale trials and the stop after failures in a row are handled once, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,7 +28,7 @@ from suite.forecast.race import (
     runs_needed,
 )
 from suite.forecast.time_model import work
-from suite.queue.run_queue import PlanState, RunQueue, queue_attributes
+from suite.queue.run_queue import PlannedRun, PlanState, RunQueue, queue_attributes
 from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns, RecordedRun
 from suite.schema import Objective, Tag
@@ -126,6 +127,21 @@ class GridTrials:
         self.queue = RunQueue(study, specs=self.grid)
         self.finished_runs = FinishedRuns(study, self.grid)
         self._done_before: set[str] = set()
+        self._last_configuration: str | None = None  # of the last run this worker trained
+
+    def _preference(self, planned: list[PlannedRun]) -> Callable[[PlannedRun], tuple]:
+        """Which run to claim first: another seed of the configuration this worker trained
+        last (its compiled model is reused: suite.train.compiled); then the largest runs,
+        so that with several workers the study ends on small runs rather than on one worker
+        training the biggest while the others wait; then configurations no other worker is
+        training, so that workers split the grid by configuration."""
+        elsewhere = {p.spec.configuration_key for p in planned if p.state == PlanState.RUNNING}
+
+        def preference(item: PlannedRun) -> tuple:
+            key = item.spec.configuration_key
+            return (key == self._last_configuration, work(item.spec), key not in elsewhere)
+
+        return preference
 
     def open(self) -> Opening:
         """Reconcile the queue with MLflow's record, then enqueue every run still to train
@@ -185,15 +201,14 @@ class GridTrials:
             # must not loop. Runs of workers that died are retried.
             available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
             self.queue.enqueue(available)
-            # Largest runs first: with several workers, the study then ends on small runs
-            # rather than on one worker training the biggest while the others wait.
-            for item in sorted(available, key=lambda p: work(p.spec), reverse=True):
+            for item in sorted(available, key=self._preference(planned), reverse=True):
                 trial = self.queue.claim(item.spec)
                 if trial is None:
                     continue
                 # Another queue (a lost journal, another --storage) may have trained it.
                 finished = self.finished_runs.finished_run(item.spec.run_key)
                 if finished is None:
+                    self._last_configuration = item.spec.configuration_key
                     return TrainThis(item.spec, trial)
                 value = self.finished_runs.objective_value(finished, self.objective)
                 return FromRecord(item.spec, trial, finished, value)
