@@ -1,2 +1,3 @@
 """One RunSpec trained, with no MLflow or Optuna: the data (data), the model (models), how Keras
-executes it (execution), the fit itself (fit), and Keras started quietly (keras_startup)."""
+executes it (execution), the fit itself (fit), the compiled model the seeds of a configuration
+share (compiled), and Keras started quietly (keras_startup)."""
