@@ -41,37 +41,25 @@ STUDY = {
 
 
 def plain(seed: int) -> None:
-    """The tutorial's script for one seed (what `--plain SEED` runs in its own process)."""
-    from suite.train.keras_startup import start_backend
-
-    start_backend()
-    import keras
+    """The tutorial's script for one seed (what `--plain SEED` runs in its own process): the
+    seed model as calibrate.py writes it (beside this file), fit, evaluate on the test set."""
+    from calibrate import keras, seed_model  # starts Keras quietly, as the suite does
 
     from suite.study.config import DataConfig
     from suite.train.data import load_splits
 
     splits = load_splits(DataConfig(train_size=TRAIN_SIZE, test_size=TEST_SIZE))
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((28, 28)),
-            keras.layers.Bidirectional(keras.layers.LSTM(50, return_sequences=True)),
-            keras.layers.Dropout(0.2),
-            keras.layers.Bidirectional(keras.layers.LSTM(50)),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = seed_model()
     model.fit(
         splits.x_train,
-        splits.y_train,
+        keras.utils.to_categorical(splits.y_train, 10),
         batch_size=64,
         epochs=EPOCHS,
-        validation_data=(splits.x_val, splits.y_val),
+        validation_data=(splits.x_val, keras.utils.to_categorical(splits.y_val, 10)),
         verbose=0,
     )
-    model.evaluate(splits.x_test, splits.y_test, verbose=0)
+    model.evaluate(splits.x_test, keras.utils.to_categorical(splits.y_test, 10), verbose=0)
 
 
 def _timed(commands: list[list[str]], cwd: Path) -> float:
