@@ -245,8 +245,8 @@ def welch_greater(a: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
         t = (a.mean() - b.mean(axis=0)) / np.sqrt(spread)
         df = spread**2 / (var_a**2 / (n - 1) + var_b**2 / (n - 1))
     # scipy.stats is slow to import (the largest part of the CLI's start before Keras);
-    # imported here, not at the top, because every
-    # `python -m suite.run` imports this module (its plan) and most never race.
+    # imported here, not at the top: every `python -m suite.run` imports this module (its
+    # plan), and most never race.
     from scipy import stats
 
     p = stats.t.sf(t, df)

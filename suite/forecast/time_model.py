@@ -41,11 +41,6 @@ def work(spec: RunSpec) -> float:
     return float(forward_macs(spec) * images)
 
 
-def configuration(spec: RunSpec) -> str:
-    """What makes two runs take the same time: everything but the seed."""
-    return spec.configuration_key
-
-
 @dataclass(frozen=True)
 class Observation:
     spec: RunSpec
@@ -67,7 +62,7 @@ class TimeModel:
     per_step: float = 0.0  # fixed seconds of each training step (from probes)
 
     def seconds(self, spec: RunSpec) -> float:
-        own = self.same_configuration.get(configuration(spec))
+        own = self.same_configuration.get(spec.configuration_key)
         if own is not None:
             return own
         tracing = self.trace_per_layer * recurrent_layers(spec)
@@ -92,7 +87,7 @@ def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel |
         return None
     by_configuration: dict[str, list[float]] = {}
     for seen in observations:
-        by_configuration.setdefault(configuration(seen.spec), []).append(seen.seconds)
+        by_configuration.setdefault(seen.spec.configuration_key, []).append(seen.seconds)
     xs = [work(seen.spec) for seen in observations]
     ys = [seen.seconds for seen in observations]
     startup, rate = DEFAULT_STARTUP_SECONDS, 0.0
