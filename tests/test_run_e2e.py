@@ -28,6 +28,7 @@ from suite.train.data import bundled_mnist_path
 from tests.conftest import (
     FAST,
     child_runs,
+    deep_merge,
     report_cli,
     run_cli,
     store_client,
@@ -242,8 +243,11 @@ def wait_for_mid_training(client: MlflowClient, process: subprocess.Popen) -> st
     raise AssertionError("the study never reached its second run")
 
 
-# 4 runs, seconds each; no model logged nor system metrics sampled: only statuses are read.
-LONG_RUNS = {**FAST, "training": {"epochs": 40}, "grid": {"layers": [1, 2]}}
+# Seconds each; no model logged nor system metrics sampled: only statuses are read. One
+# worker needs two runs (one finished, one cut short); two workers four, so that one run has
+# finished while another trains.
+LONG_RUNS = {**FAST, "training": {"epochs": 40}, "grid": {"layers": [2]}}
+LONG_RUNS_FOR_TWO = {**LONG_RUNS, "grid": {"layers": [1, 2]}}
 
 
 @pytest.mark.slow
@@ -255,7 +259,8 @@ LONG_RUNS = {**FAST, "training": {"epochs": 40}, "grid": {"layers": [1, 2]}}
 def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study, how, workers):
     """SIGTERM to the parent of --workers alone (a job scheduler's kill) reaches its workers
     and ends as Ctrl-C does, within a bounded time."""
-    path = write_study(LONG_RUNS)
+    path = write_study(LONG_RUNS if workers == "1" else LONG_RUNS_FOR_TWO)
+    keys = {spec.run_key for spec in expand(load_study(path))}
     client = store_client(tmp_path)
     process = start_study(path, tmp_path, "--workers", workers)
     victim = wait_for_mid_training(client, process)
@@ -280,13 +285,13 @@ def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study
     assert client.get_run(victim).info.status == "KILLED"
     runs = child_runs(client)
     finished = [r.data.tags["run_key"] for r in runs if r.info.status == "FINISHED"]
-    assert sorted(finished) == sorted({s.run_key for s in expand(load_study(path))})
+    assert sorted(finished) == sorted(keys)
     victim_key = client.get_run(victim).data.tags["run_key"]
     assert victim_key in finished
     if workers == "1":  # with two, the other worker may retry it before its own stop arrives
         assert victim_key not in finished_before
     complete = [t for t in trials(tmp_path) if t.state == TrialState.COMPLETE]
-    assert len(complete) == 4 and len({t.user_attrs["run_key"] for t in complete}) == 4
+    assert len(complete) == len(keys) and {t.user_attrs["run_key"] for t in complete} == keys
 
 
 @pytest.mark.slow
@@ -311,43 +316,6 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, write_study):
     assert again.returncode == 1
     assert "1 done before, 1 to train" in again.stdout
     assert sum(r.info.status == "FINISHED" for r in child_runs(client)) == 1
-
-
-@pytest.mark.slow
-def test_the_torch_backend_trains_tracks_logs_and_reports_a_study(tmp_path, write_study):
-    """On PyTorch (the CPU build the project's dev extra installs) a study trains, its runs
-    are tracked with their backend, its models are logged and load back on PyTorch, and the
-    report reads them."""
-    path = write_study({"name": "tiny"})
-    torch_env = {"KERAS_BACKEND": "torch"}
-    result = run_cli(path, cwd=tmp_path, env=torch_env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    runs = child_runs(store_client(tmp_path))
-    assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
-    assert {r.data.tags["env.backend"] for r in runs} == {"torch"}
-    assert {r.data.tags["exec.kernel"] for r in runs} == {"loop"}
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
-    experiment = store_client(tmp_path).get_experiment_by_name("tiny").experiment_id
-    models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
-    assert {m.source_run_id for m in models} == {r.info.run_id for r in runs}
-    model = models[0]
-    run = next(r for r in runs if r.info.run_id == model.source_run_id)
-    load = (
-        "import mlflow, keras; mlflow.set_tracking_uri({uri!r});"
-        " m = mlflow.keras.load_model({model!r}); print(keras.backend.backend(), m.count_params())"
-    ).format(uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", model=model.model_uri)
-    loaded = subprocess.run(
-        [sys.executable, "-c", load],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **torch_env},
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.split()[-2:] == ["torch", str(int(run.data.metrics["param_count"]))]
-    report = run_cli(path, "--no-log", cwd=tmp_path, module="suite.report")
-    assert report.returncode == 0, report.stdout + report.stderr
 
 
 @pytest.mark.slow
@@ -412,11 +380,38 @@ THREE_BACKENDS = {
 }
 
 
+def load_logged_model(root: Path, run_id: str, backend: str) -> list[str]:
+    """Load the model that run `run_id` logged, in a fresh process on `backend`; what Keras
+    reports: [its backend, the model's count_params()]."""
+    uri = store_uri(root)
+    mlflow.set_tracking_uri(uri)
+    experiment = store_client(root).get_experiment_by_name("tiny").experiment_id
+    models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
+    (model,) = [m for m in models if m.source_run_id == run_id]
+    load = (
+        f"import mlflow, keras; mlflow.set_tracking_uri({uri!r});"
+        f" m = mlflow.keras.load_model({model.model_uri!r});"
+        " print(keras.backend.backend(), m.count_params())"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", load],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_BACKEND": backend},
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded.stdout.split()[-2:]
+
+
 @pytest.mark.slow
 def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_study):
     """The backend as a grid axis: one run per backend, each trained in a process started on
-    it, each its own result (run_key); the report compares them like any other factor."""
-    path = write_study(THREE_BACKENDS)
+    it, each its own result (run_key), its model logged and loaded back on its backend (the
+    PyTorch one on the CPU build the dev extra installs); the report compares them like any
+    other factor."""
+    path = write_study(deep_merge(THREE_BACKENDS, {"tracking": {"log_model": True}}))
     result = run_cli(path, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 runs, 0 done before, 3 to train by 3 workers" in result.stdout
@@ -427,6 +422,10 @@ def test_one_study_trains_on_three_backends_in_one_invocation(tmp_path, write_st
         (b, b) for b in ("tensorflow", "jax", "torch")
     }
     assert len({r.data.tags["run_key"] for r in runs}) == 3
+    on_torch = next(r for r in runs if r.data.params["backend"] == "torch")
+    assert on_torch.data.tags["exec.kernel"] == "loop"
+    count = str(int(on_torch.data.metrics["param_count"]))
+    assert load_logged_model(tmp_path, on_torch.info.run_id, "torch") == ["torch", count]
     again = run_cli(path, cwd=tmp_path)
     assert again.returncode == 0 and "3 done before, 0 to train" in again.stdout, again.stdout
     assert len(child_runs(store_client(tmp_path))) == 3
