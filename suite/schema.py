@@ -209,6 +209,17 @@ def run_label(
     seed: Any,
     extras: Mapping[str, Any] | None = None,
 ) -> str:
-    """A run's short name (its MLflow run name and logged model name): the configuration's,
-    then the seed."""
+    """A run's short name (its MLflow run name; `logged_model_name` of it names its model):
+    the configuration's, then the seed."""
     return f"{config_label(cell, bidirectional, layers, extras)}-s{seed}"
+
+
+# What MLflow refuses in a logged model's name (mlflow.utils.validation's private
+# `_validate_logged_model_name`): a label that names a float, "learning_rate=0.001", has one.
+MODEL_NAME_FORBIDDEN = str.maketrans({c: "_" for c in "/:.%\"'"})
+
+
+def logged_model_name(label: str) -> str:
+    """The name a run's logged model is given: its label, MLflow's forbidden characters as
+    '_' ("lstm-uni-1L-learning_rate=0_001-s0")."""
+    return label.translate(MODEL_NAME_FORBIDDEN)

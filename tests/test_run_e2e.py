@@ -117,6 +117,32 @@ def assert_models_logged(client: MlflowClient, runs: dict, root: Path) -> None:
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
+@pytest.mark.slow
+def test_a_grid_over_a_float_logs_each_runs_model(tmp_path, write_study):
+    """A label that names a float ("dropout=0.1") holds a '.', which MLflow refuses in a
+    logged model's name: the run keeps its label, its model gets it with '_' for '.'."""
+    path = write_study(
+        {
+            "grid": {"cell": ["gru"], "bidirectional": [False], "dropout": [0.1, 0.25]},
+            "tracking": FAST["tracking"] | {"log_model": True},
+        }
+    )
+    result = run_cli(path, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = child_runs(store_client(tmp_path))
+    assert sorted(r.info.run_name for r in runs) == [
+        "gru-uni-1L-dropout=0.1-s0",
+        "gru-uni-1L-dropout=0.25-s0",
+    ]
+    mlflow.set_tracking_uri(store_uri(tmp_path))
+    experiment = store_client(tmp_path).get_experiment_by_name("tiny").experiment_id
+    models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
+    assert sorted(m.name for m in models) == [
+        "gru-uni-1L-dropout=0_1-s0",
+        "gru-uni-1L-dropout=0_25-s0",
+    ]
+
+
 def assert_queue_matches_record(done: list, runs: dict) -> None:
     """Each run a COMPLETE trial holding its run id, run_key and best validation accuracy."""
     assert [t.state for t in done] == [TrialState.COMPLETE] * 2

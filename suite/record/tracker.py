@@ -23,7 +23,7 @@ from mlflow.tracking._tracking_service.utils import _get_store as _tracking_stor
 
 from suite.errors import Superseded, is_store_fault, store_error_types
 from suite.record.ui_links import LOCAL_UI, ui_url
-from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag
+from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag, logged_model_name
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
@@ -346,7 +346,7 @@ def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
     signature = infer_signature(example, np.zeros((1, 10), dtype=np.float32))
     mlflow.keras.log_model(
         model,
-        name=spec.label,
+        name=logged_model_name(spec.label),
         step=step,
         signature=signature,
         pip_requirements=[
