@@ -104,3 +104,21 @@ def test_probes_give_a_fixed_cost_per_step_and_a_rate_per_multiply_add():
     assert model.seconds(small) == pytest.approx(expected, rel=1e-4)
     alone = from_probes(Probe(large, traced=4.0, per_step=0.010))
     assert alone.per_step == 0.0 and alone.rate == pytest.approx(0.010 / 83_961_600)
+
+
+def test_a_configurations_later_seeds_are_estimated_without_tracing():
+    """Startup 1 s, tracing 2 s per recurrent layer, nothing else: three seeds of a 2-layer
+    BiLSTM (4 layers traced, 8 s, once) and one GRU run (2 s) take 4 x 1 + 8 + 2 = 14 s in the
+    default mode; in the plain mode every run traces its own: 4 x 1 + 3 x 8 + 2 = 30 s."""
+    from suite.forecast.time_model import TimeModel
+
+    model = TimeModel(startup=1.0, rate=0.0, same_configuration={}, source="", trace_per_layer=2.0)
+
+    def runs(execution: str) -> list:
+        bilstm = [spec(bidirectional=True, layers=2, seed=s, execution=execution) for s in range(3)]
+        return [*bilstm, spec(cell="gru", execution=execution)]
+
+    assert model.total(runs("fast")) == pytest.approx(14.0)
+    assert model.total(runs("plain")) == pytest.approx(30.0)
+    on_jax = [spec(seed=s, backend="jax") for s in range(2)]  # not measured there: traced each
+    assert model.total(on_jax) == pytest.approx(2 * (1.0 + 2.0))

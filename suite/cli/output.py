@@ -33,17 +33,17 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
     for column in ("run", "run_key", "state"):
         table.add_column(column)
     table.add_column("estimate", justify="right")
+    todo = [item.spec for item in planned if item.needs_training]
+    estimates: dict[str, float] = {}
+    if model is not None:
+        estimates = dict(zip((spec.run_key for spec in todo), model.each(todo), strict=True))
     for item in planned[:MAX_PLAN_ROWS]:
-        estimate = (
-            format_duration(model.seconds(item.spec))
-            if model is not None and item.needs_training
-            else ""
-        )
-        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate)
+        estimate = estimates.get(item.spec.run_key) if item.needs_training else None
+        estimate_text = format_duration(estimate) if estimate is not None else ""
+        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate_text)
     console.print(table)
     if len(planned) > MAX_PLAN_ROWS:
         console.print(plan_tail_line(planned), highlight=False)
-    todo = [item.spec for item in planned if item.needs_training]
     console.print(
         f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
         " wrote nothing."

@@ -45,7 +45,8 @@ def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
     model = time_model(planned)
     if model is None:
         return None
-    return {p.spec.run_key: model.seconds(p.spec) for p in planned if p.state != PlanState.DONE}
+    left = [p.spec for p in planned if p.state != PlanState.DONE]
+    return {spec.run_key: seconds for spec, seconds in zip(left, model.each(left), strict=True)}
 
 
 def estimate_plan(

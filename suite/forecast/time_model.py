@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from suite.study.config import RunSpec
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
-from suite.train.execution import training_steps
+from suite.train.execution import reuses_traced_steps, training_steps
 
 PROBE_BATCHES = 12  # timed training steps, after the one that traces
 DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation): the README's figure
@@ -61,17 +61,33 @@ class TimeModel:
     trace_per_layer: float = 0.0  # seconds of tracing per recurrent layer (from a probe)
     per_step: float = 0.0  # fixed seconds of each training step (from probes)
 
-    def seconds(self, spec: RunSpec) -> float:
+    def seconds(self, spec: RunSpec, *, traced: bool = True) -> float:
+        """One run's seconds; `traced=False`: a later seed of a configuration this worker has
+        just trained, which skips tracing where its steps are reused."""
         own = self.same_configuration.get(spec.configuration_key)
         if own is not None:
             return own
-        tracing = self.trace_per_layer * recurrent_layers(spec)
+        tracing = self.trace_per_layer * recurrent_layers(spec) if traced else 0.0
         train_size = split_sizes(spec.data)[0]
         steps = training_steps(spec, train_size) * self.per_step
         return self.startup + tracing + steps + self.rate * work(spec)
 
+    def each(self, specs: Iterable[RunSpec]) -> list[float]:
+        """Each run's seconds, in order, a configuration traced only by its first run where
+        its seeds reuse the traced steps (workers claim a configuration's seeds in a row)."""
+        traced: set[str] = set()
+        seconds = []
+        for spec in specs:
+            key = spec.configuration_key
+            reused = key in traced and reuses_traced_steps(
+                spec.training.execution, spec.keras_backend
+            )
+            seconds.append(self.seconds(spec, traced=not reused))
+            traced.add(key)
+        return seconds
+
     def total(self, specs: Iterable[RunSpec]) -> float:
-        return sum(self.seconds(spec) for spec in specs)
+        return sum(self.each(specs))
 
     def wall(self, specs: Sequence[RunSpec], workers: int) -> float:
         """Wall time with `workers` sharing the runs, largest first: never less than the

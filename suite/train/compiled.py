@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import keras
 
 from suite.study.config import RunSpec
-from suite.train.execution import Execution
+from suite.train.execution import Execution, reuses_traced_steps
 
 
 @dataclass
@@ -38,7 +38,7 @@ _kept: _Kept | None = None
 
 
 def reusable(execution: Execution) -> bool:
-    return execution.mode == "fast" and execution.backend == "tensorflow"
+    return reuses_traced_steps(execution.mode, execution.backend)
 
 
 def _state(model: keras.Model) -> list:

@@ -73,6 +73,12 @@ class Execution:
         return {Tag.exec(name): value for name, value in values.items()}
 
 
+def reuses_traced_steps(mode: str, backend: str) -> bool:
+    """Whether a configuration's later seeds train on its first seed's traced steps
+    (`suite.train.compiled`): TensorFlow in the fast mode, the only one measured."""
+    return mode == "fast" and backend == "tensorflow"
+
+
 def training_steps(spec: RunSpec, train_size: int) -> int:
     """Optimiser steps of the whole run: epochs x batches per epoch (the last one partial)."""
     return spec.training.epochs * math.ceil(train_size / spec.training.batch_size)
