@@ -91,6 +91,7 @@ def test_grid_keys_cover_model_and_training_fields():
         "layers",
         "units",
         "dropout",
+        "params",
         "epochs",
         "batch_size",
         "optimizer",

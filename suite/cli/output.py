@@ -20,6 +20,7 @@ MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all 
 def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) -> None:
     from suite.forecast.plan import estimate_plan, plan_study
     from suite.forecast.time_model import format_duration
+    from suite.study.model_size import model_size
     from suite.worker.local_processes import worker_count
 
     if study.search is not None:
@@ -32,15 +33,26 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
         table.add_column(column)
+    # A budget in weights: the units each configuration got and its exact count.
+    budget = any(item.spec.model.params is not None for item in planned)
+    if budget:
+        table.add_column("units", justify="right")
+        table.add_column("parameters", justify="right")
     table.add_column("estimate", justify="right")
     todo = [item.spec for item in planned if item.needs_training]
     estimates: dict[str, float] = {}
     if model is not None:
         estimates = dict(zip((spec.run_key for spec in todo), model.each(todo), strict=True))
     for item in planned[:MAX_PLAN_ROWS]:
-        estimate = estimates.get(item.spec.run_key) if item.needs_training else None
+        spec = item.spec
+        estimate = estimates.get(spec.run_key) if item.needs_training else None
+        size = (
+            [str(spec.model.units), f"{model_size(spec.model, spec.data.input_shape).parameters:,}"]
+            if budget
+            else []
+        )
         estimate_text = format_duration(estimate) if estimate is not None else ""
-        table.add_row(item.spec.label, item.spec.run_key, item.state.value, estimate_text)
+        table.add_row(spec.label, spec.run_key, item.state.value, *size, estimate_text)
     console.print(table)
     if len(planned) > MAX_PLAN_ROWS:
         console.print(plan_tail_line(planned), highlight=False)

@@ -28,7 +28,7 @@ from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.stores.uninterrupted import hold_interrupts_in_sessions, interrupts_held
-from suite.study.config import RunSpec, Study, sqlite_path
+from suite.study.config import ModelConfig, RunSpec, Study, sqlite_path, unnamed
 from suite.train.execution import Execution
 
 if TYPE_CHECKING:  # Keras loads only once a worker trains
@@ -319,7 +319,8 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
     if spec.backend is not None:  # a study axis: the report compares it like any factor
         params["backend"] = spec.backend
     for section in (spec.data, spec.model, spec.training):
-        for name, value in section.model_dump(mode="json").items():
+        left_out = unnamed(section) if isinstance(section, ModelConfig) else set()
+        for name, value in section.model_dump(mode="json", exclude=left_out).items():
             if isinstance(value, dict):
                 params.update({f"{name}.{k}": v for k, v in value.items()})
             else:

@@ -37,6 +37,7 @@ MAX_SEED = 2**32 - 1  # numpy's RandomState (Keras's set_random_seed, Optuna's s
 # Per direction. Past this, one layer's weights alone outgrow a GPU (100,000 GRU units: 120 GB);
 # below it, suite.forecast.memory judges whether the study's largest run fits this machine.
 MAX_UNITS = 100_000
+MAX_PARAMS = 1_000_000_000  # a budget in weights: 4 GB of float32 weights, past any grid here
 MAX_EPOCHS = 1_000
 MAX_LEARNING_RATE = 10.0  # more is a slip (1e1 for 1e-1), never a rate these models train at
 MAX_GRID_RUNS = 10_000  # the product of the grid's list lengths, checked before expanding it
@@ -128,6 +129,10 @@ class ModelConfig(_Frozen):
     layers: int = Field(1, ge=1, le=8)
     units: int = Field(50, gt=0, le=MAX_UNITS)
     dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    # A budget in weights instead of units: each configuration gets the units per direction
+    # whose exact parameter count is nearest it (`suite.study.grid.spec_at`). Part of the
+    # run_key only when named, so the runs of studies that name units keep their keys.
+    params: int | None = Field(None, gt=0, le=MAX_PARAMS)
 
 
 class EarlyStoppingConfig(_Frozen):
@@ -350,6 +355,12 @@ class Study(_Frozen):
         return self.experiment or self.name
 
 
+def unnamed(model: ModelConfig) -> set[str]:
+    """Model fields that a run leaves out of its identity and its params: the budget where
+    none is named."""
+    return {"params"} if model.params is None else set()
+
+
 class RunSpec(_Frozen):
     """Everything one training run needs; its `run_key` names its result."""
 
@@ -392,7 +403,7 @@ class RunSpec(_Frozen):
         payload: dict[str, Any] = {
             "version": RUN_KEY_VERSION,
             "data": self.data.model_dump(mode="json"),
-            "model": self.model.model_dump(mode="json"),
+            "model": self.model.model_dump(mode="json", exclude=unnamed(self.model)),
             "training": self.training.model_dump(mode="json", exclude={"execution"}),
             "seed": self.seed,
         }

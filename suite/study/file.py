@@ -58,7 +58,7 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
     problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
-    problems += _race_problems(study)
+    problems += _race_problems(study) + _budget_problems(study)
     if problems:
         raise StudyError(source, problems)
     return study
@@ -229,6 +229,32 @@ def _race_problems(study: Study) -> list[str]:
     return []
 
 
+def _budget_problems(study: Study) -> list[str]:
+    """A budget in weights (`params`) chooses each configuration's units: naming units too
+    would say two sizes at once."""
+    grid = study.grid or {}
+    budget = [
+        w
+        for w, named in (("model.params", study.model.params), ("grid.params", grid.get("params")))
+        if named is not None
+    ]
+    units = [
+        where
+        for where, named in (
+            ("model.units", "units" in study.model.model_fields_set),
+            ("grid.units", "units" in grid),
+            ("search.space.units", study.search is not None and "units" in study.search.space),
+        )
+        if named
+    ]
+    if not budget or not units:
+        return []
+    return [
+        f"{' and '.join(budget + units)}: a parameter budget (params) chooses each"
+        f" configuration's units; name params or units, not both (remove {', '.join(units)})"
+    ]
+
+
 def _grid_size_problem(grid: Mapping[str, Sequence[Any]]) -> str | None:
     runs = math.prod(len(values) for values in grid.values())
     if runs <= MAX_GRID_RUNS:
@@ -268,7 +294,8 @@ def _value_list_problems(study: Study, where: str, key: str, values: Sequence[An
     return problems
 
 
-SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k not in {"seed", "backend"}}
+# A budget in weights is a grid axis only: a search varies units.
+SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k not in {"seed", "backend", "params"}}
 # Searchable numbers by kind, from the study model's own field types.
 INTEGER_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is int}
 FLOAT_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is float}

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from suite.study.config import GRID_SECTIONS, RunSpec, Study, process_backend
+from suite.study.model_size import units_for_budget
 
 
 def expand(study: Study) -> list[RunSpec]:
@@ -46,10 +47,14 @@ def spec_at(
 ) -> RunSpec:
     """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
     search trial, or any configuration to size up (`suite.forecast.memory`'s largest run)."""
+    data, model = _with(study.data, point, "data"), _with(study.model, point, "model")
+    if model.params is not None:  # a budget in weights: the units whose count is nearest it
+        units = units_for_budget(model, data.input_shape, model.params)
+        model = model.model_copy(update={"units": units})
     return RunSpec(
         study=study.name,
-        data=_with(study.data, point, "data"),
-        model=_with(study.model, point, "model"),
+        data=data,
+        model=model,
         training=_with(study.training, point, "training"),
         seed=seed,
         backend=backend,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.study.config import ModelConfig
+from suite.study.config import MAX_UNITS, ModelConfig
 
 # Weight matrices (gate blocks) of each cell: a SimpleRNN has one, an LSTM four (input,
 # forget, cell, output), a GRU three (update, reset, candidate).
@@ -37,3 +37,23 @@ def model_size(
     parameters += width * classes + classes
     macs += width * classes
     return ModelSize(parameters, macs)
+
+
+def units_for_budget(model: ModelConfig, input_shape: tuple[int, int], budget: int) -> int:
+    """The units per direction whose exact parameter count is nearest `budget` (the fewer
+    units on a tie). The count grows with the units, so a bisection finds the first count at
+    or past the budget; the nearest is that one or the one below it."""
+
+    def count(units: int) -> int:
+        return model_size(model.model_copy(update={"units": units}), input_shape).parameters
+
+    low, high = 1, MAX_UNITS
+    while low < high:
+        middle = (low + high) // 2
+        if count(middle) >= budget:
+            high = middle
+        else:
+            low = middle + 1
+    if low > 1 and budget - count(low - 1) <= count(low) - budget:
+        return low - 1
+    return low
