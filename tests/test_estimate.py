@@ -122,3 +122,27 @@ def test_a_configurations_later_seeds_are_estimated_without_tracing():
     assert model.total(runs("plain")) == pytest.approx(30.0)
     on_jax = [spec(seed=s, backend="jax") for s in range(2)]  # not measured there: traced each
     assert model.total(on_jax) == pytest.approx(2 * (1.0 + 2.0))
+
+
+def test_a_huge_run_is_probed_through_a_narrower_stand_in():
+    """A step of LSTM-u (one layer, rows, batch 64) is 3 x 64 x (28 x 4 x (28u + u^2) + 10u)
+    = 21,504 x (u^2 + 28u) + 1,920u multiply-adds (the Dense head's 10u per image).
+    At 15,800 units: 5.4e12, past the 4e9 cap; halved to
+    7,900, 3,950, 1,975, 987, 493 (5.5e9, still past), 246 (1.45e9): the stand-in has 246
+    units, all else the same. The classic grid's largest run (3-layer BiLSTM-50, 8.3e8) is
+    probed as it is."""
+    from suite.forecast.time_model import probe_stand_in, step_macs
+
+    huge = spec(units=15_800)
+    assert step_macs(huge) == 21_504 * (15_800**2 + 28 * 15_800) + 1_920 * 15_800
+    stand_in = probe_stand_in(huge)
+    assert stand_in.model.units == 246 and stand_in.training == huge.training
+    assert stand_in.model.model_copy(update={"units": 15_800}) == huge.model
+    classic = spec(bidirectional=True, layers=3)
+    assert probe_stand_in(classic) == classic
+    # 8 bidirectional layers of one unit on 784 pixels: 2 x 784 x 4 x 2 = 12,544, then 7 x
+    # 2 x 784 x 4 x 3 = 131,712, then 20: 144,276 per image; x 3 x 60,000 = 2.6e10 a step. One
+    # unit cannot shrink: the batch halves to 7,500 (3.2e9).
+    one_unit = spec(units=1, layers=8, bidirectional=True, batch_size=60_000, view="pixels")
+    assert step_macs(one_unit) == 3 * 60_000 * 144_276
+    assert probe_stand_in(one_unit).training.batch_size == 7_500

@@ -55,7 +55,7 @@ def estimate_plan(
     """The time model for a plan: from the study's finished runs, else from a few timed
     training steps of its largest run still to train (the model is thrown away; not where
     `probe_allowed` is False: a model too large for this machine is never built)."""
-    from suite.forecast.time_model import from_probes, probe
+    from suite.forecast.time_model import from_probes, probe, probe_stand_in
 
     model = time_model(planned)
     todo = [p.spec for p in planned if p.needs_training]
@@ -66,8 +66,10 @@ def estimate_plan(
     largest, smallest = max(todo, key=work), min(todo, key=work)
     with console.status("timing a few training steps of the largest and smallest runs..."):
         start_backend()
-        timed = probe(largest)
-        return from_probes(timed, probe(smallest) if work(smallest) < work(largest) else None)
+        timed = probe(probe_stand_in(largest))
+        if work(smallest) >= work(largest):
+            return from_probes(timed)
+        return from_probes(timed, probe(probe_stand_in(smallest)))
 
 
 def grid_outcomes(

@@ -26,6 +26,11 @@ from suite.train.data import split_sizes
 from suite.train.execution import reuses_traced_steps, training_steps
 
 PROBE_BATCHES = 12  # timed training steps, after the one that traces
+# The most multiply-adds one timed step may take: about 5x the classic grid's largest step
+# (3-layer BiLSTM-50, batch 64: 8.3e8). A larger run is timed through a stand-in with fewer
+# units (`probe_stand_in`): the estimate is linear in multiply-adds anyway, and the dry run
+# would otherwise wait minutes, or hours, on a probe of a huge model.
+PROBE_MAX_STEP_MACS = 4e9
 DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation): the README's figure
 
 
@@ -39,6 +44,25 @@ def work(spec: RunSpec) -> float:
     train, validation, test = split_sizes(spec.data)
     images = spec.training.epochs * (3 * train + validation) + test
     return float(forward_macs(spec) * images)
+
+
+def step_macs(spec: RunSpec) -> float:
+    """Multiply-adds of one training step: the batch forward and backward (x3)."""
+    return 3.0 * spec.training.batch_size * forward_macs(spec)
+
+
+def probe_stand_in(spec: RunSpec) -> RunSpec:
+    """`spec`, or where one of its steps passes PROBE_MAX_STEP_MACS, the same run with its
+    units halved until it does not (then its batch, for a run whose one unit is too much)."""
+
+    def changed(section: str, **update: int) -> RunSpec:
+        return spec.model_copy(update={section: getattr(spec, section).model_copy(update=update)})
+
+    while spec.model.units > 1 and step_macs(spec) > PROBE_MAX_STEP_MACS:
+        spec = changed("model", units=spec.model.units // 2)
+    while spec.training.batch_size > 1 and step_macs(spec) > PROBE_MAX_STEP_MACS:
+        spec = changed("training", batch_size=spec.training.batch_size // 2)
+    return spec
 
 
 @dataclass(frozen=True)
@@ -173,14 +197,12 @@ def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
     low (the README says by how much: a GRU costs more per multiply-add than the LSTM
     probed); the estimate is refitted on the study's own runs as soon as one finishes."""
 
-    def step_macs(p: Probe) -> float:
-        return 3.0 * p.spec.training.batch_size * forward_macs(p.spec)
-
-    rate, overhead = largest.per_step / step_macs(largest), 0.0
-    if smallest is not None and step_macs(smallest) < step_macs(largest):
-        slope = (largest.per_step - smallest.per_step) / (step_macs(largest) - step_macs(smallest))
-        if slope > 0 and largest.per_step - slope * step_macs(largest) >= 0:
-            rate, overhead = slope, largest.per_step - slope * step_macs(largest)
+    big = step_macs(largest.spec)
+    rate, overhead = largest.per_step / big, 0.0
+    if smallest is not None and step_macs(smallest.spec) < big:
+        slope = (largest.per_step - smallest.per_step) / (big - step_macs(smallest.spec))
+        if slope > 0 and largest.per_step - slope * big >= 0:
+            rate, overhead = slope, largest.per_step - slope * big
     names = largest.spec.label + (f" and {smallest.spec.label}" if smallest else "")
     return TimeModel(
         startup=DEFAULT_STARTUP_SECONDS,
