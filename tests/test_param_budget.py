@@ -172,3 +172,19 @@ def test_a_study_without_a_budget_records_no_budget_param():
 
     for spec in itertools.islice(expand(load_study(ROOT / "studies/smoke.yaml")), 3):
         assert "params" not in run_params(spec) and run_params(spec)["units"] == 32
+
+
+def test_a_budget_below_the_smallest_model_is_refused(tmp_path):
+    """At one unit an LSTM has 4 + 126 + 10 = 140 weights and a GRU 3 + 100 + 10 = 113 (the
+    formulas above): a budget of 100 fits neither, 120 only the GRU."""
+    path = _study(tmp_path, "grid: {params: [100, 120, 20000], cell: [lstm, gru]}\n")
+    with pytest.raises(StudyError) as refused:
+        load_study(path)
+    assert refused.value.problems == [
+        "grid.params: a budget of 100 weights is below the smallest lstm-uni-1L (140 weights"
+        " at 1 unit per direction); give at least 140",
+        "grid.params: a budget of 100 weights is below the smallest gru-uni-1L (113 weights"
+        " at 1 unit per direction); give at least 113",
+        "grid.params: a budget of 120 weights is below the smallest lstm-uni-1L (140 weights"
+        " at 1 unit per direction); give at least 140",
+    ]

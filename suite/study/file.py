@@ -247,12 +247,33 @@ def _budget_problems(study: Study) -> list[str]:
         )
         if named
     ]
-    if not budget or not units:
-        return []
-    return [
-        f"{' and '.join(budget + units)}: a parameter budget (params) chooses each"
-        f" configuration's units; name params or units, not both (remove {', '.join(units)})"
-    ]
+    if budget and units:
+        return [
+            f"{' and '.join(budget + units)}: a parameter budget (params) chooses each"
+            f" configuration's units; name params or units, not both (remove {', '.join(units)})"
+        ]
+    return _budgets_too_small(study, budget[0]) if budget and study.grid is not None else []
+
+
+def _budgets_too_small(study: Study, where: str) -> list[str]:
+    """A budget below a configuration's one-unit model would train that model whatever the
+    budget says: a slip (20 for 20000), not a size."""
+    from suite.schema import config_label
+    from suite.study.grid import expand
+    from suite.study.model_size import model_size
+
+    problems: dict[str, str] = {}
+    for spec in expand(study):
+        m = spec.model
+        smallest = model_size(m, spec.data.input_shape).parameters
+        if m.units == 1 and smallest > (budget := m.params or 0):
+            name = config_label(m.cell, m.bidirectional, m.layers)
+            problems.setdefault(
+                f"{name} {budget}",
+                f"{where}: a budget of {budget:,} weights is below the smallest {name}"
+                f" ({smallest:,} weights at 1 unit per direction); give at least {smallest:,}",
+            )
+    return list(problems.values())
 
 
 def _grid_size_problem(grid: Mapping[str, Sequence[Any]]) -> str | None:
