@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.report.stats import holm, mean_ci, pareto_front, verdict, welch
+from suite.report.stats import holm, mean_ci, non_dominated, verdict, welch
 
 
 def test_mean_ci_is_the_t_interval():
@@ -63,10 +63,15 @@ def test_verdicts_are_plain_words():
     assert verdict(-0.001, 0.4) == "not distinguishable, p = 0.4"
 
 
-def test_pareto_front_keeps_the_undominated():
-    points = pd.DataFrame({"cost": [1, 2, 3, 4], "gain": [0.5, 0.4, 0.8, 0.7]})
-    front = pareto_front(points, cost="cost", gain="gain")
-    assert front.index.tolist() == [0, 2]
+def test_the_pareto_front_keeps_the_undominated_and_ties():
+    """By hand: (1, .5) nothing cheaper; (2, .6) twice, equal on both, both kept; (3, .4)
+    beaten by (2, .6); (4, .8) the best; (4, .7) beaten by (4, .8) at the same cost."""
+    points = pd.DataFrame(
+        {"cost": [1, 2, 2, 3, 4, 4], "gain": [0.5, 0.6, 0.6, 0.4, 0.8, 0.7]}, index=list("abcdef")
+    )
+    front = non_dominated(points, cost="cost", gain="gain")
+    assert front.tolist() == [True, True, True, False, True, False]
+    assert front.index.tolist() == list("abcdef")
 
 
 def runs_table(rows: list[tuple[str, int, float, float, float]]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from suite.report.sections.best_run import best_run_section
 from suite.report.sections.comparisons import comparisons_section
 from suite.report.sections.figures import plots_section
 from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
+from suite.report.sections.pareto import pareto_section
 from suite.report.sections.race import race_headline, race_section
 from suite.report.sections.search import search_section
 from suite.report.sections.variance import variance_section
@@ -91,6 +92,7 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
             experiment_id=collected.experiment_ids.get(source.name, ""),
         ),
         comparisons_section(ranking, key=key, tests=tests, levels=levels),
+        pareto_section(ranking, key=key),
     ]
     if race is not None:
         section.children.append(race_section(race, key=key, study=source.name))

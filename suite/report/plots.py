@@ -12,9 +12,10 @@ matplotlib.use("Agg")  # files only; never open a window
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, pareto_front, pivot
+from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, non_dominated, pivot
 from suite.report.variance import RESIDUAL
 
 CELL_COLOURS = dict(zip(CELL_ORDER, sns.color_palette("colorblind", 3), strict=True))
@@ -154,13 +155,19 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, se
     return figure
 
 
+# The trade-off plots read validation accuracy, as the Pareto section does: a front is a
+# choice of configurations, and choices are made on validation data, never on the test set.
+VALIDATION = "best_val_accuracy"
+
+
 def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Figure, plt.Axes]:
-    """Mean test accuracy of each configuration against `x`: colour = cell, marker = direction."""
+    """Mean validation accuracy of each configuration against `x`, its Pareto front dashed and
+    named: colour = cell, marker = direction."""
     figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     sns.scatterplot(
         data=board,
         x=x,
-        y="test_accuracy",
+        y=VALIDATION,
         hue="cell",
         style="direction",
         palette=palette(board["cell"]),
@@ -168,6 +175,24 @@ def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Fig
         ax=axis,
         **marks,
     )
+    front = board[non_dominated(board, cost=x, gain=VALIDATION)].sort_values(x)
+    axis.step(
+        front[x],
+        front[VALIDATION],
+        where="post",
+        color="black",
+        linewidth=1,
+        linestyle="--",
+        label="Pareto front",
+    )
+    for i, (_, row) in enumerate(front.iterrows()):  # above and below in turn: fewer overlaps
+        axis.annotate(
+            row["config"],
+            (row[x], row[VALIDATION]),
+            textcoords="offset points",
+            xytext=(4, 6 if i % 2 else -11),
+            fontsize=7,
+        )
     return figure, axis
 
 
@@ -178,39 +203,27 @@ def _legend_outside(axis: plt.Axes) -> None:
 def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
     figure, axis = _accuracy_scatter(board, "param_count", size="depth", sizes=(40, 160))
     axis.set_xscale("log")
+    # Ticks at 1, 2 and 5 of each decade, written out (20,000): the default labels every
+    # minor tick in powers of ten, and within one decade they run into each other.
+    axis.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axis.xaxis.set_minor_formatter(ticker.NullFormatter())
+    axis.tick_params(axis="x", labelrotation=30, labelsize="small")
     axis.set(
-        title=f"{study}: test accuracy against parameter count",
+        title=f"{study}: validation accuracy against parameter count",
         xlabel="parameters (log scale)",
-        ylabel="mean test accuracy",
+        ylabel="mean best validation accuracy",
     )
     _legend_outside(axis)
     return figure
 
 
 def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
-    figure, axis = _accuracy_scatter(board, "train_seconds", s=70)
-    front = pareto_front(board, cost="train_seconds", gain="test_accuracy")
-    axis.step(
-        front["train_seconds"],
-        front["test_accuracy"],
-        where="post",
-        color="black",
-        linewidth=1,
-        linestyle="--",
-        label="Pareto front",
-    )
-    for _, row in front.iterrows():
-        axis.annotate(
-            row["config"],
-            (row["train_seconds"], row["test_accuracy"]),
-            textcoords="offset points",
-            xytext=(4, -10),
-            fontsize=7,
-        )
+    figure, axis = _accuracy_scatter(board, "seconds_per_epoch", s=70)
     axis.set(
-        title=f"{study}: test accuracy against training time",
-        xlabel="training time per run (s)",
-        ylabel="mean test accuracy",
+        title=f"{study}: validation accuracy against training time",
+        xlabel="training seconds per epoch",
+        ylabel="mean best validation accuracy",
     )
     _legend_outside(axis)
     return figure

@@ -219,12 +219,13 @@ def verdict(difference: float, p_holm: float) -> str:
     return f"not distinguishable, p = {p_holm:.3g}"
 
 
-def pareto_front(points: pd.DataFrame, *, cost: str, gain: str) -> pd.DataFrame:
-    """Rows no other row beats on both: lower cost and higher gain. Sorted by cost."""
-    ordered = points.sort_values([cost, gain], ascending=[True, False])
-    front, best = [], -np.inf
-    for index, row in ordered.iterrows():
-        if row[gain] > best:
-            front.append(index)
-            best = row[gain]
-    return ordered.loc[front]
+def non_dominated(points: pd.DataFrame, *, cost: str, gain: str) -> pd.Series:
+    """Whether each row is on the Pareto front: no other row costs no more and gains no less,
+    better on one of the two (rows equal on both are all on it). Written by hand: pandas and
+    scipy have no such function, and a few hundred configurations need no index (n^2)."""
+    costs, gains = points[cost].to_numpy(dtype=float), points[gain].to_numpy(dtype=float)
+    beaten = [
+        bool(np.any((costs <= c) & (gains >= g) & ((costs < c) | (gains > g))))
+        for c, g in zip(costs, gains, strict=True)
+    ]
+    return pd.Series([not b for b in beaten], index=points.index)

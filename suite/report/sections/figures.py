@@ -62,15 +62,16 @@ def _figures(
         (
             "params",
             "Accuracy against parameter count",
-            "mean test accuracy of each configuration; colour: cell, marker: direction,"
-            " size: depth",
+            "mean best validation accuracy of each configuration (validation: a front is a"
+            " choice); colour: cell, marker: direction, size: depth; dashed and named: the"
+            " Pareto front, the configurations no other beats on both",
             plots.accuracy_vs_params(board, study),
         ),
         (
             "time",
             "Accuracy against training time",
-            "mean test accuracy against mean training seconds per run; dashed: the"
-            " configurations no other beats on both",
+            "mean best validation accuracy against mean training seconds per epoch; dashed and"
+            " named: the Pareto front",
             plots.accuracy_vs_time(board, study),
         ),
         (
