@@ -101,8 +101,14 @@ def test_the_fronts_for_both_costs_with_their_intervals(tmp_path):
     )
     assert sentence in out.read_text()
     shown = html_tables(out)["costs-pareto"]
-    assert shown[0][:4] == ["cost", "configuration", "cost value", "val accuracy (mean)"]
-    assert shown[2][:4] == ["parameters", "lstm-bi-1L", "2,000", "0.9500"]
+    assert shown[0][:5] == [
+        "cost",
+        "configuration",
+        "on the front",
+        "cost value",
+        "val accuracy (mean)",
+    ]
+    assert shown[2][:5] == ["parameters", "lstm-bi-1L", "yes", "2,000", "0.9500"]
 
 
 def test_one_seed_gives_the_fronts_without_an_interval(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 
 import matplotlib
 
@@ -163,7 +164,7 @@ VALIDATION = "best_val_accuracy"
 def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Figure, plt.Axes]:
     """Mean validation accuracy of each configuration against `x`, its Pareto front dashed and
     named: colour = cell, marker = direction."""
-    figure, axis = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    figure, axis = plt.subplots(figsize=(6.5, 6.0), layout="constrained")
     sns.scatterplot(
         data=board,
         x=x,
@@ -185,19 +186,24 @@ def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Fig
         linestyle="--",
         label="Pareto front",
     )
-    for i, (_, row) in enumerate(front.iterrows()):  # above and below in turn: fewer overlaps
+    # The front's members are numbered on the plot and named in a key below it: names beside
+    # points run into each other where cheap configurations crowd, and at a phone's width.
+    for number, (_, row) in enumerate(front.iterrows(), start=1):
         axis.annotate(
-            row["config"],
+            str(number),
             (row[x], row[VALIDATION]),
             textcoords="offset points",
-            xytext=(4, 6 if i % 2 else -11),
-            fontsize=7,
+            xytext=(5, 4),
+            fontsize=9,
+            fontweight="bold",
         )
+    # A no-break space keeps each number with its name when the key wraps.
+    key = "   ".join(f"{n}\u00a0{name}" for n, name in enumerate(front["config"], start=1))
+    wrapped = "\n".join(textwrap.wrap(f"Pareto front: {key}", 64, break_on_hyphens=False))
+    figure.supxlabel(wrapped, x=0.02, ha="left", fontsize=10)  # laid out with the axes
+    # Inside, at the lower right: costly and inaccurate, the corner a trade-off leaves empty.
+    axis.legend(loc="lower right", ncol=2, fontsize="small", framealpha=0.9)
     return figure, axis
-
-
-def _legend_outside(axis: plt.Axes) -> None:
-    axis.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
 
 
 def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
@@ -214,7 +220,6 @@ def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
         xlabel="parameters (log scale)",
         ylabel="mean best validation accuracy",
     )
-    _legend_outside(axis)
     return figure
 
 
@@ -225,7 +230,6 @@ def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
         xlabel="training seconds per epoch",
         ylabel="mean best validation accuracy",
     )
-    _legend_outside(axis)
     return figure
 
 

@@ -90,13 +90,13 @@ def pareto_section(ranking: Ranking, *, key: str) -> Section:
             columns={
                 "cost": ("cost", TEXT),
                 "configuration": ("configuration", TEXT),
+                "front": ("on the front", TEXT),  # within a phone's first four columns
                 "value": ("cost value", COST),
                 "validation": ("val accuracy (mean)", ACCURACY),
                 **(interval if seeds >= 2 else {}),
                 "seeds": ("seeds", INTEGER),
                 "test": ("test accuracy (mean)", ACCURACY),
                 "near_chance": ("flag", NEAR_CHANCE_FLAG),
-                "front": ("on the front", TEXT),
             },
             caption=(
                 "cost: parameters (exact count) or measured training seconds per epoch (mean"
