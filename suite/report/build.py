@@ -21,6 +21,7 @@ from suite.report.sections.best_run import best_run_section
 from suite.report.sections.comparisons import comparisons_section
 from suite.report.sections.figures import plots_section
 from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
+from suite.report.sections.learning_speed import learning_speed_section
 from suite.report.sections.pareto import pareto_section
 from suite.report.sections.race import race_headline, race_section
 from suite.report.sections.search import search_section
@@ -99,6 +100,7 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
     if not source.search_storage:  # a grid's factors are crossed; a search's trials are not
         section.children.append(variance_section(ranking, key=key, study=source.name))
     section.children += [
+        learning_speed_section(ranking, curves=collected.curves, key=key, study=source.name),
         plots_section(ranking, curves=collected.curves, key=key, study=source.name, levels=levels),
         best_run_section(
             ranking,

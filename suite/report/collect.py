@@ -303,7 +303,7 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     rows = []
     for start in range(0, len(run_ids), BULK_CHUNK):
         chunk = run_ids[start : start + BULK_CHUNK]
-        for metric in CURVE_METRICS:
+        for metric in (*CURVE_METRICS, Metric.EPOCH_SECONDS):  # seconds: how fast each learns
             points = _metric_history_bulk(client, chunk, metric)
             rows.extend((p.run_id, metric, p.step, p.value, p.timestamp) for p in points)
     curves = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value", "timestamp"])

@@ -233,6 +233,40 @@ def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
     return figure
 
 
+def accuracy_vs_seconds(points: pd.DataFrame, study: str, *, seeds: int) -> Figure:
+    """Validation accuracy against training seconds, one line per configuration (colour:
+    cell, dashes: direction, one panel per depth). A configuration's seeds spend different
+    seconds on an epoch: each epoch is drawn at their mean, with their accuracies' spread."""
+    data = points.copy()
+    data["mean_seconds"] = data.groupby(["config", "epoch"])["seconds"].transform("mean")
+    grid = sns.relplot(
+        data=data,
+        x="mean_seconds",
+        y="value",
+        hue="cell",
+        style="direction",
+        units="config" if seeds < 2 else None,
+        estimator=None if seeds < 2 else "mean",
+        palette=palette(data["cell"]),
+        hue_order=_cell_order(data["cell"]),
+        row="depth",  # panels stacked: the figure stays narrow enough for a phone
+        kind="line",
+        errorbar="sd" if seeds >= 2 else None,
+        marker="o",
+        markersize=4,
+        height=2.4,
+        aspect=2.4,
+    )
+    grid.set_axis_labels("training seconds", "validation accuracy")
+    grid.set_titles(row_template="depth {row_name}")
+    sns.move_legend(grid, "upper center", bbox_to_anchor=(0.45, 0.0), ncol=4, frameon=False)
+    drawn = "mean over seeds, band = 1 std" if seeds >= 2 else "one seed per configuration"
+    grid.figure.suptitle(
+        f"{study}: validation accuracy\nagainst training seconds ({drawn})", y=1.04
+    )
+    return grid.figure
+
+
 def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
     figure, axis = plt.subplots(
         figsize=(max(6.0, 0.45 * len(board) + 2), 4.0), layout="constrained"
