@@ -34,6 +34,7 @@ class SyntheticRun:
     backend: str | None = None  # the grid's backend axis value (None: not named)
     computed_on: str | None = None  # its env.backend tag; default: the spec's backend
     recorded_key: str | None = None  # its run_key tag; default: the spec's run_key
+    params: int | None = None  # a budget in weights (the grid's `params`); None: not named
 
 
 def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> float:
@@ -58,6 +59,7 @@ def spec_of(run: SyntheticRun, *, study: str, epochs: int, units: int) -> RunSpe
         units=units,
         epochs=epochs,
         backend=run.backend,
+        params=run.params,
     )
 
 

@@ -122,3 +122,38 @@ def test_one_seed_gives_the_fronts_without_an_interval(tmp_path):
         r["configuration"] for r in rows if r["cost"] == "parameters" and r["on the front"] == "yes"
     ]
     assert front == FRONT_BY_PARAMETERS
+
+
+def test_a_budget_study_is_also_ranked_within_each_budget(tmp_path):
+    """Two budgets, two cells (one seed each; the synthetic store's 1-layer runs count 1,000
+    parameters and 50 units): GRU leads at 1,000 weights (0.90 against 0.80), LSTM at 2,000
+    (0.95 against 0.85)."""
+    values = {(1000, "gru"): 0.90, (1000, "lstm"): 0.80, (2000, "lstm"): 0.95, (2000, "gru"): 0.85}
+    runs = [
+        SyntheticRun(cell, False, 1, 0, value, val_accuracy=value, params=budget)
+        for (budget, cell), value in values.items()
+    ]
+    uri = f"sqlite:///{tmp_path / 'fair.db'}"
+    make_store(uri, runs, experiment="fair", study="fair", epochs=4)
+    out = tmp_path / "fair.html"
+    result = report_cli(
+        "--experiment", "fair", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert (
+        "The best cell differs between budgets: gru at 1,000 weights, lstm at 2,000 weights."
+        in page
+    )
+    assert (
+        "At 1,000 weights: best gru-uni-1L by validation accuracy (0.9000; test accuracy 0.9000,"
+        " 50 units, 1,000 parameters)."
+    ) in page
+    for budget, order in (
+        (1000, ["gru-uni-1L", "lstm-uni-1L"]),
+        (2000, ["lstm-uni-1L", "gru-uni-1L"]),
+    ):
+        with (tmp_path / f"fair-budget-{budget}.csv").open() as file:
+            rows = list(csv.DictReader(file))
+        assert [r["configuration"] for r in rows] == order
+        assert [r["rank"] for r in rows] == ["1", "2"]

@@ -18,6 +18,7 @@ from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.ranking import rank
 from suite.report.ranking import selection as select_by
 from suite.report.sections.best_run import best_run_section
+from suite.report.sections.budgets import budgets_section, has_budgets
 from suite.report.sections.comparisons import comparisons_section
 from suite.report.sections.figures import plots_section
 from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
@@ -95,6 +96,8 @@ def _study_section(source: Source, collected: Collected, *, mlflow_url: str | No
         comparisons_section(ranking, key=key, tests=tests, levels=levels),
         pareto_section(ranking, key=key),
     ]
+    if has_budgets(ranking):
+        section.children.append(budgets_section(ranking, key=key, selection=selection))
     if race is not None:
         section.children.append(race_section(race, key=key, study=source.name))
     if not source.search_storage:  # a grid's factors are crossed; a search's trials are not
