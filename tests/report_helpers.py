@@ -1,9 +1,25 @@
-"""Read a report back: its HTML tables by id, as the page shows them."""
+"""A report of a synthetic store, and its HTML tables read back by id, as the page shows them."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+
+from tests.conftest import report_cli
+from tests.synthetic_store import SyntheticRun, make_store
+
+
+def synthetic_report(tmp_path: Path, runs: list[SyntheticRun], name: str) -> Path:
+    """The report of a store of `runs` (4 epochs each), study and experiment `name`, written
+    to tmp_path/NAME.html with its CSV files beside it; the page's path."""
+    uri = f"sqlite:///{tmp_path / f'{name}.db'}"
+    make_store(uri, runs, experiment=name, study=name, epochs=4)
+    out = tmp_path / f"{name}.html"
+    result = report_cli(
+        "--experiment", name, "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    return out
 
 
 class _Tables(HTMLParser):

@@ -14,19 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import STATISTIC, report_cli
-from tests.report_helpers import html_tables
+from tests.report_helpers import html_tables, synthetic_report
 from tests.synthetic_store import SyntheticRun, make_store
-
-
-def build(tmp_path: Path, runs: list[SyntheticRun], name: str) -> Path:
-    uri = f"sqlite:///{tmp_path / f'{name}.db'}"
-    make_store(uri, runs, experiment=name, study=name, epochs=4)
-    out = tmp_path / f"{name}.html"
-    result = report_cli(
-        "--experiment", name, "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 def page_text(out: Path) -> str:
@@ -47,7 +36,7 @@ def test_one_seed_report_has_no_statistic_anywhere(tmp_path):
         for bi in (False, True)
         for depth in (1, 2)
     ]
-    out = build(tmp_path, runs, "single")
+    out = synthetic_report(tmp_path, runs, "single")
     text = page_text(out)
     assert not STATISTIC.search(text), STATISTIC.search(text)
     markdown = out.with_suffix(".md").read_text()
@@ -81,7 +70,7 @@ def test_best_is_chosen_on_validation_never_on_test(tmp_path):
         SyntheticRun("gru", False, 1, seed, 0.91, val_accuracy=0.94 - 0.001 * seed)
         for seed in (0, 1)
     ]
-    out = build(tmp_path, runs, "choose")
+    out = synthetic_report(tmp_path, runs, "choose")
     tables = html_tables(out)
     board = tables["choose-leaderboard"]
     assert board[0][:4] == [
@@ -111,7 +100,7 @@ def test_ties_on_validation_are_shown_as_ties(tmp_path):
         SyntheticRun("lstm", False, 2, 0, 0.92, val_accuracy=0.94),
         SyntheticRun("simple_rnn", False, 2, 0, 0.90, val_accuracy=0.91),
     ]
-    out = build(tmp_path, runs, "tied")
+    out = synthetic_report(tmp_path, runs, "tied")
     tables = html_tables(out)
     ranks = {row[1]: row[0] for row in tables["tied-leaderboard"][1:]}
     assert ranks == {
@@ -141,7 +130,7 @@ def test_results_near_chance_are_flagged_and_no_conclusion_is_drawn(tmp_path):
             ("gru", True): 0.12,
         }.items()
     ]
-    out = build(tmp_path, runs, "chance")
+    out = synthetic_report(tmp_path, runs, "chance")
     headline = notes(out)[0]
     assert headline.startswith("No architecture conclusion can be drawn")
     assert "lstm-bi-1L" in headline and "within 10 points of chance (0.10)" in headline
@@ -159,7 +148,7 @@ def test_only_the_configurations_near_chance_are_flagged(tmp_path):
         SyntheticRun("simple_rnn", False, 1, 0, 0.15),  # 0.15 < 0.10 + 0.10
         SyntheticRun("gru", False, 1, 0, 0.21),  # not within 10 points
     ]
-    out = build(tmp_path, runs, "some")
+    out = synthetic_report(tmp_path, runs, "some")
     board = html_tables(out)["some-leaderboard"]
     flag = board[0].index("flag")
     assert {row[1]: row[flag] for row in board[1:]} == {
@@ -179,7 +168,7 @@ def test_epochs_are_integers_counted_from_one(tmp_path, seeds):
         for bi in (False, True)
         for s in range(seeds)
     ]
-    out = build(tmp_path, runs, f"epochs{seeds}")
+    out = synthetic_report(tmp_path, runs, f"epochs{seeds}")
     tables = html_tables(out)
     board = tables[f"epochs{seeds}-leaderboard"]
     column = board[0].index("best epoch")

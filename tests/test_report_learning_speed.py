@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import csv
 
-from tests.conftest import report_cli
-from tests.synthetic_store import SyntheticRun, make_store
+from tests.report_helpers import synthetic_report
+from tests.synthetic_store import SyntheticRun
 
 ENDS = {("lstm", False, 1): (0.96, 0.92), ("gru", True, 2): (0.98, 0.97)}
 
@@ -39,13 +39,7 @@ def test_epochs_and_seconds_to_each_threshold(tmp_path):
         for (cell, bi, layers), ends in ENDS.items()
         for seed, end in enumerate(ends)
     ]
-    uri = f"sqlite:///{tmp_path / 'speed.db'}"
-    make_store(uri, runs, experiment="speed", study="speed", epochs=4)
-    out = tmp_path / "speed.html"
-    result = report_cli(
-        "--experiment", "speed", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
+    out = synthetic_report(tmp_path, runs, "speed")
     with (tmp_path / "speed-learning-speed.csv").open() as file:
         rows = list(csv.DictReader(file))
     found = {}

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import report_cli
-from tests.report_helpers import html_tables
-from tests.synthetic_store import SyntheticRun, make_store
+from tests.report_helpers import html_tables, synthetic_report
+from tests.synthetic_store import SyntheticRun
 
 # (cell, bidirectional, layers) -> mean validation accuracy; weights, seconds per epoch
 MEANS = {
@@ -50,14 +49,7 @@ def _report(tmp_path: Path, seeds: int) -> Path:
         for (cell, bi, layers), mean in MEANS.items()
         for seed, offset in enumerate((-0.01, 0.01)[:seeds] if seeds == 2 else (0.0,))
     ]
-    uri = f"sqlite:///{tmp_path / 'costs.db'}"
-    make_store(uri, runs, experiment="costs", study="costs", epochs=4)
-    out = tmp_path / "costs.html"
-    result = report_cli(
-        "--experiment", "costs", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    return out
+    return synthetic_report(tmp_path, runs, "costs")
 
 
 def _rows(tmp_path: Path) -> list[dict[str, str]]:
@@ -133,13 +125,7 @@ def test_a_budget_study_is_also_ranked_within_each_budget(tmp_path):
         SyntheticRun(cell, False, 1, 0, value, val_accuracy=value, params=budget)
         for (budget, cell), value in values.items()
     ]
-    uri = f"sqlite:///{tmp_path / 'fair.db'}"
-    make_store(uri, runs, experiment="fair", study="fair", epochs=4)
-    out = tmp_path / "fair.html"
-    result = report_cli(
-        "--experiment", "fair", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
+    out = synthetic_report(tmp_path, runs, "fair")
     page = out.read_text()
     assert (
         "The best cell differs between budgets: gru at 1,000 weights, lstm at 2,000 weights."
