@@ -188,3 +188,13 @@ def test_a_budget_below_the_smallest_model_is_refused(tmp_path):
         "grid.params: a budget of 120 weights is below the smallest lstm-uni-1L (140 weights"
         " at 1 unit per direction); give at least 140",
     ]
+
+
+def test_a_budget_beside_another_bad_value_names_that_value(tmp_path):
+    """The budget's units are sized only on a valid grid: a bad cell is named, not raised."""
+    path = _study(tmp_path, "grid: {params: [20000], cell: [lstm, transformer]}\n")
+    with pytest.raises(StudyError) as refused:
+        load_study(path)
+    assert refused.value.problems == [
+        "grid.cell[1]: input should be 'simple_rnn', 'lstm' or 'gru', got 'transformer'"
+    ]

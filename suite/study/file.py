@@ -61,6 +61,9 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     problems += _race_problems(study) + _budget_problems(study)
     if problems:
         raise StudyError(source, problems)
+    # Only a valid grid can be expanded to size each configuration to its budget.
+    if problems := _budgets_too_small(study):
+        raise StudyError(source, problems)
     return study
 
 
@@ -252,16 +255,20 @@ def _budget_problems(study: Study) -> list[str]:
             f"{' and '.join(budget + units)}: a parameter budget (params) chooses each"
             f" configuration's units; name params or units, not both (remove {', '.join(units)})"
         ]
-    return _budgets_too_small(study, budget[0]) if budget and study.grid is not None else []
+    return []
 
 
-def _budgets_too_small(study: Study, where: str) -> list[str]:
+def _budgets_too_small(study: Study) -> list[str]:
     """A budget below a configuration's one-unit model would train that model whatever the
-    budget says: a slip (20 for 20000), not a size."""
+    budget says: a slip (20 for 20000), not a size. Expands the grid: a valid one only."""
     from suite.schema import config_label
     from suite.study.grid import expand
     from suite.study.model_size import model_size
 
+    grid = study.grid or {}
+    if study.grid is None or (study.model.params is None and "params" not in grid):
+        return []
+    where = "grid.params" if "params" in grid else "model.params"
     problems: dict[str, str] = {}
     for spec in expand(study):
         m = spec.model
