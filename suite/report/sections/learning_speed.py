@@ -94,7 +94,8 @@ def _sentence(rows: pd.DataFrame, levels: list[float]) -> str:
         fastest = every_seed.loc[every_seed["seconds"].idxmin()]
         return (
             f"Fastest to {LEVEL(level)} validation accuracy: {fastest['config']}, after"
-            f" {EPOCH(fastest['epochs'])} epochs and {SECONDS(fastest['seconds'])} s of"
+            f" {EPOCH(fastest['epochs'])} epoch{'' if fastest['epochs'] == 1 else 's'} and"
+            f" {SECONDS(fastest['seconds'])} s of"
             f" training (mean over its seeds); {len(every_seed)} of {len(at_level)}"
             " configurations reached it in every seed."
         )
