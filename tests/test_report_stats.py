@@ -72,6 +72,9 @@ def test_the_pareto_front_keeps_the_undominated_and_ties():
     front = non_dominated(points, cost="cost", gain="gain")
     assert front.tolist() == [True, True, True, False, True, False]
     assert front.index.tolist() == list("abcdef")
+    # A row with no cost (a run that recorded no seconds) is on no front, and beats none.
+    unknown = pd.DataFrame({"cost": [float("nan"), 2.0], "gain": [0.99, 0.5]})
+    assert non_dominated(unknown, cost="cost", gain="gain").tolist() == [False, True]
 
 
 def runs_table(rows: list[tuple[str, int, float, float, float]]) -> pd.DataFrame:

@@ -221,11 +221,14 @@ def verdict(difference: float, p_holm: float) -> str:
 
 def non_dominated(points: pd.DataFrame, *, cost: str, gain: str) -> pd.Series:
     """Whether each row is on the Pareto front: no other row costs no more and gains no less,
-    better on one of the two (rows equal on both are all on it). Written by hand: pandas and
+    better on one of the two (rows equal on both are all on it; a row missing either value is
+    on none). Written by hand: pandas and
     scipy have no such function, and a few hundred configurations need no index (n^2)."""
     costs, gains = points[cost].to_numpy(dtype=float), points[gain].to_numpy(dtype=float)
-    beaten = [
-        bool(np.any((costs <= c) & (gains >= g) & ((costs < c) | (gains > g))))
-        for c, g in zip(costs, gains, strict=True)
+    known = ~(np.isnan(costs) | np.isnan(gains))  # a row without both values is on no front
+    on_front = [
+        bool(known[i])
+        and not np.any(known & (costs <= c) & (gains >= g) & ((costs < c) | (gains > g)))
+        for i, (c, g) in enumerate(zip(costs, gains, strict=True))
     ]
-    return pd.Series([not b for b in beaten], index=points.index)
+    return pd.Series(on_front, index=points.index)
