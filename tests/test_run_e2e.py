@@ -536,7 +536,7 @@ def test_a_study_without_the_backend_axis_keeps_its_run_keys(write_study):
     payload = {
         "version": 1,
         "data": spec.data.model_dump(mode="json"),
-        "model": spec.model.model_dump(mode="json"),
+        "model": spec.model.model_dump(mode="json", exclude={"params"}),  # no budget named
         "training": spec.training.model_dump(mode="json", exclude={"execution"}),
         "seed": 0,
     }

@@ -24,12 +24,18 @@ from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store
 
 
+def model_payload(spec: RunSpec) -> dict:
+    """The model section as the key hashes it: a parameter budget only where one is named."""
+    dumped = spec.model.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if not (k == "params" and v is None)}
+
+
 def hand_key(spec: RunSpec, backend: str | None) -> str:
     """The run_key's definition written out: sha256 of the canonical JSON payload."""
     payload = {
         "version": 1,
         "data": spec.data.model_dump(mode="json"),
-        "model": spec.model.model_dump(mode="json"),
+        "model": model_payload(spec),
         "training": spec.training.model_dump(mode="json", exclude={"execution"}),
         "seed": spec.seed,
     }
