@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -322,6 +323,15 @@ FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOT_DIR = ROOT / "reports" / "screenshots"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start from Python's own Ctrl-C handler. A shell that runs a job in the background
+    without job control (`cmd &` in a script) makes it ignore SIGINT, and every process it
+    starts inherits that: the interrupt tests would then wait forever on a loop that no
+    interrupt can stop (seen: 33 minutes), and a study sent SIGINT would train to its end."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
