@@ -36,7 +36,6 @@ def _study(folder: Path, text: str) -> Path:
 def test_each_configuration_gets_the_units_whose_keras_count_is_nearest_the_budget(tmp_path):
     """For every cell, direction and depth at two budgets: Keras's count_params() of the
     chosen units is at least as near the budget as that of one unit fewer or one more."""
-    import keras
 
     from suite.train.models import build_model
 
@@ -46,7 +45,7 @@ def test_each_configuration_gets_the_units_whose_keras_count_is_nearest_the_budg
     assert len(specs) == 2 * 18
 
     def keras_count(spec, units: int) -> int:
-        keras.backend.clear_session()
+        # No clear_session() per model: its garbage collection cost more than the builds.
         changed = spec.model_copy(update={"model": spec.model.model_copy(update={"units": units})})
         return build_model(changed).count_params()
 
