@@ -20,6 +20,7 @@ from suite.report.ranking import selection as select_by
 from suite.report.sections.best_run import best_run_section
 from suite.report.sections.budgets import budgets_section, has_budgets
 from suite.report.sections.comparisons import comparisons_section
+from suite.report.sections.equal_size import RankedStudy, equal_size_section
 from suite.report.sections.figures import plots_section
 from suite.report.sections.leaderboard import headline, leaderboard_section, selection_rule
 from suite.report.sections.learning_speed import learning_speed_section
@@ -49,9 +50,14 @@ VERSIONS = ("python", "keras", "backend", "backend_version", "mlflow", "optuna",
 
 def build_report(collected: Collected, *, mlflow_url: str | None = None) -> Report:
     names = [s.name for s in collected.sources]
+    ranked = [_ranked(source, collected) for source in collected.sources]
     sections = [
-        _study_section(source, collected, mlflow_url=mlflow_url) for source in collected.sources
+        _study_section(source, collected, study, mlflow_url=mlflow_url)
+        for source, study in zip(collected.sources, ranked, strict=True)
     ]
+    across = equal_size_section(ranked)
+    if across is not None:  # the cross-study answer first: it is about all of them
+        sections.insert(0, across)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Report(title=f"Comparison report: {', '.join(names)}", generated=now, sections=sections)
 
@@ -60,12 +66,20 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "study"
 
 
-def _study_section(source: Source, collected: Collected, *, mlflow_url: str | None) -> Section:
+def _ranked(source: Source, collected: Collected) -> RankedStudy:
+    """The study's runs ranked by the rule collect used to pick the best run's artifacts."""
+    selection = select_by(source.objective)
+    runs = collected.runs[collected.runs["study"] == source.name]
+    return RankedStudy(source.name, rank(runs, selection), selection)
+
+
+def _study_section(
+    source: Source, collected: Collected, study: RankedStudy, *, mlflow_url: str | None
+) -> Section:
     runs = collected.runs[collected.runs["study"] == source.name]
     key = slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
-    selection = select_by(source.objective)
-    ranking = rank(runs, selection)  # the rule collect used to pick the best run's artifacts
+    selection, ranking = study.selection, study.ranking
     race = _race_of(source, runs if ranking is None else ranking.finished)
     if race is not None and source.expected is not None:  # the runs it asked for, not all seeds
         source = replace(source, expected=tuple(runs_asked(race, source.expected)))

@@ -21,18 +21,35 @@ def has_budgets(ranking: Ranking) -> bool:
     return BUDGET in finished and finished[BUDGET].dropna().nunique() >= 2
 
 
-def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Section:
-    section = Section(key=f"{key}-budgets", title="Within each parameter budget")
+def boards_by_size(
+    ranking: Ranking, selection: Selection, size: str = BUDGET
+) -> dict[int, tuple[pd.DataFrame, pd.DataFrame]]:
+    """For each value of `size` (the budget, or units where no budget is named): its finished
+    runs, labelled without the size, and their leaderboard with the units each got."""
     factors = [f for f in ranking.factors if f not in SIZE_FACTORS]
-    best_cells = {}
-    for budget, finished in ranking.finished.groupby(BUDGET, sort=True):
+    boards = {}
+    for value, finished in ranking.finished.groupby(size, sort=True):
         finished = with_config(finished.drop(columns="config"), factors)
         board = leaderboard(finished, factors, selection)
         units = finished.groupby("config")["param.units"].first()
         board["units"] = board["config"].map(units).astype(int)
+        boards[int(value)] = (finished, board)
+    return boards
+
+
+def best_cells(board: pd.DataFrame) -> list[str]:
+    """The cells of the configurations ranked first (several where they tie)."""
+    return list(dict.fromkeys(board.loc[board["rank"] == 1, "cell"].astype(str)))
+
+
+def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Section:
+    section = Section(key=f"{key}-budgets", title="Within each parameter budget")
+    factors = [f for f in ranking.factors if f not in SIZE_FACTORS]
+    best_by_budget = {}
+    for budget, (finished, board) in boards_by_size(ranking, selection).items():
         best = board.iloc[0]
-        best_cells[int(budget)] = str(best["cell"])
-        words = f"{int(budget):,} weights"
+        best_by_budget[budget] = " or ".join(best_cells(board))
+        words = f"{budget:,} weights"
         section.blocks.append(
             Note(
                 f"At {words}: best {best['config']} by {selection.words}"
@@ -41,13 +58,13 @@ def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Sect
                 f" {int(best['param_count']):,} parameters)."
             )
         )
-        section.blocks.append(_board(board, key=f"{key}-budget-{int(budget)}", words=words))
+        section.blocks.append(_board(board, key=f"{key}-budget-{budget}", words=words))
         effects = main_effects(finished, factors)
         if not effects.empty:
             section.blocks.append(
                 table(
                     effects,
-                    key=f"{key}-budget-{int(budget)}-main-effects",
+                    key=f"{key}-budget-{budget}-main-effects",
                     title=f"Main effects at {words}",
                     columns={
                         "factor": ("factor", TEXT),
@@ -57,7 +74,7 @@ def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Sect
                     },
                 )
             )
-    section.blocks.insert(0, Note(_same_best(best_cells)))
+    section.blocks.insert(0, Note(_same_best(best_by_budget)))
     return section
 
 
