@@ -26,7 +26,7 @@ def boards_by_size(
 ) -> dict[int, tuple[pd.DataFrame, pd.DataFrame]]:
     """For each value of `size` (the budget, or units where no budget is named): its finished
     runs, labelled without the size, and their leaderboard with the units each got."""
-    factors = [f for f in ranking.factors if f not in SIZE_FACTORS]
+    factors = factors_within_size(ranking)
     boards = {}
     for value, finished in ranking.finished.groupby(size, sort=True):
         finished = with_config(finished.drop(columns="config"), factors)
@@ -37,6 +37,11 @@ def boards_by_size(
     return boards
 
 
+def factors_within_size(ranking: Ranking) -> list[str]:
+    """The factors that vary among configurations of one size (the size is not one)."""
+    return [f for f in ranking.factors if f not in SIZE_FACTORS]
+
+
 def best_cells(board: pd.DataFrame) -> list[str]:
     """The cells of the configurations ranked first (several where they tie)."""
     return list(dict.fromkeys(board.loc[board["rank"] == 1, "cell"].astype(str)))
@@ -44,7 +49,7 @@ def best_cells(board: pd.DataFrame) -> list[str]:
 
 def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Section:
     section = Section(key=f"{key}-budgets", title="Within each parameter budget")
-    factors = [f for f in ranking.factors if f not in SIZE_FACTORS]
+    factors = factors_within_size(ranking)
     best_by_budget = {}
     for budget, (finished, board) in boards_by_size(ranking, selection).items():
         best = board.iloc[0]

@@ -123,19 +123,11 @@ def _differing_settings(
 
 
 def _table(bests: list[_Best]) -> Table:
+    columns = ["config", "validation_score", "test_accuracy", "seeds", "units", "param_count"]
     rows = pd.DataFrame(
         [
-            {
-                "study": b.study,
-                "size": b.size,
-                "config": b.board.iloc[0]["config"],
-                "cells": " or ".join(b.cells),
-                "validation_score": b.board.iloc[0]["validation_score"],
-                "test_accuracy": b.board.iloc[0]["test_accuracy"],
-                "seeds": b.board.iloc[0]["seeds"],
-                "units": b.board.iloc[0]["units"],
-                "param_count": b.board.iloc[0]["param_count"],
-            }
+            {"study": b.study, "size": b.size, "cells": " or ".join(b.cells)}
+            | b.board.iloc[0][columns].to_dict()
             for b in bests
         ]
     )
