@@ -33,6 +33,7 @@ from suite.schema import Role, Tag
 from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
 from suite.study.file import load_study
 from suite.study.grid import expand
+from tests.warm_cli import WarmProcess, WarmServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,24 +86,54 @@ def write_study(tmp_path: Path):
     return functools.partial(study_file, tmp_path)
 
 
+@functools.cache
+def _warm_server() -> WarmServer:
+    return WarmServer()
+
+
+def start_cli(
+    *args: str | Path,
+    cwd: Path,
+    module: str = "suite.run",
+    env: dict[str, str] | None = None,
+    fresh: bool = False,
+) -> subprocess.Popen | WarmProcess:
+    """`python -m suite.run ARGS` (or another module) started in a new process, as a user
+    types it, with `env` added to the environment; its outputs piped, as text. The process
+    is forked from tests/warm_cli.py's server, its modules already imported, unless the test
+    is about what happens while they import (`fresh`, or an environment that changes how
+    they import): then it starts from scratch."""
+    env = {**os.environ, "COLUMNS": "160", **(env or {})}
+    arguments = [str(arg) for arg in args]
+    if not fresh and _warm_server().starts_warm(module, env):
+        return _warm_server().start(module, arguments, cwd=cwd, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *arguments],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_cli(
     *args: str | Path,
     cwd: Path,
     timeout: float = 300,
     module: str = "suite.run",
     env: dict[str, str] | None = None,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess:
-    """`python -m suite.run ARGS` (or another module) in a fresh process, as a user types it,
-    with `env` added to the environment."""
-    env = {**os.environ, "COLUMNS": "160", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", module, *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """start_cli(...) run to its end, as subprocess.run(timeout=timeout) runs it."""
+    process = start_cli(*args, cwd=cwd, module=module, env=env, fresh=fresh)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def report_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
@@ -240,17 +271,18 @@ class Trained:
     result: subprocess.CompletedProcess
 
 
-def _train_once(root: Path, changes: dict[str, Any] | None) -> Trained:
+def _train_once(root: Path, changes: dict[str, Any] | None, *, fresh: bool = False) -> Trained:
     path = study_file(root, changes)
-    result = run_cli(path, cwd=root)
+    result = run_cli(path, cwd=root, fresh=fresh)
     assert result.returncode == 0, result.stdout + result.stderr
     return Trained(root, path, result)
 
 
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """The tiny study as write_study() writes it, trained once (read it, never write it)."""
-    return _train_once(tmp_path_factory.mktemp("trained-tiny"), None)
+    """The tiny study as write_study() writes it, trained once (read it, never write it), by
+    a process started from scratch: its output shows what a user's first command prints."""
+    return _train_once(tmp_path_factory.mktemp("trained-tiny"), None, fresh=True)
 
 
 @pytest.fixture(scope="session")

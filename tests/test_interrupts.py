@@ -12,6 +12,7 @@ import contextlib
 import random
 import signal
 import time
+from collections.abc import Callable
 
 import mlflow
 import pytest
@@ -35,11 +36,19 @@ EXECUTION = Execution(
 
 
 @contextlib.contextmanager
-def interrupt_after(seconds: float):
-    """SIGINT after `seconds`, then once a second until the block ends (an interrupt that
-    lands in one of Python's own callbacks is printed and dropped, so one alone may never
-    arrive; a second one within a second would be a user's second Ctrl-C)."""
-    previous = signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))
+def interrupt_after(seconds: float, dropped: Callable[[], bool]):
+    """SIGINT after `seconds`; then, once a second, again while `dropped()` says the first
+    never arrived (an interrupt that lands in one of Python's own callbacks is printed and
+    dropped). Never a second one while the run is ending: on a loaded machine that takes
+    over a second, and a second interrupt then is a user's second Ctrl-C, which goes at once."""
+    sent: list[bool] = []
+
+    def alarm(*_: object) -> None:
+        if not sent or dropped():
+            sent.append(True)
+            signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
@@ -53,16 +62,21 @@ def test_an_interrupt_anywhere_in_tracking_ends_the_run_killed_at_once(tmp_path,
     spec = make_spec(study="tiny", cell="gru", units=4)
     rng = random.Random(0)
     slowest = 0.0
+    logging = [False]  # in the loop below: an interrupt sent before it was dropped
     with tracker.study_run():
         for trial in range(INTERRUPTS):
             started = time.monotonic()
             with (
-                interrupt_after(rng.uniform(0.001, 0.03)),
+                interrupt_after(rng.uniform(0.001, 0.03), dropped=lambda: logging[0]),
                 contextlib.suppress(KeyboardInterrupt),
                 tracker.child_run(spec, environment={}, execution=EXECUTION, trial_number=trial),
             ):
-                for step in range(10**6):  # what an epoch callback writes, until stopped
-                    mlflow.log_metrics({"loss": 1.0, "val_accuracy": 0.5}, step=step)
+                try:
+                    logging[0] = True
+                    for step in range(10**6):  # what an epoch callback writes, until stopped
+                        mlflow.log_metrics({"loss": 1.0, "val_accuracy": 0.5}, step=step)
+                finally:
+                    logging[0] = False
             slowest = max(slowest, time.monotonic() - started)
     runs = store_client(tmp_path).search_runs(
         [tracker.experiment_id], filter_string=f"tags.{Tag.ROLE} = '{Role.RUN}'", max_results=1000

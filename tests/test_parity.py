@@ -17,6 +17,8 @@ Tolerances, and why they are float rounding and nothing more:
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -122,14 +124,16 @@ def suite_run(spec: RunSpec, *, force_unroll: bool = False):
     return plan, result
 
 
-@pytest.fixture(scope="module")
-def plain_results() -> dict[tuple[str, bool], tuple[dict[str, list[float]], float]]:
-    return {pair: plain_keras(*pair) for pair in PAIRS}
+@functools.cache
+def plain_result(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
+    """plain_keras, once per pair in each test process: each computes only the pairs its
+    tests compare (the tests of one pair may run in different processes)."""
+    return plain_keras(cell, bidirectional)
 
 
 @pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
-def test_default_path_equals_plain_keras(cell, bidirectional, plain_results):
-    history, test_accuracy = plain_results[(cell, bidirectional)]
+def test_default_path_equals_plain_keras(cell, bidirectional):
+    history, test_accuracy = plain_result(cell, bidirectional)
     plan, result = suite_run(suite_spec(cell, bidirectional))
     assert plan.kernel == "loop" and plan.validation_batch_size == VAL  # one batch of 64
     for name in ("loss", "accuracy", "val_accuracy"):
@@ -139,8 +143,8 @@ def test_default_path_equals_plain_keras(cell, bidirectional, plain_results):
 
 
 @pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
-def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional, plain_results):
-    history, test_accuracy = plain_results[(cell, bidirectional)]
+def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional):
+    history, test_accuracy = plain_result(cell, bidirectional)
     plan, result = suite_run(suite_spec(cell, bidirectional, execution="plain"))
     assert plan.mode == "plain" and plan.validation_batch_size is None and not plan.unroll
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -149,9 +153,9 @@ def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional, plai
 
 
 @pytest.mark.parametrize(("cell", "bidirectional"), [p for p in PAIRS if p[0] != "gru"])
-def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional, plain_results):
+def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional):
     """The cells the suite unrolls (the GRU keeps its loop: suite/execution.py)."""
-    history, test_accuracy = plain_results[(cell, bidirectional)]
+    history, test_accuracy = plain_result(cell, bidirectional)
     plan, result = suite_run(suite_spec(cell, bidirectional), force_unroll=True)
     assert plan.kernel == "unrolled" and plan.unroll
     for name in ("loss", "val_loss"):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR
+from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR, report_cli
 from tests.synthetic_store import SyntheticRun, make_store
 
 
@@ -29,22 +27,8 @@ def build_report(tmp_path: Path) -> Path:
     ]
     make_store(uri, runs, experiment="browser")
     out = tmp_path / "browser.html"
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "suite.report",
-            "--experiment",
-            "browser",
-            "--tracking-uri",
-            uri,
-            "--out",
-            str(out),
-            "--no-log",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    built = report_cli(
+        "--experiment", "browser", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
     )
     assert built.returncode == 0, built.stderr
     return out

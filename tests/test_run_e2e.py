@@ -31,11 +31,13 @@ from tests.conftest import (
     deep_merge,
     report_cli,
     run_cli,
+    start_cli,
     store_client,
     store_uri,
     trials,
 )
 from tests.report_helpers import html_tables
+from tests.warm_cli import WarmProcess
 
 CURVE_NAMES = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds")
 
@@ -238,17 +240,7 @@ def test_dry_run_writes_nothing(tmp_path, write_study):
     assert not (tmp_path / "mlruns").exists()
 
 
-def start_study(path: Path, cwd: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "suite.run", str(path), *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_mid_training(client: MlflowClient, process: subprocess.Popen) -> str:
+def wait_for_mid_training(client: MlflowClient, process: subprocess.Popen | WarmProcess) -> str:
     """Block until one run has finished and the next has logged an epoch; return that run."""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -288,7 +280,7 @@ def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study
     path = write_study(LONG_RUNS if workers == "1" else LONG_RUNS_FOR_TWO)
     keys = {spec.run_key for spec in expand(load_study(path))}
     client = store_client(tmp_path)
-    process = start_study(path, tmp_path, "--workers", workers)
+    process = start_cli(path, "--workers", workers, cwd=tmp_path)
     victim = wait_for_mid_training(client, process)
     process.send_signal(how)
     _, stderr = process.communicate(timeout=60)

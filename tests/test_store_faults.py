@@ -34,6 +34,7 @@ from tests.conftest import (
     once_each,
     run_cli,
     snapshot,
+    start_cli,
 )
 
 STORE_FAULTS = {
@@ -321,16 +322,12 @@ def test_a_journal_cut_short_by_a_crash_is_repaired_keeping_a_copy(tmp_path, wri
 @pytest.mark.slow
 def test_two_first_invocations_at_once_on_a_fresh_store_train_each_run_once(tmp_path, write_study):
     path = write_study(FAST)
-    command = [sys.executable, "-m", "suite.run", str(path)]
-    both = [
-        subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(2)
-    ]
+    both = [start_cli(path, cwd=tmp_path) for _ in range(2)]
     trained = 0
     for process in both:
         stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr.decode()
-        trained += stdout.decode().count("✓")  # one line per run this process trained
+        assert process.returncode == 0, stderr
+        trained += stdout.count("✓")  # one line per run this process trained
     assert trained == 2  # each of the 2 runs trained once, by one of the two
     assert finished_per_key(tmp_path) == once_each(path)
     # Every run that wrote artifacts is in the database: no process's records were lost.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import FAST, ROOT, deep_merge, free_port
+from tests.conftest import FAST, ROOT, deep_merge, free_port, run_cli, start_cli
 from tests.servers import mlflow_server
 
 FAULT_STUDY = {"data": {"train_size": 1536}, "training": {"epochs": 5}, **FAST}
@@ -114,17 +114,8 @@ def test_a_tracking_server_that_dies_mid_study(tmp_path, write_study):
     study = yaml.safe_load(path.read_text())
     study["tracking"]["uri"] = f"http://127.0.0.1:{port}"
     path.write_text(yaml.safe_dump(study))
-    command = [sys.executable, "-m", "suite.run", str(path)]
-    env = {**os.environ, "COLUMNS": "160"}
     with mlflow_server(backend, artifacts, port=port):
-        first = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        first = start_cli(path, cwd=tmp_path)
         deadline = time.monotonic() + 300
         while not first_epoch_recorded(db):
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
@@ -138,6 +129,6 @@ def test_a_tracking_server_that_dies_mid_study(tmp_path, write_study):
         left = store.execute("SELECT status FROM runs").fetchall()
     assert ("RUNNING",) in left  # what the lost server could not be told
     with mlflow_server(backend, artifacts, port=port):
-        again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        again = run_cli(path, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
     _assert_recovered(_runs(db), {"FAILED"})

@@ -7,10 +7,8 @@ mid-run so that only the heartbeat can reveal it."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +21,7 @@ from optuna.trial import TrialState
 
 from suite.study.file import load_study
 from suite.study.grid import expand
-from tests.conftest import finished_per_key, run_cli
+from tests.conftest import finished_per_key, run_cli, start_cli
 from tests.servers import mlflow_server, postgres
 
 GRID = {"cell": ["gru", "lstm"], "bidirectional": [False, True], "layers": [1, 2]}  # 8 runs
@@ -57,24 +55,10 @@ def test_two_local_workers_share_the_grid(tmp_path, write_study):
     assert again.returncode == 0 and "nothing to train" in again.stdout
 
 
-def start_worker(path: Path, cwd: Path, host: str, storage: str, tracking: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "suite.run",
-            str(path),
-            "--storage",
-            storage,
-            "--tracking-uri",
-            tracking,
-        ],
-        cwd=cwd,
-        env={**os.environ, "SUITE_HOST": host, "SUITE_THREADS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_worker(path: Path, cwd: Path, host: str, storage: str, tracking: str):
+    """A machine's worker: its own host name, one thread of this machine's cores."""
+    env = {"SUITE_HOST": host, "SUITE_THREADS": "1"}
+    return start_cli(path, "--storage", storage, "--tracking-uri", tracking, cwd=cwd, env=env)
 
 
 @pytest.mark.slow
@@ -118,7 +102,7 @@ def test_three_machines_on_postgres_and_mlflow_server_survive_a_sigkill(tmp_path
 
         outputs = {}
         for host, process in workers.items():
-            outputs[host], _ = process.communicate(timeout=600)
+            outputs[host] = "\n".join(process.communicate(timeout=600))
         assert workers[victim_host].returncode == -signal.SIGKILL
         for host, process in workers.items():
             if host != victim_host:

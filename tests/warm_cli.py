@@ -1,0 +1,274 @@
+"""The CLI in a new process without waiting for its imports: a fork server for the tests.
+
+`python -m suite.run` spends about 12 s of a tiny two-run study's 30 s importing TensorFlow,
+Keras and MLflow (on a 2-core machine where plain Keras takes 39 s per epoch of the seed
+model), and the tests start it many times. This server imports every suite module once,
+then forks one child per command: the child is a new process (its own pid, exit status,
+signals, file descriptors 0-2, working directory and environment) that runs the command's
+`main` as `python -m MODULE` would, from the same modules a fresh process would import.
+
+What a fork cannot reproduce stays with a fresh process (conftest.start_cli decides): what
+happens while the libraries are imported (TensorFlow's start-up chatter, import hooks, the
+Keras backend chosen by KERAS_BACKEND), so a command whose environment differs from the
+server's in anything but WARM_ENV, or whose test asks for fresh=True, starts from scratch.
+
+The server is single-threaded: it forks only between select() calls, never while a lock of
+its own is held. Protocol, over a SOCK_SEQPACKET Unix socket (one message per send): the
+client sends a JSON request {module, args, cwd, env} with its stdout and stderr pipes as
+SCM_RIGHTS descriptors; the server answers {"pid": N}, then {"status": S} when the child
+exits (S as subprocess reports it: the exit code, or -signal).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import io
+import json
+import logging
+import os
+import pkgutil
+import runpy
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+# Read by the suite when a command runs, never while it imports: a command whose environment
+# differs from the server's only in these starts warm.
+WARM_ENV = frozenset(
+    {"COLUMNS", "SUITE_MNIST", "SUITE_HOST", "SUITE_THREADS", "PYTEST_CURRENT_TEST"}
+)
+MODULES = ("suite.run", "suite.report")
+READY = b"ready"
+
+
+def _import_everything() -> None:
+    """Every suite module, and what their functions import when they run (Keras, MLflow's
+    Keras flavour, the report's plotting and statistics)."""
+    import suite
+
+    for found in pkgutil.walk_packages(suite.__path__, "suite."):
+        if not found.name.endswith("__main__"):
+            importlib.import_module(found.name)
+    for name in ("keras", "mlflow.keras", "matplotlib.pyplot", "seaborn", "statsmodels.api"):
+        importlib.import_module(name)
+
+
+def _run_command(module: str, args: list[str]) -> int:
+    """`python -m MODULE ARGS` from here on: its exit status. suite.run's `cli()` ends with an
+    exit handler that leaves without Python's teardown, registered before the libraries' own;
+    here the libraries were imported first, so its order is kept by hand: theirs, then it."""
+    sys.argv = [module, *args]
+    try:
+        if module == "suite.run":
+            from suite.cli.main import _leave_without_teardown, main
+
+            code = main(args)
+            atexit._run_exitfuncs()
+            _leave_without_teardown(code)
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return 0
+    except SystemExit as leaving:
+        code = leaving.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    except BaseException:  # as Python itself reports an uncaught exception
+        traceback.print_exc()
+        return 1
+
+
+def _child(request: dict, stdout: int, stderr: int) -> None:
+    """In the forked child: become the command's process, run it, exit with its status."""
+    try:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        for source, target in ((devnull, 0), (stdout, 1), (stderr, 2)):
+            os.dup2(source, target)
+            os.close(source)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import numpy as np
+
+        np.random.seed()  # a fresh process draws its own; Python's `random` reseeds at fork
+        code = _run_command(request["module"], request["args"])
+        atexit._run_exitfuncs()
+        logging.shutdown()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def serve(path: str) -> None:
+    _import_everything()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(16)
+    sys.stdout.buffer.write(READY + b"\n")
+    sys.stdout.flush()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    waiting: dict[int, socket.socket] = {}  # child pid -> the connection that asked for it
+    parent = os.getppid()
+    while os.getppid() == parent:  # a test process that died takes its server with it
+        for _ready in selector.select(timeout=0.05):
+            connection, _ = listener.accept()
+            message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 2)
+            request = json.loads(message)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                selector.close()
+                listener.close()
+                for other in waiting.values():
+                    other.close()
+                connection.close()
+                _child(request, *fds)
+            for fd in fds:
+                os.close(fd)
+            connection.send(json.dumps({"pid": pid}).encode())
+            waiting[pid] = connection
+        while waiting:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            connection = waiting.pop(pid, None)
+            if connection is not None:
+                with contextlib.suppress(OSError):
+                    connection.send(
+                        json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode()
+                    )
+                connection.close()
+
+
+class WarmServer:
+    """One fork server per test process, started on first use, stopped at its exit."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="suite-warm-"))
+        self.path = str(self.folder / "socket")
+        self.env = dict(os.environ)
+        self.log = (self.folder / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.warm_cli", self.path],
+            cwd=Path(__file__).resolve().parents[1],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+        )
+        atexit.register(self.stop)
+        ready = self.process.stdout.readline()
+        if ready.strip() != READY:
+            raise RuntimeError(f"the warm CLI server did not start; see {self.folder}")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def starts_warm(self, module: str, env: dict[str, str]) -> bool:
+        changed = {k for k in env.keys() | self.env.keys() if env.get(k) != self.env.get(k)}
+        return module in MODULES and changed <= WARM_ENV and self.process.poll() is None
+
+    def start(self, module: str, args: list[str], *, cwd: Path, env: dict[str, str]) -> WarmProcess:
+        """As subprocess.Popen(stdout=PIPE, stderr=PIPE, text=True) would."""
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        request = {"module": module, "args": args, "cwd": str(cwd), "env": env}
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        connection.connect(self.path)
+        socket.send_fds(connection, [json.dumps(request).encode()], [out_write, err_write])
+        os.close(out_write)
+        os.close(err_write)
+        pid = json.loads(connection.recv(1 << 16))["pid"]
+        command = [sys.executable, "-m", module, *args]
+        return WarmProcess(command, pid, connection, {"stdout": out_read, "stderr": err_read})
+
+
+class WarmProcess:
+    """A command the server forked, seen as a subprocess.Popen(text=True) of it: its pid,
+    signals, poll(), wait() and communicate(); the server, its parent, reports its status."""
+
+    def __init__(
+        self, args: list[str], pid: int, connection: socket.socket, pipes: dict[str, int]
+    ) -> None:
+        self.args, self.pid, self.returncode = args, pid, None
+        self._connection = connection
+        self._chunks: dict[str, list[bytes]] = {name: [] for name in pipes}
+        self._readers = [
+            threading.Thread(target=self._drain, args=item, daemon=True) for item in pipes.items()
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _drain(self, name: str, fd: int) -> None:
+        with os.fdopen(fd, "rb") as pipe:
+            for chunk in iter(lambda: pipe.read1(1 << 16), b""):
+                self._chunks[name].append(chunk)
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._connection.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                self._status(self._connection.recv(1 << 16))
+            self._connection.setblocking(True)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self._connection.settimeout(timeout)
+            try:
+                self._status(self._connection.recv(1 << 16))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        return self.returncode
+
+    def _status(self, message: bytes) -> None:
+        self.returncode = json.loads(message)["status"]
+        self._connection.close()
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """Both outputs once every writer has closed them, and the exit status. Past the
+        timeout, subprocess.TimeoutExpired (the process left running, as Popen leaves it)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for reader in self._readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        self.wait(None if deadline is None else max(0.1, deadline - time.monotonic()))
+        # As subprocess's text mode reads them: the locale's encoding, universal newlines.
+        stdout, stderr = (
+            io.TextIOWrapper(io.BytesIO(b"".join(self._chunks[name]))).read()
+            for name in ("stdout", "stderr")
+        )
+        return stdout, stderr
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
