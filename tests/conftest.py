@@ -47,9 +47,11 @@ TINY_STUDY: dict[str, Any] = {
 }
 
 
-# A study that trains without logging models or sampling system metrics: the tests that only
-# count runs need neither.
-FAST: dict[str, Any] = {"tracking": {"log_model": False, "system_metrics": False}}
+# A study that trains without logging models, drawing figures or sampling system metrics: the
+# tests that only count runs or read their metrics need none of them (about 2 s a run).
+FAST: dict[str, Any] = {
+    "tracking": {"log_model": False, "log_plots": False, "system_metrics": False}
+}
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
