@@ -363,11 +363,11 @@ def test_the_report_refuses_an_out_path_it_cannot_write(tmp_path, write_study):
 
 
 @pytest.mark.slow
-def test_brackets_in_paths_are_printed_as_written(tmp_path, write_study):
+def test_brackets_in_paths_are_printed_as_written(tmp_path, fast_store):
     folder = tmp_path / "a[" / "b]"  # the path a[/b]: a closing tag to rich's markup
     folder.mkdir(parents=True)
     study = folder / "study.yaml"
-    study.write_text(write_study(FAST).read_text())
+    study.write_text(fast_store.read_text())  # its store trained: a run prints the same lines
     result = run_cli(study, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "next: python -m suite.report " + str(study) in result.stdout

@@ -21,15 +21,15 @@ from optuna.trial import TrialState
 
 from suite.study.file import load_study
 from suite.study.grid import expand
-from tests.conftest import finished_per_key, run_cli, start_cli
+from tests.conftest import FAST, finished_per_key, run_cli, start_cli
 from tests.servers import mlflow_server, postgres
 
-GRID = {"cell": ["gru", "lstm"], "bidirectional": [False, True], "layers": [1, 2]}  # 8 runs
+GRID = {"cell": ["gru", "lstm"], "bidirectional": [False, True]}  # 4 runs, more than workers
 
 
 @pytest.mark.slow
 def test_two_local_workers_share_the_grid(tmp_path, write_study):
-    path = write_study({"grid": GRID, "tracking": {"log_model": False}})
+    path = write_study({**FAST, "grid": GRID})
     result = run_cli(path, "--workers", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[w1]" in result.stdout and "[w2]" in result.stdout
