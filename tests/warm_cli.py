@@ -2,7 +2,8 @@
 
 `python -m suite.run` spends about 12 s of a tiny two-run study's 30 s importing TensorFlow,
 Keras and MLflow (on a 2-core machine where plain Keras takes 39 s per epoch of the seed
-model), and the tests start it many times. This server imports every suite module once,
+model), and the tests start it many times. This server imports every suite module once
+(and reads the bundled MNIST archive once, as the suite caches it per process),
 then forks one child per command: the child is a new process (its own pid, exit status,
 signals, file descriptors 0-2, working directory and environment) that runs the command's
 `main` as `python -m MODULE` would, from the same modules a fresh process would import.
@@ -64,22 +65,23 @@ RUNTIME_IMPORTS = (
     "mlflow.store.tracking.sqlalchemy_store",
     "mlflow.store.model_registry.sqlalchemy_store",
 )
-RUNTIME_PACKAGES = ("mlflow.store.db",)  # every module: the migrations import some by name
+MIGRATIONS_IMPORT_FROM = "mlflow.store.db"  # by module name, so: every module in it
+
+
+def _import_package(name: str) -> None:
+    """A package and every module in it (its __main__ left out: importing would run it)."""
+    package = importlib.import_module(name)
+    for found in pkgutil.walk_packages(package.__path__, f"{name}."):
+        if not found.name.endswith("__main__"):
+            importlib.import_module(found.name)
 
 
 def _import_everything() -> None:
     """Every suite module, and what their functions import when they run."""
-    import suite
-
-    for found in pkgutil.walk_packages(suite.__path__, "suite."):
-        if not found.name.endswith("__main__"):
-            importlib.import_module(found.name)
+    _import_package("suite")
+    _import_package(MIGRATIONS_IMPORT_FROM)
     for name in RUNTIME_IMPORTS:
         importlib.import_module(name)
-    for package in RUNTIME_PACKAGES:
-        path = importlib.import_module(package).__path__
-        for found in pkgutil.walk_packages(path, f"{package}."):
-            importlib.import_module(found.name)
 
 
 def _run_command(module: str, args: list[str]) -> int:
