@@ -88,9 +88,35 @@ def write_study(tmp_path: Path):
     return functools.partial(study_file, tmp_path)
 
 
+# The environment the tests started in, for the warm server: a server started inside a test
+# that changed it (monkeypatch.setenv) would otherwise keep that change for every command.
+SESSION_ENV = dict(os.environ)
+
+
+@contextlib.contextmanager
+def mlflow_variables_kept():
+    """MLflow's variables as they were before: MLflow's fluent API sets its tracking URI and
+    experiment in this process's environment, which every later command would inherit (and
+    then start fresh, as its environment differs from the warm server's)."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
+    try:
+        yield
+    finally:
+        for name in [k for k in os.environ if k.startswith("MLFLOW_")]:
+            if name not in before:
+                del os.environ[name]
+        os.environ.update(before)
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_variables_left_as_found():
+    with mlflow_variables_kept():
+        yield
+
+
 @functools.cache
 def _warm_server() -> WarmServer:
-    return WarmServer()
+    return WarmServer(SESSION_ENV)
 
 
 def start_cli(

@@ -12,6 +12,9 @@ What a fork cannot reproduce stays with a fresh process (conftest.start_cli deci
 happens while the libraries are imported (TensorFlow's start-up chatter, import hooks, the
 Keras backend chosen by KERAS_BACKEND), so a command whose environment differs from the
 server's in anything but WARM_ENV, or whose test asks for fresh=True, starts from scratch.
+Variables that the server's own imports and start-up set (TensorFlow's, MLflow's request
+bounds) count as the server's wherever a command lacks them or has the same value: a fresh
+process's imports would set them alike.
 
 The server is single-threaded: it forks only between select() calls, never while a lock of
 its own is held. Protocol, over a SOCK_SEQPACKET Unix socket (one message per send): the
@@ -45,8 +48,16 @@ from pathlib import Path
 
 # Read by the suite when a command runs, never while it imports: a command whose environment
 # differs from the server's only in these starts warm.
+# (MLflow sets its telemetry session's id in a process that makes a client, the tests' own.)
 WARM_ENV = frozenset(
-    {"COLUMNS", "SUITE_MNIST", "SUITE_HOST", "SUITE_THREADS", "PYTEST_CURRENT_TEST"}
+    {
+        "COLUMNS",
+        "SUITE_MNIST",
+        "SUITE_HOST",
+        "SUITE_THREADS",
+        "PYTEST_CURRENT_TEST",
+        "_MLFLOW_TELEMETRY_SESSION_ID",
+    }
 )
 MODULES = ("suite.run", "suite.report")
 READY = b"ready"
@@ -145,13 +156,26 @@ def _read_the_bundled_mnist() -> None:
     load_mnist()
 
 
+def _start_up_as_every_command_does() -> None:
+    """What every command's main sets before it reads a store: MLflow's loggers and variables,
+    the bounds on a tracking server's requests (set only where the environment has none)."""
+    from suite.stores.http_limits import bound_tracking_requests
+    from suite.train.keras_startup import quiet_library_logs
+
+    quiet_library_logs()
+    bound_tracking_requests()
+
+
 def serve(path: str) -> None:
+    before = dict(os.environ)
     _import_everything()
+    _start_up_as_every_command_does()
     _read_the_bundled_mnist()
+    set_at_start_up = {k: v for k, v in os.environ.items() if before.get(k) != v}
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(16)
-    sys.stdout.buffer.write(READY + b"\n")
+    sys.stdout.buffer.write(READY + b" " + json.dumps(set_at_start_up).encode() + b"\n")
     sys.stdout.flush()
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
@@ -192,10 +216,12 @@ def serve(path: str) -> None:
 class WarmServer:
     """One fork server per test process, started on first use, stopped at its exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """`env`: the server's environment (default: this process's now), against which
+        each command's is compared."""
         self.folder = Path(tempfile.mkdtemp(prefix="suite-warm-"))
         self.path = str(self.folder / "socket")
-        self.env = dict(os.environ)
+        self.env = dict(os.environ if env is None else env)
         self.log = (self.folder / "server.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.warm_cli", self.path],
@@ -206,9 +232,13 @@ class WarmServer:
             stderr=self.log,
         )
         atexit.register(self.stop)
-        ready = self.process.stdout.readline()
-        if ready.strip() != READY:
+        ready, _, set_at_start_up = self.process.stdout.readline().partition(b" ")
+        if ready != READY:
             raise RuntimeError(f"the warm CLI server did not start; see {self.folder}")
+        # What the libraries' imports and the commands' start-up set in the environment (TF's
+        # TF2_BEHAVIOR, MLflow's request bounds): a command whose environment lacks them, or
+        # has them as set there, gets them in a fresh process too.
+        self.set_at_start_up: dict[str, str] = json.loads(set_at_start_up)
 
     def stop(self) -> None:
         self.process.kill()
@@ -218,7 +248,16 @@ class WarmServer:
 
     def starts_warm(self, module: str, env: dict[str, str]) -> bool:
         changed = {k for k in env.keys() | self.env.keys() if env.get(k) != self.env.get(k)}
-        return module in MODULES and changed <= WARM_ENV and self.process.poll() is None
+        as_at_start_up = {
+            k
+            for k in changed & self.set_at_start_up.keys()
+            if env.get(k) in (None, self.set_at_start_up[k])
+        }
+        return (
+            module in MODULES
+            and changed - as_at_start_up <= WARM_ENV
+            and self.process.poll() is None
+        )
 
     def start(self, module: str, args: list[str], *, cwd: Path, env: dict[str, str]) -> WarmProcess:
         """As subprocess.Popen(stdout=PIPE, stderr=PIPE, text=True) would."""
