@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import functools
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -299,24 +301,43 @@ class Trained:
     result: subprocess.CompletedProcess
 
 
-def _train_once(root: Path, changes: dict[str, Any] | None, *, fresh: bool = False) -> Trained:
-    path = study_file(root, changes)
-    result = run_cli(path, cwd=root, fresh=fresh)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return Trained(root, path, result)
+def _session_folder(factory: pytest.TempPathFactory) -> Path:
+    """This session's temporary folder, one for all its pytest-xdist workers."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _train_once(
+    factory: pytest.TempPathFactory, name: str, changes: dict[str, Any] | None, **cli: Any
+) -> Trained:
+    """The study trained once per session, by the first worker that asks (a lock file makes
+    the others wait for it), then read by all; its CLI output kept beside it."""
+    root = _session_folder(factory) / name
+    output = root.with_name(f"{name}-output.json")
+    with open(root.with_name(f"{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not output.exists():
+            root.mkdir(exist_ok=True)
+            result = run_cli(study_file(root, changes), cwd=root, **cli)
+            assert result.returncode == 0, result.stdout + result.stderr
+            output.write_text(
+                json.dumps([result.args, result.returncode, result.stdout, result.stderr])
+            )
+    result = subprocess.CompletedProcess(*json.loads(output.read_text()))
+    return Trained(root, root / "study.yaml", result)
 
 
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """The tiny study as write_study() writes it, trained once (read it, never write it), by
     a process started from scratch: its output shows what a user's first command prints."""
-    return _train_once(tmp_path_factory.mktemp("trained-tiny"), None, fresh=True)
+    return _train_once(tmp_path_factory, "trained-tiny", None, fresh=True)
 
 
 @pytest.fixture(scope="session")
 def trained_fast(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """The tiny study with FAST, trained once (read it, never write it)."""
-    return _train_once(tmp_path_factory.mktemp("trained-fast"), FAST)
+    return _train_once(tmp_path_factory, "trained-fast", FAST)
 
 
 @pytest.fixture

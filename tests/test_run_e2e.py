@@ -29,6 +29,7 @@ from tests.conftest import (
     FAST,
     child_runs,
     deep_merge,
+    mlflow_variables_kept,
     report_cli,
     run_cli,
     start_cli,
@@ -103,11 +104,12 @@ def assert_tracked(client: MlflowClient, run, spec, parent_id: str, root: Path) 
 
 def assert_models_logged(client: MlflowClient, runs: dict, root: Path) -> None:
     """One logged model per run, named by its label, linked to its final epoch's metrics."""
-    mlflow.set_tracking_uri(store_uri(root))
     experiment = client.get_experiment_by_name("tiny")
-    models = mlflow.search_logged_models(
-        experiment_ids=[experiment.experiment_id], output_format="list"
-    )
+    with mlflow_variables_kept():  # the test's later commands: as a user's shell starts them
+        mlflow.set_tracking_uri(store_uri(root))
+        models = mlflow.search_logged_models(
+            experiment_ids=[experiment.experiment_id], output_format="list"
+        )
     assert {m.source_run_id for m in models} == {r.info.run_id for r in runs.values()}
     for model in models:
         run = next(r for r in runs.values() if r.info.run_id == model.source_run_id)
