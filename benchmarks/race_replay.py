@@ -1,14 +1,21 @@
 """The race replayed on real results: the smoke grid trained with six seeds (108 runs).
 
-    python benchmarks/race_replay.py                 # replay tests/data/smoke-six-seeds.csv
-    python benchmarks/race_replay.py --export URI    # write that CSV from a store's runs
+    python benchmarks/race_replay.py                 # replay both recorded CSVs
+    python benchmarks/race_replay.py --csv tests/data/smoke-six-seeds-4096.csv
+    python benchmarks/race_replay.py --export URI --csv NEW.csv   # write a CSV from a store
 
-The CSV was recorded once with
+Two recordings, one per version of the smoke study, kept under tests/data/:
+- `smoke-six-seeds.csv`: 8,192 images at learning rate 1e-3 (the smoke study until 2026-12-04),
+  recorded with
     python -m suite.run studies/smoke.yaml --set 'grid.seed=[0,1,2,3,4,5]' --set name=smoke6
       --set tracking.log_model=false --set tracking.system_metrics=false
-and exported from its store (experiment smoke6). Printed: the six-seed grid's best by mean
-validation accuracy, the race's answer (seeds 2 to 6, 95% confidence), and the share of the
-grid's runs and training seconds the race spent.
+- `smoke-six-seeds-4096.csv`: 4,096 images at learning rate 3e-3 (the smoke study since), one
+  invocation per seed (`--set 'grid.seed=[S]'` for S in 0..5, same other settings), so that
+  no run reuses another seed's traced steps and every run's seconds include its tracing, as a
+  race's later rounds do.
+Each was exported from its store (experiment smoke6). Printed: the six-seed grid's best by
+mean validation accuracy, the race's answer (seeds 2 to 6, 95% confidence), and the share of
+the grid's runs and training seconds the race spent.
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ import numpy as np
 from suite.forecast.race import RaceRules, race, race_line
 from suite.schema import Metric, Role, Tag, config_label
 
-CSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "smoke-six-seeds.csv"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+RECORDINGS = (DATA / "smoke-six-seeds.csv", DATA / "smoke-six-seeds-4096.csv")
 COLUMNS = ("configuration", "seed", "best_val_accuracy", "test_accuracy", "train_seconds")
 
 
-def export(uri: str, experiment: str) -> None:
+def export(uri: str, experiment: str, path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(uri)
@@ -50,17 +58,17 @@ def export(uri: str, experiment: str) -> None:
         )
         for r in runs
     )
-    with CSV.open("w", newline="") as handle:
+    with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         writer.writerows(rows)
-    print(f"{len(rows)} runs -> {CSV}")
+    print(f"{len(rows)} runs -> {path}")
 
 
-def replay(confidence: float) -> None:
+def replay(path: Path, confidence: float) -> None:
     values: dict[str, dict[int, float]] = {}
     seconds: dict[str, dict[int, float]] = {}
-    with CSV.open() as handle:
+    with path.open() as handle:
         for row in csv.DictReader(handle):
             name, seed = row["configuration"], int(row["seed"])
             values.setdefault(name, {})[seed] = float(row["best_val_accuracy"])
@@ -68,7 +76,7 @@ def replay(confidence: float) -> None:
     means = {name: np.mean(list(v.values())) for name, v in values.items()}
     grid_best = max(means, key=means.__getitem__)
     print(
-        f"six-seed grid: {sum(map(len, values.values()))} runs; best by mean validation"
+        f"{path.name}: {sum(map(len, values.values()))} runs; best by mean validation"
         f" accuracy {grid_best} ({means[grid_best]:.4f})"
     )
     state = race(values, RaceRules(min_seeds=2, max_seeds=6, confidence=confidence))
@@ -93,11 +101,16 @@ def main() -> None:
     parser.add_argument("--export", metavar="URI", help="write the CSV from this store's runs")
     parser.add_argument("--experiment", default="smoke6")
     parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--csv", type=Path, help="one recording (default: both, to replay)")
     args = parser.parse_args()
     if args.export:
-        export(args.export, args.experiment)
+        if args.csv is None:
+            parser.error("--export needs --csv: the file to write")
+        export(args.export, args.experiment, args.csv)
     else:
-        replay(args.confidence)
+        for path in [args.csv] if args.csv else RECORDINGS:
+            replay(path, args.confidence)
+            print()
 
 
 if __name__ == "__main__":
