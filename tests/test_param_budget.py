@@ -80,11 +80,15 @@ SHIPPED_KEYS = {
     "seed": "ea24a25d1f50c40d",
     "backends": "a7eea2070cfcdec6",
 }
+# Settings a shipped study has changed since its hash was taken, set back to that time's: the
+# smoke study was 8,192 images at learning rate 1e-3 until 2026-12-04.
+SETTINGS_AT_THE_HASH = {"smoke": ["data.train_size=8192", "training.learning_rate=1.0e-3"]}
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_KEYS))
 def test_studies_that_name_units_keep_their_run_keys(name):
-    keys = " ".join(spec.run_key for spec in expand(load_study(ROOT / f"studies/{name}.yaml")))
+    study = load_study(ROOT / f"studies/{name}.yaml", overrides=SETTINGS_AT_THE_HASH.get(name, []))
+    keys = " ".join(spec.run_key for spec in expand(study))
     assert hashlib.sha256(keys.encode()).hexdigest()[:16] == SHIPPED_KEYS[name]
 
 
