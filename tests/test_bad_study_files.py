@@ -27,7 +27,26 @@ BAD_FILES = {
     ),
     "unknown execution": (
         GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: turbo}\n",
-        "training.execution: input should be 'fast' or 'plain', got 'turbo'",
+        "training.execution: input should be 'fast', 'plain' or 'fused', got 'turbo'",
+    ),
+    "fused on tensorflow": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: fused}\n",
+        "training.execution: fused trains seeds together with JAX (jax.vmap), but this process"
+        " runs tensorflow: set KERAS_BACKEND=jax",
+    ),
+    "fused beside a tensorflow axis": (
+        GOOD_HEAD + "grid: {cell: [lstm], backend: [jax, tensorflow]}\n"
+        "training: {execution: fused}\n",
+        "but grid.backend lists jax, tensorflow: set KERAS_BACKEND=jax",
+    ),
+    "fused with early stopping": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: fused, early_stopping: {}}\n",
+        "early stopping would end each at its own: remove training.early_stopping",
+    ),
+    "fused search": (
+        GOOD_HEAD + "search: {n_trials: 2, space: {units: {low: 4, high: 8}}}\n"
+        "training: {execution: fused}\n",
+        "a search trains one point per trial: use training.execution: fast",
     ),
     "execution is no grid key": (
         GOOD_HEAD + "grid: {cell: [lstm], execution: [fast, plain]}\n",

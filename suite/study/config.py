@@ -151,8 +151,11 @@ class TrainingConfig(_Frozen):
     early_stopping: EarlyStoppingConfig | None = None
     # How Keras executes the run (suite/execution.py): "fast" picks same-math speed-ups
     # (unrolled short sequences on the CPU, large validation batches); "plain" runs Keras's
-    # defaults exactly. Not part of the run_key: both compute the same result.
-    execution: Literal["fast", "plain"] = "fast"
+    # defaults exactly; "fused" trains a worker's seeds of one configuration together as one
+    # JAX program (suite/train/fused.py), each still its own run. Not part of the run_key:
+    # all compute the same result (within the tolerances tests/test_parity.py and
+    # tests/test_fused.py state).
+    execution: Literal["fast", "plain", "fused"] = "fast"
 
 
 class TrackingConfig(_Frozen):

@@ -27,6 +27,7 @@ from suite.study.config import (
     Study,
     StudyError,
     numeric_fields,
+    process_backend,
     seed_problem,
 )
 
@@ -58,7 +59,7 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
     problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
-    problems += _race_problems(study) + _budget_problems(study)
+    problems += _race_problems(study) + _budget_problems(study) + _fused_problems(study)
     if problems:
         raise StudyError(source, problems)
     # Only a valid grid can be expanded to size each configuration to its budget.
@@ -228,6 +229,34 @@ def _race_problems(study: Study) -> list[str]:
         return [
             "grid.seed: a race chooses the seeds itself (0, 1, ... up to race.max_seeds);"
             " remove grid.seed, or remove race: to train the listed seeds"
+        ]
+    return []
+
+
+def _fused_problems(study: Study) -> list[str]:
+    """Seeds train together (`training.execution: fused`) only as JAX programs, for the
+    seeds of a grid's or a race's configurations, all trained for the same epochs."""
+    if study.training.execution != "fused":
+        return []
+    fix = "or use training.execution: fast"
+    if study.search is not None:
+        return [
+            "training.execution: fused trains the seeds of one configuration together, and a"
+            " search trains one point per trial: use training.execution: fast"
+        ]
+    if study.training.early_stopping is not None:
+        return [
+            "training.execution: fused trains seeds together for the same epochs, and early"
+            f" stopping would end each at its own: remove training.early_stopping, {fix}"
+        ]
+    named = (study.grid or {}).get("backend")
+    backends = set(named) if isinstance(named, list) else {process_backend()}
+    if backends != {"jax"}:
+        where = "grid.backend lists" if isinstance(named, list) else "this process runs"
+        return [
+            "training.execution: fused trains seeds together with JAX (jax.vmap), but"
+            f" {where} {', '.join(sorted(map(str, backends)))}: set KERAS_BACKEND=jax"
+            f" (and grid.backend: [jax] if named), {fix}"
         ]
     return []
 

@@ -30,7 +30,9 @@ none at all over 16 steps); validation at another batch size sums the validation
 another order (1e-7 relative). Training
 batches, initial weights, dropout masks and the optimiser are identical. `tests/test_parity.py`
 holds the suite to a plain Keras script within those tolerances, for every cell and direction.
-`training.execution: plain` turns all of it off and runs Keras's defaults exactly.
+`training.execution: plain` turns all of it off and runs Keras's defaults exactly;
+`training.execution: fused` makes the same choices and trains a worker's seeds of one
+configuration together as one JAX program (suite/train/fused.py).
 """
 
 from __future__ import annotations
@@ -46,19 +48,23 @@ UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing 
 VALIDATION_BATCH = 2_048  # largest validation batch; memory stays small for 50-unit models
 CUDNN_CELLS = {"lstm", "gru"}  # Keras runs these on cuDNN on a GPU (any backend) when it can
 UNROLL_CELLS = {"lstm", "simple_rnn"}  # measured faster unrolled on the CPU; the GRU was not
+# Seeds one worker trains together at most (`training.execution: fused`): a race's max_seeds
+# fits; memory grows with the members (weights, optimiser slots, activations of a batch each).
+FUSED_MAX_MEMBERS = 16
 
 
 @dataclass(frozen=True)
 class Execution:
     """How one run executes; recorded on the run as `exec.*` tags."""
 
-    mode: str  # fast | plain
+    mode: str  # fast | plain | fused
     backend: str  # tensorflow | jax | torch
     accelerator: str  # cpu | gpu
     kernel: str  # cudnn | unrolled | loop: how each recurrent layer steps through time
     unroll: bool
     validation_batch_size: int | None  # None: Keras's default (the training batch size)
     steps_per_execution: int = 1
+    fused_members: int = 1  # runs trained together as one program (suite.train.fused)
 
     def tags(self) -> dict[str, str]:
         values = {
@@ -69,6 +75,8 @@ class Execution:
             "unroll": str(self.unroll).lower(),
             "validation_batch_size": str(self.validation_batch_size or "default"),
             "steps_per_execution": str(self.steps_per_execution),
+            "fused": str(self.mode == "fused").lower(),
+            "fused_members": str(self.fused_members),
         }
         return {Tag.exec(name): value for name, value in values.items()}
 
@@ -106,7 +114,8 @@ def choose_execution(
             validation_batch_size=None,
         )
     unroll = (
-        backend == "tensorflow"
+        spec.training.execution == "fast"
+        and backend == "tensorflow"
         and not on_gpu
         and spec.model.cell in UNROLL_CELLS
         and spec.data.input_shape[0] <= UNROLL_MAX_TIME_STEPS
@@ -114,7 +123,7 @@ def choose_execution(
     )
     batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))
     return Execution(
-        mode="fast",
+        mode=spec.training.execution,  # fast, or fused: the same choices, seeds together
         backend=backend,
         accelerator=accelerator,
         kernel="cudnn" if cudnn else "unrolled" if unroll else "loop",

@@ -129,7 +129,11 @@ def evaluate_once(
     cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
     """
     probabilities = predict_all(model, splits.x_test, largest=max(batch_size, 1024))
-    truth = splits.y_test
+    return scores(probabilities, splits.y_test)
+
+
+def scores(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float, list[list[int]]]:
+    """Loss, accuracy and confusion matrix of class probabilities against the true labels."""
     picked = np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1 - 1e-7)
     predicted = probabilities.argmax(axis=1)
     confusion = np.zeros((probabilities.shape[1],) * 2, dtype=np.int64)
@@ -139,6 +143,21 @@ def evaluate_once(
         float((predicted == truth).mean()),
         confusion.tolist(),
     )
+
+
+def replay(
+    model: keras.Model,
+    history: dict[str, list[float]],
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> None:
+    """Send a run trained elsewhere (together with other seeds: suite.train.fused) through
+    the callbacks a live `fit` calls, epoch by epoch, so it is recorded as a live run is."""
+    every = keras.callbacks.CallbackList(list(callbacks), model=model)
+    every.on_train_begin()
+    for epoch in range(len(history["loss"])):
+        every.on_epoch_begin(epoch)
+        every.on_epoch_end(epoch, {name: values[epoch] for name, values in history.items()})
+    every.on_train_end()
 
 
 def execution_for(spec: RunSpec, splits: Splits) -> Execution:

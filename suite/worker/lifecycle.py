@@ -14,7 +14,9 @@ from __future__ import annotations
 import signal
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import optuna
@@ -37,9 +39,15 @@ from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
 
 if TYPE_CHECKING:
+    import keras
+
     from suite.record.tracker import Tracker
+    from suite.train.execution import Execution
     from suite.train.fit import TrainResult
     from suite.worker.progress import StudyProgress
+
+    # What training together gave one run: the program's execution, its model, its result.
+    Trained = tuple[Execution, keras.Model, TrainResult]
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,62 @@ def answer_from_record(
     )
 
 
+def run_together(
+    members: Sequence[tuple[RunSpec, optuna.Trial]],
+    session: WorkerSession,
+    *,
+    objective: Objective = ACCURACY,
+) -> list[RunOutcome]:
+    """Train `members` (seeds of one configuration, claimed by this worker) as one program,
+    then track each as its own run through `run_trial`, which records what was trained
+    instead of training it. Until all have trained, nothing is in MLflow: an interrupt or a
+    crash leaves their trials to be trained again, never a half-recorded run."""
+    from suite.train.fit import execution_for
+    from suite.train.fused import train_together
+
+    queue, progress = session.queue, session.progress
+    specs = [spec for spec, _ in members]
+    progress.together_started(specs)
+    splits = load_splits(specs[0].data)
+    execution = replace(execution_for(specs[0], splits), fused_members=len(specs))
+    try:
+        stores = study_stores(session.tracker.study.tracking.uri, queue.url)
+        with store_errors_stop_the_study(stores), ExitStack() as beating:
+            for _, trial in members:
+                beating.enter_context(queue.heartbeat(trial))
+            try:
+                trained = train_together(
+                    specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended
+                )
+            except (KeyboardInterrupt, SetupError, *store_error_types()):
+                raise
+            except Exception as err:
+                raise _TrainingError from err
+    except KeyboardInterrupt:
+        with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
+            for spec, trial in members:
+                queue.close(trial, Verdict.failed("interrupted by the user"))
+                progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+        raise
+    except SetupError:
+        for _, trial in members:
+            queue.close(trial, Verdict.failed(traceback.format_exc()))
+        raise
+    except _TrainingError as err:
+        cause = err.__cause__
+        error = f"{type(cause).__name__}: {cause}"
+        outcomes = []
+        for spec, trial in members:
+            queue.close(trial, Verdict.failed(traceback.format_exc()))
+            progress.run_ended(spec, RunStatus.FAILED, error[:40])
+            outcomes.append(RunOutcome(spec, RunStatus.FAILED, error=error))
+        return outcomes
+    return [
+        run_trial(spec, trial, session, objective=objective, trained=(execution, *done))
+        for (spec, trial), done in zip(members, trained, strict=True)
+    ]
+
+
 def run_trial(
     spec: RunSpec,
     trial: optuna.Trial,
@@ -86,16 +150,19 @@ def run_trial(
     *,
     objective: Objective = ACCURACY,
     prune: bool = False,
+    trained: Trained | None = None,
 ) -> RunOutcome:
-    """Train and track `spec` as `trial`; the outcome of a run error, or raise for the setup's."""
+    """Train and track `spec` as `trial` (or, given what was `trained` for it, only track
+    it); the outcome of a run error, or raise for the setup's."""
     queue, progress = session.queue, session.progress
-    progress.run_started(spec)
+    if trained is None:
+        progress.run_started(spec)
     run_id: str | None = None
     try:
         stores = study_stores(session.tracker.study.tracking.uri, queue.url)
         with store_errors_stop_the_study(stores):
             run_id, result, pruned_after = _train_and_track(
-                spec, trial, session, objective=objective, prune=prune
+                spec, trial, session, objective=objective, prune=prune, trained=trained
             )
     except KeyboardInterrupt:
         with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
@@ -114,11 +181,13 @@ def run_trial(
         error = f"{type(cause).__name__}: {cause}"
         progress.run_ended(spec, RunStatus.FAILED, error[:40])
         return RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
+    seconds = None if trained is None else result.train_seconds  # its share of the program
     if pruned_after is not None:
         progress.run_ended(spec, RunStatus.PRUNED, f"at epoch {pruned_after}")
         status = RunStatus.PRUNED
     else:
-        progress.run_ended(spec, RunStatus.TRAINED, f"test_acc {result.test_accuracy:.4f}")
+        detail = f"test_acc {result.test_accuracy:.4f}"
+        progress.run_ended(spec, RunStatus.TRAINED, detail, seconds=seconds)
         status = RunStatus.TRAINED
     return RunOutcome(
         spec,
@@ -137,17 +206,19 @@ def _train_and_track(
     *,
     objective: Objective,
     prune: bool,
+    trained: Trained | None,
 ) -> tuple[str, TrainResult, int | None]:
     """Train inside the trial's heartbeat and MLflow child run, and close the trial with its
     result before the run ends FINISHED (a superseded result ends it KILLED instead).
-    (run id, result, pruned at)."""
-    from suite.train.fit import ReportToTrial, execution_for, train
+    `trained`: what training together gave this run; its epochs go through the same
+    callbacks as a live run's. (run id, result, pruned at)."""
+    from suite.train.fit import ReportToTrial, execution_for, replay, train
 
     queue, tracker = session.queue, session.tracker
     started = time.perf_counter()
     reporter = ReportToTrial(trial, monitor=objective.metric, prune=prune)
     splits = load_splits(spec.data)
-    execution = execution_for(spec, splits)
+    execution = execution_for(spec, splits) if trained is None else trained[0]
     with (
         queue.heartbeat(trial),
         tracker.child_run(
@@ -158,7 +229,11 @@ def _train_and_track(
         tracker.log_datasets(spec, splits)
         callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
         try:
-            model, result = train(spec, splits, execution=execution, callbacks=callbacks)
+            if trained is None:
+                model, result = train(spec, splits, execution=execution, callbacks=callbacks)
+            else:
+                _, model, result = trained
+                replay(model, result.history, callbacks)
         except StoreLostInCallback as lost:
             raise lost.error from None  # the store's, not this run's
         except (KeyboardInterrupt, SetupError, *store_error_types()):
@@ -166,13 +241,14 @@ def _train_and_track(
         except Exception as err:
             raise _TrainingError from err
         tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
+        shared = 0.0 if trained is None else result.train_seconds  # its share of the program
         trial_result = TrialResult(
             mlflow_run_id=run_id,
             test_accuracy=result.test_accuracy,
             best_val_accuracy=result.best_val_accuracy,
             train_seconds=result.train_seconds,
             best_epoch=result.best_epoch,
-            run_seconds=time.perf_counter() - started,  # what estimates learn from
+            run_seconds=time.perf_counter() - started + shared,  # what estimates learn from
         )
         value = objective.best_of(result.history[objective.metric])
         pruned = reporter.pruned_after is not None

@@ -27,10 +27,19 @@ from suite.worker.lifecycle import (
     answer_from_record,
     close_dead_workers_trials,
     end_runs_left_running,
+    run_together,
     run_trial,
 )
 from suite.worker.signals import stops_as_interrupts
-from suite.worker.sources import FromRecord, Opening, Stop, TrialSource, Wait, trial_source
+from suite.worker.sources import (
+    FromRecord,
+    Opening,
+    Stop,
+    TrainTogether,
+    TrialSource,
+    Wait,
+    trial_source,
+)
 
 if TYPE_CHECKING:
     from suite.record.tracker import Tracker
@@ -104,21 +113,33 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
                 decision.spec, decision.trial, decision.run, session, value=decision.value
             )
             continue
-        outcome = run_trial(
-            decision.spec,
-            decision.trial,
-            session,
-            objective=source.objective,
-            prune=source.prune,
-        )
-        trained.append(outcome)
+        if isinstance(decision, TrainTogether):
+            for recorded in decision.recorded:
+                answer_from_record(
+                    recorded.spec, recorded.trial, recorded.run, session, value=recorded.value
+                )
+            members = [(member.spec, member.trial) for member in decision.members]
+            outcomes = run_together(members, session, objective=source.objective)
+        else:
+            outcomes = [
+                run_trial(
+                    decision.spec,
+                    decision.trial,
+                    session,
+                    objective=source.objective,
+                    prune=source.prune,
+                )
+            ]
+        trained += outcomes
         # Failed trials never count as done: a study whose every run fails would go on asking
-        # for more (a search forever). Failures in a row mean the setup is broken: stop.
-        consecutive_failures = consecutive_failures + 1 if outcome.error else 0
+        # for more (a search forever). Failures in a row mean a broken setup: stop. Seeds
+        # trained together fail together: one failure of one program.
+        failed = all(outcome.error for outcome in outcomes)
+        consecutive_failures = consecutive_failures + 1 if failed else 0
         if consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
             raise StudyFailed(
                 f"{consecutive_failures} {source.unit} failed in a row; the last error was:\n"
-                f"{outcome.error}"
+                f"{trained[-1].error}"
             )
 
 

@@ -84,6 +84,17 @@ class StudyProgress:
             spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}", eta=""
         )
 
+    def together_started(self, specs: list[RunSpec]) -> None:
+        """Seeds of one configuration training as one program: one bar for all of them."""
+        self.run_started(specs[0])
+        seeds = ", ".join(str(spec.seed) for spec in specs)
+        label = f"{specs[0].configuration} seeds {seeds}"
+        self.progress.update(self.run_task, description=label)  # type: ignore[arg-type]
+
+    def together_epoch_ended(self, epoch: int, each: list[dict[str, Any]]) -> None:
+        """An epoch of seeds trained together: the best member's validation accuracy."""
+        self.epoch_ended(epoch, max(each, key=lambda logs: logs.get("val_accuracy", 0.0)))
+
     def epoch_ended(self, epoch: int, logs: dict[str, Any]) -> None:
         assert self.run_task is not None
         status = f"epoch {epoch + 1}/{self._run_epochs}"
@@ -92,9 +103,13 @@ class StudyProgress:
         self.progress.update(self.run_task, completed=epoch + 1, status=status)
         self._show_eta()
 
-    def run_ended(self, spec: RunSpec, status: RunStatus, detail: str) -> None:
-        """One permanent line per run this worker trained."""
-        seconds = time.perf_counter() - self._run_started
+    def run_ended(
+        self, spec: RunSpec, status: RunStatus, detail: str, *, seconds: float | None = None
+    ) -> None:
+        """One permanent line per run this worker trained (`seconds`: its share of a program
+        that trained it together with other seeds; else the time since it started)."""
+        if seconds is None:
+            seconds = time.perf_counter() - self._run_started
         mark = {
             RunStatus.TRAINED: "[green]✓",
             RunStatus.FAILED: "[red]✗",

@@ -35,6 +35,7 @@ from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand, search_spec
+from suite.train.execution import FUSED_MAX_MEMBERS
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress
@@ -60,6 +61,16 @@ class FromRecord:
 
 
 @dataclass(frozen=True)
+class TrainTogether:
+    """Seeds of one configuration, each claimed by this worker, to train as one program
+    (`training.execution: fused`); `recorded`: claimed ones MLflow already holds as
+    FINISHED, to close with that result."""
+
+    members: tuple[TrainThis, ...]
+    recorded: tuple[FromRecord, ...] = ()
+
+
+@dataclass(frozen=True)
 class Wait:
     """Nothing to claim now, but other workers train: one of them may die and leave a retry."""
 
@@ -69,7 +80,7 @@ class Stop:
     """Nothing is left for this worker."""
 
 
-Decision = TrainThis | FromRecord | Wait | Stop
+Decision = TrainThis | TrainTogether | FromRecord | Wait | Stop
 
 
 @dataclass(frozen=True)
@@ -202,19 +213,52 @@ class GridTrials:
             available = [p for p in planned if p.needs_training and p.spec.run_key not in tried]
             self.queue.enqueue(available)
             for item in sorted(available, key=self._preference(planned), reverse=True):
-                trial = self.queue.claim(item.spec)
-                if trial is None:
+                decision = self._claim(item.spec)
+                if decision is None:
                     continue
-                # Another queue (a lost journal, another --storage) may have trained it.
-                finished = self.finished_runs.finished_run(item.spec.run_key)
-                if finished is None:
-                    self._last_configuration = item.spec.configuration_key
-                    return TrainThis(item.spec, trial)
-                value = self.finished_runs.objective_value(finished, self.objective)
-                return FromRecord(item.spec, trial, finished, value)
+                if isinstance(decision, TrainThis) and self._fused:
+                    return self._claim_seeds_with(decision, available)
+                return decision
             if available or any(p.state == PlanState.RUNNING for p in planned):
                 return Wait()
             return Stop()
+
+    @property
+    def _fused(self) -> bool:
+        return self.study.training.execution == "fused"
+
+    def _claim(self, spec: RunSpec) -> TrainThis | FromRecord | None:
+        """Claim `spec`'s trial: to train, to close from the record, or None (taken)."""
+        trial = self.queue.claim(spec)
+        if trial is None:
+            return None
+        # Another queue (a lost journal, another --storage) may have trained it.
+        finished = self.finished_runs.finished_run(spec.run_key)
+        if finished is None:
+            self._last_configuration = spec.configuration_key
+            return TrainThis(spec, trial)
+        value = self.finished_runs.objective_value(finished, self.objective)
+        return FromRecord(spec, trial, finished, value)
+
+    def _claim_seeds_with(self, first: TrainThis, available: list[PlannedRun]) -> TrainTogether:
+        """`first` and the other available seeds of its configuration that this worker can
+        claim (lowest seeds first, at most FUSED_MAX_MEMBERS to train)."""
+        members, recorded = [first], []
+        key = first.spec.configuration_key
+        seeds = sorted(
+            (p.spec for p in available if p.spec.configuration_key == key and p.spec != first.spec),
+            key=lambda spec: spec.seed,
+        )
+        for spec in seeds:
+            if len(members) == FUSED_MAX_MEMBERS:
+                break
+            claimed = self._claim(spec)
+            if isinstance(claimed, TrainThis):
+                members.append(claimed)
+            elif claimed is not None:
+                recorded.append(claimed)
+        members.sort(key=lambda member: member.spec.seed)
+        return TrainTogether(tuple(members), tuple(recorded))
 
     def outcomes(
         self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
