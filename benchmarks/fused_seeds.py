@@ -1,21 +1,21 @@
-"""Seeds trained together as one program (issue 19, item 2), measured before it is built.
+"""Seeds trained together (`training.execution: fused`) against the same seeds trained one after
+another, through the suite's own training code, on JAX.
 
-    python benchmarks/fused_seeds.py [--rounds 2] [--members 3]   # about 4 minutes a round
+    KERAS_BACKEND=jax python benchmarks/fused_seeds.py [--rounds 3] [--members 3]
 
-Throughput of K seeds of one configuration, two ways, alternated within each round, on this
-backend (KERAS_BACKEND; TensorFlow by default) and CPU:
+For each configuration, K seeds (0..K-1) are trained two ways, alternated within each round,
+in this one process:
 
-- separate: K models, trained one after another, as a worker trains a configuration's seeds;
-- fused: one Keras model holding the K members side by side (K inputs, K outputs, the sum of
-  their K losses: each member's gradient is its own loss's, and Adam updates each variable
-  alone, so the members stay independent), trained by one fit.
+- separate: `suite.train.fit.train` per seed, as a worker of `execution: fast` trains them
+  (each run compiles its own steps: JAX keeps no compiled step across models);
+- fused: `suite.train.fused.train_together`, one program for the K seeds.
 
-Each member sees its own order of the same 8,192 training images. Timed: the steady (second)
-epoch, tracing excluded, for two configurations: the seed model (2-layer BiLSTM-50, batch 64,
-the unrolled kernel the suite picks for it on a CPU) and the smoke study's slowest run
-(3-layer BiGRU-32, batch 32, Keras's loop kernel). Printed: each round's seconds and the
-throughput ratio separate / fused (K seeds' separate epochs over one fused epoch), then the
-median over rounds. Issue 19 turns fused training on only where this is at least 1.5.
+Two configurations, 2 epochs each: the seed model (2-layer BiLSTM-50, batch 64, 8,192 images)
+and the smoke study's slowest run (3-layer BiGRU-32, batch 32, 4,096 images). Printed per
+round: the whole training seconds of each way (compiling included: it is what a study pays)
+and the steady (second) epoch's, then the medians of the paired ratios fused / separate.
+Issue 19 turns fused training on by default only where the throughput gain (separate / fused)
+is at least 1.5. On a GPU, run it there (the device's JAX), or benchmarks/gpu_grid.py --fused.
 """
 
 from __future__ import annotations
@@ -23,103 +23,95 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from suite.train.keras_startup import start_backend
 
-import keras
-import numpy as np
-
-from suite.study.config import DataConfig
-from suite.train.data import load_splits
-
-TRAIN_SIZE = 8192
-CONFIGURATIONS = {  # name: (cell, units, layers, batch size, unroll)
-    "lstm-bi-2L (seed model, unrolled)": (keras.layers.LSTM, 50, 2, 64, True),
-    "gru-bi-3L (smoke, 32 units, loop)": (keras.layers.GRU, 32, 3, 32, False),
+CONFIGURATIONS = {  # name: (spec fields, training images)
+    "lstm-bi-2L-50 (seed model)": (
+        {"cell": "lstm", "bidirectional": True, "layers": 2, "units": 50, "batch_size": 64},
+        8192,
+    ),
+    "gru-bi-3L-32 (smoke)": (
+        {"cell": "gru", "bidirectional": True, "layers": 3, "units": 32, "batch_size": 32},
+        4096,
+    ),
 }
 
 
-class EpochSeconds(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+def specs_of(fields: dict, train_size: int, members: int) -> list:
+    from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.last = time.perf_counter() - self.start
-
-
-def member(inputs, cell, units: int, layers: int, unroll: bool, name: str):
-    """One member's layers on `inputs`: the suite's model (suite/train/models.py)."""
-    x = inputs
-    for depth in range(1, layers + 1):
-        layer = cell(units, return_sequences=depth < layers, unroll=unroll)
-        x = keras.layers.Bidirectional(layer, name=f"{name}_rnn{depth}")(x)
-        x = keras.layers.Dropout(0.2)(x)
-    return keras.layers.Dense(10, activation="softmax", name=f"{name}_digit")(x)
-
-
-def build(members: int, cell, units: int, layers: int, unroll: bool) -> keras.Model:
-    inputs = [keras.Input((28, 28)) for _ in range(members)]
-    outputs = [member(x, cell, units, layers, unroll, f"m{i}") for i, x in enumerate(inputs)]
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy"] * members)
-    return model
+    model = {k: v for k, v in fields.items() if k != "batch_size"}
+    return [
+        RunSpec(
+            study="bench-fused",
+            data=DataConfig(train_size=train_size, validation_size=1000, test_size=1000),
+            model=ModelConfig(**model, dropout=0.2),
+            training=TrainingConfig(epochs=2, batch_size=fields["batch_size"]),
+            seed=seed,
+            keras_backend="jax",
+        )
+        for seed in range(members)
+    ]
 
 
-def steady_epoch(model: keras.Model, xs, ys, batch: int) -> float:
-    """The second epoch's seconds (the first traces)."""
-    seconds = EpochSeconds()
-    model.fit(xs, ys, batch_size=batch, epochs=2, verbose=0, shuffle=True, callbacks=[seconds])
-    return seconds.last
+def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
+    """(whole seconds, steady epoch seconds of all K) of each way."""
+    from suite.train.data import load_splits
+    from suite.train.fit import execution_for, train
+    from suite.train.fused import train_together
+
+    splits = load_splits(specs[0].data)
+    execution = execution_for(specs[0], splits)
+    found = {}
+    for way in order:
+        start = time.perf_counter()
+        if way == "separate":
+            results = [train(spec, splits, execution=execution)[1] for spec in specs]
+            steady = sum(r.history["epoch_seconds"][-1] for r in results)
+        else:
+            results = [r for _, r in train_together(specs, splits, execution=execution)]
+            steady = results[0].history["epoch_seconds"][-1] * len(specs)  # shares: K of them
+        found[way] = (time.perf_counter() - start, steady)
+    return found
 
 
-def round_of(members: int, x: np.ndarray, y: np.ndarray, order: list[str]) -> dict:
-    rng = np.random.default_rng(0)
-    orders = [rng.permutation(len(x)) for _ in range(members)]
-    results = {}
-    for name, (cell, units, layers, batch, unroll) in CONFIGURATIONS.items():
-        timed = {}
-        for way in order:
-            keras.backend.clear_session()
-            keras.utils.set_random_seed(0)
-            if way == "fused":
-                model = build(members, cell, units, layers, unroll)
-                xs, ys = [x[o] for o in orders], [y[o] for o in orders]
-                timed[way] = steady_epoch(model, xs, ys, batch)
-            else:
-                total = 0.0
-                for o in orders:
-                    keras.backend.clear_session()
-                    model = build(1, cell, units, layers, unroll)
-                    total += steady_epoch(model, [x[o]], [y[o]], batch)
-                timed[way] = total
-        results[name] = timed
-    return results
-
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--members", type=int, default=3)
     args = parser.parse_args()
-    splits = load_splits(DataConfig(train_size=TRAIN_SIZE, validation_size=1000))
-    x, y = splits.x_train, splits.y_train
-    print(f"backend {keras.backend.backend()}, {args.members} members, {len(x)} images")
-    ratios: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+    if os.environ.get("KERAS_BACKEND") != "jax":
+        raise SystemExit("run with KERAS_BACKEND=jax: seeds train together on JAX only")
+    start_backend()
+    import jax
+
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.members} seeds")
+    ratios: dict[str, dict[str, list[float]]] = {
+        name: {"whole": [], "steady": []} for name in CONFIGURATIONS
+    }
     for r in range(args.rounds):
         order = ["separate", "fused"] if r % 2 == 0 else ["fused", "separate"]
-        for name, timed in round_of(args.members, x, y, order).items():
-            ratio = timed["separate"] / timed["fused"]
-            ratios[name].append(ratio)
+        for name, (fields, train_size) in CONFIGURATIONS.items():
+            found = timed_ways(specs_of(fields, train_size, args.members), order)
+            (whole_s, steady_s), (whole_f, steady_f) = found["separate"], found["fused"]
+            ratios[name]["whole"].append(whole_f / whole_s)
+            ratios[name]["steady"].append(steady_f / steady_s)
             print(
-                f"round {r + 1} {name}: separate {timed['separate']:.1f} s"
-                f" ({args.members} steady epochs), fused {timed['fused']:.1f} s;"
-                f" throughput x{ratio:.2f}",
+                f"round {r + 1} {name}: separate {whole_s:.1f} s (steady epochs {steady_s:.1f} s),"
+                f" fused {whole_f:.1f} s ({steady_f:.1f} s)",
                 flush=True,
             )
-    for name, values in ratios.items():
-        print(f"median throughput fused / separate, {name}: x{statistics.median(values):.2f}")
+    for name, pair in ratios.items():
+        whole, steady = statistics.median(pair["whole"]), statistics.median(pair["steady"])
+        print(
+            f"{name}: fused / separate, whole training {whole:.3f} (throughput x{1 / whole:.2f}),"
+            f" steady epoch {steady:.3f} (x{1 / steady:.2f})"
+        )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

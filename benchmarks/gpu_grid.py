@@ -2,12 +2,16 @@
 time. Prints the wall time, seconds per epoch of each configuration and the kernel it ran on.
 
     KERAS_BACKEND=jax python benchmarks/gpu_grid.py --workers 12      # a GPU machine (no TF)
+    KERAS_BACKEND=jax python benchmarks/gpu_grid.py --workers 6 --fused   # seeds together
     KERAS_BACKEND=jax python benchmarks/gpu_grid.py --workers 2 --tiny  # check it on a CPU
 
 The study is studies/grid.yaml (18 configurations x 3 seeds, 10 epochs on 50,000 images) in a
 fresh store under a temporary folder; `--set KEY=VALUE` overrides it like `python -m suite.run`
 (e.g. `--set training.epochs=2` to fit a short lease). `--tiny` shrinks the data to a smoke
-size, to check the script where there is no GPU. Goal: the grid in <= 5 minutes on one H200.
+size, to check the script where there is no GPU. `--fused` trains each configuration's seeds
+together as one program (`training.execution: fused`, suite/train/fused.py): a worker then
+holds three models at once, so fewer workers fill the card. Goal: the grid in <= 5 minutes on
+one H200.
 """
 
 from __future__ import annotations
@@ -31,9 +35,13 @@ def main() -> int:
     parser.add_argument("--study", type=Path, default=ROOT / "studies" / "grid.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--tiny", action="store_true", help="smoke-sized data, for a CPU check")
+    parser.add_argument(
+        "--fused", action="store_true", help="train each configuration's seeds together"
+    )
     args = parser.parse_args()
 
-    overrides = (TINY if args.tiny else []) + args.overrides
+    fused = ["training.execution=fused"] if args.fused else []
+    overrides = (TINY if args.tiny else []) + fused + args.overrides
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp)
         command = [
@@ -72,6 +80,7 @@ def report(uri: str, wall: float, workers: int) -> None:
             steady = [m.value for m in sorted(history, key=lambda m: m.step)][1:]
             epoch_seconds += steady or [m.value for m in history]
         kernels = {run.data.tags.get("exec.kernel", "?") for run in group}
+        kernels |= {f"{run.data.tags.get('exec.fused_members', '1')} together" for run in group}
         accuracy = statistics.fmean(run.data.metrics.get("test_accuracy", 0.0) for run in group)
         seconds = statistics.median(run.data.metrics.get("train_seconds", 0.0) for run in group)
         per_epoch = statistics.median(epoch_seconds) if epoch_seconds else float("nan")

@@ -1,6 +1,6 @@
 """Three seeds of the seed model: the suite against three plain Keras processes, whole wall time.
 
-    python benchmarks/seeds_speed.py [--rounds 3]     # about 3 minutes a round on 2 cores
+    python benchmarks/seeds_speed.py [--rounds 3]     # about 4 minutes a round on 2 cores
 
 The seed model (2-layer bidirectional LSTM-50, Dropout 0.2, Adam 1e-3, batch 64) for 2 epochs
 on 8,192 training images (validation 10,000, test 1,000), seeds 0, 1 and 2, timed three ways,
@@ -11,7 +11,9 @@ alternated within each round:
 - suite, separate: three `python -m suite.run` invocations, one seed each, fresh stores
   (every run traces its own graphs);
 - suite, together: one `python -m suite.run` of the three seeds (a grid over `seed`): later
-  seeds reuse the first one's compiled model (suite/train/compiled.py).
+  seeds reuse the first one's compiled model (suite/train/compiled.py);
+- suite, fused on JAX: the same invocation with KERAS_BACKEND=jax and
+  `training.execution: fused`: the three seeds train as one program (suite/train/fused.py).
 
 Printed: each round's seconds, the paired ratios against plain, and their medians (the goal
 in issue 19: together / plain <= 0.5). Quote it with `python benchmarks/calibrate.py`.
@@ -20,6 +22,7 @@ in issue 19: together / plain <= 0.5). Quote it with `python benchmarks/calibrat
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -62,27 +65,31 @@ def plain(seed: int) -> None:
     model.evaluate(splits.x_test, keras.utils.to_categorical(splits.y_test, 10), verbose=0)
 
 
-def _timed(commands: list[list[str]], cwd: Path) -> float:
+def _timed(commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     for command in commands:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(
+            command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}
+        )
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - start
 
 
-def _suite(seed_lists: list[list[int]]) -> float:
-    """One CLI invocation per seed list, each on a fresh store."""
+def _suite(seed_lists: list[list[int]], *, fused: bool = False) -> float:
+    """One CLI invocation per seed list, each on a fresh store (`fused`: on JAX, together)."""
     with tempfile.TemporaryDirectory() as tmp:
         commands = []
         for index, seeds in enumerate(seed_lists):
             path = Path(tmp) / f"study{index}.yaml"
             study = {**STUDY, "grid": {"seed": seeds}}
+            if fused:
+                study["training"] = {**STUDY["training"], "execution": "fused"}
             study["tracking"] = {"uri": f"sqlite:///{tmp}/store{index}/mlflow.db"}
             study["storage"] = f"{tmp}/store{index}/optuna.journal"
             path.write_text(yaml.safe_dump(study))
             commands.append([sys.executable, "-m", "suite.run", str(path)])
-        return _timed(commands, Path(tmp))
+        return _timed(commands, Path(tmp), env={"KERAS_BACKEND": "jax"} if fused else {})
 
 
 def main() -> int:
@@ -100,6 +107,7 @@ def main() -> int:
         ),
         "suite, separate": lambda: _suite([[s] for s in SEEDS]),
         "suite, together": lambda: _suite([list(SEEDS)]),
+        "suite, fused on JAX": lambda: _suite([list(SEEDS)], fused=True),
     }
     seconds: dict[str, list[float]] = {name: [] for name in ways}
     for round_number in range(args.rounds):
@@ -111,7 +119,7 @@ def main() -> int:
             + ", ".join(f"{name} {seconds[name][-1]:.1f} s" for name in ways),
             flush=True,
         )
-    for name in ("suite, separate", "suite, together"):
+    for name in ("suite, separate", "suite, together", "suite, fused on JAX"):
         ratios = [a / b for a, b in zip(seconds[name], seconds["plain"], strict=True)]
         print(
             f"{name} / plain: median {statistics.median(ratios):.3f}"

@@ -1,11 +1,13 @@
 """Run by tests/test_fused.py in a process of its own on JAX (`python -m tests.fused_driver
 OUT.json CELL ...`): each cell's seeds trained separately by `suite.train.fit.train` (Keras's
-own `fit`) and together by `suite.train.fused.train_together`; writes both results."""
+own `fit`) and together by `suite.train.fused.train_together`, with each of its programs
+(map, vmap); writes all three results."""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
@@ -37,9 +39,11 @@ def main(out: str, cells: list[str]) -> None:
         specs = [make_spec(cell=cell, seed=seed, backend="jax", **TINY) for seed in SEEDS]
         splits = load_splits(specs[0].data)
         execution = execution_for(specs[0], splits)
-        separate = [_result(*train(spec, splits, execution=execution)) for spec in specs]
-        together = [_result(*pair) for pair in train_together(specs, splits, execution=execution)]
-        found[cell] = {"separate": separate, "together": together}
+        found[cell] = {"separate": [_result(*train(s, splits, execution=execution)) for s in specs]}
+        for program in ("map", "vmap"):
+            fused = replace(execution, mode="fused", fused_program=program, fused_members=3)
+            together = train_together(specs, splits, execution=fused)
+            found[cell][program] = [_result(*pair) for pair in together]
     with open(out, "w") as file:
         json.dump(found, file)
 

@@ -6,20 +6,55 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+from optuna.trial import TrialState
 
-from tests.conftest import FAST, ROOT, child_runs, finished_per_key, run_cli, store_client
+from tests.conftest import (
+    FAST,
+    ROOT,
+    child_runs,
+    finished_per_key,
+    run_cli,
+    start_cli,
+    store_client,
+    trials,
+)
 
 JAX = {"KERAS_BACKEND": "jax"}
-# Stated tolerances (README, Performance): the training curves and the weights of a member
-# are its separate run's but for the order of float32 sums in batched operations.
+# Stated tolerances of the batched program (vmap, a GPU's): a member's curves and weights are
+# its separate run's but for the order of float32 sums in batched operations. The program a
+# CPU runs (map) steps each member alone: its numbers are the separate run's, exactly.
 CURVE_RTOL = 1e-6  # losses and accuracies of every epoch, training and validation
 WEIGHT_ATOL = 1e-6  # every weight after training (float32 values of order 0.1 to 1)
 TEST_LOSS_RTOL = 1e-6
+
+
+def _same_run(alone: dict, member: dict, *, exact: bool, where: str) -> None:
+    assert member["name"] == alone["name"], where  # its own label, as logged
+    for name, values in alone["history"].items():
+        if name == "epoch_seconds":
+            continue
+        if exact:
+            assert member["history"][name] == values, (where, name)
+        else:
+            np.testing.assert_allclose(
+                member["history"][name], values, rtol=CURVE_RTOL, err_msg=where
+            )
+    if exact:
+        assert member["test_loss"] == alone["test_loss"], where
+        assert member["weights"] == alone["weights"], where
+    else:
+        assert member["test_loss"] == pytest.approx(alone["test_loss"], rel=TEST_LOSS_RTOL)
+        for a, b in zip(alone["weights"], member["weights"], strict=True):
+            np.testing.assert_allclose(b, a, rtol=0, atol=WEIGHT_ATOL, err_msg=where)
+    for final in ("test_accuracy", "confusion", "best_epoch", "param_count"):
+        assert member[final] == alone[final], (where, final)
 
 
 @pytest.mark.slow
@@ -35,26 +70,15 @@ def test_each_member_equals_its_separate_run_for_every_cell(tmp_path):
     found = json.loads(out.read_text())
     assert set(found) == {"simple_rnn", "lstm", "gru"}
     for cell, results in found.items():
-        separate, together = results["separate"], results["together"]
-        assert len(separate) == len(together) == 3
-        for alone, member in zip(separate, together, strict=True):
-            where = f"{cell} {alone['name']}"
-            assert member["name"] == alone["name"], where  # its own label, as logged
-            for name, values in alone["history"].items():
-                if name != "epoch_seconds":
-                    np.testing.assert_allclose(
-                        member["history"][name], values, rtol=CURVE_RTOL, err_msg=where
-                    )
-            assert member["test_loss"] == pytest.approx(alone["test_loss"], rel=TEST_LOSS_RTOL)
-            assert member["test_accuracy"] == alone["test_accuracy"], where
-            assert member["confusion"] == alone["confusion"], where
-            assert member["best_epoch"] == alone["best_epoch"], where
-            assert member["param_count"] == alone["param_count"], where
-            for a, b in zip(alone["weights"], member["weights"], strict=True):
-                np.testing.assert_allclose(b, a, rtol=0, atol=WEIGHT_ATOL, err_msg=where)
+        separate = results["separate"]
+        for program in ("map", "vmap"):
+            together = results[program]
+            assert len(separate) == len(together) == 3
+            for alone, member in zip(separate, together, strict=True):
+                where = f"{cell} {program} {alone['name']}"
+                _same_run(alone, member, exact=program == "map", where=where)
         # The members are not one model trained three times: seeds differ, so do results.
-        losses = {round(m["history"]["loss"][-1], 6) for m in together}
-        assert len(losses) == 3, cell
+        assert len({m["history"]["loss"][-1] for m in separate}) == 3, cell
 
 
 FUSED_STUDY = {
@@ -96,6 +120,7 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
         "lstm-uni-1L-s2": "3",
     }
     assert runs["gru-uni-1L-s1"].data.tags["exec.fused"] == "false"
+    assert runs["gru-uni-1L-s0"].data.tags["exec.fused_program"] == "map"  # on the CPU
     assert {runs[n].data.tags["exec.mode"] for n in runs if n != "gru-uni-1L-s1"} == {"fused"}
     final_losses = set()
     for run in runs.values():
@@ -110,3 +135,45 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
     assert again.returncode == 0
     assert "nothing to train" in again.stdout
     assert set(finished_per_key(client).values()) == {1}
+
+
+# Long enough (about 15 s of training on 2 cores) for a signal to land inside the program.
+LONG_FUSED = {
+    **FUSED_STUDY,
+    "data": {"train_size": 256},
+    "training": {"epochs": 1000, "batch_size": 32, "execution": "fused"},
+    "grid": {"cell": ["gru"], "bidirectional": [False], "seed": [0, 1, 2]},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_seeds_cut_short_together_leave_no_run_and_train_again(tmp_path, write_study, how):
+    """Until the program ends, MLflow holds nothing of its members: Ctrl-C fails their trials
+    (exit 130), SIGKILL leaves them to the next invocation, which trains all three once."""
+    path = write_study(LONG_FUSED)
+    process = start_cli(path, cwd=tmp_path, env=JAX)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "mlruns" / "optuna.journal").exists() or not any(
+        t.state == TrialState.RUNNING for t in trials(tmp_path)
+    ):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    time.sleep(4)  # past the claims and the members' build: inside compiling or training
+    assert process.poll() is None, "the program ended before the signal: make it longer"
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=60)
+    client = store_client(tmp_path)
+    assert child_runs(client) == []  # nothing recorded of a program cut short
+    if how == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
+        assert [t.state for t in trials(tmp_path)] == [TrialState.FAIL] * 3
+    else:
+        assert process.returncode == -signal.SIGKILL
+    again = run_cli(path, cwd=tmp_path, env=JAX)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "3 runs, 0 done before, 3 to train" in again.stdout
+    assert sorted(finished_per_key(client).values()) == [1, 1, 1]
+    runs = child_runs(client)
+    assert {r.data.tags["exec.fused_members"] for r in runs} == {"3"}

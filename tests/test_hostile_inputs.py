@@ -419,6 +419,29 @@ def test_the_largest_grid_run_and_its_memory(tmp_path):
     )
 
 
+def test_seeds_trained_together_need_their_weights_and_activations_each(tmp_path, monkeypatch):
+    """`training.execution: fused` holds every member's weights and activations at once, but
+    one copy of the data."""
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # fused trains on JAX only
+    study = load_study(
+        write(
+            tmp_path,
+            "grid: {cell: [lstm], bidirectional: [true], layers: [2], units: [100],"
+            " seed: [0, 1, 2]}\ntraining: {execution: fused}\n",
+        )
+    )
+    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    needed = (weights + activations) * 3 + data
+    assert needed == 287_738_080
+    assert memory_problem(study, available_bytes=needed) is None
+    assert memory_problem(study, available_bytes=needed - 1, workers=2) == (
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) x 3 seeds"
+        " trained together x 2 workers training at once needs about 575 MB to train; this"
+        " machine has 288 MB available; lower model.units, model.layers or"
+        " training.batch_size, or use fewer workers"
+    )
+
+
 def test_a_search_too_large_for_the_machine_is_one_line(tmp_path):
     text = (
         "search:\n  space:\n    cell: {choices: [gru, lstm]}\n"

@@ -12,6 +12,7 @@ from suite.study.config import RunSpec, Study
 from suite.study.grid import spec_at
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
+from suite.train.execution import FUSED_MAX_MEMBERS
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).
@@ -23,9 +24,10 @@ MEMORY_KEYS = ("cell", "bidirectional", "view", "layers", "units", "batch_size")
 GROWS_WITH = {"layers", "units", "batch_size"}  # more of these always needs more memory
 
 
-def training_bytes(spec: RunSpec) -> int:
+def training_bytes(spec: RunSpec, *, members: int = 1) -> int:
     """About how much memory training `spec` takes: the weights' copies, the activations one
-    batch keeps for the backward pass, and the data's three splits as float32."""
+    batch keeps for the backward pass, and the data's three splits as float32; `members`:
+    seeds trained together as one program, each with its own weights and activations."""
     steps, features = spec.data.input_shape
     m = spec.model
     directions = 2 if m.bidirectional else 1
@@ -36,7 +38,15 @@ def training_bytes(spec: RunSpec) -> int:
     activations = (
         batch * steps * m.units * m.layers * directions * STEP_VALUES[m.cell] * BYTES_PER_FLOAT
     )
-    return weights + activations + data
+    return (weights + activations) * members + data
+
+
+def fused_members(study: Study) -> int:
+    """Seeds one worker may train together (`training.execution: fused`), at most."""
+    if study.training.execution != "fused":
+        return 1
+    seeds = study.race.max_seeds if study.race else len((study.grid or {}).get("seed", [0]))
+    return min(seeds, FUSED_MAX_MEMBERS)
 
 
 def largest_run(study: Study) -> RunSpec:
@@ -56,11 +66,13 @@ def memory_problem(study: Study, available_bytes: int, *, workers: int = 1) -> s
     """One line when the study's largest run, trained by each of `workers` at once, needs
     more memory than `available_bytes`."""
     spec = largest_run(study)
-    needed = training_bytes(spec) * workers
+    members = fused_members(study)
+    needed = training_bytes(spec, members=members) * workers
     if needed <= available_bytes:
         return None
     m = spec.model
-    at_once = f" x {workers} workers training at once" if workers > 1 else ""
+    at_once = f" x {members} seeds trained together" if members > 1 else ""
+    at_once += f" x {workers} workers training at once" if workers > 1 else ""
     fewer = ", or use fewer workers" if workers > 1 else ""
     return (
         f"model: the largest run ({config_label(m.cell, m.bidirectional, m.layers)}, units"

@@ -65,6 +65,10 @@ class Execution:
     validation_batch_size: int | None  # None: Keras's default (the training batch size)
     steps_per_execution: int = 1
     fused_members: int = 1  # runs trained together as one program (suite.train.fused)
+    # How that program steps its members: "vmap" batches them (a GPU's kernels are tiny for
+    # one small model), "map" runs them one after another inside it (on a CPU batching was
+    # slower, and this gives each member's numbers bit for bit); "none" when not fused.
+    fused_program: str = "none"
 
     def tags(self) -> dict[str, str]:
         values = {
@@ -77,6 +81,7 @@ class Execution:
             "steps_per_execution": str(self.steps_per_execution),
             "fused": str(self.mode == "fused").lower(),
             "fused_members": str(self.fused_members),
+            "fused_program": self.fused_program,
         }
         return {Tag.exec(name): value for name, value in values.items()}
 
@@ -122,6 +127,7 @@ def choose_execution(
         and training_steps(spec, train_size) >= min_unroll_steps
     )
     batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))
+    fused = spec.training.execution == "fused"
     return Execution(
         mode=spec.training.execution,  # fast, or fused: the same choices, seeds together
         backend=backend,
@@ -129,4 +135,5 @@ def choose_execution(
         kernel="cudnn" if cudnn else "unrolled" if unroll else "loop",
         unroll=unroll,
         validation_batch_size=batch,
+        fused_program=("vmap" if on_gpu else "map") if fused else "none",
     )

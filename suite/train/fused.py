@@ -1,19 +1,26 @@
-"""Seeds trained together: K runs of one configuration as one JAX program (`jax.vmap` over
-Keras's own stateless training step), each member still its own run.
+"""Seeds trained together: K runs of one configuration as one JAX program over Keras's own
+stateless training step, each member still its own run.
 
 Each member is built exactly as its separate run builds its model (`suite.train.fit.train`:
 a cleared session, the run's seed, the same model and optimiser), so it starts from the same
 weights, dropout seed-generator state and optimiser slots; it reads the training images in
 the order its separate run's `fit` would (the permutations Keras's array adapter draws from
 NumPy's global generator, which the seed set); and it steps with `model.train_step`, the
-function Keras's JAX `fit` compiles, mapped over a leading member axis. So each member is its
-separate run's mathematics: only the floating-point order of the batched operations may
-differ (`tests/test_fused.py` holds each member to its separate run within stated tolerances).
+function Keras's JAX `fit` compiles, over a leading member axis. The program steps the
+members one of two ways (`Execution.fused_program`, measured in benchmarks/fused_seeds.py):
 
-Written by hand because neither Keras nor MLflow trains a family of models as one program;
-what is hand-made is only the loop (batches, epochs, validation), never a layer, a loss or
-an optimiser step. JAX only: `vmap` is JAX's, and TensorFlow's one-graph variant measured
-below the bar (README, Performance).
+- "map" (CPU): one member after another inside the one compiled program (`jax.lax.map`): one
+  compilation instead of K and one dispatch per step for all K; each member's numbers are its
+  separate run's bit for bit. On a CPU, batching the members was slower per epoch.
+- "vmap" (GPU): the members batched (`jax.vmap`), so one small model's tiny kernels become K
+  times larger; only the float order of the batched operations may differ (a last float32
+  digit: 1e-7 relative on a loss after two epochs).
+
+`tests/test_fused.py` holds every member to its separate run: exactly with "map", within
+stated tolerances with "vmap". Written by hand because neither Keras nor MLflow trains a
+family of models as one program; what is hand-made is only the loop (batches, epochs,
+validation), never a layer, a loss or an optimiser step. JAX only: TensorFlow's one-graph
+variant measured below the bar (benchmarks/fused_one_graph.py, README, Performance).
 """
 
 from __future__ import annotations
@@ -53,6 +60,19 @@ def _build_member(spec: RunSpec) -> _Member:
     order = np.random.RandomState()
     order.set_state(np.random.get_state())
     return _Member(spec, model, order)
+
+
+def over_members(step: Callable, *, parallel: bool, shared_data: bool = False) -> Callable:
+    """`step(state, data)` for every member at once: `state` (and `data`, unless shared) has
+    a leading member axis. `parallel`: batched by `jax.vmap`; else one member after another
+    inside the one program (`jax.lax.map`: one compilation, one dispatch per step for all)."""
+    import jax
+
+    if parallel:
+        return jax.vmap(step, in_axes=(0, None) if shared_data else 0)
+    if shared_data:
+        return lambda state, data: jax.lax.map(lambda one: step(one, data), state)
+    return lambda state, data: jax.lax.map(lambda pair: step(*pair), (state, data))
 
 
 def _stacked(values_per_member: list[list]) -> list:
@@ -100,8 +120,9 @@ def train_together(
     def zeroed_metrics() -> list:
         return _stacked([fresh_metrics] * count)
 
-    train_step = jax.jit(jax.vmap(template.train_step), donate_argnums=0)
-    test_step = jax.jit(jax.vmap(template.test_step, in_axes=(0, None)))
+    parallel = execution.fused_program == "vmap"
+    train_step = jax.jit(over_members(template.train_step, parallel=parallel), donate_argnums=0)
+    test_step = jax.jit(over_members(template.test_step, parallel=parallel, shared_data=True))
 
     size, batch = len(splits.y_train), training.batch_size
     for member in members:  # fit's first look at the data draws one permutation, then drops it
@@ -186,16 +207,17 @@ def _predict_together(
     batches `suite.train.fit.predict_all` uses for a separate run."""
     import jax
 
-    def call(trainable_k, non_trainable_k, x):
-        outputs, _ = template.stateless_call(trainable_k, non_trainable_k, x, training=False)
+    def call(state: tuple, x):
+        outputs, _ = template.stateless_call(*state, x, training=False)
         return outputs
 
-    predict = jax.jit(jax.vmap(call, in_axes=(0, 0, None)))
+    parallel = execution.fused_program == "vmap"
+    predict = jax.jit(over_members(call, parallel=parallel, shared_data=True))
     n = len(splits.y_test)
     largest = max(execution.validation_batch_size or batch_size, 1024)
     batch = n if n <= largest else math.ceil(n / max(5, math.ceil(n / largest)))
     parts = [
-        np.asarray(predict(trainable, non_trainable, splits.x_test[start : start + batch]))
+        np.asarray(predict((trainable, non_trainable), splits.x_test[start : start + batch]))
         for start in range(0, n, batch)
     ]
     return np.concatenate(parts, axis=1)

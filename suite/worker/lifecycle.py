@@ -103,13 +103,13 @@ def run_together(
     queue, progress = session.queue, session.progress
     specs = [spec for spec, _ in members]
     progress.together_started(specs)
-    splits = load_splits(specs[0].data)
-    execution = replace(execution_for(specs[0], splits), fused_members=len(specs))
     try:
         stores = study_stores(session.tracker.study.tracking.uri, queue.url)
         with store_errors_stop_the_study(stores), ExitStack() as beating:
             for _, trial in members:
                 beating.enter_context(queue.heartbeat(trial))
+            splits = load_splits(specs[0].data)
+            execution = replace(execution_for(specs[0], splits), fused_members=len(specs))
             try:
                 trained = train_together(
                     specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended
@@ -119,10 +119,7 @@ def run_together(
             except Exception as err:
                 raise _TrainingError from err
     except KeyboardInterrupt:
-        with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
-            for spec, trial in members:
-                queue.close(trial, Verdict.failed("interrupted by the user"))
-                progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+        _interrupted(members, session)
         raise
     except SetupError:
         for _, trial in members:
@@ -137,10 +134,25 @@ def run_together(
             progress.run_ended(spec, RunStatus.FAILED, error[:40])
             outcomes.append(RunOutcome(spec, RunStatus.FAILED, error=error))
         return outcomes
-    return [
-        run_trial(spec, trial, session, objective=objective, trained=(execution, *done))
-        for (spec, trial), done in zip(members, trained, strict=True)
-    ]
+    outcomes = []
+    for index, ((spec, trial), done) in enumerate(zip(members, trained, strict=True)):
+        try:
+            trial_trained = (execution, *done)
+            outcomes.append(
+                run_trial(spec, trial, session, objective=objective, trained=trial_trained)
+            )
+        except KeyboardInterrupt:  # this member's trial is closed; the ones after it too
+            _interrupted(members[index + 1 :], session)
+            raise
+    return outcomes
+
+
+def _interrupted(members: Sequence[tuple[RunSpec, optuna.Trial]], session: WorkerSession) -> None:
+    """Fail the trials of members that Ctrl-C cut short before they were recorded."""
+    with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
+        for spec, trial in members:
+            session.queue.close(trial, Verdict.failed("interrupted by the user"))
+            session.progress.run_ended(spec, RunStatus.KILLED, "interrupted")
 
 
 def run_trial(
