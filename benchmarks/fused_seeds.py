@@ -3,19 +3,21 @@ another, through the suite's own training code, on JAX.
 
     KERAS_BACKEND=jax python benchmarks/fused_seeds.py [--rounds 3] [--members 3]
 
-For each configuration, K seeds (0..K-1) are trained two ways, alternated within each round,
-in this one process:
+For each configuration, K seeds (0..K-1) are trained three ways, in an order that rotates
+from round to round, in this one process:
 
 - separate: `suite.train.fit.train` per seed, as a worker of `execution: fast` trains them
   (each run compiles its own steps: JAX keeps no compiled step across models);
-- fused: `suite.train.fused.train_together`, one program for the K seeds.
+- map: `suite.train.fused.train_together`, one program stepping the K members one after
+  another (`jax.lax.map`; what the suite runs on a CPU);
+- vmap: the same program with the members batched (`jax.vmap`; what it runs on a GPU).
 
 Two configurations, 2 epochs each: the seed model (2-layer BiLSTM-50, batch 64, 8,192 images)
 and the smoke study's slowest run (3-layer BiGRU-32, batch 32, 4,096 images). Printed per
 round: the whole training seconds of each way (compiling included: it is what a study pays)
-and the steady (second) epoch's, then the medians of the paired ratios fused / separate.
-Issue 19 turns fused training on by default only where the throughput gain (separate / fused)
-is at least 1.5. On a GPU, run it there (the device's JAX), or benchmarks/gpu_grid.py --fused.
+and the steady (second) epoch's, then the medians of the paired ratios to separate. Issue 19
+turns fused training on by default only where the throughput gain (separate / fused) is at
+least 1.5. On a GPU machine, run it there.
 """
 
 from __future__ import annotations
@@ -57,8 +59,13 @@ def specs_of(fields: dict, train_size: int, members: int) -> list:
     ]
 
 
+WAYS = ("separate", "map", "vmap")
+
+
 def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
     """(whole seconds, steady epoch seconds of all K) of each way."""
+    from dataclasses import replace
+
     from suite.train.data import load_splits
     from suite.train.fit import execution_for, train
     from suite.train.fused import train_together
@@ -72,7 +79,8 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
             results = [train(spec, splits, execution=execution)[1] for spec in specs]
             steady = sum(r.history["epoch_seconds"][-1] for r in results)
         else:
-            results = [r for _, r in train_together(specs, splits, execution=execution)]
+            fused = replace(execution, mode="fused", fused_program=way, fused_members=len(specs))
+            results = [r for _, r in train_together(specs, splits, execution=fused)]
             steady = results[0].history["epoch_seconds"][-1] * len(specs)  # shares: K of them
         found[way] = (time.perf_counter() - start, steady)
     return found
@@ -89,26 +97,25 @@ def main() -> int:
     import jax
 
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.members} seeds")
-    ratios: dict[str, dict[str, list[float]]] = {
-        name: {"whole": [], "steady": []} for name in CONFIGURATIONS
-    }
+    ratios = {(name, way): ([], []) for name in CONFIGURATIONS for way in WAYS[1:]}
     for r in range(args.rounds):
-        order = ["separate", "fused"] if r % 2 == 0 else ["fused", "separate"]
+        order = list(WAYS[r % 3 :] + WAYS[: r % 3])  # each way goes first once in 3 rounds
         for name, (fields, train_size) in CONFIGURATIONS.items():
             found = timed_ways(specs_of(fields, train_size, args.members), order)
-            (whole_s, steady_s), (whole_f, steady_f) = found["separate"], found["fused"]
-            ratios[name]["whole"].append(whole_f / whole_s)
-            ratios[name]["steady"].append(steady_f / steady_s)
+            for way in WAYS[1:]:
+                whole, steady = ratios[name, way]
+                whole.append(found[way][0] / found["separate"][0])
+                steady.append(found[way][1] / found["separate"][1])
             print(
-                f"round {r + 1} {name}: separate {whole_s:.1f} s (steady epochs {steady_s:.1f} s),"
-                f" fused {whole_f:.1f} s ({steady_f:.1f} s)",
+                f"round {r + 1} {name}: "
+                + ", ".join(f"{w} {found[w][0]:.1f} s (steady {found[w][1]:.1f} s)" for w in WAYS),
                 flush=True,
             )
-    for name, pair in ratios.items():
-        whole, steady = statistics.median(pair["whole"]), statistics.median(pair["steady"])
+    for (name, way), (whole, steady) in ratios.items():
+        w, s = statistics.median(whole), statistics.median(steady)
         print(
-            f"{name}: fused / separate, whole training {whole:.3f} (throughput x{1 / whole:.2f}),"
-            f" steady epoch {steady:.3f} (x{1 / steady:.2f})"
+            f"{name}, {way} / separate: whole training {w:.3f} (throughput x{1 / w:.2f}),"
+            f" steady epoch {s:.3f} (x{1 / s:.2f})"
         )
     return 0
 

@@ -14,7 +14,7 @@ from suite.train.fit import execution_for, train
 from suite.train.fused import train_together
 from tests.conftest import make_spec
 
-SEEDS = (0, 2, 5)  # not consecutive: each member's state comes from its own seed
+SEEDS = (0, 5)  # not consecutive: each member's state comes from its own seed
 # 250 images at batch 32: a last, partial batch of 26 in every epoch; 2 layers with Dropout.
 TINY = {"units": 6, "layers": 2, "bidirectional": True, "epochs": 2, "batch_size": 32}
 TINY |= {"train_size": 250, "validation_size": 100, "test_size": 100, "dropout": 0.3}
@@ -41,7 +41,9 @@ def main(out: str, cells: list[str]) -> None:
         execution = execution_for(specs[0], splits)
         found[cell] = {"separate": [_result(*train(s, splits, execution=execution)) for s in specs]}
         for program in ("map", "vmap"):
-            fused = replace(execution, mode="fused", fused_program=program, fused_members=3)
+            fused = replace(
+                execution, mode="fused", fused_program=program, fused_members=len(specs)
+            )
             together = train_together(specs, splits, execution=fused)
             found[cell][program] = [_result(*pair) for pair in together]
     with open(out, "w") as file:

@@ -31,7 +31,7 @@ BAD_FILES = {
     ),
     "fused on tensorflow": (
         GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: fused}\n",
-        "training.execution: fused trains seeds together with JAX (jax.vmap), but this process"
+        "training.execution: fused trains seeds together as one JAX program, but this process"
         " runs tensorflow: set KERAS_BACKEND=jax",
     ),
     "fused beside a tensorflow axis": (

@@ -254,7 +254,7 @@ def _fused_problems(study: Study) -> list[str]:
     if backends != {"jax"}:
         where = "grid.backend lists" if isinstance(named, list) else "this process runs"
         return [
-            "training.execution: fused trains seeds together with JAX (jax.vmap), but"
+            "training.execution: fused trains seeds together as one JAX program, but"
             f" {where} {', '.join(sorted(map(str, backends)))}: set KERAS_BACKEND=jax"
             f" (and grid.backend: [jax] if named), {fix}"
         ]

@@ -29,12 +29,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
 
 from suite.schema import Metric
-from suite.study.config import RunSpec
+from suite.study.config import RunSpec, TrainingConfig
 from suite.train.data import Splits
 from suite.train.execution import Execution
 from suite.train.fit import CURVES, TrainResult, compile_model, scores
@@ -85,6 +86,83 @@ def _values(variables: Sequence) -> list:
     return [v.value for v in variables]
 
 
+@dataclass
+class _State:
+    """Every member's variables, stacked on a leading member axis."""
+
+    trainable: list
+    non_trainable: list
+    optimizer: list
+
+    def assign_to(self, model: keras.Model, k: int) -> None:
+        """Member k's values into its own model (what is logged and evaluated)."""
+        for variables, values in (
+            (model.trainable_variables, self.trainable),
+            (model.non_trainable_variables, self.non_trainable),
+            (model.optimizer.variables, self.optimizer),
+        ):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value[k])
+
+
+class _Program:
+    """The compiled steps of all members: training, validation and prediction."""
+
+    def __init__(self, template: keras.Model, training: TrainingConfig, execution: Execution):
+        import jax
+
+        self.template, self.training, self.execution = template, training, execution
+        parallel = execution.fused_program == "vmap"
+        self.fresh_metrics = _values(template.metrics_variables)
+        self.train_step = jax.jit(
+            over_members(template.train_step, parallel=parallel), donate_argnums=0
+        )
+        self.test_step = jax.jit(
+            over_members(template.test_step, parallel=parallel, shared_data=True)
+        )
+
+        def call(state: tuple, x: Any) -> Any:
+            outputs, _ = template.stateless_call(*state, x, training=False)
+            return outputs
+
+        self.predict_step = jax.jit(over_members(call, parallel=parallel, shared_data=True))
+
+    def _metrics(self, count: int) -> list:
+        return _stacked([self.fresh_metrics] * count)  # each epoch's metrics start afresh
+
+    def epoch(self, state: _State, orders: np.ndarray, splits: Splits) -> dict[str, np.ndarray]:
+        """One epoch of every member (member k reads the images in `orders[k]`), then their
+        validation, as Keras's `fit` runs them; each curve's value per member."""
+        count, batch = len(orders), self.training.batch_size
+        stepped = (state.trainable, state.non_trainable, state.optimizer, self._metrics(count))
+        logs: dict = {}
+        for start in range(0, orders.shape[1], batch):
+            rows = orders[:, start : start + batch]
+            logs, stepped = self.train_step(stepped, (splits.x_train[rows], splits.y_train[rows]))
+        state.trainable, state.non_trainable, state.optimizer, _ = stepped
+        curves = {name: np.asarray(value) for name, value in logs.items()}
+        validation = (state.trainable, state.non_trainable, self._metrics(count))
+        val_batch = self.execution.validation_batch_size or batch
+        for start in range(0, len(splits.y_val), val_batch):
+            stop = start + val_batch
+            logs, validation = self.test_step(
+                validation, (splits.x_val[start:stop], splits.y_val[start:stop])
+            )
+        return curves | {f"val_{name}": np.asarray(value) for name, value in logs.items()}
+
+    def probabilities(self, state: _State, x: np.ndarray) -> np.ndarray:
+        """Each member's class probabilities, (members, images, classes), in the batches
+        `suite.train.fit.predict_all` uses for a separate run."""
+        n = len(x)
+        largest = max(self.execution.validation_batch_size or self.training.batch_size, 1024)
+        batch = n if n <= largest else math.ceil(n / max(5, math.ceil(n / largest)))
+        weights = (state.trainable, state.non_trainable)
+        parts = [
+            np.asarray(self.predict_step(weights, x[i : i + batch])) for i in range(0, n, batch)
+        ]
+        return np.concatenate(parts, axis=1)
+
+
 def train_together(
     specs: Sequence[RunSpec],
     splits: Splits,
@@ -94,130 +172,72 @@ def train_together(
 ) -> list[tuple[keras.Model, TrainResult]]:
     """Train `specs` (seeds of one configuration) as one program; each member's model (its
     trained state) and result, in the order given. Seconds are each member's share."""
-    import jax
-
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"seeds train together on JAX only, not {keras.backend.backend()}")
     if len({spec.configuration_key for spec in specs}) != 1:
         raise ValueError("seeds train together only when all but the seed is equal")
     members = [_build_member(spec) for spec in specs]
-    template = members[-1].model
+    models = [member.model for member in members]
     training = specs[0].training
-    x_sample, y_sample = (
-        splits.x_train[: training.batch_size],
-        splits.y_train[: training.batch_size],
-    )
+    template = models[-1]
     # What Keras's `fit` does first on JAX: build the compiled loss and metrics (no randomness,
     # no weights). Private, but exactly fit's own call; there is no public way to build them.
-    template._symbolic_build(data_batch=(x_sample, y_sample))
+    sample = slice(0, training.batch_size)
+    template._symbolic_build(data_batch=(splits.x_train[sample], splits.y_train[sample]))
     template.reset_metrics()
-    count = len(members)
-    fresh_metrics = _values(template.metrics_variables)
-    trainable = _stacked([_values(m.model.trainable_variables) for m in members])
-    non_trainable = _stacked([_values(m.model.non_trainable_variables) for m in members])
-    optimizer = _stacked([_values(m.model.optimizer.variables) for m in members])
-
-    def zeroed_metrics() -> list:
-        return _stacked([fresh_metrics] * count)
-
-    parallel = execution.fused_program == "vmap"
-    train_step = jax.jit(over_members(template.train_step, parallel=parallel), donate_argnums=0)
-    test_step = jax.jit(over_members(template.test_step, parallel=parallel, shared_data=True))
-
-    size, batch = len(splits.y_train), training.batch_size
+    program = _Program(template, training, execution)
+    state = _State(
+        _stacked([_values(model.trainable_variables) for model in models]),
+        _stacked([_values(model.non_trainable_variables) for model in models]),
+        _stacked([_values(model.optimizer.variables) for model in models]),
+    )
+    size, count = len(splits.y_train), len(members)
     for member in members:  # fit's first look at the data draws one permutation, then drops it
         member.order.permutation(size)
     history: list[dict[str, list[float]]] = [{name: [] for name in CURVES} for _ in members]
     started = time.perf_counter()
     for epoch in range(training.epochs):
         epoch_start = time.perf_counter()
-        orders = np.stack([m.order.permutation(size) for m in members])
-        state = (trainable, non_trainable, optimizer, zeroed_metrics())
-        logs: dict = {}
-        for start in range(0, size, batch):
-            rows = orders[:, start : start + batch]
-            logs, state = train_step(state, (splits.x_train[rows], splits.y_train[rows]))
-        trainable, non_trainable, optimizer, _ = state
-        epoch_logs = {name: np.asarray(value) for name, value in logs.items()}
-        validation = (trainable, non_trainable, zeroed_metrics())
-        val_batch = execution.validation_batch_size or batch
-        for start in range(0, len(splits.y_val), val_batch):
-            stop = start + val_batch
-            val_logs, validation = test_step(
-                validation, (splits.x_val[start:stop], splits.y_val[start:stop])
-            )
-        epoch_logs |= {f"val_{name}": np.asarray(value) for name, value in val_logs.items()}
-        seconds = (time.perf_counter() - epoch_start) / count
+        curves = program.epoch(
+            state, np.stack([m.order.permutation(size) for m in members]), splits
+        )
+        share = (time.perf_counter() - epoch_start) / count
         each = [
-            {
-                **{name: float(values[k]) for name, values in epoch_logs.items()},
-                Metric.EPOCH_SECONDS: seconds,
-            }
+            {**{name: float(v[k]) for name, v in curves.items()}, Metric.EPOCH_SECONDS: share}
             for k in range(count)
         ]
-        for k, logs_k in enumerate(each):
+        for member_history, logs in zip(history, each, strict=True):
             for name in CURVES:
-                history[k][name].append(logs_k[name])
+                member_history[name].append(logs[name])
         if epoch_ended is not None:
             epoch_ended(epoch, each)
     train_seconds = (time.perf_counter() - started) / count
-
+    probabilities = program.probabilities(state, splits.x_test)
     results = []
-    probabilities = _predict_together(template, trainable, non_trainable, splits, execution, batch)
-    for k, member in enumerate(members):
-        model = member.model
-        for variables, values in (
-            (model.trainable_variables, trainable),
-            (model.non_trainable_variables, non_trainable),
-            (model.optimizer.variables, optimizer),
-        ):
-            for variable, value in zip(variables, values, strict=True):
-                variable.assign(value[k])
-        test_loss, test_accuracy, confusion = scores(probabilities[k], splits.y_test)
-        curves = history[k]
-        best = int(np.argmax(curves["val_accuracy"]))
-        results.append(
-            (
-                model,
-                TrainResult(
-                    history=curves,
-                    test_loss=test_loss,
-                    test_accuracy=test_accuracy,
-                    confusion=confusion,
-                    best_val_accuracy=curves["val_accuracy"][best],
-                    best_epoch=best + 1,
-                    param_count=int(model.count_params()),
-                    train_seconds=train_seconds,
-                    jit_compile=True,  # jax.jit, as Keras's "auto" resolves on JAX
-                ),
-            )
-        )
+    for k, model in enumerate(models):
+        state.assign_to(model, k)
+        result = _result(model, history[k], probabilities[k], splits.y_test, train_seconds)
+        results.append((model, result))
     return results
 
 
-def _predict_together(
-    template: keras.Model,
-    trainable: list,
-    non_trainable: list,
-    splits: Splits,
-    execution: Execution,
-    batch_size: int,
-) -> np.ndarray:
-    """Each member's class probabilities on the test set, (members, images, classes), in the
-    batches `suite.train.fit.predict_all` uses for a separate run."""
-    import jax
-
-    def call(state: tuple, x):
-        outputs, _ = template.stateless_call(*state, x, training=False)
-        return outputs
-
-    parallel = execution.fused_program == "vmap"
-    predict = jax.jit(over_members(call, parallel=parallel, shared_data=True))
-    n = len(splits.y_test)
-    largest = max(execution.validation_batch_size or batch_size, 1024)
-    batch = n if n <= largest else math.ceil(n / max(5, math.ceil(n / largest)))
-    parts = [
-        np.asarray(predict((trainable, non_trainable), splits.x_test[start : start + batch]))
-        for start in range(0, n, batch)
-    ]
-    return np.concatenate(parts, axis=1)
+def _result(
+    model: keras.Model,
+    curves: dict[str, list[float]],
+    probabilities: np.ndarray,
+    truth: np.ndarray,
+    train_seconds: float,
+) -> TrainResult:
+    test_loss, test_accuracy, confusion = scores(probabilities, truth)
+    best = int(np.argmax(curves["val_accuracy"]))
+    return TrainResult(
+        history=curves,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        confusion=confusion,
+        best_val_accuracy=curves["val_accuracy"][best],
+        best_epoch=best + 1,
+        param_count=int(model.count_params()),
+        train_seconds=train_seconds,
+        jit_compile=True,  # jax.jit, as Keras's "auto" resolves on JAX
+    )
