@@ -23,6 +23,7 @@ from tests.conftest import (
     run_cli,
     start_cli,
     store_client,
+    store_uri,
     trials,
 )
 
@@ -82,7 +83,7 @@ def test_each_member_equals_its_separate_run_for_every_cell(tmp_path):
 
 
 FUSED_STUDY = {
-    **FAST,
+    "tracking": {"log_model": True, "log_plots": False, "system_metrics": False},
     "training": {"epochs": 2, "batch_size": 32, "execution": "fused"},
     "grid": {"cell": ["gru", "lstm"], "bidirectional": [False], "seed": [0, 1, 2]},
 }
@@ -131,15 +132,53 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
         assert run.data.params["optimizer_learning_rate"]  # MLflow's callback, as when live
         final_losses.add(run.data.metrics["loss"])
     assert len(final_losses) == 6  # six runs, six results
+    # Each member's logged model holds its own trained weights: loaded back in a process of
+    # its own, it scores the test accuracy its run recorded.
+    for name in ("lstm-uni-1L-s0", "lstm-uni-1L-s2"):
+        run = runs[name]
+        assert (
+            _logged_model_accuracy(tmp_path, run.info.run_id) == run.data.metrics["test_accuracy"]
+        )
     again = run_cli(path, cwd=tmp_path, env=JAX)
     assert again.returncode == 0
     assert "nothing to train" in again.stdout
     assert set(finished_per_key(client).values()) == {1}
 
 
+def _logged_model_accuracy(root, run_id: str) -> float:
+    """Test accuracy of the model run `run_id` logged, loaded and scored in a fresh process on
+    the tiny study's test split."""
+    client = store_client(root)
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    (model,) = [
+        m
+        for m in client.search_logged_models(experiment_ids=[experiment])
+        if m.source_run_id == run_id
+    ]
+    score = (
+        "import mlflow; from suite.study.config import DataConfig;"
+        " from suite.train.data import load_splits;"
+        f" mlflow.set_tracking_uri({store_uri(root)!r});"
+        f" m = mlflow.keras.load_model({model.model_uri!r});"
+        " s = load_splits(DataConfig(train_size=128, validation_size=64, test_size=64));"
+        " print((m.predict(s.x_test, verbose=0).argmax(1) == s.y_test).mean())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", score],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **JAX},
+        check=True,
+    )
+    return float(done.stdout.split()[-1])
+
+
 # Long enough (about 10 s of training on 2 cores) for a signal to land inside the program.
 LONG_FUSED = {
     **FUSED_STUDY,
+    **FAST,
     "data": {"train_size": 256},
     "training": {"epochs": 600, "batch_size": 32, "execution": "fused"},
     "grid": {"cell": ["gru"], "bidirectional": [False], "seed": [0, 1, 2]},

@@ -48,8 +48,8 @@ UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing 
 VALIDATION_BATCH = 2_048  # largest validation batch; memory stays small for 50-unit models
 CUDNN_CELLS = {"lstm", "gru"}  # Keras runs these on cuDNN on a GPU (any backend) when it can
 UNROLL_CELLS = {"lstm", "simple_rnn"}  # measured faster unrolled on the CPU; the GRU was not
-# Seeds one worker trains together at most (`training.execution: fused`): a race's max_seeds
-# fits; memory grows with the members (weights, optimiser slots, activations of a batch each).
+# Seeds one worker trains together at most (`training.execution: fused`): a default race's
+# 10 seeds fit; memory grows with the members (weights, optimiser slots, a batch's activations).
 FUSED_MAX_MEMBERS = 16
 
 

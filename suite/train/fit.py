@@ -37,6 +37,31 @@ class TrainResult:
     train_seconds: float
     jit_compile: bool  # what Keras resolved `jit_compile="auto"` to for this model
 
+    @classmethod
+    def of(
+        cls,
+        model: keras.Model,
+        history: dict[str, list[float]],
+        scores: tuple[float, float, list[list[int]]],
+        *,
+        train_seconds: float,
+        jit_compile: bool,
+    ) -> TrainResult:
+        """The result of `model` trained to `history`, with its test `scores` (see `scores`)."""
+        test_loss, test_accuracy, confusion = scores
+        best = int(np.argmax(history["val_accuracy"]))
+        return cls(
+            history=history,
+            test_loss=test_loss,
+            test_accuracy=test_accuracy,
+            confusion=confusion,
+            best_val_accuracy=history["val_accuracy"][best],
+            best_epoch=best + 1,
+            param_count=int(model.count_params()),
+            train_seconds=train_seconds,
+            jit_compile=jit_compile,
+        )
+
     @property
     def epochs_trained(self) -> int:
         return len(self.history["loss"])
@@ -219,22 +244,17 @@ def train(
             verbose=0,
         )
         train_seconds = time.perf_counter() - start
-        test_loss, test_accuracy, confusion = evaluate_once(
+        tested = evaluate_once(
             model, splits, execution.validation_batch_size or spec.training.batch_size
         )
     except BaseException:
         compiled.forget()  # an interrupted or failed run's model is not a next run's start
         raise
     history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
-    best = int(np.argmax(history["val_accuracy"]))
-    return model, TrainResult(
-        history=history,
-        test_loss=test_loss,
-        test_accuracy=test_accuracy,
-        confusion=confusion,
-        best_val_accuracy=history["val_accuracy"][best],
-        best_epoch=best + 1,
-        param_count=int(model.count_params()),
+    return model, TrainResult.of(
+        model,
+        history,
+        tested,
         train_seconds=train_seconds,
         jit_compile=bool(model.jit_compile),
     )

@@ -216,28 +216,10 @@ def train_together(
     results = []
     for k, model in enumerate(models):
         state.assign_to(model, k)
-        result = _result(model, history[k], probabilities[k], splits.y_test, train_seconds)
+        tested = scores(probabilities[k], splits.y_test)
+        # jit_compile: jax.jit, as Keras's "auto" resolves on JAX.
+        result = TrainResult.of(
+            model, history[k], tested, train_seconds=train_seconds, jit_compile=True
+        )
         results.append((model, result))
     return results
-
-
-def _result(
-    model: keras.Model,
-    curves: dict[str, list[float]],
-    probabilities: np.ndarray,
-    truth: np.ndarray,
-    train_seconds: float,
-) -> TrainResult:
-    test_loss, test_accuracy, confusion = scores(probabilities, truth)
-    best = int(np.argmax(curves["val_accuracy"]))
-    return TrainResult(
-        history=curves,
-        test_loss=test_loss,
-        test_accuracy=test_accuracy,
-        confusion=confusion,
-        best_val_accuracy=curves["val_accuracy"][best],
-        best_epoch=best + 1,
-        param_count=int(model.count_params()),
-        train_seconds=train_seconds,
-        jit_compile=True,  # jax.jit, as Keras's "auto" resolves on JAX
-    )
