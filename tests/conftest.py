@@ -228,6 +228,33 @@ def once_each(path: Path) -> Counter:
     return Counter({spec.run_key: 1 for spec in expand(load_study(path))})
 
 
+def with_logged_model(root: Path, run_id: str, backend: str, then: str) -> list[str]:
+    """Load the model run `run_id` (of the tiny study under `root`) logged, as `m`, in a
+    fresh process on `backend`, run the Python statements `then` there (mlflow and keras
+    imported); the words they printed."""
+    client = store_client(root)
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    (model,) = [
+        m
+        for m in client.search_logged_models(experiment_ids=[experiment])
+        if m.source_run_id == run_id
+    ]
+    code = (
+        f"import mlflow, keras; mlflow.set_tracking_uri({store_uri(root)!r});"
+        f" m = mlflow.keras.load_model({model.model_uri!r}); {then}"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_BACKEND": backend},
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded.stdout.split()
+
+
 def trials(root: Path, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
     """The trials of Optuna study `name` in root/mlruns/optuna.journal."""
     storage = optuna.storages.JournalStorage(

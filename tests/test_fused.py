@@ -23,8 +23,8 @@ from tests.conftest import (
     run_cli,
     start_cli,
     store_client,
-    store_uri,
     trials,
+    with_logged_model,
 )
 
 JAX = {"KERAS_BACKEND": "jax"}
@@ -148,31 +148,12 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
 def _logged_model_accuracy(root, run_id: str) -> float:
     """Test accuracy of the model run `run_id` logged, loaded and scored in a fresh process on
     the tiny study's test split."""
-    client = store_client(root)
-    experiment = client.get_experiment_by_name("tiny").experiment_id
-    (model,) = [
-        m
-        for m in client.search_logged_models(experiment_ids=[experiment])
-        if m.source_run_id == run_id
-    ]
     score = (
-        "import mlflow; from suite.study.config import DataConfig;"
-        " from suite.train.data import load_splits;"
-        f" mlflow.set_tracking_uri({store_uri(root)!r});"
-        f" m = mlflow.keras.load_model({model.model_uri!r});"
+        "from suite.study.config import DataConfig; from suite.train.data import load_splits;"
         " s = load_splits(DataConfig(train_size=128, validation_size=64, test_size=64));"
         " print((m.predict(s.x_test, verbose=0).argmax(1) == s.y_test).mean())"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", score],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **JAX},
-        check=True,
-    )
-    return float(done.stdout.split()[-1])
+    return float(with_logged_model(root, run_id, "jax", score)[-1])
 
 
 # Long enough (about 10 s of training on 2 cores) for a signal to land inside the program.

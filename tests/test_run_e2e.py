@@ -36,6 +36,7 @@ from tests.conftest import (
     store_client,
     store_uri,
     trials,
+    with_logged_model,
 )
 from tests.report_helpers import html_tables
 from tests.warm_cli import WarmProcess
@@ -403,26 +404,9 @@ THREE_BACKENDS = {
 def load_logged_model(root: Path, run_id: str, backend: str) -> list[str]:
     """Load the model that run `run_id` logged, in a fresh process on `backend`; what Keras
     reports: [its backend, the model's count_params()]."""
-    uri = store_uri(root)
-    mlflow.set_tracking_uri(uri)
-    experiment = store_client(root).get_experiment_by_name("tiny").experiment_id
-    models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
-    (model,) = [m for m in models if m.source_run_id == run_id]
-    load = (
-        f"import mlflow, keras; mlflow.set_tracking_uri({uri!r});"
-        f" m = mlflow.keras.load_model({model.model_uri!r});"
-        " print(keras.backend.backend(), m.count_params())"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", load],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "KERAS_BACKEND": backend},
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    return loaded.stdout.split()[-2:]
+    return with_logged_model(
+        root, run_id, backend, "print(keras.backend.backend(), m.count_params())"
+    )[-2:]
 
 
 @pytest.mark.slow
