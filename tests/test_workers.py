@@ -29,7 +29,10 @@ GRID = {"cell": ["gru", "lstm"], "bidirectional": [False, True]}  # 4 runs, more
 
 @pytest.mark.slow
 def test_two_local_workers_share_the_grid(tmp_path, write_study):
-    path = write_study({**FAST, "grid": GRID})
+    # 12 epochs make the grid about 14 s of one worker's time, so both workers get runs even
+    # when one starts several seconds after the other (at 2 epochs, on a loaded 2-core CI
+    # machine, the first worker once trained all four runs before the second had started).
+    path = write_study({**FAST, "grid": GRID, "training": {"epochs": 12}})
     result = run_cli(path, "--workers", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[w1]" in result.stdout and "[w2]" in result.stdout
