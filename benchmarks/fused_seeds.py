@@ -9,7 +9,9 @@ from round to round, in this one process:
 - separate: `suite.train.fit.train` per seed, as a worker of `execution: fast` trains them
   (each run compiles its own steps: JAX keeps no compiled step across models);
 - map: `suite.train.fused.train_together`, one program stepping the K members one after
-  another (`jax.lax.map`; what the suite runs on a CPU);
+  another (`jax.lax.map`) on one CPU device;
+- lanes: the same program with the members shared over one CPU device per core, side by side
+  (what the suite runs on a CPU; each lane compiles its own copy);
 - vmap: the same program with the members batched (`jax.vmap`; what it runs on a GPU).
 
 Two configurations, 2 epochs each: the seed model (2-layer BiLSTM-50, batch 64, 8,192 images)
@@ -59,7 +61,7 @@ def specs_of(fields: dict, train_size: int, members: int) -> list:
     ]
 
 
-WAYS = ("separate", "map", "vmap")
+WAYS = ("separate", "map", "lanes", "vmap")
 
 
 def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
@@ -68,7 +70,7 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
 
     from suite.train.data import load_splits
     from suite.train.fit import execution_for, train
-    from suite.train.fused import train_together
+    from suite.train.fused import lanes_for, train_together
 
     splits = load_splits(specs[0].data)
     execution = execution_for(specs[0], splits)
@@ -79,7 +81,12 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
             results = [train(spec, splits, execution=execution)[1] for spec in specs]
             steady = sum(r.history["epoch_seconds"][-1] for r in results)
         else:
-            fused = replace(execution, mode="fused", fused_program=way, fused_members=len(specs))
+            program = "vmap" if way == "vmap" else "map"
+            fused = replace(
+                execution, mode="fused", fused_program=program, fused_members=len(specs)
+            )
+            if way == "lanes":
+                fused = replace(fused, fused_lanes=lanes_for(fused, len(specs)))
             results = [r for _, r in train_together(specs, splits, execution=fused)]
             steady = results[0].history["epoch_seconds"][-1] * len(specs)  # shares: K of them
         found[way] = (time.perf_counter() - start, steady)
@@ -96,10 +103,14 @@ def main() -> int:
     start_backend()
     import jax
 
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.members} seeds")
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}"
+        f" ({len(jax.devices('cpu'))} CPU devices), {args.members} seeds"
+    )
     ratios = {(name, way): ([], []) for name in CONFIGURATIONS for way in WAYS[1:]}
     for r in range(args.rounds):
-        order = list(WAYS[r % 3 :] + WAYS[: r % 3])  # each way goes first once in 3 rounds
+        turn = r % len(WAYS)
+        order = list(WAYS[turn:] + WAYS[:turn])  # each way goes first in turn
         for name, (fields, train_size) in CONFIGURATIONS.items():
             found = timed_ways(specs_of(fields, train_size, args.members), order)
             for way in WAYS[1:]:

@@ -30,7 +30,8 @@ from tests.conftest import (
 JAX = {"KERAS_BACKEND": "jax"}
 # Stated tolerances of the batched program (vmap, a GPU's): a member's curves and weights are
 # its separate run's but for the order of float32 sums in batched operations. The program a
-# CPU runs (map) steps each member alone: its numbers are the separate run's, exactly.
+# CPU runs (map) steps each member alone, on one CPU device or with the members shared over
+# two side by side (lanes): its numbers are the separate run's, exactly.
 CURVE_RTOL = 1e-6  # losses and accuracies of every epoch, training and validation
 WEIGHT_ATOL = 1e-6  # every weight after training (float32 values of order 0.1 to 1)
 TEST_LOSS_RTOL = 1e-6
@@ -72,12 +73,12 @@ def test_each_member_equals_its_separate_run_for_every_cell(tmp_path):
     assert set(found) == {"simple_rnn", "lstm", "gru"}
     for cell, results in found.items():
         separate = results["separate"]
-        for program in ("map", "vmap"):
+        for program in ("map", "lanes", "vmap"):
             together = results[program]
             assert len(separate) == len(together) == 2
             for alone, member in zip(separate, together, strict=True):
                 where = f"{cell} {program} {alone['name']}"
-                _same_run(alone, member, exact=program == "map", where=where)
+                _same_run(alone, member, exact=program != "vmap", where=where)
         # The members are not one model trained twice: seeds differ, so do results.
         assert len({m["history"]["loss"][-1] for m in separate}) == 2, cell
 
@@ -122,6 +123,10 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
     }
     assert runs["gru-uni-1L-s1"].data.tags["exec.fused"] == "false"
     assert runs["gru-uni-1L-s0"].data.tags["exec.fused_program"] == "map"  # on the CPU
+    # One lane (CPU device) per core the worker may use, at most one per member.
+    cores = int(os.environ.get("SUITE_THREADS") or len(os.sched_getaffinity(0)))
+    lanes = {name: run.data.tags.get("exec.fused_lanes") for name, run in runs.items()}
+    assert lanes == {n: str(min(int(k), cores)) for n, k in members.items()}
     assert {runs[n].data.tags["exec.mode"] for n in runs if n != "gru-uni-1L-s1"} == {"fused"}
     final_losses = set()
     for run in runs.values():

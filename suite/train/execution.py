@@ -69,6 +69,9 @@ class Execution:
     # one small model), "map" runs them one after another inside it (on a CPU batching was
     # slower, and this gives each member's numbers bit for bit); "none" when not fused.
     fused_program: str = "none"
+    # CPU devices ("lanes") that step the members of a "map" program side by side, each its
+    # share one after another: JAX's CPU program keeps about one core busy for these models.
+    fused_lanes: int = 1
 
     def tags(self) -> dict[str, str]:
         values = {
@@ -82,6 +85,7 @@ class Execution:
             "fused": str(self.mode == "fused").lower(),
             "fused_members": str(self.fused_members),
             "fused_program": self.fused_program,
+            "fused_lanes": str(self.fused_lanes),
         }
         return {Tag.exec(name): value for name, value in values.items()}
 

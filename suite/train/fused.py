@@ -11,7 +11,11 @@ members one of two ways (`Execution.fused_program`, measured in benchmarks/fused
 
 - "map" (CPU): one member after another inside the one compiled program (`jax.lax.map`): one
   compilation instead of K and one dispatch per step for all K; each member's numbers are its
-  separate run's bit for bit. On a CPU, batching the members was slower per epoch.
+  separate run's bit for bit. On a CPU, batching the members was slower per epoch. JAX's CPU
+  program keeps about one core busy for these small models, so the members are shared out
+  over one CPU device per core (`Execution.fused_lanes`): each lane runs the same program on
+  its share, the lanes side by side (each lane compiles it once more: a device's executable
+  is its own). One program over all devices (`shard_map`) compiled to other float results.
 - "vmap" (GPU): the members batched (`jax.vmap`), so one small model's tiny kernels become K
   times larger; only the float order of the batched operations may differ (a last float32
   digit: 1e-7 relative on a loss after two epochs).
@@ -76,10 +80,23 @@ def over_members(step: Callable, *, parallel: bool, shared_data: bool = False) -
     return lambda state, data: jax.lax.map(lambda pair: step(*pair), (state, data))
 
 
-def _stacked(values_per_member: list[list]) -> list:
+def lanes_for(execution: Execution, members: int) -> int:
+    """CPU devices to share `members` over: one per core (suite.train.keras_startup), at most
+    one per member; a batched ("vmap") program runs on its one accelerator."""
+    if execution.fused_program != "map":
+        return 1
+    import jax
+
+    return max(1, min(members, len(jax.devices("cpu"))))
+
+
+def _stacked(values_per_member: list[list], device: Any = None) -> list:
+    import jax
     import jax.numpy as jnp
 
-    return [jnp.stack(column) for column in zip(*values_per_member, strict=True)]
+    return [
+        jax.device_put(jnp.stack(column), device) for column in zip(*values_per_member, strict=True)
+    ]
 
 
 def _values(variables: Sequence) -> list:
@@ -88,11 +105,22 @@ def _values(variables: Sequence) -> list:
 
 @dataclass
 class _State:
-    """Every member's variables, stacked on a leading member axis."""
+    """The variables of a lane's members, stacked on a leading member axis, on its device."""
 
     trainable: list
     non_trainable: list
     optimizer: list
+
+    def variables(self) -> tuple[list, list, list]:
+        return self.trainable, self.non_trainable, self.optimizer
+
+    @classmethod
+    def of(cls, models: Sequence[keras.Model], device: Any) -> _State:
+        return cls(
+            _stacked([_values(model.trainable_variables) for model in models], device),
+            _stacked([_values(model.non_trainable_variables) for model in models], device),
+            _stacked([_values(model.optimizer.variables) for model in models], device),
+        )
 
     def assign_to(self, model: keras.Model, k: int) -> None:
         """Member k's values into its own model (what is logged and evaluated)."""
@@ -102,7 +130,33 @@ class _State:
             (model.optimizer.variables, self.optimizer),
         ):
             for variable, value in zip(variables, values, strict=True):
-                variable.assign(value[k])
+                variable.assign(np.asarray(value[k]))  # off its lane's device, unchanged
+
+
+@dataclass
+class _Lane:
+    """The members one CPU device steps, one after another: their indices and variables."""
+
+    device: Any
+    members: list[int]
+    state: _State
+
+    def put(self, data: Any) -> Any:
+        import jax
+
+        return jax.device_put(data, self.device)
+
+
+def _lanes(models: Sequence[keras.Model], count: int) -> list[_Lane]:
+    """The members in `count` contiguous shares as even as can be, one per CPU device."""
+    import jax
+
+    devices = jax.devices("cpu")[:count] if count > 1 else [None]
+    shares = [list(share) for share in np.array_split(np.arange(len(models)), count)]
+    return [
+        _Lane(device, share, _State.of([models[k] for k in share], device))
+        for device, share in zip(devices, shares, strict=True)
+    ]
 
 
 class _Program:
@@ -130,37 +184,65 @@ class _Program:
     def _metrics(self, count: int) -> list:
         return _stacked([self.fresh_metrics] * count)  # each epoch's metrics start afresh
 
-    def epoch(self, state: _State, orders: np.ndarray, splits: Splits) -> dict[str, np.ndarray]:
+    def epoch(self, lanes: list[_Lane], orders: np.ndarray, splits: Splits) -> dict:
         """One epoch of every member (member k reads the images in `orders[k]`), then their
-        validation, as Keras's `fit` runs them; each curve's value per member."""
-        count, batch = len(orders), self.training.batch_size
-        stepped = (state.trainable, state.non_trainable, state.optimizer, self._metrics(count))
-        logs: dict = {}
+        validation, as Keras's `fit` runs them; each curve's value per member. Each step is
+        dispatched to every lane before any is awaited, so the lanes run side by side."""
+        batch = self.training.batch_size
+        stepped = [
+            (*lane.state.variables(), lane.put(self._metrics(len(lane.members)))) for lane in lanes
+        ]
+        logs: list[dict] = [{} for _ in lanes]
         for start in range(0, orders.shape[1], batch):
-            rows = orders[:, start : start + batch]
-            logs, stepped = self.train_step(stepped, (splits.x_train[rows], splits.y_train[rows]))
-        state.trainable, state.non_trainable, state.optimizer, _ = stepped
-        curves = {name: np.asarray(value) for name, value in logs.items()}
-        validation = (state.trainable, state.non_trainable, self._metrics(count))
+            for i, lane in enumerate(lanes):
+                rows = orders[lane.members, start : start + batch]
+                data = lane.put((splits.x_train[rows], splits.y_train[rows]))
+                logs[i], stepped[i] = self.train_step(stepped[i], data)
+        for lane, (trainable, non_trainable, optimizer, _) in zip(lanes, stepped, strict=True):
+            lane.state = _State(trainable, non_trainable, optimizer)
+        curves = _per_member(logs)
+        validation = [
+            (
+                lane.state.trainable,
+                lane.state.non_trainable,
+                lane.put(self._metrics(len(lane.members))),
+            )
+            for lane in lanes
+        ]
         val_batch = self.execution.validation_batch_size or batch
         for start in range(0, len(splits.y_val), val_batch):
             stop = start + val_batch
-            logs, validation = self.test_step(
-                validation, (splits.x_val[start:stop], splits.y_val[start:stop])
-            )
-        return curves | {f"val_{name}": np.asarray(value) for name, value in logs.items()}
+            for i, lane in enumerate(lanes):
+                data = lane.put((splits.x_val[start:stop], splits.y_val[start:stop]))
+                logs[i], validation[i] = self.test_step(validation[i], data)
+        return curves | {f"val_{name}": value for name, value in _per_member(logs).items()}
 
-    def probabilities(self, state: _State, x: np.ndarray) -> np.ndarray:
+    def probabilities(self, lanes: list[_Lane], x: np.ndarray) -> np.ndarray:
         """Each member's class probabilities, (members, images, classes), in the batches
         `suite.train.fit.predict_all` uses for a separate run."""
         n = len(x)
         largest = max(self.execution.validation_batch_size or self.training.batch_size, 1024)
         batch = n if n <= largest else math.ceil(n / max(5, math.ceil(n / largest)))
-        weights = (state.trainable, state.non_trainable)
-        parts = [
-            np.asarray(self.predict_step(weights, x[i : i + batch])) for i in range(0, n, batch)
+        per_lane = [
+            [
+                self.predict_step(
+                    (lane.state.trainable, lane.state.non_trainable), lane.put(x[i : i + batch])
+                )
+                for i in range(0, n, batch)
+            ]
+            for lane in lanes
         ]
-        return np.concatenate(parts, axis=1)
+        return np.concatenate(
+            [np.concatenate([np.asarray(part) for part in parts], axis=1) for parts in per_lane]
+        )
+
+
+def _per_member(logs_per_lane: list[dict]) -> dict[str, np.ndarray]:
+    """Each lane's logs (a value per member of the lane) as one value per member, in order."""
+    return {
+        name: np.concatenate([np.asarray(logs[name]) for logs in logs_per_lane])
+        for name in logs_per_lane[0]
+    }
 
 
 def train_together(
@@ -186,11 +268,7 @@ def train_together(
     template._symbolic_build(data_batch=(splits.x_train[sample], splits.y_train[sample]))
     template.reset_metrics()
     program = _Program(template, training, execution)
-    state = _State(
-        _stacked([_values(model.trainable_variables) for model in models]),
-        _stacked([_values(model.non_trainable_variables) for model in models]),
-        _stacked([_values(model.optimizer.variables) for model in models]),
-    )
+    lanes = _lanes(models, execution.fused_lanes)
     size, count = len(splits.y_train), len(members)
     for member in members:  # fit's first look at the data draws one permutation, then drops it
         member.order.permutation(size)
@@ -199,7 +277,7 @@ def train_together(
     for epoch in range(training.epochs):
         epoch_start = time.perf_counter()
         curves = program.epoch(
-            state, np.stack([m.order.permutation(size) for m in members]), splits
+            lanes, np.stack([m.order.permutation(size) for m in members]), splits
         )
         share = (time.perf_counter() - epoch_start) / count
         each = [
@@ -212,10 +290,12 @@ def train_together(
         if epoch_ended is not None:
             epoch_ended(epoch, each)
     train_seconds = (time.perf_counter() - started) / count
-    probabilities = program.probabilities(state, splits.x_test)
+    probabilities = program.probabilities(lanes, splits.x_test)
+    for lane in lanes:
+        for j, k in enumerate(lane.members):
+            lane.state.assign_to(models[k], j)
     results = []
     for k, model in enumerate(models):
-        state.assign_to(model, k)
         tested = scores(probabilities[k], splits.y_test)
         # jit_compile: jax.jit, as Keras's "auto" resolves on JAX.
         result = TrainResult.of(

@@ -98,8 +98,10 @@ def accelerator() -> str:
 def _configure_devices(backend: str) -> None:
     """A worker's share of the CPU threads (set by --workers), and GPU memory grown as needed
     rather than taken whole (several workers share one card). Must run before first use."""
+    if backend == "jax":
+        _configure_jax_cpu_devices()
     if backend != "tensorflow":
-        return  # JAX and PyTorch read theirs from the environment that --workers sets
+        return  # JAX and PyTorch read their threads from the environment --workers sets
     import tensorflow as tf
 
     threads = int(os.environ.get("SUITE_THREADS", "0"))
@@ -109,6 +111,22 @@ def _configure_devices(backend: str) -> None:
     for gpu in tf.config.list_physical_devices("GPU"):
         with contextlib.suppress(RuntimeError):  # already initialised: too late, harmless
             tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def cpu_cores() -> int:
+    """The cores this process may use: its --workers share, else those it is allowed on."""
+    threads = int(os.environ.get("SUITE_THREADS", "0"))
+    return threads or len(os.sched_getaffinity(0))
+
+
+def _configure_jax_cpu_devices() -> None:
+    """One JAX CPU device per core, so seeds trained together step side by side (the fused
+    program's lanes, suite.train.fused); a run on one device computes as before (the same
+    compiled program on device 0: tests/test_fused.py holds it bit for bit)."""
+    import jax
+
+    with contextlib.suppress(RuntimeError):  # JAX already started (a benchmark's own): keep
+        jax.config.update("jax_num_cpu_devices", cpu_cores())
 
 
 def describe_device(backend: str) -> str:

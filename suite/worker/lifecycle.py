@@ -98,7 +98,7 @@ def run_together(
     instead of training it. Until all have trained, nothing is in MLflow: an interrupt or a
     crash leaves their trials to be trained again, never a half-recorded run."""
     from suite.train.fit import execution_for
-    from suite.train.fused import train_together
+    from suite.train.fused import lanes_for, train_together
 
     queue, progress = session.queue, session.progress
     specs = [spec for spec, _ in members]
@@ -109,7 +109,12 @@ def run_together(
             for _, trial in members:
                 beating.enter_context(queue.heartbeat(trial))
             splits = load_splits(specs[0].data)
-            execution = replace(execution_for(specs[0], splits), fused_members=len(specs))
+            execution = execution_for(specs[0], splits)
+            execution = replace(
+                execution,
+                fused_members=len(specs),
+                fused_lanes=lanes_for(execution, len(specs)),
+            )
             try:
                 trained = train_together(
                     specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended
