@@ -70,7 +70,8 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
 
     from suite.train.data import load_splits
     from suite.train.fit import execution_for, train
-    from suite.train.fused import lanes_for, train_together
+    from suite.train.fused import train_together
+    from suite.train.lanes import lanes_for
 
     splits = load_splits(specs[0].data)
     execution = execution_for(specs[0], splits)

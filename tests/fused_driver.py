@@ -1,7 +1,9 @@
 """Run by tests/test_fused.py in a process of its own on JAX (`python -m tests.fused_driver
 OUT.json CELL ...`): each cell's seeds trained separately by `suite.train.fit.train` (Keras's
 own `fit`) and together by `suite.train.fused.train_together`, with each of its programs
-(map on one CPU device, map over two CPU devices side by side, vmap); writes every result."""
+(map on one CPU device; map over two and over three CPU devices side by side, the two-lane
+one padded with a copy of a member; vmap); writes every result, and how many of the lanes'
+executables were loaded onto their device rather than compiled again."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ from dataclasses import replace
 
 import jax
 
+from suite.train import lanes as lanes_module
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
 from suite.train.fused import train_together
 from tests.conftest import make_spec
 
-jax.config.update("jax_num_cpu_devices", 2)  # two lanes, whatever this machine's cores
-PROGRAMS = {"map": ("map", 1), "lanes": ("map", 2), "vmap": ("vmap", 1)}  # (program, lanes)
-SEEDS = (0, 5)  # not consecutive: each member's state comes from its own seed
+jax.config.update("jax_num_cpu_devices", 3)  # three lanes, whatever this machine's cores
+# (program, lanes): 3 members on 2 lanes are shares [0, 1] and [2, 2] (padded), on 3 [0] [1] [2]
+PROGRAMS = {"map": ("map", 1), "lanes2": ("map", 2), "lanes3": ("map", 3), "vmap": ("vmap", 1)}
+SEEDS = (0, 5, 7)  # not consecutive: each member's state comes from its own seed
 # 250 images at batch 32: a last, partial batch of 26 in every epoch; 2 layers with Dropout.
 TINY = {"units": 6, "layers": 2, "bidirectional": True, "epochs": 2, "batch_size": 32}
 TINY |= {"train_size": 250, "validation_size": 100, "test_size": 100, "dropout": 0.3}
@@ -37,8 +41,19 @@ def _result(model, result) -> dict:
     }
 
 
+RETARGETED: list[str] = []
+
+
+def _counted_retarget(compiled, device):
+    RETARGETED.append(str(device))
+    return RETARGET(compiled, device)
+
+
+RETARGET, lanes_module.retarget = lanes_module.retarget, _counted_retarget
+
+
 def main(out: str, cells: list[str]) -> None:
-    found: dict[str, dict] = {}
+    found: dict[str, dict] = {"retargeted": {}}
     for cell in cells:
         specs = [make_spec(cell=cell, seed=seed, backend="jax", **TINY) for seed in SEEDS]
         splits = load_splits(specs[0].data)
@@ -52,8 +67,10 @@ def main(out: str, cells: list[str]) -> None:
                 fused_members=len(specs),
                 fused_lanes=lanes,
             )
+            RETARGETED.clear()
             together = train_together(specs, splits, execution=fused)
             found[cell][name] = [_result(*pair) for pair in together]
+            found["retargeted"][f"{cell} {name}"] = sorted(set(RETARGETED))
     with open(out, "w") as file:
         json.dump(found, file)
 

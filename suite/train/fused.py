@@ -11,11 +11,10 @@ members one of two ways (`Execution.fused_program`, measured in benchmarks/fused
 
 - "map" (CPU): one member after another inside the one compiled program (`jax.lax.map`): one
   compilation instead of K and one dispatch per step for all K; each member's numbers are its
-  separate run's bit for bit. On a CPU, batching the members was slower per epoch. JAX's CPU
-  program keeps about one core busy for these small models, so the members are shared out
-  over one CPU device per core (`Execution.fused_lanes`): each lane runs the same program on
-  its share, the lanes side by side (each lane compiles it once more: a device's executable
-  is its own). One program over all devices (`shard_map`) compiled to other float results.
+  separate run's bit for bit. On a CPU, batching the members was slower per epoch. The
+  members are shared out over lanes, CPU devices that run the program side by side
+  (`suite.train.lanes`, `Execution.fused_lanes`): one program over all devices (`shard_map`)
+  compiled to other float results, one executable per device does not.
 - "vmap" (GPU): the members batched (`jax.vmap`), so one small model's tiny kernels become K
   times larger; only the float order of the batched operations may differ (a last float32
   digit: 1e-7 relative on a loss after two epochs).
@@ -43,6 +42,7 @@ from suite.study.config import RunSpec, TrainingConfig
 from suite.train.data import Splits
 from suite.train.execution import Execution
 from suite.train.fit import CURVES, TrainResult, compile_model, scores
+from suite.train.lanes import LaneSteps, shares
 from suite.train.models import build_model
 
 EpochEnded = Callable[[int, list[dict[str, float]]], None]  # epoch (0-based), each member's logs
@@ -78,16 +78,6 @@ def over_members(step: Callable, *, parallel: bool, shared_data: bool = False) -
     if shared_data:
         return lambda state, data: jax.lax.map(lambda one: step(one, data), state)
     return lambda state, data: jax.lax.map(lambda pair: step(*pair), (state, data))
-
-
-def lanes_for(execution: Execution, members: int) -> int:
-    """CPU devices to share `members` over: one per core (suite.train.keras_startup), at most
-    one per member; a batched ("vmap") program runs on its one accelerator."""
-    if execution.fused_program != "map":
-        return 1
-    import jax
-
-    return max(1, min(members, len(jax.devices("cpu"))))
 
 
 def _stacked(values_per_member: list[list], device: Any = None) -> list:
@@ -135,11 +125,16 @@ class _State:
 
 @dataclass
 class _Lane:
-    """The members one CPU device steps, one after another: their indices and variables."""
+    """The members one CPU device steps, one after another: their indices (the last repeated
+    where the share is padded: its copy's results are dropped) and their variables."""
 
     device: Any
     members: list[int]
     state: _State
+
+    @property
+    def distinct(self) -> list[int]:
+        return list(dict.fromkeys(self.members))
 
     def put(self, data: Any) -> Any:
         import jax
@@ -148,14 +143,13 @@ class _Lane:
 
 
 def _lanes(models: Sequence[keras.Model], count: int) -> list[_Lane]:
-    """The members in `count` contiguous shares as even as can be, one per CPU device."""
+    """The members in `count` contiguous, equal shares, one per CPU device."""
     import jax
 
-    devices = jax.devices("cpu")[:count] if count > 1 else [None]
-    shares = [list(share) for share in np.array_split(np.arange(len(models)), count)]
+    devices = jax.devices("cpu") if count > 1 else [jax.devices()[0]]
     return [
         _Lane(device, share, _State.of([models[k] for k in share], device))
-        for device, share in zip(devices, shares, strict=True)
+        for device, share in zip(devices, shares(len(models), count), strict=False)
     ]
 
 
@@ -168,18 +162,20 @@ class _Program:
         self.template, self.training, self.execution = template, training, execution
         parallel = execution.fused_program == "vmap"
         self.fresh_metrics = _values(template.metrics_variables)
-        self.train_step = jax.jit(
-            over_members(template.train_step, parallel=parallel), donate_argnums=0
+        self.train_step = LaneSteps(
+            jax.jit(over_members(template.train_step, parallel=parallel), donate_argnums=0)
         )
-        self.test_step = jax.jit(
-            over_members(template.test_step, parallel=parallel, shared_data=True)
+        self.test_step = LaneSteps(
+            jax.jit(over_members(template.test_step, parallel=parallel, shared_data=True))
         )
 
         def call(state: tuple, x: Any) -> Any:
             outputs, _ = template.stateless_call(*state, x, training=False)
             return outputs
 
-        self.predict_step = jax.jit(over_members(call, parallel=parallel, shared_data=True))
+        self.predict_step = LaneSteps(
+            jax.jit(over_members(call, parallel=parallel, shared_data=True))
+        )
 
     def _metrics(self, count: int) -> list:
         return _stacked([self.fresh_metrics] * count)  # each epoch's metrics start afresh
@@ -197,10 +193,10 @@ class _Program:
             for i, lane in enumerate(lanes):
                 rows = orders[lane.members, start : start + batch]
                 data = lane.put((splits.x_train[rows], splits.y_train[rows]))
-                logs[i], stepped[i] = self.train_step(stepped[i], data)
+                logs[i], stepped[i] = self.train_step(lane.device, stepped[i], data)
         for lane, (trainable, non_trainable, optimizer, _) in zip(lanes, stepped, strict=True):
             lane.state = _State(trainable, non_trainable, optimizer)
-        curves = _per_member(logs)
+        curves = _per_member(lanes, logs)
         validation = [
             (
                 lane.state.trainable,
@@ -214,8 +210,8 @@ class _Program:
             stop = start + val_batch
             for i, lane in enumerate(lanes):
                 data = lane.put((splits.x_val[start:stop], splits.y_val[start:stop]))
-                logs[i], validation[i] = self.test_step(validation[i], data)
-        return curves | {f"val_{name}": value for name, value in _per_member(logs).items()}
+                logs[i], validation[i] = self.test_step(lane.device, validation[i], data)
+        return curves | {f"val_{name}": value for name, value in _per_member(lanes, logs).items()}
 
     def probabilities(self, lanes: list[_Lane], x: np.ndarray) -> np.ndarray:
         """Each member's class probabilities, (members, images, classes), in the batches
@@ -226,21 +222,32 @@ class _Program:
         per_lane = [
             [
                 self.predict_step(
-                    (lane.state.trainable, lane.state.non_trainable), lane.put(x[i : i + batch])
+                    lane.device,
+                    (lane.state.trainable, lane.state.non_trainable),
+                    lane.put(x[i : i + batch]),
                 )
                 for i in range(0, n, batch)
             ]
             for lane in lanes
         ]
         return np.concatenate(
-            [np.concatenate([np.asarray(part) for part in parts], axis=1) for parts in per_lane]
+            [
+                np.concatenate([np.asarray(part) for part in parts], axis=1)[: len(lane.distinct)]
+                for lane, parts in zip(lanes, per_lane, strict=True)
+            ]
         )
 
 
-def _per_member(logs_per_lane: list[dict]) -> dict[str, np.ndarray]:
-    """Each lane's logs (a value per member of the lane) as one value per member, in order."""
+def _per_member(lanes: list[_Lane], logs_per_lane: list[dict]) -> dict[str, np.ndarray]:
+    """Each lane's logs (a value per member of the lane, padding last) as one value per
+    member, in order."""
     return {
-        name: np.concatenate([np.asarray(logs[name]) for logs in logs_per_lane])
+        name: np.concatenate(
+            [
+                np.asarray(logs[name])[: len(lane.distinct)]
+                for lane, logs in zip(lanes, logs_per_lane, strict=True)
+            ]
+        )
         for name in logs_per_lane[0]
     }
 
@@ -292,7 +299,7 @@ def train_together(
     train_seconds = (time.perf_counter() - started) / count
     probabilities = program.probabilities(lanes, splits.x_test)
     for lane in lanes:
-        for j, k in enumerate(lane.members):
+        for j, k in enumerate(lane.distinct):
             lane.state.assign_to(models[k], j)
     results = []
     for k, model in enumerate(models):

@@ -98,7 +98,8 @@ def run_together(
     instead of training it. Until all have trained, nothing is in MLflow: an interrupt or a
     crash leaves their trials to be trained again, never a half-recorded run."""
     from suite.train.fit import execution_for
-    from suite.train.fused import lanes_for, train_together
+    from suite.train.fused import train_together
+    from suite.train.lanes import lanes_for
 
     queue, progress = session.queue, session.progress
     specs = [spec for spec, _ in members]
