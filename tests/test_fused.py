@@ -23,6 +23,7 @@ from tests.conftest import (
     run_cli,
     start_cli,
     store_client,
+    study_file,
     trials,
     with_logged_model,
 )
@@ -155,6 +156,46 @@ def test_a_fused_study_records_each_seed_as_its_own_run_once(tmp_path, write_stu
     assert again.returncode == 0
     assert "nothing to train" in again.stdout
     assert set(finished_per_key(client).values()) == {1}
+
+
+@pytest.mark.slow
+def test_by_default_jax_on_a_cpu_trains_seeds_together_with_the_same_numbers(tmp_path, write_study):
+    """The default execution (fast) trains a grid's seeds together on a JAX CPU worker with two
+    cores or more, and separately on one core (SUITE_THREADS=1) or with early stopping; the
+    curves of the two stores are equal number for number."""
+    study = {
+        **FAST,
+        "training": {"epochs": 2, "batch_size": 32},
+        "grid": {"cell": ["lstm"], "bidirectional": [False], "seed": [0, 1, 2]},
+    }
+    curves, tags = {}, {}
+    for how, env, changes in (
+        ("together", {**JAX, "SUITE_THREADS": "2"}, {}),
+        ("one core", {**JAX, "SUITE_THREADS": "1"}, {}),
+        ("early stopping", {**JAX, "SUITE_THREADS": "2"}, {"early_stopping": {"patience": 5}}),
+    ):
+        root = tmp_path / how.replace(" ", "-")
+        root.mkdir()
+        path = study_file(root, {**study, "training": {**study["training"], **changes}})
+        result = run_cli(path, cwd=root, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        client = store_client(root)
+        runs = {r.info.run_name: r for r in child_runs(client)}
+        assert len(runs) == 3
+        tags[how] = {
+            (r.data.tags["exec.mode"], r.data.tags["exec.fused_members"]) for r in runs.values()
+        }
+        curves[how] = {
+            name: [m.value for m in client.get_metric_history(r.info.run_id, "val_loss")]
+            for name, r in runs.items()
+        }
+    assert tags == {
+        "together": {("fused", "3")},
+        "one core": {("fast", "1")},
+        "early stopping": {("fast", "1")},
+    }
+    assert curves["together"] == curves["one core"]  # bit for bit
+    assert len({c[-1] for c in curves["together"].values()}) == 3
 
 
 def _logged_model_accuracy(root, run_id: str) -> float:

@@ -8,11 +8,12 @@ import itertools
 from typing import Any
 
 from suite.schema import config_label
-from suite.study.config import RunSpec, Study
+from suite.study.config import RunSpec, Study, process_backend
 from suite.study.grid import spec_at
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
-from suite.train.execution import FUSED_MAX_MEMBERS
+from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
+from suite.train.keras_startup import cpu_cores
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).
@@ -42,8 +43,11 @@ def training_bytes(spec: RunSpec, *, members: int = 1) -> int:
 
 
 def fused_members(study: Study) -> int:
-    """Seeds one worker may train together (`training.execution: fused`), at most."""
-    if study.training.execution != "fused":
+    """Seeds one worker may train together (suite.train.execution.seeds_train_together: the
+    device is not known yet, so a JAX process counts as a CPU's), at most."""
+    if not seeds_train_together(
+        study, backend=process_backend(), accelerator="cpu", cores=cpu_cores()
+    ):
         return 1
     seeds = study.race.max_seeds if study.race else len((study.grid or {}).get("seed", [0]))
     return min(seeds, FUSED_MAX_MEMBERS)

@@ -32,16 +32,17 @@ batches, initial weights, dropout masks and the optimiser are identical. `tests/
 holds the suite to a plain Keras script within those tolerances, for every cell and direction.
 `training.execution: plain` turns all of it off and runs Keras's defaults exactly;
 `training.execution: fused` makes the same choices and trains a worker's seeds of one
-configuration together as one JAX program (suite/train/fused.py).
+configuration together as one JAX program (suite/train/fused.py); the default (`fast`) does
+too where that was measured faster with the same numbers (`seeds_train_together`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from suite.schema import Tag
-from suite.study.config import RunSpec
+from suite.study.config import RunSpec, Study
 
 UNROLL_MAX_TIME_STEPS = 32  # the rows view (28) unrolls; pixels / permuted (784) never do
 UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing pays for itself
@@ -88,6 +89,39 @@ class Execution:
             "fused_lanes": str(self.fused_lanes),
         }
         return {Tag.exec(name): value for name, value in values.items()}
+
+
+def seeds_train_together(study: Study, *, backend: str, accelerator: str, cores: int) -> bool:
+    """Whether a worker trains the seeds of one configuration together (suite.train.fused):
+    when the study asks (`training.execution: fused`), and by default (`fast`) where it
+    measured at least 1.5x the throughput of separate runs with each member's numbers its
+    separate run's bit for bit: JAX on a CPU, a worker with 2 cores or more (lanes side by
+    side: x2.0 for the seed model and the smoke study's slowest run on 2 cores; on one core
+    x1.27 and x1.52, benchmarks/fused_seeds.py), for a grid's or a race's seeds trained for
+    the same epochs. Not on a GPU (batched there, unmeasured) nor on TensorFlow (no fused
+    path)."""
+    training = study.training
+    if training.execution == "fused":
+        return True
+    return (
+        training.execution == "fast"
+        and backend == "jax"
+        and accelerator == "cpu"
+        and cores >= 2
+        and study.search is None
+        and training.early_stopping is None
+    )
+
+
+def together(execution: Execution, members: int) -> Execution:
+    """`execution` for `members` seeds trained together as one program: batched on a GPU,
+    one after another (in lanes, set by the caller) on a CPU."""
+    return replace(
+        execution,
+        mode="fused",
+        fused_program="vmap" if execution.accelerator == "gpu" else "map",
+        fused_members=members,
+    )
 
 
 def reuses_traced_steps(mode: str, backend: str) -> bool:

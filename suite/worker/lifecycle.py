@@ -97,6 +97,7 @@ def run_together(
     then track each as its own run through `run_trial`, which records what was trained
     instead of training it. Until all have trained, nothing is in MLflow: an interrupt or a
     crash leaves their trials to be trained again, never a half-recorded run."""
+    from suite.train.execution import together
     from suite.train.fit import execution_for
     from suite.train.fused import train_together
     from suite.train.lanes import lanes_for
@@ -110,12 +111,8 @@ def run_together(
             for _, trial in members:
                 beating.enter_context(queue.heartbeat(trial))
             splits = load_splits(specs[0].data)
-            execution = execution_for(specs[0], splits)
-            execution = replace(
-                execution,
-                fused_members=len(specs),
-                fused_lanes=lanes_for(execution, len(specs)),
-            )
+            execution = together(execution_for(specs[0], splits), len(specs))
+            execution = replace(execution, fused_lanes=lanes_for(execution, len(specs)))
             try:
                 trained = train_together(
                     specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended

@@ -35,7 +35,7 @@ from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand, search_spec
-from suite.train.execution import FUSED_MAX_MEMBERS
+from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress
@@ -216,16 +216,31 @@ class GridTrials:
                 decision = self._claim(item.spec)
                 if decision is None:
                     continue
-                if isinstance(decision, TrainThis) and self._fused:
+                if isinstance(decision, TrainThis) and self._together(decision, available):
                     return self._claim_seeds_with(decision, available)
                 return decision
             if available or any(p.state == PlanState.RUNNING for p in planned):
                 return Wait()
             return Stop()
 
-    @property
-    def _fused(self) -> bool:
-        return self.study.training.execution == "fused"
+    def _together(self, first: TrainThis, available: list[PlannedRun]) -> bool:
+        """Whether `first` trains with the other available seeds of its configuration: as the
+        study asks, or by default where that is faster (only when there are others)."""
+        if self.study.training.execution == "fused":
+            return True
+        key = first.spec.configuration_key
+        if not any(p.spec.configuration_key == key and p.spec != first.spec for p in available):
+            return False
+        import keras
+
+        from suite.train.keras_startup import accelerator, cpu_cores
+
+        return seeds_train_together(
+            self.study,
+            backend=keras.backend.backend(),
+            accelerator=accelerator(),
+            cores=cpu_cores(),
+        )
 
     def _claim(self, spec: RunSpec) -> TrainThis | FromRecord | None:
         """Claim `spec`'s trial: to train, to close from the record, or None (taken)."""
@@ -240,7 +255,9 @@ class GridTrials:
         value = self.finished_runs.objective_value(finished, self.objective)
         return FromRecord(spec, trial, finished, value)
 
-    def _claim_seeds_with(self, first: TrainThis, available: list[PlannedRun]) -> TrainTogether:
+    def _claim_seeds_with(
+        self, first: TrainThis, available: list[PlannedRun]
+    ) -> TrainTogether | TrainThis:
         """`first` and the other available seeds of its configuration that this worker can
         claim (lowest seeds first, at most FUSED_MAX_MEMBERS to train)."""
         members, recorded = [first], []
@@ -258,6 +275,8 @@ class GridTrials:
             elif claimed is not None:
                 recorded.append(claimed)
         members.sort(key=lambda member: member.spec.seed)
+        if len(members) == 1 and not recorded and self.study.training.execution != "fused":
+            return first  # the others were taken meanwhile: trained as a run of its own
         return TrainTogether(tuple(members), tuple(recorded))
 
     def outcomes(
