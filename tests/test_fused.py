@@ -198,6 +198,45 @@ def test_by_default_jax_on_a_cpu_trains_seeds_together_with_the_same_numbers(tmp
     assert len({c[-1] for c in curves["together"].values()}) == 3
 
 
+# The CLI in a fresh process, then whether TensorFlow was ever imported in it.
+_CLI_THEN_SAY_IF_TENSORFLOW = """
+import runpy, sys
+sys.argv = ["suite.run", sys.argv[1]]
+try:
+    runpy.run_module("suite.run", run_name="__main__")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("tensorflow imported:", "tensorflow" in sys.modules)
+"""
+
+
+def test_a_jax_worker_never_imports_tensorflow(tmp_path):
+    """On JAX, Keras is told TensorFlow is absent (keras_startup._keras_without_tensorflow):
+    a study whose bidirectional seeds train together and log their models never imports it
+    (about 2 s of every worker's start), and records its runs as before."""
+    path = study_file(
+        tmp_path,
+        {
+            **FUSED_STUDY,
+            "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": [0, 1]},
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_THEN_SAY_IF_TENSORFLOW, str(path)],
+        cwd=tmp_path,
+        env={**os.environ, **JAX},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tensorflow imported: False" in result.stdout
+    runs = child_runs(store_client(tmp_path))
+    assert {r.data.tags["exec.fused_members"] for r in runs} == {"2"}
+    assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 2
+    assert all(r.outputs and r.outputs.model_outputs for r in runs)  # each logged its model
+
+
 def _logged_model_accuracy(root, run_id: str) -> float:
     """Test accuracy of the model run `run_id` logged, loaded and scored in a fresh process on
     the tiny study's test split."""

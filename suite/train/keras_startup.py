@@ -82,12 +82,30 @@ def start_backend() -> str:
         import keras
 
         if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
-            # Keras (its data adapters) and MLflow's Keras flavour import TensorFlow whenever
-            # it is installed, whatever the backend: do it here, inside the quiet window.
-            import tensorflow  # noqa: F401
+            _keras_without_tensorflow()
         _configure_devices(keras.backend.backend())
         device = describe_device(keras.backend.backend())
     return device
+
+
+def _keras_without_tensorflow() -> None:
+    """On JAX or PyTorch, let Keras treat TensorFlow as absent, as on a machine without it.
+
+    Keras imports TensorFlow whenever it is installed, whatever the backend, only to ask
+    optional questions: `set_random_seed` seeds TF's generator too, and serialising a layer
+    (Bidirectional does at construction) checks for TF's shapes and dtypes. No JAX or PyTorch
+    computation reads either, and the import costs about 2 s of every worker's start (a
+    fifteenth of three fused seeds' whole CLI run). Keras has no switch for it, so its lazy
+    module's answer is set here; where a Keras version lacks that attribute, TensorFlow is
+    imported as before, inside the quiet window (its start-up chatter filtered). Anything that
+    really uses TF (an exported SavedModel) still imports it on first use."""
+    from keras.src.utils import module_utils
+
+    lazy_tensorflow = getattr(module_utils, "tensorflow", None)
+    if lazy_tensorflow is not None and hasattr(lazy_tensorflow, "_available"):
+        lazy_tensorflow._available = False
+    else:
+        import tensorflow  # noqa: F401
 
 
 def accelerator() -> str:
