@@ -124,6 +124,52 @@ def test_a_configurations_later_seeds_are_estimated_without_tracing():
     assert model.total(on_jax) == pytest.approx(2 * (1.0 + 2.0))
 
 
+def test_seeds_trained_together_are_estimated_as_their_lanes_share_of_one_program():
+    """Startup 1 s, tracing 2 s per recurrent layer, 10 s of training a run (rate set so).
+    Three JAX seeds of LSTM-1L on one worker with 2 cores train together on 3 lanes
+    (ceil(3/3) = 1 member each, 3 lanes on 2 cores: 1.5 runs' time; 2 lanes would take 2,
+    1 lane 3): the program is 2 + 1.5 x 10 = 17 s, a third each, plus each one's startup:
+    1 + 17/3 s. Four seeds: 2 lanes of 2 (cost 2; 4 lanes also 2, fewer win): 1 + 22/4 s.
+    Two workers (1 core each) train them separately: 1 + 2 + 10 = 13 s a run; a study that
+    asks for fused seeds fuses on one core too, on 1 lane (3 runs' time): 1 + 32/3 s. A lone
+    seed, and TensorFlow's runs, train separately."""
+    from suite.forecast.time_model import SeedsTogether, TimeModel
+
+    three = [spec(seed=s, backend="jax") for s in range(3)]
+    rate = 10.0 / work(three[0])
+    by_default = SeedsTogether(cores=2, min_cores=2, backend="jax")
+    model = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, together=by_default)
+    assert model.each(three) == pytest.approx([1 + 17 / 3] * 3)
+    assert model.total(three) == pytest.approx(20.0)
+    four = [spec(seed=s, backend="jax") for s in range(4)]
+    assert model.each(four) == pytest.approx([1 + 22 / 4] * 4)
+    assert model.each(three, workers=2) == pytest.approx([13.0] * 3)
+    assert model.wall(three, 2) == pytest.approx(19.5)
+    assert model.each(three[:1]) == pytest.approx([13.0])
+    on_tensorflow = [spec(seed=s) for s in range(3)]  # the first traces, the later reuse it
+    assert model.each(on_tensorflow) == pytest.approx([13.0, 11.0, 11.0])
+    asked = SeedsTogether(cores=2, min_cores=1, backend="jax")
+    fused = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, together=asked)
+    assert fused.each(three, workers=2) == pytest.approx([1 + 32 / 3] * 3)
+
+
+def test_a_jax_dry_run_says_when_seeds_would_train_together(tmp_path):
+    """Probed on JAX (nothing finished): with 2 cores for its one worker the estimate counts
+    the seeds trained together and says so; on one core it does not (`seeds_train_together`)."""
+    from tests.conftest import study_file
+
+    path = study_file(tmp_path, {"grid": {"seed": [0, 1, 2]}})
+    said = {}
+    for threads in ("2", "1"):
+        env = {"KERAS_BACKEND": "jax", "SUITE_THREADS": threads}
+        result = run_cli(path, "--dry-run", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        said[threads] = " ".join(result.stdout.split())  # the console wraps long lines
+        assert "estimated time on this machine" in said[threads]
+    assert "seeds of a configuration trained together)" in said["2"]
+    assert "trained together" not in said["1"]
+
+
 def test_a_huge_run_is_probed_through_a_narrower_stand_in():
     """A step of LSTM-u (one layer, rows, batch 64) is 3 x 64 x (28 x 4 x (28u + u^2) + 10u)
     = 21,504 x (u^2 + 28u) + 1,920u multiply-adds (the Dense head's 10u per image).

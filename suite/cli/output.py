@@ -29,7 +29,7 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
     planned = plan_study(study)
     if study.race is not None:
         planned = race_so_far(study, planned, console)
-    model = estimate_plan(planned, console, probe_allowed=probe_allowed)
+    model = estimate_plan(study, planned, console, probe_allowed=probe_allowed)
     table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
     for column in ("run", "run_key", "state"):
         table.add_column(column)

@@ -4,11 +4,12 @@ Nothing here writes to a store (--dry-run, the workers' table and the summary us
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.race import RaceState, race_of_runs, rules_of
-from suite.forecast.time_model import Observation, TimeModel, fit, work
+from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, TrialAttr
 from suite.study.config import RunSpec, Study
@@ -50,11 +51,12 @@ def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
 
 
 def estimate_plan(
-    planned: list[PlannedRun], console: Console, *, probe_allowed: bool = True
+    study: Study, planned: list[PlannedRun], console: Console, *, probe_allowed: bool = True
 ) -> TimeModel | None:
     """The time model for a plan: from the study's finished runs, else from a few timed
     training steps of its largest run still to train (the model is thrown away; not where
-    `probe_allowed` is False: a model too large for this machine is never built)."""
+    `probe_allowed` is False: a model too large for this machine is never built), with its
+    seeds trained together where this machine's workers would."""
     from suite.forecast.time_model import from_probes, probe, probe_stand_in
 
     model = time_model(planned)
@@ -67,9 +69,33 @@ def estimate_plan(
     with console.status("timing a few training steps of the largest and smallest runs..."):
         start_backend()
         timed = probe(probe_stand_in(largest))
-        if work(smallest) >= work(largest):
-            return from_probes(timed)
-        return from_probes(timed, probe(probe_stand_in(smallest)))
+        other = probe(probe_stand_in(smallest)) if work(smallest) < work(largest) else None
+    model = from_probes(timed, other)
+    together = seeds_together(study)
+    if together is None:
+        return model
+    source = f"{model.source}; seeds of a configuration trained together"
+    return replace(model, together=together, source=source)
+
+
+def seeds_together(study: Study) -> SeedsTogether | None:
+    """How this machine's workers would train the study's seeds together (on a CPU, where
+    lanes are measured; this process's backend started), or None where they would not."""
+    import keras
+
+    from suite.train.execution import seeds_train_together
+    from suite.train.keras_startup import accelerator, cpu_cores
+
+    backend, cores = keras.backend.backend(), cpu_cores()
+    if accelerator() != "cpu":
+        return None
+    fewest = (
+        c
+        for c in range(1, cores + 1)
+        if seeds_train_together(study, backend=backend, accelerator="cpu", cores=c)
+    )
+    min_cores = next(fewest, None)
+    return None if min_cores is None else SeedsTogether(cores, min_cores, backend)
 
 
 def grid_outcomes(

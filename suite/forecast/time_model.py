@@ -77,6 +77,30 @@ def recurrent_layers(spec: RunSpec) -> int:
 
 
 @dataclass(frozen=True)
+class SeedsTogether:
+    """How this machine's workers train a configuration's seeds (suite.train.fused): together,
+    on lanes over the `cores` they share out, where a worker gets `min_cores` or more (1 for a
+    study that asks for it, 2 by default: `suite.train.execution.seeds_train_together`)."""
+
+    cores: int
+    min_cores: int
+    backend: str  # the Keras backend they were probed on: runs on another train separately
+
+    def cost(self, spec: RunSpec, members: int, workers: int) -> float | None:
+        """`members` seeds of `spec`'s configuration: their training time in one separate
+        run's time, for a worker of `workers`; None where it trains them separately."""
+        from suite.train.execution import FUSED_MAX_MEMBERS
+        from suite.train.keras_startup import CPU_DEVICES_PER_CORE
+        from suite.train.lanes import best_lanes, lanes_cost
+
+        cores = self.cores // max(workers, 1)
+        if members < 2 or cores < self.min_cores or spec.keras_backend != self.backend:
+            return None
+        devices = min(CPU_DEVICES_PER_CORE * cores, FUSED_MAX_MEMBERS)
+        return lanes_cost(members, best_lanes(members, cores, devices), cores)
+
+
+@dataclass(frozen=True)
 class TimeModel:
     startup: float  # seconds per run
     rate: float  # seconds per multiply-add
@@ -84,6 +108,9 @@ class TimeModel:
     source: str  # where the numbers come from, for the user
     trace_per_layer: float = 0.0  # seconds of tracing per recurrent layer (from a probe)
     per_step: float = 0.0  # fixed seconds of each training step (from probes)
+    # Seeds trained together (a probed model's runs are timed separately; a finished fused
+    # run's seconds are already its share of its program, so a fitted model leaves it None).
+    together: SeedsTogether | None = None
 
     def seconds(self, spec: RunSpec, *, traced: bool = True) -> float:
         """One run's seconds; `traced=False`: a later seed of a configuration this worker has
@@ -91,14 +118,41 @@ class TimeModel:
         own = self.same_configuration.get(spec.configuration_key)
         if own is not None:
             return own
-        tracing = self.trace_per_layer * recurrent_layers(spec) if traced else 0.0
-        train_size = split_sizes(spec.data)[0]
-        steps = training_steps(spec, train_size) * self.per_step
-        return self.startup + tracing + steps + self.rate * work(spec)
+        return self.startup + (self._tracing(spec) if traced else 0.0) + self._training(spec)
 
-    def each(self, specs: Iterable[RunSpec]) -> list[float]:
-        """Each run's seconds, in order, a configuration traced only by its first run where
-        its seeds reuse the traced steps (workers claim a configuration's seeds in a row)."""
+    def _tracing(self, spec: RunSpec) -> float:
+        return self.trace_per_layer * recurrent_layers(spec)
+
+    def _training(self, spec: RunSpec) -> float:
+        steps = training_steps(spec, split_sizes(spec.data)[0]) * self.per_step
+        return steps + self.rate * work(spec)
+
+    def each(self, specs: Sequence[RunSpec], workers: int = 1) -> list[float]:
+        """Each run's seconds, in order, for a worker of `workers`: a configuration traced only
+        by its first run where its seeds reuse the traced steps (workers claim a
+        configuration's seeds in a row), and its seeds' share of one program where they train
+        together (traced once, trained in `SeedsTogether.cost` runs' time)."""
+        seconds = self._separately(specs)
+        if self.together is None:
+            return seconds
+        by_configuration: dict[str, list[int]] = {}
+        for index, spec in enumerate(specs):
+            by_configuration.setdefault(spec.configuration_key, []).append(index)
+        from suite.train.execution import FUSED_MAX_MEMBERS
+
+        for indices in by_configuration.values():
+            for start in range(0, len(indices), FUSED_MAX_MEMBERS):  # a worker's largest claim
+                members = indices[start : start + FUSED_MAX_MEMBERS]
+                first = specs[members[0]]
+                cost = self.together.cost(first, len(members), workers)
+                if cost is None or first.configuration_key in self.same_configuration:
+                    continue
+                program = self._tracing(first) + cost * self._training(first)
+                for index in members:
+                    seconds[index] = self.startup + program / len(members)
+        return seconds
+
+    def _separately(self, specs: Iterable[RunSpec]) -> list[float]:
         traced: set[str] = set()
         seconds = []
         for spec in specs:
@@ -110,15 +164,17 @@ class TimeModel:
             traced.add(key)
         return seconds
 
-    def total(self, specs: Iterable[RunSpec]) -> float:
-        return sum(self.each(specs))
+    def total(self, specs: Sequence[RunSpec], workers: int = 1) -> float:
+        """Every run's seconds added up, for a worker of `workers` (1: the whole machine)."""
+        return sum(self.each(specs, workers))
 
     def wall(self, specs: Sequence[RunSpec], workers: int) -> float:
         """Wall time with `workers` sharing the runs, largest first: never less than the
         largest run, nor than an even share of the total."""
         if not specs:
             return 0.0
-        return max(self.total(specs) / workers, max(self.seconds(spec) for spec in specs))
+        each = self.each(specs, workers)
+        return max(sum(each) / workers, max(each))
 
 
 def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:

@@ -27,10 +27,17 @@ def best_lanes(members: int, cores: int, devices: int) -> int:
     memory). Measured on 2 cores: 3 members on 3 lanes 5.4 s an epoch, on 2 lanes 6.3 s, on 1
     lane 8.5 s; 4 members on 2 lanes 5.9 s, on 4 lanes 6.6 s."""
 
-    def cost(lanes: int) -> float:
-        return math.ceil(members / lanes) * max(1.0, lanes / cores)
+    return min(
+        range(1, max(1, min(members, devices)) + 1),
+        key=lambda lanes: (lanes_cost(members, lanes, cores), lanes),
+    )
 
-    return min(range(1, max(1, min(members, devices)) + 1), key=lambda lanes: (cost(lanes), lanes))
+
+def lanes_cost(members: int, lanes: int, cores: int) -> float:
+    """A fused program's time in separate runs' times: each lane steps ceil(members / lanes)
+    members one after another, as fast as one separate run (JAX's CPU program keeps about one
+    core busy), while the lanes are no more than the cores; beyond, they share them."""
+    return math.ceil(members / lanes) * max(1.0, lanes / cores)
 
 
 def lanes_for(execution: Execution, members: int) -> int:
