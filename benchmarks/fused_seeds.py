@@ -10,16 +10,17 @@ from round to round, in this one process:
   (each run compiles its own steps: JAX keeps no compiled step across models);
 - map: `suite.train.fused.train_together`, one program stepping the K members one after
   another (`jax.lax.map`) on one CPU device;
-- lanes: the same program with the members shared over one CPU device per core, side by side
-  (what the suite runs on a CPU; each lane compiles its own copy);
+- lanes: the same program with the members shared over CPU devices (two per core) that step
+  side by side, one executable compiled once and loaded onto each (what the suite runs on a
+  CPU: suite/train/lanes.py);
 - vmap: the same program with the members batched (`jax.vmap`; what it runs on a GPU).
 
 Two configurations, 2 epochs each: the seed model (2-layer BiLSTM-50, batch 64, 8,192 images)
-and the smoke study's slowest run (3-layer BiGRU-32, batch 32, 4,096 images). Printed per
-round: the whole training seconds of each way (compiling included: it is what a study pays)
-and the steady (second) epoch's, then the medians of the paired ratios to separate. Issue 19
-turns fused training on by default only where the throughput gain (separate / fused) is at
-least 1.5. On a GPU machine, run it there.
+and the 18-configuration smoke study's slowest run (3-layer BiGRU-32, batch 32, 4,096
+images). Printed per round: the whole training seconds of each way (compiling included: it
+is what a study pays) and the steady (second) epoch's, then the medians of the paired ratios
+to separate. Issue 19 turns fused training on by default only where the throughput gain
+(separate / fused) is at least 1.5. On a GPU machine, run it there.
 """
 
 from __future__ import annotations

@@ -131,8 +131,8 @@ def test_seeds_trained_together_are_estimated_as_their_lanes_share_of_one_progra
     1 lane 3): the program is 2 + 1.5 x 10 = 17 s, a third each, plus each one's startup:
     1 + 17/3 s. Four seeds: 2 lanes of 2 (cost 2; 4 lanes also 2, fewer win): 1 + 22/4 s.
     Two workers (1 core each) train them separately: 1 + 2 + 10 = 13 s a run; a study that
-    asks for fused seeds fuses on one core too, on 1 lane (3 runs' time): 1 + 32/3 s. A lone
-    seed, and TensorFlow's runs, train separately."""
+    asks for fused seeds fuses on one core too (and with more workers than cores), on 1 lane
+    (3 runs' time): 1 + 32/3 s. A lone seed, and TensorFlow's runs, train separately."""
     from suite.forecast.time_model import SeedsTogether, TimeModel
 
     three = [spec(seed=s, backend="jax") for s in range(3)]
@@ -151,6 +151,12 @@ def test_seeds_trained_together_are_estimated_as_their_lanes_share_of_one_progra
     asked = SeedsTogether(cores=2, min_cores=1, backend="jax")
     fused = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, together=asked)
     assert fused.each(three, workers=2) == pytest.approx([1 + 32 / 3] * 3)
+    assert fused.each(three, workers=4) == pytest.approx([1 + 32 / 3] * 3)  # still one core
+    # On 4 cores, two workers of 2: one of them claims all three seeds, so the wall time is
+    # that worker's program (3 + 17 = 20 s), not half of the total (10 s).
+    larger = TimeModel(1.0, rate, {}, "", 2.0, together=SeedsTogether(4, 2, "jax"))
+    assert larger.wall(three, 2) == pytest.approx(20.0)
+    assert larger.wall([*three, spec(cell="gru", backend="jax")], 2) == pytest.approx(20.0)
 
 
 def test_a_jax_dry_run_says_when_seeds_would_train_together(tmp_path):

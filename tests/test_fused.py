@@ -198,6 +198,71 @@ def test_by_default_jax_on_a_cpu_trains_seeds_together_with_the_same_numbers(tmp
     assert len({c[-1] for c in curves["together"].values()}) == 3
 
 
+# The tutorial's script (tests/test_parity.py) on JAX, in a process without the suite's start
+# (one JAX CPU device, TensorFlow imported as Keras pleases), for each seed given.
+_PLAIN_KERAS_ON_JAX = """
+import json, sys
+import tests.test_parity as parity
+out = {}
+for seed in map(int, sys.argv[1:]):
+    parity.SEED = seed
+    history, test_accuracy = parity.plain_keras("lstm", True)
+    out[seed] = {**{k: [float(v) for v in vs] for k, vs in history.items()}, "test": test_accuracy}
+print(json.dumps(out))
+"""
+
+
+def test_seeds_trained_together_by_default_equal_plain_keras_on_jax(tmp_path):
+    """The suite's default on a JAX CPU worker with 2 cores (two seeds together, on two lanes)
+    against the tutorial's plain Keras script on JAX, seed by seed: training curves and test
+    accuracy bit for bit, validation loss within rtol 1e-6 (summed over one batch of 64, not
+    two of 32: tests/test_parity.py's tolerance)."""
+    from tests import test_parity as parity
+
+    seeds = (0, 1)
+    plain = subprocess.run(
+        [sys.executable, "-c", _PLAIN_KERAS_ON_JAX, *map(str, seeds)],
+        cwd=ROOT,
+        env={**os.environ, **JAX},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert plain.returncode == 0, plain.stderr
+    expected = json.loads(plain.stdout.splitlines()[-1])
+    study = {
+        **FAST,
+        "data": {
+            "train_size": parity.TRAIN,
+            "validation_size": parity.VAL,
+            "test_size": parity.TEST,
+        },
+        "model": {"units": parity.UNITS, "layers": 2, "dropout": 0.2},
+        "training": {"epochs": parity.EPOCHS, "batch_size": parity.BATCH, "learning_rate": 1e-3},
+        "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": list(seeds)},
+    }
+    path = study_file(tmp_path, study)
+    result = run_cli(path, cwd=tmp_path, env={**JAX, "SUITE_THREADS": "2"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    client = store_client(tmp_path)
+    runs = {int(r.data.params["seed"]): r for r in child_runs(client)}
+    for seed, run in runs.items():
+        assert (run.data.tags["exec.fused_members"], run.data.tags["exec.fused_lanes"]) == (
+            "2",
+            "2",
+        )
+        want = expected[str(seed)]
+        got = {
+            name: [m.value for m in client.get_metric_history(run.info.run_id, name)]
+            for name in ("loss", "accuracy", "val_loss", "val_accuracy")
+        }
+        for name in ("loss", "accuracy", "val_accuracy"):
+            assert got[name] == want[name], (seed, name)
+        np.testing.assert_allclose(got["val_loss"], want["val_loss"], rtol=1e-6)
+        assert run.data.metrics["test_accuracy"] == want["test"], seed
+    assert sorted(runs) == list(seeds)
+
+
 # The CLI in a fresh process, then whether TensorFlow was ever imported in it.
 _CLI_THEN_SAY_IF_TENSORFLOW = """
 import runpy, sys

@@ -442,6 +442,33 @@ def test_seeds_trained_together_need_their_weights_and_activations_each(tmp_path
     )
 
 
+def test_the_default_counts_seeds_together_on_the_grids_jax_backend_per_worker_share(
+    tmp_path, monkeypatch
+):
+    """By default a JAX CPU worker with 2 cores or more trains seeds together: the check
+    counts them where the grid's backend axis names JAX, even from a TensorFlow process, for
+    one worker with both cores; two workers of one core each train them separately."""
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setenv("SUITE_THREADS", "2")  # this machine's cores, as the worker sees them
+    study = load_study(
+        write(
+            tmp_path,
+            "grid: {backend: [tensorflow, jax], cell: [lstm], bidirectional: [true],"
+            " layers: [2], units: [100], seed: [0, 1, 2]}\n",
+        )
+    )
+    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    together, alone = (weights + activations) * 3 + data, weights + activations + data
+    assert memory_problem(study, available_bytes=together) is None
+    assert "x 3 seeds trained together" in memory_problem(study, available_bytes=together - 1)
+    assert memory_problem(study, available_bytes=2 * alone, workers=2) is None
+    assert memory_problem(study, available_bytes=2 * alone - 1, workers=2) == (
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) x 2 workers"
+        " training at once needs about 485 MB to train; this machine has 485 MB available;"
+        " lower model.units, model.layers or training.batch_size, or use fewer workers"
+    )
+
+
 def test_a_search_too_large_for_the_machine_is_one_line(tmp_path):
     text = (
         "search:\n  space:\n    cell: {choices: [gru, lstm]}\n"

@@ -219,7 +219,7 @@ def test_a_factor_that_explains_everything_has_all_the_variance(store):
 
 
 def test_one_seed_per_configuration_gives_shares_and_no_p_value(store):
-    """The smoke study's shape: 18 configurations, one seed each. The residual is the
+    """The grid's shape with one seed each (a smoke-sized study). The residual is the
     three-way interaction, which cannot be told from seed noise: shares only."""
     rng = np.random.default_rng(3)
     runs = [

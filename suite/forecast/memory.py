@@ -8,12 +8,13 @@ import itertools
 from typing import Any
 
 from suite.schema import config_label
+from suite.study.backends import study_backends
 from suite.study.config import RunSpec, Study, process_backend
 from suite.study.grid import spec_at
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
 from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
-from suite.train.keras_startup import cpu_cores
+from suite.train.keras_startup import worker_cores
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).
@@ -42,11 +43,15 @@ def training_bytes(spec: RunSpec, *, members: int = 1) -> int:
     return (weights + activations) * members + data
 
 
-def fused_members(study: Study) -> int:
-    """Seeds one worker may train together (suite.train.execution.seeds_train_together: the
-    device is not known yet, so a JAX process counts as a CPU's), at most."""
-    if not seeds_train_together(
-        study, backend=process_backend(), accelerator="cpu", cores=cpu_cores()
+def fused_members(study: Study, *, workers: int = 1) -> int:
+    """Seeds one of `workers` may train together, at most (suite.train.execution's
+    seeds_train_together, on any backend the study trains on, with the worker's share of the
+    cores: the device is not known yet, so it counts as a CPU)."""
+    cores = worker_cores(workers)
+    backends = study_backends(study) or [process_backend()]
+    if not any(
+        seeds_train_together(study, backend=backend, accelerator="cpu", cores=cores)
+        for backend in backends
     ):
         return 1
     seeds = study.race.max_seeds if study.race else len((study.grid or {}).get("seed", [0]))
@@ -70,7 +75,7 @@ def memory_problem(study: Study, available_bytes: int, *, workers: int = 1) -> s
     """One line when the study's largest run, trained by each of `workers` at once, needs
     more memory than `available_bytes`."""
     spec = largest_run(study)
-    members = fused_members(study)
+    members = fused_members(study, workers=workers)
     needed = training_bytes(spec, members=members) * workers
     if needed <= available_bytes:
         return None

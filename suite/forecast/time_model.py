@@ -93,7 +93,7 @@ class SeedsTogether:
         from suite.train.keras_startup import CPU_DEVICES_PER_CORE
         from suite.train.lanes import best_lanes, lanes_cost
 
-        cores = self.cores // max(workers, 1)
+        cores = max(1, self.cores // max(workers, 1))  # keras_startup.worker_cores
         if members < 2 or cores < self.min_cores or spec.keras_backend != self.backend:
             return None
         devices = min(CPU_DEVICES_PER_CORE * cores, FUSED_MAX_MEMBERS)
@@ -133,24 +133,32 @@ class TimeModel:
         configuration's seeds in a row), and its seeds' share of one program where they train
         together (traced once, trained in `SeedsTogether.cost` runs' time)."""
         seconds = self._separately(specs)
-        if self.together is None:
-            return seconds
+        for members, cost in self._programs(specs, workers):
+            first = specs[members[0]]
+            program = self._tracing(first) + cost * self._training(first)
+            for index in members:
+                seconds[index] = self.startup + program / len(members)
+        return seconds
+
+    def _programs(self, specs: Sequence[RunSpec], workers: int) -> list[tuple[list[int], float]]:
+        """Each group of seeds one worker trains together as one program (a configuration's,
+        at most FUSED_MAX_MEMBERS: a worker's largest claim): their indices and its cost in
+        one separate run's training time."""
+        from suite.train.execution import FUSED_MAX_MEMBERS
+
+        if self.together is None:  # a model fitted on finished runs: their seconds are shares
+            return []
         by_configuration: dict[str, list[int]] = {}
         for index, spec in enumerate(specs):
             by_configuration.setdefault(spec.configuration_key, []).append(index)
-        from suite.train.execution import FUSED_MAX_MEMBERS
-
+        groups = []
         for indices in by_configuration.values():
-            for start in range(0, len(indices), FUSED_MAX_MEMBERS):  # a worker's largest claim
+            for start in range(0, len(indices), FUSED_MAX_MEMBERS):
                 members = indices[start : start + FUSED_MAX_MEMBERS]
-                first = specs[members[0]]
-                cost = self.together.cost(first, len(members), workers)
-                if cost is None or first.configuration_key in self.same_configuration:
-                    continue
-                program = self._tracing(first) + cost * self._training(first)
-                for index in members:
-                    seconds[index] = self.startup + program / len(members)
-        return seconds
+                cost = self.together.cost(specs[members[0]], len(members), workers)
+                if cost is not None:
+                    groups.append((members, cost))
+        return groups
 
     def _separately(self, specs: Iterable[RunSpec]) -> list[float]:
         traced: set[str] = set()
@@ -170,11 +178,14 @@ class TimeModel:
 
     def wall(self, specs: Sequence[RunSpec], workers: int) -> float:
         """Wall time with `workers` sharing the runs, largest first: never less than the
-        largest run, nor than an even share of the total."""
+        largest piece one worker takes (a run, or a program of seeds trained together), nor
+        than an even share of the total."""
         if not specs:
             return 0.0
         each = self.each(specs, workers)
-        return max(sum(each) / workers, max(each))
+        programs = self._programs(specs, workers)
+        together = [sum(each[i] for i in members) for members, _ in programs]
+        return max(sum(each) / workers, *each, *together)
 
 
 def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:

@@ -149,7 +149,7 @@ def _lanes(models: Sequence[keras.Model], count: int) -> list[_Lane]:
     devices = jax.devices("cpu") if count > 1 else [jax.devices()[0]]
     return [
         _Lane(device, share, _State.of([models[k] for k in share], device))
-        for device, share in zip(devices, shares(len(models), count), strict=False)
+        for device, share in zip(devices[:count], shares(len(models), count), strict=True)
     ]
 
 

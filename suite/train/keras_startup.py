@@ -134,7 +134,18 @@ def _configure_devices(backend: str) -> None:
 def cpu_cores() -> int:
     """The cores this process may use: its --workers share, else those it is allowed on."""
     threads = int(os.environ.get("SUITE_THREADS", "0"))
-    return threads or len(os.sched_getaffinity(0))
+    return threads or machine_cores()
+
+
+def machine_cores() -> int:
+    """The cores this process is allowed on (a container's or `taskset`'s limit, not the
+    machine's count): what --workers share out."""
+    return len(os.sched_getaffinity(0))
+
+
+def worker_cores(workers: int) -> int:
+    """One worker's share of this machine's cores when `workers` train at once (never 0)."""
+    return max(1, cpu_cores() // max(workers, 1))
 
 
 # JAX CPU devices per core: seeds trained together step on them side by side (the fused

@@ -28,6 +28,7 @@ from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
 from suite.study.config import MAX_AUTO_WORKERS, RunSpec, Study
+from suite.train.keras_startup import machine_cores, worker_cores
 from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source
 
@@ -36,7 +37,7 @@ def most_workers(study: Study) -> int:
     """The most worker processes the study may start ("auto": one per core, at most
     MAX_AUTO_WORKERS), before the runs left are counted."""
     wanted = study.execution.workers
-    return min(os.cpu_count() or 1, MAX_AUTO_WORKERS) if wanted == "auto" else wanted
+    return min(machine_cores(), MAX_AUTO_WORKERS) if wanted == "auto" else wanted
 
 
 def workers_at_most(study: Study) -> int:
@@ -78,7 +79,7 @@ def worker_count(study: Study, *, runs_left: int | None = None) -> int:
 def worker_environment(workers: int) -> dict[str, str]:
     """Each worker's share of the machine: CPU threads split evenly; GPU memory grown, not
     taken whole, so several workers fit on one card."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = worker_cores(workers)
     return {
         **os.environ,
         "SUITE_THREADS": str(threads),

@@ -277,6 +277,7 @@ class GridTrials:
         members.sort(key=lambda member: member.spec.seed)
         if len(members) == 1 and not recorded and self.study.training.execution != "fused":
             return first  # the others were taken meanwhile: trained as a run of its own
+        # One member with recorded others: the loop answers those, then trains it alone.
         return TrainTogether(tuple(members), tuple(recorded))
 
     def outcomes(
