@@ -211,12 +211,25 @@ for seed in map(int, sys.argv[1:]):
 print(json.dumps(out))
 """
 
+# The CLI in a fresh process, then whether TensorFlow was ever imported in it.
+_CLI_THEN_SAY_IF_TENSORFLOW = """
+import runpy, sys
+sys.argv = ["suite.run", sys.argv[1]]
+try:
+    runpy.run_module("suite.run", run_name="__main__")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print("tensorflow imported:", "tensorflow" in sys.modules)
+"""
 
-def test_seeds_trained_together_by_default_equal_plain_keras_on_jax(tmp_path):
+
+def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_path):
     """The suite's default on a JAX CPU worker with 2 cores (two seeds together, on two lanes)
     against the tutorial's plain Keras script on JAX, seed by seed: training curves and test
     accuracy bit for bit, validation loss within rtol 1e-6 (summed over one batch of 64, not
-    two of 32: tests/test_parity.py's tolerance)."""
+    two of 32: tests/test_parity.py's tolerance). And Keras on JAX is told TensorFlow is
+    absent (keras_startup._keras_without_tensorflow): the whole study, bidirectional models
+    logged, never imports it (about 2 s of every worker's start)."""
     from tests import test_parity as parity
 
     seeds = (0, 1)
@@ -231,7 +244,7 @@ def test_seeds_trained_together_by_default_equal_plain_keras_on_jax(tmp_path):
     assert plain.returncode == 0, plain.stderr
     expected = json.loads(plain.stdout.splitlines()[-1])
     study = {
-        **FAST,
+        "tracking": {"log_model": True, "log_plots": False, "system_metrics": False},
         "data": {
             "train_size": parity.TRAIN,
             "validation_size": parity.VAL,
@@ -242,15 +255,23 @@ def test_seeds_trained_together_by_default_equal_plain_keras_on_jax(tmp_path):
         "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": list(seeds)},
     }
     path = study_file(tmp_path, study)
-    result = run_cli(path, cwd=tmp_path, env={**JAX, "SUITE_THREADS": "2"})
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_THEN_SAY_IF_TENSORFLOW, str(path)],
+        cwd=tmp_path,
+        env={**os.environ, **JAX, "SUITE_THREADS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "tensorflow imported: False" in result.stdout
     client = store_client(tmp_path)
     runs = {int(r.data.params["seed"]): r for r in child_runs(client)}
+    assert sorted(runs) == list(seeds)
     for seed, run in runs.items():
-        assert (run.data.tags["exec.fused_members"], run.data.tags["exec.fused_lanes"]) == (
-            "2",
-            "2",
-        )
+        tags = run.data.tags
+        assert (tags["exec.fused_members"], tags["exec.fused_lanes"]) == ("2", "2")
+        assert run.info.status == "FINISHED" and run.outputs.model_outputs  # its model logged
         want = expected[str(seed)]
         got = {
             name: [m.value for m in client.get_metric_history(run.info.run_id, name)]
@@ -260,46 +281,6 @@ def test_seeds_trained_together_by_default_equal_plain_keras_on_jax(tmp_path):
             assert got[name] == want[name], (seed, name)
         np.testing.assert_allclose(got["val_loss"], want["val_loss"], rtol=1e-6)
         assert run.data.metrics["test_accuracy"] == want["test"], seed
-    assert sorted(runs) == list(seeds)
-
-
-# The CLI in a fresh process, then whether TensorFlow was ever imported in it.
-_CLI_THEN_SAY_IF_TENSORFLOW = """
-import runpy, sys
-sys.argv = ["suite.run", sys.argv[1]]
-try:
-    runpy.run_module("suite.run", run_name="__main__")
-except SystemExit as exit:
-    assert not exit.code, exit.code
-print("tensorflow imported:", "tensorflow" in sys.modules)
-"""
-
-
-def test_a_jax_worker_never_imports_tensorflow(tmp_path):
-    """On JAX, Keras is told TensorFlow is absent (keras_startup._keras_without_tensorflow):
-    a study whose bidirectional seeds train together and log their models never imports it
-    (about 2 s of every worker's start), and records its runs as before."""
-    path = study_file(
-        tmp_path,
-        {
-            **FUSED_STUDY,
-            "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": [0, 1]},
-        },
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", _CLI_THEN_SAY_IF_TENSORFLOW, str(path)],
-        cwd=tmp_path,
-        env={**os.environ, **JAX},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "tensorflow imported: False" in result.stdout
-    runs = child_runs(store_client(tmp_path))
-    assert {r.data.tags["exec.fused_members"] for r in runs} == {"2"}
-    assert {r.info.status for r in runs} == {"FINISHED"} and len(runs) == 2
-    assert all(r.outputs and r.outputs.model_outputs for r in runs)  # each logged its model
 
 
 def _logged_model_accuracy(root, run_id: str) -> float:
