@@ -36,13 +36,18 @@ class EpochTimes(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def seed_model() -> keras.Model:
+CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
+
+
+def seed_model(cell: str = "lstm") -> keras.Model:
+    """The seed model (2-layer bidirectional LSTM-50), or the same shape with another cell."""
+    layer = CELLS[cell]
     model = keras.Sequential(
         [
             keras.Input((28, 28)),
-            keras.layers.Bidirectional(keras.layers.LSTM(50, return_sequences=True)),
+            keras.layers.Bidirectional(layer(50, return_sequences=True)),
             keras.layers.Dropout(0.2),
-            keras.layers.Bidirectional(keras.layers.LSTM(50)),
+            keras.layers.Bidirectional(layer(50)),
             keras.layers.Dropout(0.2),
             keras.layers.Dense(10, activation="softmax"),
         ]

@@ -1,10 +1,10 @@
 """Three seeds of the seed model: the suite against three plain Keras processes, whole wall time.
 
-    python benchmarks/seeds_speed.py [--rounds 3]     # about 4 minutes a round on 2 cores
+    python benchmarks/seeds_speed.py [--rounds 3] [--cell gru]   # about 4 minutes a round
 
-The seed model (2-layer bidirectional LSTM-50, Dropout 0.2, Adam 1e-3, batch 64) for 2 epochs
-on 8,192 training images (validation 10,000, test 1,000), seeds 0, 1 and 2, timed three ways,
-alternated within each round:
+The seed model (2-layer bidirectional LSTM-50, Dropout 0.2, Adam 1e-3, batch 64; `--cell`:
+the same shape with a GRU or a SimpleRNN) for 2 epochs on 8,192 training images (validation
+10,000, test 1,000), seeds 0, 1 and 2, timed four ways, alternated within each round:
 
 - plain: three processes, one per seed, each a plain Keras script in the tutorial's style
   (this file run with `--plain SEED`: import, build, fit, evaluate on the test set);
@@ -43,9 +43,10 @@ STUDY = {
 }
 
 
-def plain(seed: int) -> None:
+def plain(seed: int, cell: str) -> None:
     """The tutorial's script for one seed (what `--plain SEED` runs in its own process): the
-    seed model as calibrate.py writes it (beside this file), fit, evaluate on the test set."""
+    seed model as calibrate.py writes it (beside this file; `cell` in place of the LSTM), fit,
+    evaluate on the test set."""
     from calibrate import keras, seed_model  # starts Keras quietly, as the suite does
 
     from suite.study.config import DataConfig
@@ -53,7 +54,7 @@ def plain(seed: int) -> None:
 
     splits = load_splits(DataConfig(train_size=TRAIN_SIZE, test_size=TEST_SIZE))
     keras.utils.set_random_seed(seed)
-    model = seed_model()
+    model = seed_model(cell)
     model.fit(
         splits.x_train,
         keras.utils.to_categorical(splits.y_train, 10),
@@ -76,13 +77,13 @@ def _timed(commands: list[list[str]], cwd: Path, env: dict[str, str] | None = No
     return time.perf_counter() - start
 
 
-def _suite(seed_lists: list[list[int]], *, fused: bool = False) -> float:
+def _suite(seed_lists: list[list[int]], cell: str, *, fused: bool = False) -> float:
     """One CLI invocation per seed list, each on a fresh store (`fused`: on JAX, together)."""
     with tempfile.TemporaryDirectory() as tmp:
         commands = []
         for index, seeds in enumerate(seed_lists):
             path = Path(tmp) / f"study{index}.yaml"
-            study = {**STUDY, "grid": {"seed": seeds}}
+            study = {**STUDY, "model": {**STUDY["model"], "cell": cell}, "grid": {"seed": seeds}}
             if fused:
                 study["training"] = {**STUDY["training"], "execution": "fused"}
             study["tracking"] = {"uri": f"sqlite:///{tmp}/store{index}/mlflow.db"}
@@ -95,19 +96,19 @@ def _suite(seed_lists: list[list[int]], *, fused: bool = False) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cell", choices=["lstm", "gru", "simple_rnn"], default="lstm")
     parser.add_argument("--plain", type=int, metavar="SEED", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain is not None:
-        plain(args.plain)
+        plain(args.plain, args.cell)
         return 0
-    here = Path(__file__).resolve()
+    here, cell = Path(__file__).resolve(), args.cell
+    plain_command = [sys.executable, str(here), "--cell", cell, "--plain"]
     ways = {
-        "plain": lambda: _timed(
-            [[sys.executable, str(here), "--plain", str(s)] for s in SEEDS], here.parent
-        ),
-        "suite, separate": lambda: _suite([[s] for s in SEEDS]),
-        "suite, together": lambda: _suite([list(SEEDS)]),
-        "suite, fused on JAX": lambda: _suite([list(SEEDS)], fused=True),
+        "plain": lambda: _timed([[*plain_command, str(s)] for s in SEEDS], here.parent),
+        "suite, separate": lambda: _suite([[s] for s in SEEDS], cell),
+        "suite, together": lambda: _suite([list(SEEDS)], cell),
+        "suite, fused on JAX": lambda: _suite([list(SEEDS)], cell, fused=True),
     }
     seconds: dict[str, list[float]] = {name: [] for name in ways}
     for round_number in range(args.rounds):
