@@ -392,6 +392,18 @@ def test_the_article_model_counts_93010_parameters():
     )
 
 
+# The 2-layer BiLSTM-100 at batch 64, by hand. Weights: 346,010 parameters x 4 copies x 4
+# bytes; activations: batch 64 x 28 steps x 100 units x 2 layers x 2 directions x 6 values x 4
+# bytes; data: 70,000 images x 784 x 4 bytes.
+BILSTM_100_BYTES = (346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4)
+
+
+def three_seeds_of_bilstm_100(tmp_path, *, axis: str = "", rest: str = ""):
+    """The 2-layer BiLSTM-100's seeds 0, 1, 2 (`axis`: more grid keys, `rest`: more lines)."""
+    grid = f"{axis}cell: [lstm], bidirectional: [true], layers: [2], units: [100], seed: [0, 1, 2]"
+    return load_study(write(tmp_path, f"grid: {{{grid}}}\n{rest}"))
+
+
 def test_the_largest_grid_run_and_its_memory(tmp_path):
     study = load_study(
         write(
@@ -407,9 +419,7 @@ def test_the_largest_grid_run_and_its_memory(tmp_path):
         2,
     )
     assert largest.model.units == 100
-    # weights: 346,010 parameters x 4 copies x 4 bytes; activations: batch 64 x 28 steps x
-    # 100 units x 2 layers x 2 directions x 6 values x 4 bytes; data: 70,000 images x 784 x 4
-    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    weights, activations, data = BILSTM_100_BYTES
     assert training_bytes(largest) == weights + activations + data == 242_259_360
     assert memory_problem(study, available_bytes=242_259_360) is None
     assert memory_problem(study, available_bytes=242_259_359) == (
@@ -423,14 +433,8 @@ def test_seeds_trained_together_need_their_weights_and_activations_each(tmp_path
     """`training.execution: fused` holds every member's weights and activations at once, but
     one copy of the data."""
     monkeypatch.setenv("KERAS_BACKEND", "jax")  # fused trains on JAX only
-    study = load_study(
-        write(
-            tmp_path,
-            "grid: {cell: [lstm], bidirectional: [true], layers: [2], units: [100],"
-            " seed: [0, 1, 2]}\ntraining: {execution: fused}\n",
-        )
-    )
-    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    study = three_seeds_of_bilstm_100(tmp_path, rest="training: {execution: fused}\n")
+    weights, activations, data = BILSTM_100_BYTES
     needed = (weights + activations) * 3 + data
     assert needed == 287_738_080
     assert memory_problem(study, available_bytes=needed) is None
@@ -450,14 +454,8 @@ def test_the_default_counts_seeds_together_on_the_grids_jax_backend_per_worker_s
     one worker with both cores; two workers of one core each train them separately."""
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     monkeypatch.setenv("SUITE_THREADS", "2")  # this machine's cores, as the worker sees them
-    study = load_study(
-        write(
-            tmp_path,
-            "grid: {backend: [tensorflow, jax], cell: [lstm], bidirectional: [true],"
-            " layers: [2], units: [100], seed: [0, 1, 2]}\n",
-        )
-    )
-    weights, activations, data = 346_010 * 16, 64 * 28 * 100 * 2 * 2 * 6 * 4, 70_000 * 784 * 4
+    study = three_seeds_of_bilstm_100(tmp_path, axis="backend: [tensorflow, jax], ")
+    weights, activations, data = BILSTM_100_BYTES
     together, alone = (weights + activations) * 3 + data, weights + activations + data
     assert memory_problem(study, available_bytes=together) is None
     assert "x 3 seeds trained together" in memory_problem(study, available_bytes=together - 1)
