@@ -83,19 +83,15 @@ def seeds_together(study: Study) -> SeedsTogether | None:
     lanes are measured; this process's backend started), or None where they would not."""
     import keras
 
-    from suite.train.execution import seeds_train_together
+    from suite.train.execution import seeds_train_together_here
     from suite.train.keras_startup import accelerator, cpu_cores
 
-    backend, cores = keras.backend.backend(), cpu_cores()
     if accelerator() != "cpu":
         return None
-    fewest = (
-        c
-        for c in range(1, cores + 1)
-        if seeds_train_together(study, backend=backend, accelerator="cpu", cores=c)
-    )
+    cores = cpu_cores()
+    fewest = (c for c in range(1, cores + 1) if seeds_train_together_here(study, cores=c))
     min_cores = next(fewest, None)
-    return None if min_cores is None else SeedsTogether(cores, min_cores, backend)
+    return None if min_cores is None else SeedsTogether(cores, min_cores, keras.backend.backend())
 
 
 def grid_outcomes(

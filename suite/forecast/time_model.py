@@ -90,10 +90,10 @@ class SeedsTogether:
         """`members` seeds of `spec`'s configuration: their training time in one separate
         run's time, for a worker of `workers`; None where it trains them separately."""
         from suite.train.execution import FUSED_MAX_MEMBERS
-        from suite.train.keras_startup import CPU_DEVICES_PER_CORE
+        from suite.train.keras_startup import CPU_DEVICES_PER_CORE, worker_cores
         from suite.train.lanes import best_lanes, lanes_cost
 
-        cores = max(1, self.cores // max(workers, 1))  # keras_startup.worker_cores
+        cores = worker_cores(workers, cores=self.cores)
         if members < 2 or cores < self.min_cores or spec.keras_backend != self.backend:
             return None
         devices = min(CPU_DEVICES_PER_CORE * cores, FUSED_MAX_MEMBERS)

@@ -143,9 +143,10 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def worker_cores(workers: int) -> int:
-    """One worker's share of this machine's cores when `workers` train at once (never 0)."""
-    return max(1, cpu_cores() // max(workers, 1))
+def worker_cores(workers: int, *, cores: int | None = None) -> int:
+    """One worker's share of this machine's cores (or of `cores`) when `workers` train at
+    once (never 0)."""
+    return max(1, (cpu_cores() if cores is None else cores) // max(workers, 1))
 
 
 # JAX CPU devices per core: seeds trained together step on them side by side (the fused

@@ -119,7 +119,7 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
                     recorded.spec, recorded.trial, recorded.run, session, value=recorded.value
                 )
             if len(decision.members) == 1 and source.study.training.execution != "fused":
-                decision = decision.members[0]  # its other seeds were recorded: a run alone
+                decision = decision.members[0]  # the others were taken or recorded: alone
         if isinstance(decision, TrainTogether):
             members = [(member.spec, member.trial) for member in decision.members]
             outcomes = run_together(members, session, objective=source.objective)

@@ -35,7 +35,7 @@ from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand, search_spec
-from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
+from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together_here
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress
@@ -231,16 +231,7 @@ class GridTrials:
         key = first.spec.configuration_key
         if not any(p.spec.configuration_key == key and p.spec != first.spec for p in available):
             return False
-        import keras
-
-        from suite.train.keras_startup import accelerator, cpu_cores
-
-        return seeds_train_together(
-            self.study,
-            backend=keras.backend.backend(),
-            accelerator=accelerator(),
-            cores=cpu_cores(),
-        )
+        return seeds_train_together_here(self.study)
 
     def _claim(self, spec: RunSpec) -> TrainThis | FromRecord | None:
         """Claim `spec`'s trial: to train, to close from the record, or None (taken)."""
@@ -255,9 +246,7 @@ class GridTrials:
         value = self.finished_runs.objective_value(finished, self.objective)
         return FromRecord(spec, trial, finished, value)
 
-    def _claim_seeds_with(
-        self, first: TrainThis, available: list[PlannedRun]
-    ) -> TrainTogether | TrainThis:
+    def _claim_seeds_with(self, first: TrainThis, available: list[PlannedRun]) -> TrainTogether:
         """`first` and the other available seeds of its configuration that this worker can
         claim (lowest seeds first, at most FUSED_MAX_MEMBERS to train)."""
         members, recorded = [first], []
@@ -275,9 +264,8 @@ class GridTrials:
             elif claimed is not None:
                 recorded.append(claimed)
         members.sort(key=lambda member: member.spec.seed)
-        if len(members) == 1 and not recorded and self.study.training.execution != "fused":
-            return first  # the others were taken meanwhile: trained as a run of its own
-        # One member with recorded others: the loop answers those, then trains it alone.
+        # The others may have been taken or recorded meanwhile: the loop answers the recorded
+        # ones and trains a lone member as a run of its own (unless the study asks for fused).
         return TrainTogether(tuple(members), tuple(recorded))
 
     def outcomes(
