@@ -15,17 +15,21 @@ as a study goes.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from suite.study.config import RunSpec
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
 from suite.train.execution import reuses_traced_steps, training_steps
 
-PROBE_BATCHES = 12  # timed training steps, after the one that traces
+PROBE_BATCHES = 16  # timed training steps, after the one that traces and the warm-up
+PROBE_WARMUP_STEPS = 3  # the first steps after tracing run slower (up to 1.5x): not timed
 # The most multiply-adds one timed step may take: about 5x the classic grid's largest step
 # (3-layer BiLSTM-50, batch 64: 8.3e8). A larger run is timed through a stand-in with fewer
 # units (`probe_stand_in`): the estimate is linear in multiply-adds anyway, and the dry run
@@ -227,6 +231,16 @@ class Probe:
     per_step: float  # seconds of each step after it
 
 
+def probe_images(train: int, batch: int, steps: int) -> np.ndarray:
+    """Indices into the training split for a probe of `steps` steps, as the run's batches come:
+    full batches, then the run's last partial batch where it has one (not stepped: `fit` stops
+    after `steps`). With a partial batch Keras traces one step for any batch size, which steps
+    about 1.4x slower than one traced for the batch size, and traces about 2x longer (the
+    grid's largest run: 33 against 23 ms, 20 against 10 s); a probe without it ran that much
+    low. A split with fewer images is repeated."""
+    return np.arange(batch * steps + train % batch) % train
+
+
 def probe(spec: RunSpec) -> Probe:
     """Time a few training steps of `spec` (a throwaway model: nothing is recorded)."""
     import keras
@@ -242,19 +256,34 @@ def probe(spec: RunSpec) -> Probe:
     keras.utils.set_random_seed(spec.seed)
     model = build_model(spec, unroll=execution.unroll)
     compile_model(model, spec.training)
+    ends: list[float] = []
 
-    def fit_seconds(steps: int) -> float:
-        start = time.perf_counter()
-        x, y = splits.x_train[: batch * steps], splits.y_train[: batch * steps]
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-        return time.perf_counter() - start
+    class StepClock(keras.callbacks.Callback):
+        """Each step's end. Keras waits for a step's results before it calls a callback's
+        `on_train_batch_end` unless the callback is marked async-safe (this one is not), so
+        on JAX too these are the steps' own times, not their dispatch."""
 
-    traced = fit_seconds(1)  # the first step traces the graph
-    # Each `fit` call also costs a fixed setup (its dataset, callbacks): two calls of different
-    # lengths and their difference leave the steps alone.
-    short, long = fit_seconds(PROBE_BATCHES // 3), fit_seconds(PROBE_BATCHES)
-    per_step = (long - short) / (PROBE_BATCHES - PROBE_BATCHES // 3)
-    return Probe(spec, traced, per_step if per_step > 0 else long / PROBE_BATCHES)
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            ends.append(time.perf_counter())
+
+    steps = 1 + PROBE_WARMUP_STEPS + PROBE_BATCHES
+    images = probe_images(len(splits.x_train), batch, steps)
+    start = time.perf_counter()
+    model.fit(
+        splits.x_train[images],
+        splits.y_train[images],
+        batch_size=batch,
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=0,
+        callbacks=[StepClock()],
+    )
+    traced = ends[0] - start  # the fit's set-up, tracing and the first step
+    # The median of the steps timed one by one: not two fits' totals subtracted (that carried
+    # each fit's set-up jitter into the step: 20 to 65 ms in five probes of the grid's largest
+    # run, whose steps take 22 ms on those batches), nor a mean that one stray pause moves.
+    timed = [b - a for a, b in itertools.pairwise(ends)][PROBE_WARMUP_STEPS:]
+    return Probe(spec, traced, statistics.median(timed))
 
 
 def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
