@@ -46,8 +46,10 @@ if TYPE_CHECKING:
     from suite.train.fit import TrainResult
     from suite.worker.progress import StudyProgress
 
-    # What training together gave one run: the program's execution, its model, its result.
-    Trained = tuple[Execution, keras.Model, TrainResult]
+    # What training together gave one run: the program's execution, its model, its result,
+    # and its share of the program's whole seconds (building the members, compiling, training
+    # and testing them), which a separate run's seconds count too.
+    Trained = tuple[Execution, keras.Model, TrainResult, float]
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def run_together(
         with store_errors_stop_the_study(stores), ExitStack() as beating:
             for _, trial in members:
                 beating.enter_context(queue.heartbeat(trial))
+            program_started = time.perf_counter()
             splits = load_splits(specs[0].data)
             execution = together(execution_for(specs[0], splits), len(specs))
             execution = replace(execution, fused_lanes=lanes_for(execution, len(specs)))
@@ -121,6 +124,7 @@ def run_together(
                 raise
             except Exception as err:
                 raise _TrainingError from err
+            share = (time.perf_counter() - program_started) / len(specs)
     except KeyboardInterrupt:
         _interrupted(members, session)
         raise
@@ -140,7 +144,7 @@ def run_together(
     outcomes = []
     for index, ((spec, trial), done) in enumerate(zip(members, trained, strict=True)):
         try:
-            trial_trained = (execution, *done)
+            trial_trained = (execution, *done, share)
             outcomes.append(
                 run_trial(spec, trial, session, objective=objective, trained=trial_trained)
             )
@@ -247,7 +251,7 @@ def _train_and_track(
             if trained is None:
                 model, result = train(spec, splits, execution=execution, callbacks=callbacks)
             else:
-                _, model, result = trained
+                _, model, result, _ = trained
                 replay(model, result.history, callbacks)
         except StoreLostInCallback as lost:
             raise lost.error from None  # the store's, not this run's
@@ -256,7 +260,7 @@ def _train_and_track(
         except Exception as err:
             raise _TrainingError from err
         tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
-        shared = 0.0 if trained is None else result.train_seconds  # its share of the program
+        shared = 0.0 if trained is None else trained[3]  # its share of the program
         trial_result = TrialResult(
             mlflow_run_id=run_id,
             test_accuracy=result.test_accuracy,
