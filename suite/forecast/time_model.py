@@ -16,12 +16,11 @@ as a study goes.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from suite.study.config import RunSpec
 from suite.study.model_size import model_size
@@ -231,16 +230,6 @@ class Probe:
     per_step: float  # seconds of each step after it
 
 
-def probe_images(train: int, batch: int, steps: int) -> np.ndarray:
-    """Indices into the training split for a probe of `steps` steps, as the run's batches come:
-    full batches, then the run's last partial batch where it has one (not stepped: `fit` stops
-    after `steps`). With a partial batch Keras traces one step for any batch size, which steps
-    about 1.4x slower than one traced for the batch size, and traces about 2x longer (the
-    grid's largest run: 33 against 23 ms, 20 against 10 s); a probe without it ran that much
-    low. A split with fewer images is repeated."""
-    return np.arange(batch * steps + train % batch) % train
-
-
 def probe(spec: RunSpec) -> Probe:
     """Time a few training steps of `spec` (a throwaway model: nothing is recorded)."""
     import keras
@@ -266,22 +255,29 @@ def probe(spec: RunSpec) -> Probe:
         def on_train_batch_end(self, batch: int, logs: object = None) -> None:
             ends.append(time.perf_counter())
 
+    # The run's own training split, not a slice of it: with a last partial batch (the grid's
+    # 50,000 images in 64s) Keras traces one step for any batch size, which steps about 1.4x
+    # slower than a step traced for a slice's full batches and traces about 2x longer (the
+    # grid's largest run: 33 against 23 ms, 20 against 10 s); a slice ran that much low.
+    # `steps_per_epoch` stops the epoch after the timed steps; a split with fewer batches
+    # gives its epochs until there are as many.
     steps = 1 + PROBE_WARMUP_STEPS + PROBE_BATCHES
-    images = probe_images(len(splits.x_train), batch, steps)
+    batches = math.ceil(len(splits.y_train) / batch)
+    length = {"steps_per_epoch": steps} if batches >= steps else {"epochs": -(-steps // batches)}
     start = time.perf_counter()
     model.fit(
-        splits.x_train[images],
-        splits.y_train[images],
+        splits.x_train,
+        splits.y_train,
         batch_size=batch,
-        epochs=1,
-        steps_per_epoch=steps,
         verbose=0,
         callbacks=[StepClock()],
+        **length,
     )
     traced = ends[0] - start  # the fit's set-up, tracing and the first step
     # The median of the steps timed one by one: not two fits' totals subtracted (that carried
     # each fit's set-up jitter into the step: 20 to 65 ms in five probes of the grid's largest
-    # run, whose steps take 22 ms on those batches), nor a mean that one stray pause moves.
+    # run, whose steps took 22 ms on those batches), nor a mean that one stray pause (or a
+    # small split's epoch boundary) moves.
     timed = [b - a for a, b in itertools.pairwise(ends)][PROBE_WARMUP_STEPS:]
     return Probe(spec, traced, statistics.median(timed))
 
