@@ -201,13 +201,16 @@ def test_a_huge_run_is_probed_through_a_narrower_stand_in():
 
 
 def test_a_probe_times_steps_of_the_runs_own_split_or_of_its_epochs():
-    """A real probe of a run whose split has more batches than the probe's 20 steps (1,000
-    images in 32s: 32 batches, the last of 8 images) and of one with fewer (100 images: 4
-    batches, so 5 epochs of them): each first step traces the graph and takes longer than a
-    traced step."""
+    """A real probe steps 1 (tracing) + 3 (warm-up) + 16 timed steps of the run's own split:
+    1,000 images in 32s are 32 batches (the last of 8), so one epoch cut at 20 steps: 20 step
+    ends, 19 gaps, 16 timed after the warm-up. 100 images are 4 batches (the last of 4), so
+    ceil(20 / 4) = 5 epochs of them: the same 16. 10 images in batches of 4 are 3 batches:
+    ceil(20 / 3) = 7 epochs, 21 steps, 20 gaps, 17 timed. Each first step traces the graph and
+    takes longer than the median traced step."""
     from suite.forecast.time_model import probe
 
-    for images in (1_000, 100):
-        run = spec(units=4, train_size=images, batch_size=32, validation_size=50, test_size=50)
-        timed = probe(run)
-        assert 0 < timed.per_step < timed.traced, images
+    for images, batch, timed in ((1_000, 32, 16), (100, 32, 16), (10, 4, 17)):
+        run = spec(units=4, train_size=images, batch_size=batch, validation_size=50, test_size=50)
+        found = probe(run)
+        assert found.steps_timed == timed, images
+        assert 0 < found.per_step < found.traced, images

@@ -227,7 +227,8 @@ def _line(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
 class Probe:
     spec: RunSpec
     traced: float  # seconds of the first step, which traces the graph
-    per_step: float  # seconds of each step after it
+    per_step: float  # seconds of each step after it (the median of those timed)
+    steps_timed: int = 0  # how many steps that median is over
 
 
 def probe(spec: RunSpec) -> Probe:
@@ -279,7 +280,7 @@ def probe(spec: RunSpec) -> Probe:
     # run, whose steps took 22 ms on those batches), nor a mean that one stray pause (or a
     # small split's epoch boundary) moves.
     timed = [b - a for a, b in itertools.pairwise(ends)][PROBE_WARMUP_STEPS:]
-    return Probe(spec, traced, statistics.median(timed))
+    return Probe(spec, traced, statistics.median(timed), len(timed))
 
 
 def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
