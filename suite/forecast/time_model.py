@@ -264,7 +264,8 @@ def probe(spec: RunSpec) -> Probe:
     # gives its epochs until there are as many.
     steps = 1 + PROBE_WARMUP_STEPS + PROBE_BATCHES
     batches = math.ceil(len(splits.y_train) / batch)
-    length = {"steps_per_epoch": steps} if batches >= steps else {"epochs": -(-steps // batches)}
+    epochs = math.ceil(steps / batches)
+    length = {"steps_per_epoch": steps} if epochs == 1 else {"epochs": epochs}
     start = time.perf_counter()
     model.fit(
         splits.x_train,
