@@ -130,20 +130,33 @@ class TrialAttr:
     HEARTBEAT = "suite_heartbeat"  # a system attribute: unix time of the worker's last beat
 
 
-ObjectiveMetric = Literal["val_accuracy", "val_loss"]
+ObjectiveMetric = Literal["val_accuracy", "val_loss", "val_rmse"]
+Task = Literal["classification", "regression"]
+
+# The validation curves a run may be compared by, and which way each is better.
+HIGHER_IS_BETTER: dict[str, bool] = {"val_accuracy": True, "val_loss": False, "val_rmse": False}
+OBJECTIVE_WORDS = {"val_accuracy": "accuracy", "val_loss": "loss", "val_rmse": "RMSE"}
 
 
 @dataclass(frozen=True)
 class Objective:
-    """What a study's trials optimise and what ranks its configurations: the best epoch's
-    validation accuracy (maximised; every grid), or a search's lowest validation loss. The one
-    statement of that rule: queue, record, lifecycle, sources and report all ask this."""
+    """What is compared and which way is better: the one statement of it. Training picks a
+    run's best epoch by it, its Optuna trial's value is it, the race and the ranking order
+    configurations by it, the report and the plan read it; nothing else compares metric values.
+
+    A run's value is its best epoch's value of `metric` (NaN epochs skipped; the first of equal
+    bests); a classification grid compares by validation accuracy (maximised), a regression one
+    by validation RMSE (minimised), and a search by the metric its study names."""
 
     metric: ObjectiveMetric = "val_accuracy"
 
+    @classmethod
+    def default_for(cls, task: Task) -> Objective:
+        return cls("val_rmse" if task == "regression" else "val_accuracy")
+
     @property
     def maximise(self) -> bool:
-        return self.metric == "val_accuracy"
+        return HIGHER_IS_BETTER[self.metric]
 
     @property
     def direction(self) -> str:
@@ -157,15 +170,48 @@ class Objective:
 
     @property
     def column(self) -> str:
-        """The report's runs-table column of each run's value."""
+        """The run's metric in MLflow, and the report's runs-table column, that holds its value:
+        best_val_accuracy, best_val_loss, best_val_rmse."""
         return f"best_{self.metric}"
 
+    @property
+    def short(self) -> str:
+        """As a table header says it: "val accuracy", "val RMSE"."""
+        return f"val {OBJECTIVE_WORDS[self.metric]}"
+
+    @property
+    def words(self) -> str:
+        """As a sentence says it: "validation accuracy"."""
+        return f"validation {OBJECTIVE_WORDS[self.metric]}"
+
+    def best_epoch(self, curve: Iterable[float]) -> int | None:
+        """The 1-based epoch whose value is best (the first of equal bests), or None when
+        every epoch is NaN."""
+        values = list(curve)
+        best: int | None = None
+        for index, value in enumerate(values):
+            if math.isnan(value):
+                continue
+            if best is None or self.better(value, values[best]):
+                best = index
+        return None if best is None else best + 1
+
     def best_of(self, curve: Iterable[float]) -> float:
-        """A run's value from its per-epoch curve: its best epoch's."""
-        values = [v for v in curve if not math.isnan(v)]
-        if not values:
-            return math.nan
-        return max(values) if self.maximise else min(values)
+        """A run's value from its per-epoch curve: its best epoch's (NaN if none is a number)."""
+        values = list(curve)
+        epoch = self.best_epoch(values)
+        return math.nan if epoch is None else float(values[epoch - 1])
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether value `a` is strictly better than `b` (NaN is never better)."""
+        return self.score(a) > self.score(b)
+
+    def score(self, value: float) -> float:
+        """The value turned so that higher is better (NaN: the worst of all), for rules that
+        compare means and differences (the race) without a direction of their own."""
+        if value is None or math.isnan(value):
+            return -math.inf
+        return float(value) if self.maximise else -float(value)
 
 
 @dataclass(frozen=True)
@@ -179,11 +225,15 @@ class TrialResult:
     train_seconds: float | None = None
     best_epoch: int | None = None
     run_seconds: float | None = None  # claim to close (or MLflow's start to end)
+    # The run's value for its objective, under the objective's column (best_val_loss, ...):
+    # what the plan and the race read back from the trial.
+    selection: tuple[str, float] | None = None
 
     def attributes(self) -> dict[str, float | str]:
         values: dict[str, float | str | None] = {
             Metric.TEST_ACCURACY: self.test_accuracy,
             Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            **(dict([self.selection]) if self.selection else {}),
             Metric.TRAIN_SECONDS: self.train_seconds,
             Metric.BEST_EPOCH: self.best_epoch,
             TrialAttr.MLFLOW_RUN_ID: self.mlflow_run_id,

@@ -11,6 +11,7 @@ SUITE = Path(__file__).resolve().parents[1] / "suite"
 # Bottom to top. A module may import its own layer and any layer before it in this list.
 LAYERS = [
     ("schema", "errors", "datasets"),  # shared contracts: the record's names, the exit codes
+    ("sequences",),  # sequences from anywhere, read, checked and described: no Keras, no MLflow
     ("study",),  # what to train
     ("train",),  # one RunSpec trained: no MLflow, no Optuna
     ("stores",),  # where each store lives and whether it can be used

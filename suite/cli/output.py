@@ -155,11 +155,11 @@ def _print_runs(outcome: StudyOutcome, console: Console) -> None:
     table = Table(title=f"study {outcome.study.name}", title_justify="left")
     table.add_column("run")
     table.add_column("status")
-    table.add_column("val accuracy", justify="right")
+    table.add_column(outcome.study.objective.short, justify="right")
     table.add_column("test accuracy", justify="right")
     table.add_column("train s", justify="right")
     for run in outcome.runs:
-        validation = "" if run.val_accuracy is None else f"{run.val_accuracy:.4f}"
+        validation = "" if run.value is None else f"{run.value:.4f}"
         accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
         seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
         table.add_row(run.spec.label, run.status, validation, accuracy, seconds)

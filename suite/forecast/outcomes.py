@@ -25,7 +25,7 @@ class RunOutcome:
     spec: RunSpec
     status: RunStatus
     test_accuracy: float | None = None
-    val_accuracy: float | None = None  # the best epoch's: what ranks configurations
+    value: float | None = None  # the best epoch's value of the study's objective: what ranks
     seconds: float | None = None
     mlflow_run_id: str | None = None
     error: str | None = None

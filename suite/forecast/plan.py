@@ -11,7 +11,7 @@ from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.race import RaceState, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
-from suite.schema import Metric, TrialAttr
+from suite.schema import Metric, Objective, TrialAttr
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand
 
@@ -116,7 +116,7 @@ def grid_outcomes(
                     spec,
                     RunStatus.DONE_BEFORE if spec.run_key in done_before else newly_done,
                     test_accuracy=item.attributes.get(Metric.TEST_ACCURACY),
-                    val_accuracy=item.attributes.get(Metric.BEST_VAL_ACCURACY),
+                    value=item.attributes.get(spec.compared_by.column),
                     seconds=item.attributes.get(Metric.TRAIN_SECONDS),
                     mlflow_run_id=item.attributes.get(TrialAttr.MLFLOW_RUN_ID),
                 )
@@ -130,13 +130,14 @@ def grid_outcomes(
 
 def race_of_plan(study: Study, planned: list[PlannedRun]) -> RaceState:
     """A race study's race, from the runs of its plan (every run it may train) done so far."""
-    return race_of_runs(rules_of(study), [p.spec for p in planned], selection_values(planned))
+    values = selection_values(planned, study.objective)
+    return race_of_runs(rules_of(study), [p.spec for p in planned], values)
 
 
-def selection_values(planned: list[PlannedRun]) -> dict[str, float]:
-    """Each done run's selection value (its best epoch's validation accuracy) by run_key."""
+def selection_values(planned: list[PlannedRun], objective: Objective) -> dict[str, float]:
+    """Each done run's value for the study's objective (its best epoch's) by run_key."""
     return {
-        p.spec.run_key: float(p.attributes[Metric.BEST_VAL_ACCURACY])
+        p.spec.run_key: float(p.attributes[objective.column])
         for p in planned
-        if p.state == PlanState.DONE and Metric.BEST_VAL_ACCURACY in p.attributes
+        if p.state == PlanState.DONE and objective.column in p.attributes
     }

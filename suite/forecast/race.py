@@ -28,6 +28,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from suite.schema import Objective
 from suite.study.config import RunSpec, Study
 
 GUARANTEE = (
@@ -51,6 +52,9 @@ class RaceRules:
     max_seeds: int
     confidence: float
     margin: float | None = None  # accuracy (0..1) within which survivors count as equivalent
+    # What the results are values of: the race compares `objective.score` of each (higher is
+    # better), and shows means in the objective's own units (`standings`).
+    objective: Objective = field(default_factory=Objective)
 
     def level(self, configurations: int) -> float:
         """Each elimination test's level: 1 - confidence, split over every other configuration
@@ -129,6 +133,7 @@ def standings(state: RaceState) -> list[Standing]:
     seeds_of = state.seeds_of
     rows = []
     order = [*state.survivors, *sorted(state.eliminated, key=lambda n: -state.eliminated[n].round)]
+    sign = 1.0 if state.rules.objective.maximise else -1.0  # scores back to the metric's units
     for name in order:
         values = [state.results[name][s] for s in range(seeds_of[name]) if s in state.results[name]]
         mean = float(np.mean(values)) if values else math.nan
@@ -139,6 +144,7 @@ def standings(state: RaceState) -> list[Standing]:
             low, high = stats.t.interval(
                 state.rules.confidence, len(values) - 1, loc=mean, scale=stats.sem(values)
             )
+        mean, low, high = sign * mean, *sorted((sign * low, sign * high))
         elimination = state.eliminated.get(name)
         status = f"eliminated in round {elimination.round}" if elimination else final
         rows.append(Standing(name, len(values), mean, low, high, status, elimination))
@@ -166,7 +172,8 @@ def race_line(state: RaceState) -> str:
 
 
 def race(results: Mapping[str, Mapping[int, float]], rules: RaceRules) -> RaceState:
-    """The race so far, from each configuration's selection metric (higher is better) by seed.
+    """The race so far, from each configuration's score by seed (higher is better: the
+    objective's `score` of each run's value, as `race_of_runs` gives them).
 
     `results` names every configuration of the race, with {} for one without results yet."""
     level = rules.level(len(results))
@@ -280,19 +287,31 @@ def rules_of(study: Study) -> RaceRules:
     assert study.race is not None
     race_config = study.race
     margin = None if race_config.margin_points is None else race_config.margin_points / 100
-    return RaceRules(race_config.min_seeds, race_config.max_seeds, race_config.confidence, margin)
+    return RaceRules(
+        race_config.min_seeds,
+        race_config.max_seeds,
+        race_config.confidence,
+        margin,
+        objective=study.objective,
+    )
 
 
 def race_of_runs(
     rules: RaceRules, specs: Sequence[RunSpec], values: Mapping[str, float]
 ) -> RaceState:
-    """A study's race from its finished runs' selection values by run_key (the best epoch's
-    validation accuracy): `specs` is every run the race may train (`expand`)."""
+    """A study's race from its finished runs' values for the objective by run_key (their best
+    epoch's): `specs` is every run the race may train (`expand`)."""
+    objective = rules.objective
+    scores = {key: objective.score(value) for key, value in values.items()}
+    # A run whose every epoch diverged selects nothing: it counts as the worst, no accuracy
+    # (0) where higher is better, else the worst finite value any run of the race reached.
+    finite = [score for score in scores.values() if math.isfinite(score)]
+    worst = 0.0 if objective.maximise else min(finite, default=0.0)
     results: dict[str, dict[int, float]] = {spec.configuration: {} for spec in specs}
     for spec in specs:
-        value = values.get(spec.run_key)
-        if value is not None:  # a run whose every epoch diverged selects nothing: the worst
-            results[spec.configuration][spec.seed] = 0.0 if math.isnan(value) else value
+        score = scores.get(spec.run_key)
+        if score is not None:
+            results[spec.configuration][spec.seed] = score if math.isfinite(score) else worst
     return race(results, rules)
 
 

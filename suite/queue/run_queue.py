@@ -49,7 +49,7 @@ from suite.errors import Superseded
 from suite.queue.worker_identity import process_alive, this_worker
 from suite.record.environment import host_name
 from suite.record.finished_runs import RecordedRun, RecordSnapshot
-from suite.schema import Metric, TrialAttr, TrialResult
+from suite.schema import TrialAttr, TrialResult
 from suite.stores.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
 from suite.study.config import RunSpec, Study, allowed_values
 from suite.study.grid import expand
@@ -219,7 +219,8 @@ class RunQueue:
                 if self.recorded is not None and spec.run_key in self.recorded:
                     # The record wins, except for the trial's own claim-to-close seconds,
                     # which MLflow's start-to-end only stands in for where the trial has none.
-                    recorded = self.recorded[spec.run_key].trial_result().attributes()
+                    recorded = self.recorded[spec.run_key].trial_result(self.study.objective)
+                    recorded = recorded.attributes()
                     if TrialAttr.RUN_SECONDS in attrs:
                         recorded.pop(TrialAttr.RUN_SECONDS, None)
                     attrs.update(recorded)
@@ -260,12 +261,12 @@ class RunQueue:
 
     def _add_complete(self, spec: RunSpec, run: RecordedRun) -> None:
         assert self.optuna_study is not None
-        value = run.metrics.get(Metric.BEST_VAL_ACCURACY)
+        value = run.metrics.get(self.study.objective.column)
         if value is None:  # not a grid run's record: nothing to put in the queue
             return
         attrs = {
             **queue_attributes(spec),
-            **run.trial_result().attributes(),
+            **run.trial_result(self.study.objective).attributes(),
         }
         params = {name: spec.value_of(name) for name in self.distributions}
         try:

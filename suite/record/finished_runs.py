@@ -34,9 +34,10 @@ class RecordedRun:
     end_time: int  # ms since the epoch: the latest finished run of a key is its result
     start_time: int = 0  # ms since the epoch
 
-    def trial_result(self) -> TrialResult:
+    def trial_result(self, objective: Objective | None = None) -> TrialResult:
         """The result a trial of this run carries, as if this worker had trained it: its run
-        seconds are MLflow's, start to end (what the time model learns from)."""
+        seconds are MLflow's, start to end (what the time model learns from); with its value
+        for `objective` where the record holds it."""
         best_epoch = self.metrics.get(Metric.BEST_EPOCH)
         ran = (
             (self.end_time - self.start_time) / 1000 if self.start_time and self.end_time else None
@@ -48,7 +49,14 @@ class RecordedRun:
             train_seconds=self.metrics.get(Metric.TRAIN_SECONDS),
             best_epoch=None if best_epoch is None else int(best_epoch),
             run_seconds=ran,
+            selection=self.selection(objective),
         )
+
+    def selection(self, objective: Objective | None) -> tuple[str, float] | None:
+        """(column, value) of the run's recorded value for `objective`, if it was logged."""
+        if objective is None or objective.column not in self.metrics:
+            return None
+        return objective.column, self.metrics[objective.column]
 
 
 @dataclass(frozen=True)
@@ -112,8 +120,8 @@ class FinishedRuns:
 
     def objective_value(self, run: RecordedRun, objective: Objective) -> float:
         """A recorded run's value for the study's objective, as its trial would have had it."""
-        if objective.metric == "val_accuracy" and Metric.BEST_VAL_ACCURACY in run.metrics:
-            return run.metrics[Metric.BEST_VAL_ACCURACY]
+        if objective.column in run.metrics:  # logged by the run (older runs: by grids only)
+            return run.metrics[objective.column]
         history = self._client().get_metric_history(run.run_id, objective.metric)
         return objective.best_of(m.value for m in history)
 

@@ -29,7 +29,7 @@ from suite.report.sections.race import race_headline, race_section
 from suite.report.sections.search import search_section
 from suite.report.sections.variance import variance_section
 from suite.report.stats import against_best
-from suite.schema import Metric, Status, Tag
+from suite.schema import Status, Tag
 
 SETTINGS = (
     "view",
@@ -140,11 +140,11 @@ def _study_section(
 
 
 def _race_of(source: Source, finished: pd.DataFrame) -> RaceState | None:
-    """A race study's race, from its finished runs' best validation accuracies."""
+    """A race study's race, from its finished runs' values for the study's objective."""
     if source.race is None or source.expected is None:
         return None
     done = finished[finished["status"] == Status.FINISHED]
-    values = dict(zip(done["run_key"], done[Metric.BEST_VAL_ACCURACY], strict=True))
+    values = dict(zip(done["run_key"], done[source.objective.column], strict=True))
     return race_of_runs(source.race, source.expected, values)
 
 

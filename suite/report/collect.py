@@ -158,12 +158,14 @@ def collect(sources: Sequence[Source]) -> Collected:
         raise ReportError(_nothing_to_report(sources, left_out))
     runs = _typed(runs)
     curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
-    # Each run's lowest validation loss: what a search minimising val_loss ranks by (the best
-    # validation accuracy is logged as a metric of the run).
-    loss = Objective("val_loss")
-    per_run = curves[curves["metric"] == loss.metric].groupby("run_id")["value"]
-    best = per_run.max() if loss.maximise else per_run.min()
-    runs[loss.column] = runs["run_id"].map(best).astype(float)
+    # Each run's value for each objective a study ranks by, read from its curve by the
+    # objective itself (older runs logged only the best validation accuracy as a metric).
+    for objective in {Objective("val_loss"), *(source.objective for source in sources)}:
+        if objective.column == Metric.BEST_VAL_ACCURACY:
+            continue
+        per_run = curves[curves["metric"] == objective.metric].groupby("run_id")["value"]
+        best = per_run.agg(objective.best_of)
+        runs[objective.column] = runs["run_id"].map(best).astype(float)
     searches = {
         source.name: search
         for source in sources

@@ -37,9 +37,9 @@ class Selection:
 
 def selection(objective: Objective) -> Selection:
     """The selection that ranks by a study's objective, as its Optuna trials hold it."""
-    short = objective.metric.replace("_", " ")  # "val accuracy"
-    words = short.replace("val ", "validation ")
-    return Selection(objective.column, short, words, higher_is_better=objective.maximise)
+    return Selection(
+        objective.column, objective.short, objective.words, higher_is_better=objective.maximise
+    )
 
 
 BY_VAL_ACCURACY = selection(Objective())

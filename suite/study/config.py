@@ -378,6 +378,9 @@ class RunSpec(_Frozen):
     # expanded the study (its workers inherit it). Always part of the identity (`run_key`).
     keras_backend: Backend = "tensorflow"
     varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
+    # What the study compares runs by (a label, not an input: it picks the best epoch that is
+    # recorded, never what is trained, so it stays out of the run_key).
+    objective: ObjectiveMetric = "val_accuracy"
 
     @model_validator(mode="after")
     def _axis_is_the_backend(self) -> Self:
@@ -452,6 +455,10 @@ class RunSpec(_Frozen):
         if section == "seed":
             return self.seed
         return getattr(getattr(self, section), key)
+
+    @property
+    def compared_by(self) -> Objective:
+        return Objective(self.objective)
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""

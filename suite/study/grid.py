@@ -60,6 +60,7 @@ def spec_at(
         backend=backend,
         keras_backend=backend or process_backend(),
         varied=varied,
+        objective=study.objective.metric,
     )
 
 

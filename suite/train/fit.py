@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
-from suite.schema import Metric
+from suite.schema import Metric, Objective
 from suite.study.config import RunSpec, TrainingConfig
 from suite.train import compiled
 from suite.train.data import Splits
@@ -31,11 +31,13 @@ class TrainResult:
     test_loss: float
     test_accuracy: float
     confusion: list[list[int]]  # [true digit][predicted digit] counts on the test set
-    best_val_accuracy: float
-    best_epoch: int  # 1-based: the epoch Keras prints as "Epoch best_epoch/epochs"
+    best_val_accuracy: float  # the highest of the run's validation accuracies
+    best_epoch: int  # 1-based, by the run's objective: Keras's "Epoch best_epoch/epochs"
     param_count: int
     train_seconds: float
     jit_compile: bool  # what Keras resolved `jit_compile="auto"` to for this model
+    objective: Objective = field(default_factory=Objective)
+    best_value: float = math.nan  # the best epoch's value of the objective's metric
 
     @classmethod
     def of(
@@ -46,20 +48,23 @@ class TrainResult:
         *,
         train_seconds: float,
         jit_compile: bool,
+        objective: Objective,
     ) -> TrainResult:
-        """The result of `model` trained to `history`, with its test `scores` (see `scores`)."""
+        """The result of `model` trained to `history`, with its test `scores` (see `scores`);
+        its best epoch is the `objective`'s (the first epoch when every value is NaN)."""
         test_loss, test_accuracy, confusion = scores
-        best = int(np.argmax(history["val_accuracy"]))
         return cls(
             history=history,
             test_loss=test_loss,
             test_accuracy=test_accuracy,
             confusion=confusion,
-            best_val_accuracy=history["val_accuracy"][best],
-            best_epoch=best + 1,
+            best_val_accuracy=Objective("val_accuracy").best_of(history["val_accuracy"]),
+            best_epoch=objective.best_epoch(history[objective.metric]) or 1,
             param_count=int(model.count_params()),
             train_seconds=train_seconds,
             jit_compile=jit_compile,
+            objective=objective,
+            best_value=objective.best_of(history[objective.metric]),
         )
 
     @property
@@ -71,6 +76,7 @@ class TrainResult:
             Metric.TEST_LOSS: self.test_loss,
             Metric.TEST_ACCURACY: self.test_accuracy,
             Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            self.objective.column: self.best_value,
             Metric.BEST_EPOCH: float(self.best_epoch),
             Metric.EPOCHS_TRAINED: float(self.epochs_trained),
             Metric.PARAM_COUNT: float(self.param_count),
@@ -257,4 +263,5 @@ def train(
         tested,
         train_seconds=train_seconds,
         jit_compile=bool(model.jit_compile),
+        objective=spec.compared_by,
     )

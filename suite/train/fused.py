@@ -306,7 +306,12 @@ def train_together(
         tested = scores(probabilities[k], splits.y_test)
         # jit_compile: jax.jit, as Keras's "auto" resolves on JAX.
         result = TrainResult.of(
-            model, history[k], tested, train_seconds=train_seconds, jit_compile=True
+            model,
+            history[k],
+            tested,
+            train_seconds=train_seconds,
+            jit_compile=True,
+            objective=specs[k].compared_by,
         )
         results.append((model, result))
     return results

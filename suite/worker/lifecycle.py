@@ -33,7 +33,7 @@ from suite.errors import (
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
-from suite.schema import Metric, Objective, Status, TrialAttr, TrialResult
+from suite.schema import Metric, Status, TrialAttr, TrialResult
 from suite.study.config import RunSpec
 from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
@@ -62,9 +62,6 @@ class WorkerSession:
     environment: dict[str, str]  # versions, backend, device, commit: the run's env tags
 
 
-ACCURACY = Objective()
-
-
 class _TrainingError(Exception):
     """An error raised by Keras while this run trained: the run's own, never the setup's."""
 
@@ -75,7 +72,7 @@ def answer_from_record(
     """Close a claimed trial with the result MLflow already holds (its run was trained through
     another queue, or a search proposed a recorded point again): nothing trains."""
     session.queue.note_finished(run)
-    verdict = Verdict.finished(run.trial_result(), value=value, pruned=run.pruned)
+    verdict = Verdict.finished(run.trial_result(spec.compared_by), value=value, pruned=run.pruned)
     try:
         session.queue.close(trial, verdict)
     except Superseded as err:
@@ -84,7 +81,7 @@ def answer_from_record(
         spec,
         RunStatus.DONE_ELSEWHERE,
         test_accuracy=run.metrics.get(Metric.TEST_ACCURACY),
-        val_accuracy=run.metrics.get(Metric.BEST_VAL_ACCURACY),
+        value=value,
         mlflow_run_id=run.run_id,
     )
 
@@ -92,8 +89,6 @@ def answer_from_record(
 def run_together(
     members: Sequence[tuple[RunSpec, optuna.Trial]],
     session: WorkerSession,
-    *,
-    objective: Objective = ACCURACY,
 ) -> list[RunOutcome]:
     """Train `members` (seeds of one configuration, claimed by this worker) as one program,
     then track each as its own run through `run_trial`, which records what was trained
@@ -145,9 +140,7 @@ def run_together(
     for index, ((spec, trial), done) in enumerate(zip(members, trained, strict=True)):
         try:
             trial_trained = (execution, *done, share)
-            outcomes.append(
-                run_trial(spec, trial, session, objective=objective, trained=trial_trained)
-            )
+            outcomes.append(run_trial(spec, trial, session, trained=trial_trained))
         except KeyboardInterrupt:  # this member's trial is closed; the ones after it too
             _interrupted(members[index + 1 :], session)
             raise
@@ -167,7 +160,6 @@ def run_trial(
     trial: optuna.Trial,
     session: WorkerSession,
     *,
-    objective: Objective = ACCURACY,
     prune: bool = False,
     trained: Trained | None = None,
 ) -> RunOutcome:
@@ -181,7 +173,7 @@ def run_trial(
         stores = study_stores(session.tracker.study.tracking.uri, queue.url)
         with store_errors_stop_the_study(stores):
             run_id, result, pruned_after = _train_and_track(
-                spec, trial, session, objective=objective, prune=prune, trained=trained
+                spec, trial, session, prune=prune, trained=trained
             )
     except KeyboardInterrupt:
         with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
@@ -212,7 +204,7 @@ def run_trial(
         spec,
         status,
         test_accuracy=result.test_accuracy,
-        val_accuracy=result.best_val_accuracy,
+        value=result.best_value,
         seconds=result.train_seconds,
         mlflow_run_id=run_id,
     )
@@ -223,7 +215,6 @@ def _train_and_track(
     trial: optuna.Trial,
     session: WorkerSession,
     *,
-    objective: Objective,
     prune: bool,
     trained: Trained | None,
 ) -> tuple[str, TrainResult, int | None]:
@@ -235,7 +226,7 @@ def _train_and_track(
 
     queue, tracker = session.queue, session.tracker
     started = time.perf_counter()
-    reporter = ReportToTrial(trial, monitor=objective.metric, prune=prune)
+    reporter = ReportToTrial(trial, monitor=spec.compared_by.metric, prune=prune)
     splits = load_splits(spec.data)
     execution = execution_for(spec, splits) if trained is None else trained[0]
     with (
@@ -268,8 +259,9 @@ def _train_and_track(
             train_seconds=result.train_seconds,
             best_epoch=result.best_epoch,
             run_seconds=time.perf_counter() - started + shared,  # what estimates learn from
+            selection=(result.objective.column, result.best_value),
         )
-        value = objective.best_of(result.history[objective.metric])
+        value = result.best_value
         pruned = reporter.pruned_after is not None
         queue.close(trial, Verdict.finished(trial_result, value=value, pruned=pruned))
     return run_id, result, reporter.pruned_after

@@ -122,14 +122,13 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
                 decision = decision.members[0]  # the others were taken or recorded: alone
         if isinstance(decision, TrainTogether):
             members = [(member.spec, member.trial) for member in decision.members]
-            outcomes = run_together(members, session, objective=source.objective)
+            outcomes = run_together(members, session)
         else:
             outcomes = [
                 run_trial(
                     decision.spec,
                     decision.trial,
                     session,
-                    objective=source.objective,
                     prune=source.prune,
                 )
             ]
