@@ -98,6 +98,9 @@ class DatasetInput:
     VIEW = "view"
     IMAGES = "images"
     SLICE = "mnist_slice"  # which images of which MNIST array: "train[0:50000]"
+    SOURCE = "source"  # archive, ts, npz or csv: where other sequences came from
+    CONTENT = "content_digest"  # the content hash of the sequences as read (all splits)
+    CASES = "cases"
 
     @staticmethod
     def name(view: str, split: str) -> str:
@@ -106,6 +109,7 @@ class DatasetInput:
 
 class Artifact:
     CONFIG = "config.json"  # a child run's resolved RunSpec
+    DATA = "data.json"  # a child run's data as prepared: classes, standardisation, hash
     STUDY = "study.json"  # the parent run's validated study
     CONFUSION = "confusion_matrix.json"
     CONFUSION_IMAGE = "confusion_matrix.png"

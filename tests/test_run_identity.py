@@ -30,11 +30,16 @@ def model_payload(spec: RunSpec) -> dict:
     return {k: v for k, v in dumped.items() if not (k == "params" and v is None)}
 
 
+MNIST_DATA_FIELDS = {"view", "validation", "validation_size", "train_size", "test_size"}
+MNIST_DATA_FIELDS |= {"permutation_seed"}
+
+
 def hand_key(spec: RunSpec, backend: str | None) -> str:
     """The run_key's definition written out: sha256 of the canonical JSON payload."""
     payload = {
         "version": 1,
-        "data": spec.data.model_dump(mode="json"),
+        # MNIST's fields, as the data section had them before other data existed.
+        "data": spec.data.model_dump(mode="json", include=MNIST_DATA_FIELDS),
         "model": model_payload(spec),
         "training": spec.training.model_dump(mode="json", exclude={"execution"}),
         "seed": spec.seed,

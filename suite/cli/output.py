@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from suite.forecast.outcomes import StudyOutcome
-from suite.study.config import Study
+from suite.study.config import RunSpec, Study
 
 if TYPE_CHECKING:
     from suite.queue.run_queue import PlannedRun
 
 MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all by state
+
+
+def print_datasets(specs: Iterable[RunSpec], console: Console) -> None:
+    """Each dataset of the study other than MNIST, as read: cases, lengths, channels, classes."""
+    seen = dict.fromkeys(spec.data for spec in specs if not spec.data.is_mnist)
+    for data in seen:
+        console.print(f"data: {data.description.summary()}", highlight=False, markup=False)
 
 
 def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) -> None:
@@ -27,6 +35,7 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
         print_search_plan(study, console)
         return
     planned = plan_study(study)
+    print_datasets((item.spec for item in planned), console)
     if study.race is not None:
         planned = race_so_far(study, planned, console)
     model = estimate_plan(study, planned, console, probe_allowed=probe_allowed)
@@ -47,7 +56,10 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
         spec = item.spec
         estimate = estimates.get(spec.run_key) if item.needs_training else None
         size = (
-            [str(spec.model.units), f"{model_size(spec.model, spec.data.input_shape).parameters:,}"]
+            [
+                str(spec.model.units),
+                f"{model_size(spec.model, spec.data.input_shape, spec.data.outputs).parameters:,}",
+            ]
             if budget
             else []
         )

@@ -39,7 +39,7 @@ DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation):
 
 def forward_macs(spec: RunSpec) -> int:
     """Multiply-adds of one image's forward pass through the model."""
-    return model_size(spec.model, spec.data.input_shape).forward_macs
+    return model_size(spec.model, spec.data.input_shape, spec.data.outputs).forward_macs
 
 
 def work(spec: RunSpec) -> float:

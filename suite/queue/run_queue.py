@@ -428,6 +428,11 @@ class RunQueue:
             self.storage.set_trial_state_values(self.trial_id(trial), TrialState.FAIL)
 
 
+# Grid keys whose values are open-ended (a dataset's name or path): no fixed choices for Optuna
+# to hold, so they are not trial parameters; each trial still names its run_key and label.
+FREE_TEXT_KEYS = frozenset({"archive", "file"})
+
+
 def grid_distributions(study: Study, specs: Sequence[RunSpec]) -> dict[str, BaseDistribution]:
     """An Optuna distribution for each grid key that varies, keyed by the grid key.
 
@@ -438,7 +443,7 @@ def grid_distributions(study: Study, specs: Sequence[RunSpec]) -> dict[str, Base
     distributions: dict[str, BaseDistribution] = {}
     for key in study.grid or {}:
         values = {spec.value_of(key) for spec in specs}
-        if len(values) < 2:
+        if len(values) < 2 or key in FREE_TEXT_KEYS:
             continue
         sample = next(iter(values))
         if isinstance(sample, bool):

@@ -28,7 +28,7 @@ from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.stores.uninterrupted import hold_interrupts_in_sessions, interrupts_held
-from suite.study.config import ModelConfig, RunSpec, Study, sqlite_path, unnamed
+from suite.study.config import DataConfig, ModelConfig, RunSpec, Study, sqlite_path, unnamed
 from suite.train.execution import Execution
 
 if TYPE_CHECKING:  # Keras loads only once a worker trains
@@ -229,6 +229,8 @@ class Tracker:
                 stack.enter_context(_ended_by_outcome(active, self.store_failed))
                 mlflow.log_params(run_params(spec))
                 mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
+                if not spec.data.is_mnist:  # classes, standardisation, split, content hash
+                    mlflow.log_dict(spec.data.description.as_dict(), Artifact.DATA)
             yield active.info.run_id
 
     def log_datasets(self, spec: RunSpec, splits: Splits) -> None:
@@ -320,11 +322,18 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
         params["backend"] = spec.backend
     for section in (spec.data, spec.model, spec.training):
         left_out = unnamed(section) if isinstance(section, ModelConfig) else set()
+        if isinstance(section, DataConfig):
+            left_out = section.unused()
         for name, value in section.model_dump(mode="json", exclude=left_out).items():
             if isinstance(value, dict):
                 params.update({f"{name}.{k}": v for k, v in value.items()})
             else:
                 params[name] = "none" if value is None else value
+    if not spec.data.is_mnist:  # what chance is (1 / classes), and which data it was
+        description = spec.data.description
+        params["dataset"] = description.name
+        if description.classes:
+            params["classes"] = len(description.classes)
     return params
 
 
@@ -344,7 +353,7 @@ def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
     env = environment()
     backend_package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[env["backend"]]
     example = np.zeros((1, *spec.data.input_shape), dtype=np.float32)
-    signature = infer_signature(example, np.zeros((1, 10), dtype=np.float32))
+    signature = infer_signature(example, np.zeros((1, spec.data.outputs), dtype=np.float32))
     mlflow.keras.log_model(
         model,
         name=logged_model_name(spec.label),

@@ -17,8 +17,9 @@ import pandas as pd
 from suite.report.stats import CORE_FACTORS, mean_ci
 from suite.schema import Objective, Status, config_label
 
-CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly
+CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly: MNIST's (other data: 1 / its classes)
 NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
+CLASSES_PARAM = "param.classes"  # logged by runs on data other than MNIST
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,16 @@ BY_VAL_ACCURACY = selection(Objective())
 BY_VAL_LOSS = selection(Objective("val_loss"))
 
 
-def near_chance(accuracy: float) -> bool:
-    return bool(accuracy < CHANCE_ACCURACY + NEAR_CHANCE_MARGIN)
+def chance_of(group: pd.DataFrame) -> float:
+    """The accuracy of guessing uniformly among the runs' classes (MNIST's ten by default)."""
+    classes = pd.to_numeric(group.get(CLASSES_PARAM), errors="coerce")
+    if classes is None or classes.isna().all():
+        return CHANCE_ACCURACY
+    return 1.0 / float(classes.dropna().iloc[0])
+
+
+def near_chance(accuracy: float, chance: float = CHANCE_ACCURACY) -> bool:
+    return bool(accuracy < chance + NEAR_CHANCE_MARGIN)
 
 
 def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +116,8 @@ def leaderboard(
                 "test_accuracy_std": summary["std"],
                 "ci_low": summary["ci_low"],
                 "ci_high": summary["ci_high"],
-                "near_chance": near_chance(summary["mean"]),
+                "near_chance": near_chance(summary["mean"], chance_of(group)),
+                "chance": chance_of(group),
                 "best_val_accuracy": group["best_val_accuracy"].mean(),
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),

@@ -25,11 +25,15 @@ from pydantic import (
     model_validator,
 )
 
-from suite.schema import Objective, ObjectiveMetric, Tag, config_label, run_label
+from suite.schema import Objective, ObjectiveMetric, Tag, Task, config_label, run_label
+
+if typing.TYPE_CHECKING:
+    from suite.sequences import Description
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"  # MLflow 3 deprecates its file store
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
+MNIST_CLASSES = 10
 RUN_KEY_VERSION = 1  # bump when the meaning of a field changes, so old run_keys never match
 
 # Bounds on values that validate as numbers but would fail, or never end, once training starts.
@@ -84,18 +88,74 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class DataConfig(_Frozen):
-    """Which MNIST view to read and how to split it."""
+# Fields of the data section that only sequences other than MNIST use: left out of an MNIST
+# run's identity, so every MNIST run_key stays what it was before they existed.
+SEQUENCE_FIELDS = frozenset({"archive", "file", "task", "fill_missing", "split_seed", "digest"})
+# Fields that only MNIST reads, refused beside `archive` or `file` where they are not defaults.
+MNIST_FIELDS = ("view", "train_size", "test_size", "permutation_seed")
 
+
+class DataConfig(_Frozen):
+    """Where the sequences come from and how to split them: MNIST (the default, in one of its
+    views), a UCR/UEA archive dataset bundled with sktime (`archive`), or the user's own file
+    (`file`: a .ts train/test pair, an .npz or a long-format .csv). See docs/data.md."""
+
+    archive: str | None = None
+    file: str | None = None
+    # classification or regression; None: inferred from the target (suite.sequences.prepare)
+    # and set when the study is read, so a run's identity always names it.
+    task: Task | None = None
+    fill_missing: Literal["zero", "previous"] | None = None  # NaN inside a series: else refused
+    split_seed: Seed = 0  # the stratified validation holdout's (and a missing test split's)
+    # The content hash of the sequences as read, set when the study is read: a changed file
+    # gets new run_keys, and a file that changes mid-study is refused (suite.study.sequences).
+    digest: str | None = None
     view: Literal["rows", "pixels", "permuted"] = "rows"
     validation: Literal["holdout", "test"] = "holdout"
-    validation_size: PositiveInt = 10_000
+    validation_size: PositiveInt = 10_000  # MNIST's; other data: 20% of its training cases
     train_size: PositiveInt | None = None
     test_size: PositiveInt | None = None
     permutation_seed: Seed = 0
 
+    @property
+    def is_mnist(self) -> bool:
+        return self.archive is None and self.file is None
+
+    def unused(self) -> set[str]:
+        """Fields this data does not read: left out of its params and its identity."""
+        return set(SEQUENCE_FIELDS) if self.is_mnist else set(MNIST_FIELDS)
+
+    def identity(self) -> dict[str, Any]:
+        """What of this section changes a run's result (its run_key's share): MNIST's fields
+        as they always were; for other data its content hash, not where it was read from."""
+        return self.model_dump(mode="json", exclude=self.unused() | {"archive", "file"})
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.archive is not None and self.file is not None:
+            raise ValueError("name either archive or file, not both")
+        if self.is_mnist:
+            if self.fill_missing is not None or self.task == "regression":
+                raise ValueError("fill_missing and task: regression need archive or file data")
+            return self
+        named = [f for f in MNIST_FIELDS if f in self.model_fields_set]
+        if named:
+            one = len(named) == 1
+            raise ValueError(
+                f"{', '.join(named)} only appl{'ies' if one else 'y'} to MNIST; remove"
+                f" {'it' if one else 'them'} (the data's own train and test splits are used)"
+            )
+        if self.validation == "test":
+            raise ValueError(
+                "validation: test applies to MNIST only; archive and file data hold validation"
+                " cases out of their training split (validation_size)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _sizes_fit(self) -> Self:
+        if not self.is_mnist:  # checked against the data itself (suite.sequences.prepare)
+            return self
         if self.validation == "test" and "validation_size" in self.model_fields_set:
             raise ValueError(
                 "validation_size only applies to 'validation: holdout'; with 'validation: test'"
@@ -117,8 +177,28 @@ class DataConfig(_Frozen):
 
     @property
     def input_shape(self) -> tuple[int, int]:
-        """(time steps, features) of one image under this view."""
-        return (28, 28) if self.view == "rows" else (784, 1)
+        """(time steps, features) of one sequence: an MNIST image under this view, or the
+        longest series of the data and its channels."""
+        if self.is_mnist:
+            return (28, 28) if self.view == "rows" else (784, 1)
+        return self.description.input_shape
+
+    @property
+    def outputs(self) -> int:
+        """The model's outputs: MNIST's ten digits, the data's classes, or 1 (regression)."""
+        return MNIST_CLASSES if self.is_mnist else self.description.output_size
+
+    @property
+    def masked(self) -> bool:
+        """Whether series differ in length, so padding must be masked in the model."""
+        return not self.is_mnist and self.description.variable_length
+
+    @property
+    def description(self) -> Description:
+        """The data as read and prepared (read once per process): see suite.study.sequences."""
+        from suite.study.sequences import prepared
+
+        return prepared(self).description
 
 
 class ModelConfig(_Frozen):
@@ -263,6 +343,9 @@ GRID_SECTIONS: dict[str, str] = {
         if name not in {"early_stopping", "execution"}
     },
     "view": "data",
+    # The data's source, as a grid axis: one study, several datasets (each pinned by content).
+    "archive": "data",
+    "file": "data",
     "seed": "seed",
     # Keras's backend: a grid axis only. Named, it joins the run's identity, and each run trains
     # in a worker process started on its backend (KERAS_BACKEND).
@@ -352,7 +435,16 @@ class Study(_Frozen):
     @property
     def objective(self) -> Objective:
         """What the study's trials optimise and its report ranks by."""
-        return Objective(self.search.objective if self.search else "val_accuracy")
+        if self.search:
+            return Objective(self.search.objective)
+        return Objective.default_for(self.task)
+
+    @property
+    def task(self) -> Task:
+        """classification or regression: the study's, else inferred from its data's target."""
+        from suite.study.sequences import task_of
+
+        return task_of(self.data)
 
     @property
     def experiment_name(self) -> str:
@@ -409,7 +501,7 @@ class RunSpec(_Frozen):
     def _hash(self, backend: str | None) -> str:
         payload: dict[str, Any] = {
             "version": RUN_KEY_VERSION,
-            "data": self.data.model_dump(mode="json"),
+            "data": self.data.identity(),
             "model": self.model.model_dump(mode="json", exclude=unnamed(self.model)),
             "training": self.training.model_dump(mode="json", exclude={"execution"}),
             "seed": self.seed,

@@ -23,6 +23,7 @@ from suite.study.config import (
     GRID_SECTIONS,
     MAX_GRID_RUNS,
     SAFE_NAME,
+    DataConfig,
     SearchParam,
     Study,
     StudyError,
@@ -30,6 +31,7 @@ from suite.study.config import (
     process_backend,
     seed_problem,
 )
+from suite.study.sequences import data_problems
 
 
 def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
@@ -58,6 +60,11 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             source,
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
+    # The data is read with the study: its problems are the study's, one line each.
+    if problems := data_problems(study, _data_sections(study)):
+        raise StudyError(source, problems)
+    if problem := _objective_problem(study):
+        raise StudyError(source, [problem])
     problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
     problems += _race_problems(study) + _budget_problems(study) + _fused_problems(study)
     if problems:
@@ -66,6 +73,34 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     if problems := _budgets_too_small(study):
         raise StudyError(source, problems)
     return study
+
+
+def _data_sections(study: Study) -> list[DataConfig]:
+    """The study's data section, and each other one its grid's archive or file axis names
+    (values that are not even valid sections are the grid check's to report)."""
+    sections = [study.data]
+    for key in ("archive", "file"):
+        for value in (study.grid or {}).get(key, []):
+            read, problem = _read_value(study, key, value)
+            if problem is None:
+                sections.append(
+                    DataConfig.model_validate(
+                        {**study.data.model_dump(exclude_unset=True), key: read}
+                    )
+                )
+    return sections
+
+
+def _objective_problem(study: Study) -> str | None:
+    """A search objective that the data's task does not have (accuracy of a regression)."""
+    if study.search is None:
+        return None
+    task = study.task
+    wrong = {"classification": "val_rmse", "regression": "val_accuracy"}[task]
+    if study.search.objective != wrong:
+        return None
+    allowed = "val_accuracy or val_loss" if task == "classification" else "val_rmse or val_loss"
+    return f"search.objective: {wrong} does not apply to {task}; use {allowed}"
 
 
 def _name_from_file(path: Path, source: str) -> str:
@@ -301,7 +336,7 @@ def _budgets_too_small(study: Study) -> list[str]:
     problems: dict[str, str] = {}
     for spec in expand(study):
         m = spec.model
-        smallest = model_size(m, spec.data.input_shape).parameters
+        smallest = model_size(m, spec.data.input_shape, spec.data.outputs).parameters
         if m.units == 1 and smallest > (budget := m.params or 0):
             name = config_label(m.cell, m.bidirectional, m.layers)
             problems.setdefault(
@@ -352,7 +387,11 @@ def _value_list_problems(study: Study, where: str, key: str, values: Sequence[An
 
 
 # A budget in weights is a grid axis only: a search varies units.
-SEARCHABLE = {k: v for k, v in GRID_SECTIONS.items() if k not in {"seed", "backend", "params"}}
+SEARCHABLE = {
+    k: v
+    for k, v in GRID_SECTIONS.items()
+    if k not in {"seed", "backend", "params", "archive", "file"}
+}
 # Searchable numbers by kind, from the study model's own field types.
 INTEGER_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is int}
 FLOAT_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is float}

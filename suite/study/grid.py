@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from suite.study.config import GRID_SECTIONS, RunSpec, Study, process_backend
 from suite.study.model_size import units_for_budget
+from suite.study.sequences import pin
 
 
 def expand(study: Study) -> list[RunSpec]:
@@ -47,9 +48,9 @@ def spec_at(
 ) -> RunSpec:
     """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
     search trial, or any configuration to size up (`suite.forecast.memory`'s largest run)."""
-    data, model = _with(study.data, point, "data"), _with(study.model, point, "model")
+    data, model = pin(_with(study.data, point, "data")), _with(study.model, point, "model")
     if model.params is not None:  # a budget in weights: the units whose count is nearest it
-        units = units_for_budget(model, data.input_shape, model.params)
+        units = units_for_budget(model, data.input_shape, model.params, data.outputs)
         model = model.model_copy(update={"units": units})
     return RunSpec(
         study=study.name,

@@ -11,7 +11,7 @@ from suite.study.config import MAX_UNITS, ModelConfig
 # Weight matrices (gate blocks) of each cell: a SimpleRNN has one, an LSTM four (input,
 # forget, cell, output), a GRU three (update, reset, candidate).
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
-CLASSES = 10
+CLASSES = 10  # MNIST's digits; other data gives its own (DataConfig.outputs)
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,17 @@ def model_size(
     return ModelSize(parameters, macs)
 
 
-def units_for_budget(model: ModelConfig, input_shape: tuple[int, int], budget: int) -> int:
+def units_for_budget(
+    model: ModelConfig, input_shape: tuple[int, int], budget: int, classes: int = CLASSES
+) -> int:
     """The units per direction whose exact parameter count is nearest `budget` (the fewer
     units on a tie). The count grows with the units, so a bisection finds the first count at
     or past the budget; the nearest is that one or the one below it."""
 
     def count(units: int) -> int:
-        return model_size(model.model_copy(update={"units": units}), input_shape).parameters
+        return model_size(
+            model.model_copy(update={"units": units}), input_shape, classes
+        ).parameters
 
     low, high = 1, MAX_UNITS
     while low < high:

@@ -16,7 +16,9 @@ import numpy as np
 
 from suite.errors import SetupError
 from suite.schema import DatasetInput
+from suite.sequences import Description
 from suite.study.config import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
+from suite.study.sequences import prepared
 
 # sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).
 MNIST_SHA256 = {
@@ -41,7 +43,8 @@ class Mnist:
 
 @dataclass(frozen=True)
 class Splits:
-    """float32 inputs in [0, 1] shaped (n, steps, features); integer labels 0..9."""
+    """float32 inputs shaped (n, steps, features): MNIST's in [0, 1] with labels 0..9, other
+    data standardised per channel and padded (suite.sequences.prepare), its `description`."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -49,6 +52,7 @@ class Splits:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    description: Description | None = None  # None: MNIST
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -56,7 +60,11 @@ class Splits:
 
 
 def split_sizes(config: DataConfig) -> tuple[int, int, int]:
-    """(train, validation, test) image counts of a data section, without loading anything."""
+    """(train, validation, test) case counts of a data section: MNIST's without loading
+    anything, other data's as its description (read once per process) has them."""
+    if not config.is_mnist:
+        cases = config.description.cases
+        return cases["train"], cases["validation"], cases["test"]
     test = config.test_size or MNIST_TEST_SIZE
     if config.validation == "holdout":
         pool, validation = MNIST_TRAIN_SIZE - config.validation_size, config.validation_size
@@ -116,6 +124,17 @@ def _load_verified(path: Path) -> Mnist:
 @functools.lru_cache(maxsize=4)
 def load_splits(config: DataConfig, path: Path | None = None) -> Splits:
     """The train / validation / test arrays a study's data section asks for."""
+    if not config.is_mnist:
+        ready = prepared(config)
+        return Splits(
+            ready.x_train,
+            ready.y_train,
+            ready.x_val,
+            ready.y_val,
+            ready.x_test,
+            ready.y_test,
+            description=ready.description,
+        )
     mnist = load_mnist(path)
     arrays = {"train": (mnist.x_train, mnist.y_train), "test": (mnist.x_test, mnist.y_test)}
     views = {}
@@ -167,6 +186,8 @@ def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str],
         "validation": (splits.x_val, splits.y_val),
         "test": (splits.x_test, splits.y_test),
     }
+    if splits.description is not None:
+        return _sequence_datasets(splits.description, arrays)
     datasets, contexts, tags = [], [], []
     for split, (x, y) in arrays.items():
         source, start, end = split_bounds(config)[split]
@@ -188,6 +209,41 @@ def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str],
                 DatasetInput.VIEW: config.view,
                 DatasetInput.IMAGES: str(len(y)),
                 DatasetInput.SLICE: f"{source}[{start}:{end}]",
+            }
+        )
+    return datasets, contexts, tags
+
+
+def _sequence_datasets(
+    description: Description, arrays: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> tuple[list, list[str], list[dict]]:
+    """An archive's or a file's splits as MLflow datasets: the data's name, its source, the
+    prepared arrays' shapes and the content hash of what was read (one for the three splits,
+    each told apart by its context and a hash of its own arrays)."""
+    import mlflow.data
+
+    datasets, contexts, tags = [], [], []
+    for split, (x, y) in arrays.items():
+        split_digest = hashlib.sha256(
+            f"{description.digest}:{split}:{description.as_dict()}".encode()
+        ).hexdigest()[:10]
+        with warnings.catch_warnings():  # as in split_datasets
+            warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways")
+            datasets.append(
+                mlflow.data.from_numpy(
+                    x,
+                    targets=y,
+                    source=description.path,
+                    name=f"{description.name}-{split}",
+                    digest=split_digest,
+                )
+            )
+        contexts.append(DatasetInput.CONTEXTS[split])
+        tags.append(
+            {
+                DatasetInput.SOURCE: description.source,
+                DatasetInput.CONTENT: description.digest,
+                DatasetInput.CASES: str(len(y)),
             }
         )
     return datasets, contexts, tags

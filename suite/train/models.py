@@ -1,12 +1,12 @@
-"""build_model(spec): the recurrent classifier a RunSpec describes. Pure: no data, no tracking."""
+"""build_model(spec): the recurrent classifier a RunSpec describes. Pure: no data, no tracking
+(the data's shape and classes come from its description, read once per process)."""
 
 from __future__ import annotations
 
 import keras
 
+from suite.sequences import PAD_VALUE
 from suite.study.config import RunSpec
-
-NUM_CLASSES = 10
 
 CELLS: dict[str, type[keras.layers.Layer]] = {
     "simple_rnn": keras.layers.SimpleRNN,
@@ -16,15 +16,22 @@ CELLS: dict[str, type[keras.layers.Layer]] = {
 
 
 def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
-    """`layers` x [cell (Bidirectional if asked), Dropout] then Dense(10, softmax).
+    """`layers` x [cell (Bidirectional if asked), Dropout] then Dense(classes, softmax): ten
+    digits for MNIST, the data's classes otherwise.
 
     Every recurrent layer but the last returns its whole sequence, so the next one has a
     sequence to read; `units` counts per direction, as in Keras. `unroll` changes how Keras
-    steps through time (suite/execution.py), not what it computes.
+    steps through time (suite/execution.py), not what it computes. Series of different
+    lengths are padded at their end with PAD_VALUE and masked (keras.layers.Masking): each
+    recurrent layer skips the padded steps, both directions of a Bidirectional one too, so
+    padding never changes an output (tests/test_masking.py); equal-length data has no mask.
     """
     m = spec.model
     cell = CELLS[m.cell]
-    stack: list[keras.layers.Layer] = [keras.Input(shape=spec.data.input_shape, name="pixels")]
+    name = "pixels" if spec.data.is_mnist else "sequence"
+    stack: list[keras.layers.Layer] = [keras.Input(shape=spec.data.input_shape, name=name)]
+    if spec.data.masked:
+        stack.append(keras.layers.Masking(mask_value=PAD_VALUE, name="padding"))
     for depth in range(1, m.layers + 1):
         recurrent = cell(
             m.units, return_sequences=depth < m.layers, unroll=unroll, name=f"{m.cell}_{depth}"
@@ -32,5 +39,6 @@ def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
         if m.bidirectional:
             recurrent = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{depth}")
         stack += [recurrent, keras.layers.Dropout(m.dropout, name=f"dropout_{depth}")]
-    stack.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="digit"))
+    head = "digit" if spec.data.is_mnist else "label"
+    stack.append(keras.layers.Dense(spec.data.outputs, activation="softmax", name=head))
     return keras.Sequential(stack, name=spec.label.replace("=", "_"))

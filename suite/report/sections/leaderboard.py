@@ -27,7 +27,7 @@ from suite.report.stats import ALPHA
 
 NEAR_CHANCE_RULE = (
     f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
-    f" ({CHANCE_ACCURACY:.2f}), so nothing was learned."
+    f" (1 / the classes: {CHANCE_ACCURACY:.2f} for MNIST's digits), so nothing was learned."
 )
 
 
@@ -115,7 +115,7 @@ def headline(board: pd.DataFrame, tests: pd.DataFrame, selection: Selection) -> 
         return (
             f"No architecture conclusion can be drawn: the best configuration by validation,"
             f" {best['config']}, reaches {estimate}, within"
-            f" {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({CHANCE_ACCURACY:.2f}). Train"
+            f" {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({best['chance']:.2f}). Train"
             " longer or on more data.",
             "warning",
         )

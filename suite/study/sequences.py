@@ -1,0 +1,82 @@
+"""A study's data, read: the archive dataset or the user's file behind a data section,
+prepared (checked, split, standardised, padded) once per process, and pinned by its content.
+
+The study file is read with its data (`data_problems`): any problem with the data is one line
+before anything is written. Each run's data section is pinned (`pin`): its task settled
+(inferred where the study does not say) and its content hash set, so the hash joins the
+run's identity. Each later read (a worker's, a run's) is checked against that hash, so a
+file that changes mid-study is refused, never trained on.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from suite.sequences import Prepared, SequenceError, prepare, read_archive, read_file
+
+if TYPE_CHECKING:
+    from suite.study.config import DataConfig, Study
+
+MIN_TRAIN_CASES = 2  # fewer training cases than this after the validation split: nothing to fit
+
+
+@functools.lru_cache(maxsize=8)
+def prepared(data: DataConfig) -> Prepared:
+    """The data section's sequences, prepared; refused if its content is not the one pinned."""
+    raw = read_archive(data.archive) if data.archive is not None else read_file(Path(data.file))
+    validation = data.validation_size if "validation_size" in data.model_fields_set else None
+    ready = prepare(
+        raw,
+        task=data.task,
+        fill_missing=data.fill_missing,
+        validation_size=validation,
+        validation_seed=data.split_seed,
+        min_train_cases=MIN_TRAIN_CASES,
+    )
+    if data.digest is not None and ready.description.digest != data.digest:
+        raise SequenceError(
+            f"{raw.where}: its content changed (digest {ready.description.digest}, the study"
+            f" was read with {data.digest}); run the study again to train on the new content"
+            " (its runs get new run_keys), or restore the file"
+        )
+    return ready
+
+
+def pin(data: DataConfig) -> DataConfig:
+    """`data` with its task and content hash set, as a run's identity holds them (MNIST and
+    data already pinned: unchanged)."""
+    if data.is_mnist or (data.digest is not None and data.task is not None):
+        return data
+    description = prepared(data).description
+    return data.model_copy(update={"task": description.task, "digest": description.digest})
+
+
+def task_of(data: DataConfig) -> str:
+    """classification or regression: as the study says, else as the data's target shows."""
+    return data.task or ("classification" if data.is_mnist else pin(data).task or "")
+
+
+def data_problems(study: Study, sections: list[DataConfig]) -> list[str]:
+    """Each of the study's data sections read and checked (one line each where it cannot be
+    used), and one task for all of them: a study compares by one objective."""
+    problems, tasks = [], {}
+    for data in sections:
+        try:
+            tasks[task_of(data)] = data
+        except SequenceError as err:
+            problems.append(f"data: {err}")
+    if not problems and len(tasks) > 1:
+        problems.append(
+            "data: the study mixes classification and regression data; a study compares by"
+            " one objective, so put each task in a study of its own"
+        )
+    if not problems and "regression" in tasks:  # read and checked, but not yet trained
+        where = tasks["regression"].archive or tasks["regression"].file
+        problems.append(
+            f"data: {where} is a regression task, which the suite reads but does not train yet"
+            " (its linear head, RMSE objective and report come next); give a classification"
+            " dataset"
+        )
+    return problems
