@@ -32,7 +32,8 @@ def test_padding_never_changes_a_prediction(tmp_path, backend):
     # Masked data always trains rolled (suite.train.execution): Keras's unrolled loop returns
     # a masked backward layer's sequence out of order, which a stacked model then reads.
     results = {name: r for name, r in every.items() if name.endswith("-rolled")}
-    assert max(r["masked"] for n, r in every.items() if "-bi-2L-unrolled" in n) > 1e-3
+    if backend == "tensorflow":  # the defect is TensorFlow's unrolled loop's alone
+        assert max(r["masked"] for n, r in every.items() if "-bi-2L-unrolled" in n) > 1e-3
     largest = max(r["masked"] for r in results.values())
     assert largest <= TOLERANCE, {k: r["masked"] for k, r in results.items()}
     # The control: the same padded input without the mask changes every prediction.

@@ -98,6 +98,8 @@ def test_grid_keys_cover_model_and_training_fields():
         "learning_rate",
         "seed",
         "view",
+        "archive",
+        "file",
         "backend",
     } == set(GRID_SECTIONS)
 

@@ -49,10 +49,10 @@ BY_VAL_LOSS = selection(Objective("val_loss"))
 
 def chance_of(group: pd.DataFrame) -> float:
     """The accuracy of guessing uniformly among the runs' classes (MNIST's ten by default)."""
-    classes = pd.to_numeric(group.get(CLASSES_PARAM), errors="coerce")
-    if classes is None or classes.isna().all():
+    if CLASSES_PARAM not in group:
         return CHANCE_ACCURACY
-    return 1.0 / float(classes.dropna().iloc[0])
+    classes = pd.to_numeric(group[CLASSES_PARAM], errors="coerce").dropna()
+    return 1.0 / float(classes.iloc[0]) if len(classes) and classes.iloc[0] > 0 else CHANCE_ACCURACY
 
 
 def near_chance(accuracy: float, chance: float = CHANCE_ACCURACY) -> bool:
