@@ -66,7 +66,11 @@ def test_a_users_file_trains_is_recorded_and_an_edit_gets_new_runs(tmp_path):
     assert recorded["cases"] == {"train": 48, "validation": 12, "test": 15}  # 20% held out
     assert (recorded["min_length"], recorded["max_length"]) == (4, 8)
     inputs = run.inputs.dataset_inputs
-    assert sorted(i.dataset.name for i in inputs) == ["moves-test", "moves-train", "moves-validation"]
+    assert sorted(i.dataset.name for i in inputs) == [
+        "moves-test",
+        "moves-train",
+        "moves-validation",
+    ]
     digests = {tag.value for i in inputs for tag in i.tags if tag.key == "content_digest"}
     assert digests == {recorded["digest"]}
     assert run.data.metrics["test_accuracy"] * 15 == pytest.approx(
