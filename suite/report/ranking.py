@@ -105,6 +105,7 @@ def leaderboard(
     rows = []
     for (study, config), group in finished.groupby(["study", "config"], sort=False):
         summary = mean_ci(group["test_accuracy"])
+        chance = chance_of(group)
         rows.append(
             {
                 "study": study,
@@ -116,8 +117,8 @@ def leaderboard(
                 "test_accuracy_std": summary["std"],
                 "ci_low": summary["ci_low"],
                 "ci_high": summary["ci_high"],
-                "near_chance": near_chance(summary["mean"], chance_of(group)),
-                "chance": chance_of(group),
+                "near_chance": near_chance(summary["mean"], chance),
+                "chance": chance,
                 "best_val_accuracy": group["best_val_accuracy"].mean(),
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),

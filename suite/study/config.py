@@ -103,12 +103,12 @@ class DataConfig(_Frozen):
     archive: str | None = None
     file: str | None = None
     # classification or regression; None: inferred from the target (suite.sequences.prepare)
-    # and set when the study is read, so a run's identity always names it.
+    # and set on each run's data (suite.study.sequences.pin), so its identity names it.
     task: Task | None = None
     fill_missing: Literal["zero", "previous"] | None = None  # NaN inside a series: else refused
     split_seed: Seed = 0  # the stratified validation holdout's (and a missing test split's)
-    # The content hash of the sequences as read, set when the study is read: a changed file
-    # gets new run_keys, and a file that changes mid-study is refused (suite.study.sequences).
+    # The content hash of the sequences as read, set on each run's data (`pin`): a changed
+    # file gets new run_keys, and one that changes mid-study is refused (suite.study.sequences).
     digest: str | None = None
     view: Literal["rows", "pixels", "permuted"] = "rows"
     validation: Literal["holdout", "test"] = "holdout"

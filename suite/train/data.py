@@ -176,8 +176,8 @@ def split_digest(config: DataConfig, split: str) -> str:
 def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str], list[dict]]:
     """(datasets, contexts, tags) for `mlflow.log_inputs`: one MLflow dataset per split.
 
-    `mlflow.data.from_numpy` reads only shapes and dtypes here: the digest is given, computed
-    from the checksums above rather than by hashing the arrays again.
+    `mlflow.data.from_numpy` reads only shapes and dtypes here: the digest is given (MNIST's
+    from the checksums above, other data's from its content hash), not hashed again.
     """
     import mlflow.data
 
@@ -186,67 +186,45 @@ def split_datasets(config: DataConfig, splits: Splits) -> tuple[list, list[str],
         "validation": (splits.x_val, splits.y_val),
         "test": (splits.x_test, splits.y_test),
     }
-    if splits.description is not None:
-        return _sequence_datasets(splits.description, arrays)
     datasets, contexts, tags = [], [], []
     for split, (x, y) in arrays.items():
-        source, start, end = split_bounds(config)[split]
+        source, name, digest, split_tags = _dataset_identity(
+            config, splits.description, split, cases=len(y)
+        )
         with warnings.catch_warnings():
             # MLflow registers its local-file source under two schemes ("" and "file") and
             # warns that a path matches both; the two are one class, so nothing is ambiguous.
             warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways")
-            dataset = mlflow.data.from_numpy(
-                x,
-                targets=y,
-                source=str(mnist_path()),
-                name=DatasetInput.name(config.view, split),
-                digest=split_digest(config, split),
-            )
+            dataset = mlflow.data.from_numpy(x, targets=y, source=source, name=name, digest=digest)
         datasets.append(dataset)
         contexts.append(DatasetInput.CONTEXTS[split])
-        tags.append(
-            {
-                DatasetInput.VIEW: config.view,
-                DatasetInput.IMAGES: str(len(y)),
-                DatasetInput.SLICE: f"{source}[{start}:{end}]",
-            }
-        )
+        tags.append(split_tags)
     return datasets, contexts, tags
 
 
-def _sequence_datasets(
-    description: Description, arrays: dict[str, tuple[np.ndarray, np.ndarray]]
-) -> tuple[list, list[str], list[dict]]:
-    """An archive's or a file's splits as MLflow datasets: the data's name, its source, the
-    prepared arrays' shapes and the content hash of what was read (one for the three splits,
-    each told apart by its context and a hash of its own arrays)."""
-    import mlflow.data
-
-    datasets, contexts, tags = [], [], []
-    for split, (x, y) in arrays.items():
-        split_digest = hashlib.sha256(
-            f"{description.digest}:{split}:{description.as_dict()}".encode()
-        ).hexdigest()[:10]
-        with warnings.catch_warnings():  # as in split_datasets
-            warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways")
-            datasets.append(
-                mlflow.data.from_numpy(
-                    x,
-                    targets=y,
-                    source=description.path,
-                    name=f"{description.name}-{split}",
-                    digest=split_digest,
-                )
-            )
-        contexts.append(DatasetInput.CONTEXTS[split])
-        tags.append(
-            {
-                DatasetInput.SOURCE: description.source,
-                DatasetInput.CONTENT: description.digest,
-                DatasetInput.CASES: str(len(y)),
-            }
-        )
-    return datasets, contexts, tags
+def _dataset_identity(
+    config: DataConfig, description: Description | None, split: str, *, cases: int
+) -> tuple[str, str, str, dict[str, str]]:
+    """(source, name, digest, tags) of one split's MLflow dataset: MNIST's view and slice, or
+    an archive's or file's name, source and content hash (the split's digest also covers how
+    it was cut: the split seed and sizes are in the description)."""
+    if description is None:
+        array, start, end = split_bounds(config)[split]
+        tags = {
+            DatasetInput.VIEW: config.view,
+            DatasetInput.IMAGES: str(cases),
+            DatasetInput.SLICE: f"{array}[{start}:{end}]",
+        }
+        name = DatasetInput.name(config.view, split)
+        return str(mnist_path()), name, split_digest(config, split), tags
+    cut = f"{description.digest}:{split}:{description.as_dict()}"
+    tags = {
+        DatasetInput.SOURCE: description.source,
+        DatasetInput.CONTENT: description.digest,
+        DatasetInput.CASES: str(cases),
+    }
+    digest = hashlib.sha256(cut.encode()).hexdigest()[:10]
+    return description.path, f"{description.name}-{split}", digest, tags
 
 
 def pixel_permutation(seed: int) -> np.ndarray:
