@@ -1,0 +1,104 @@
+"""The suite on archive data computes what a plain Keras script computes on the same arrays:
+JapaneseVowels (series of 7 to 29 steps, padded and masked), every cell and direction, two
+layers, same seed. The arrays are the suite's prepared ones (their reading, split, scale and
+padding are tests/test_sequences.py's to check): this compares the training alone.
+
+Tolerances as in tests/test_parity.py: Keras's defaults (`execution: plain`) bit for bit; the
+suite's default equal but for the validation loss, a mean over one large batch instead of
+several small ones (float32 rounding: rtol 1e-6). Masked models never unroll. The test accuracy
+is compared as float32: Keras averages in float32, the suite counts in float64.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+
+from suite.sequences import PAD_VALUE
+from suite.study.config import DataConfig
+from suite.train.data import load_splits
+from suite.train.fit import execution_for, train
+from tests.conftest import make_spec
+
+DATA = DataConfig(archive="JapaneseVowels")
+UNITS, EPOCHS, BATCH, SEED = 8, 2, 32, 11
+PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
+
+
+@functools.cache
+def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
+    """A plain script: Masking, two recurrent layers with Dropout, Dense(9), Adam, fit."""
+    splits = load_splits(DATA)
+    layer = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+             "gru": keras.layers.GRU}[cell]  # fmt: skip
+
+    def recurrent(**kwargs):
+        inner = layer(UNITS, **kwargs)
+        return keras.layers.Bidirectional(inner) if bidirectional else inner
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(29, 12)),
+            keras.layers.Masking(mask_value=PAD_VALUE),
+            recurrent(return_sequences=True),
+            keras.layers.Dropout(0.2),
+            recurrent(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(9, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        verbose=0,
+    ).history
+    _, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=BATCH, verbose=0)
+    return history, float(test_accuracy)
+
+
+def suite_result(cell: str, bidirectional: bool, execution: str):
+    spec = make_spec(
+        study="parity",
+        seed=SEED,
+        cell=cell,
+        bidirectional=bidirectional,
+        layers=2,
+        units=UNITS,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=1e-3,
+        execution=execution,
+    ).model_copy(update={"data": DATA})
+    splits = load_splits(DATA)
+    plan = execution_for(spec, splits)
+    assert not plan.unroll  # masked data is never unrolled
+    return train(spec, splits, execution=plan)[1]
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
+def test_masked_archive_runs_equal_plain_keras(cell, bidirectional):
+    history, test_accuracy = plain_keras(cell, bidirectional)
+    plain = suite_result(cell, bidirectional, "plain")
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert plain.history[name] == [float(v) for v in history[name]], name
+    # Keras's accuracy is a float32 mean, the suite's a float64 count over 370: the same
+    # count of right answers rounds to the same float32 (one answer more is 1/370 apart).
+    assert np.float32(plain.test_accuracy) == np.float32(test_accuracy)
+    fast = suite_result(cell, bidirectional, "fast")
+    for name in ("loss", "accuracy", "val_accuracy"):
+        assert fast.history[name] == [float(v) for v in history[name]], name
+    np.testing.assert_allclose(fast.history["val_loss"], history["val_loss"], rtol=1e-6)
+    assert np.float32(fast.test_accuracy) == np.float32(test_accuracy)
