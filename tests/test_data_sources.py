@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from suite.sequences import SequenceError
 from tests.conftest import FAST, assert_refused, child_runs, deep_merge, run_cli, store_client
 
 LABELS = np.array(["walk", "run", "sit"])
@@ -101,12 +102,22 @@ def _one_class(path: Path) -> None:
     np.savez(path, x_train=np.ones((20, 5, 1)), y_train=np.zeros(20, dtype=int))
 
 
+def _larger_than_memory(path: Path) -> None:
+    """A sparse file as large as all the memory available: no disk is used, and only its size
+    (os.stat) is read before it is refused."""
+    import psutil
+
+    with path.open("wb") as handle:
+        handle.truncate(psutil.virtual_memory().available)
+
+
 BAD_DATA = {
     "missing file": (None, {"file": "absent.npz"}, "absent.npz"),
     "object array": (_object_npz, {"file": "bad.npz"}, "pickle"),
     "NaN inside a series": (_nan_inside, {"file": "bad.npz"}, "fill_missing"),
     "one class": (_one_class, {"file": "bad.npz"}, "class"),
     "unknown archive": (None, {"archive": "NoSuchSet"}, "JapaneseVowels"),
+    "larger than memory": (_larger_than_memory, {"file": "bad.npz"}, "of memory available"),
     "MNIST's view beside an archive": (
         None,
         {"archive": "GunPoint", "view": "pixels"},
@@ -136,3 +147,11 @@ def test_a_dry_run_describes_each_dataset(tmp_path):
         " 12 channels, 9 classes" in " ".join(result.stdout.split())
     )
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_the_size_limit_is_a_quarter_of_the_memory_available():
+    from suite.sequences.read import refuse_too_large
+
+    refuse_too_large("a.npz", 250, available=1000)  # exactly a quarter: read
+    with pytest.raises(SequenceError, match=r"^a\.npz: is 0\.0 GiB, more than a quarter"):
+        refuse_too_large("a.npz", 251, available=1000)
