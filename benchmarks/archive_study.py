@@ -73,6 +73,8 @@ def plain_wall(runs: list, epochs: int, arrays: Path) -> tuple[float, list[float
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
         )  # fmt: skip
         accuracies.append(float(result.stdout.strip().splitlines()[-1]))
+        seconds = time.perf_counter() - start
+        print(f"  plain run {len(accuracies)}/{len(runs)}: {seconds:.0f} s so far", flush=True)
     return time.perf_counter() - start, accuracies
 
 

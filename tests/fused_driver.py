@@ -2,8 +2,9 @@
 OUT.json CELL ...`): each cell's seeds trained separately by `suite.train.fit.train` (Keras's
 own `fit`) and together by `suite.train.fused.train_together`, with each of its programs
 (map on one CPU device; map over two and over three CPU devices side by side, the two-lane
-one padded with a copy of a member; vmap); writes every result, and how many of the lanes'
-executables were loaded onto their device rather than compiled again."""
+one padded with a copy of a member; vmap), on MNIST or on masked archive data; writes every
+result, and how many of the lanes' executables were loaded onto their device rather than
+compiled again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import replace
 
 import jax
 
+from suite.study.config import DataConfig
 from suite.train import lanes as lanes_module
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
@@ -53,9 +55,15 @@ RETARGET, lanes_module.retarget = lanes_module.retarget, _counted_retarget
 
 
 def main(out: str, cells: list[str]) -> None:
+    """`cells`: each a cell, or CELL:vowels for JapaneseVowels (variable lengths, masked)."""
     found: dict[str, dict] = {"retargeted": {}}
-    for cell in cells:
+    for name in cells:
+        cell, _, data = name.partition(":")
         specs = [make_spec(cell=cell, seed=seed, backend="jax", **TINY) for seed in SEEDS]
+        if data == "vowels":
+            vowels = DataConfig(archive="JapaneseVowels")
+            specs = [spec.model_copy(update={"data": vowels}) for spec in specs]
+        cell = name
         splits = load_splits(specs[0].data)
         execution = execution_for(specs[0], splits)
         found[cell] = {"separate": [_result(*train(s, splits, execution=execution)) for s in specs]}
