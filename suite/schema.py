@@ -70,8 +70,10 @@ class Metric:
     EPOCH_SECONDS = "epoch_seconds"
     CURVES = ("loss", "accuracy", "val_loss", "val_accuracy", EPOCH_SECONDS)  # step = epoch
     TEST_ACCURACY = "test_accuracy"
+    TEST_RMSE = "test_rmse"  # a regression run's (suite.schema.Measure)
     TEST_LOSS = "test_loss"
     BEST_VAL_ACCURACY = "best_val_accuracy"
+    BEST_VAL_RMSE = "best_val_rmse"
     BEST_EPOCH = "best_epoch"
     EPOCHS_TRAINED = "epochs_trained"
     PARAM_COUNT = "param_count"
@@ -218,14 +220,68 @@ class Objective:
         return float(value) if self.maximise else -float(value)
 
 
+MEASURE_OF_TASK: dict[str, str] = {"classification": "accuracy", "regression": "rmse"}
+MEASURE_WORDS = {"accuracy": "accuracy", "rmse": "RMSE"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a task's runs measure beside their loss, on every split: accuracy for classes, the
+    root mean squared error (in the target's own units) for a regression target. It names a
+    run's curves, its test metric and its best validation value, and says them in words; the
+    Objective says which validation metric selects (this measure's, unless a search names
+    val_loss). Every name that said "accuracy" before regression existed is this measure's."""
+
+    task: Task = "classification"
+
+    @classmethod
+    def of(cls, task: str | None) -> Measure:
+        return cls("regression" if task == "regression" else "classification")
+
+    @property
+    def name(self) -> str:
+        """Keras's metric name: accuracy, rmse."""
+        return MEASURE_OF_TASK[self.task]
+
+    @property
+    def words(self) -> str:
+        """As text says it: accuracy, RMSE."""
+        return MEASURE_WORDS[self.name]
+
+    @property
+    def curves(self) -> tuple[str, ...]:
+        """The per-epoch metrics a run logs (step = epoch)."""
+        return ("loss", self.name, "val_loss", f"val_{self.name}", Metric.EPOCH_SECONDS)
+
+    @property
+    def test(self) -> str:
+        """The run's test-set metric: test_accuracy, test_rmse."""
+        return f"test_{self.name}"
+
+    @property
+    def best_val(self) -> str:
+        """Its best epoch's validation value: best_val_accuracy, best_val_rmse."""
+        return f"best_val_{self.name}"
+
+    @property
+    def objective(self) -> Objective:
+        """Comparing by this measure on validation data: the task's default objective."""
+        return Objective.default_for(self.task)
+
+    @property
+    def maximise(self) -> bool:
+        return self.objective.maximise
+
+
 @dataclass(frozen=True)
 class TrialResult:
     """A finished run's result as its Optuna trial carries it (user attributes): built here,
     whether the run trained in this worker or was taken over from MLflow's record."""
 
     mlflow_run_id: str
-    test_accuracy: float | None = None
-    best_val_accuracy: float | None = None
+    measure: Measure = Measure()  # names the test and best validation values below
+    test_value: float | None = None  # test_accuracy, test_rmse
+    best_val_value: float | None = None  # best_val_accuracy, best_val_rmse
     train_seconds: float | None = None
     best_epoch: int | None = None
     run_seconds: float | None = None  # claim to close (or MLflow's start to end)
@@ -235,8 +291,8 @@ class TrialResult:
 
     def attributes(self) -> dict[str, float | str]:
         values: dict[str, float | str | None] = {
-            Metric.TEST_ACCURACY: self.test_accuracy,
-            Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            self.measure.test: self.test_value,
+            self.measure.best_val: self.best_val_value,
             **(dict([self.selection]) if self.selection else {}),
             Metric.TRAIN_SECONDS: self.train_seconds,
             Metric.BEST_EPOCH: self.best_epoch,

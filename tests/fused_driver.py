@@ -34,7 +34,7 @@ def _result(model, result) -> dict:
     return {
         "history": result.history,
         "test_loss": result.test_loss,
-        "test_accuracy": result.test_accuracy,
+        "test_accuracy": result.test_value,
         "confusion": result.confusion,
         "best_epoch": result.best_epoch,
         "param_count": result.param_count,

@@ -52,7 +52,7 @@ def test_a_run_compared_by_val_loss_records_its_best_epoch_by_val_loss():
     losses = result.history["val_loss"]
     assert result.best_epoch == int(np.argmin(losses)) + 1  # numpy's, not the objective's
     assert result.best_value == min(losses)
-    assert result.best_val_accuracy == max(result.history["val_accuracy"])
+    assert result.best_val_value == max(result.history["val_accuracy"])
     assert result.final_metrics()["best_val_loss"] == min(losses)
 
 

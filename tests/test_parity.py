@@ -139,7 +139,7 @@ def test_default_path_equals_plain_keras(cell, bidirectional):
     for name in ("loss", "accuracy", "val_accuracy"):
         assert result.history[name] == [float(v) for v in history[name]], name
     np.testing.assert_allclose(result.history["val_loss"], history["val_loss"], rtol=1e-6)
-    assert result.test_accuracy == test_accuracy
+    assert result.test_value == test_accuracy
 
 
 @pytest.mark.parametrize(("cell", "bidirectional"), PAIRS)
@@ -149,7 +149,7 @@ def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional):
     assert plan.mode == "plain" and plan.validation_batch_size is None and not plan.unroll
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert result.history[name] == [float(v) for v in history[name]], name
-    assert result.test_accuracy == test_accuracy
+    assert result.test_value == test_accuracy
 
 
 @pytest.mark.parametrize(("cell", "bidirectional"), [p for p in PAIRS if p[0] != "gru"])
@@ -162,7 +162,7 @@ def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional):
         np.testing.assert_allclose(result.history[name], history[name], rtol=1e-5, err_msg=name)
     for name in ("accuracy", "val_accuracy"):
         assert result.history[name] == [float(v) for v in history[name]], name
-    assert result.test_accuracy == test_accuracy
+    assert result.test_value == test_accuracy
 
 
 def test_execution_is_not_part_of_the_run_key():

@@ -96,9 +96,9 @@ def test_masked_archive_runs_equal_plain_keras(cell, bidirectional):
         assert plain.history[name] == [float(v) for v in history[name]], name
     # Keras's accuracy is a float32 mean, the suite's a float64 count over 370: the same
     # count of right answers rounds to the same float32 (one answer more is 1/370 apart).
-    assert np.float32(plain.test_accuracy) == np.float32(test_accuracy)
+    assert np.float32(plain.test_value) == np.float32(test_accuracy)
     fast = suite_result(cell, bidirectional, "fast")
     for name in ("loss", "accuracy", "val_accuracy"):
         assert fast.history[name] == [float(v) for v in history[name]], name
     np.testing.assert_allclose(fast.history["val_loss"], history["val_loss"], rtol=1e-6)
-    assert np.float32(fast.test_accuracy) == np.float32(test_accuracy)
+    assert np.float32(fast.test_value) == np.float32(test_accuracy)

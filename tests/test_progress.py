@@ -28,7 +28,7 @@ def test_a_terminal_shows_runs_epochs_and_the_estimated_time_left():
         assert "eta 30 min" in screen(progress, out)  # 10 + 20 minutes, the first just begun
         progress.epoch_ended(0, {"val_accuracy": 0.5})
         text = screen(progress, out)
-        assert "epoch 1/2  val_acc 0.5000" in text and first.label in text
+        assert "epoch 1/2  val_accuracy 0.5000" in text and first.label in text
         progress.run_ended(first, RunStatus.TRAINED, "test_acc 0.9000")
         progress.set_done(1)
         progress.set_estimates({second.run_key: 1200.0})

@@ -168,13 +168,13 @@ def _print_runs(outcome: StudyOutcome, console: Console) -> None:
     table.add_column("run")
     table.add_column("status")
     table.add_column(outcome.study.objective.short, justify="right")
-    table.add_column("test accuracy", justify="right")
+    table.add_column(f"test {outcome.study.measure.words}", justify="right")
     table.add_column("train s", justify="right")
     for run in outcome.runs:
         validation = "" if run.value is None else f"{run.value:.4f}"
-        accuracy = "" if run.test_accuracy is None else f"{run.test_accuracy:.4f}"
+        tested = "" if run.test_value is None else f"{run.test_value:.4f}"
         seconds = "" if run.seconds is None else f"{run.seconds:.1f}"
-        table.add_row(run.spec.label, run.status, validation, accuracy, seconds)
+        table.add_row(run.spec.label, run.status, validation, tested, seconds)
     console.print(table)
 
 
@@ -184,7 +184,7 @@ def print_next_steps(study: Study, console: Console, *, source_file: str) -> Non
 
     console.print(
         f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
-        " validation accuracy, test accuracy as its estimate)",
+        f" {study.objective.words}, test {study.measure.words} as its estimate)",
         highlight=False,
         markup=False,  # the path is the user's, brackets and all
         soft_wrap=True,  # commands and links stay whole lines, to copy

@@ -24,7 +24,7 @@ class RunStatus(enum.StrEnum):
 class RunOutcome:
     spec: RunSpec
     status: RunStatus
-    test_accuracy: float | None = None
+    test_value: float | None = None  # its test accuracy, or test RMSE (spec.measure)
     value: float | None = None  # the best epoch's value of the study's objective: what ranks
     seconds: float | None = None
     mlflow_run_id: str | None = None

@@ -115,7 +115,7 @@ def grid_outcomes(
                 RunOutcome(
                     spec,
                     RunStatus.DONE_BEFORE if spec.run_key in done_before else newly_done,
-                    test_accuracy=item.attributes.get(Metric.TEST_ACCURACY),
+                    test_value=item.attributes.get(spec.measure.test),
                     value=item.attributes.get(spec.compared_by.column),
                     seconds=item.attributes.get(Metric.TRAIN_SECONDS),
                     mlflow_run_id=item.attributes.get(TrialAttr.MLFLOW_RUN_ID),

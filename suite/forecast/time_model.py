@@ -245,7 +245,7 @@ def probe(spec: RunSpec) -> Probe:
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
     model = build_model(spec, unroll=execution.unroll)
-    compile_model(model, spec.training)
+    compile_model(model, spec)
     ends: list[float] = []
 
     class StepClock(keras.callbacks.Callback):

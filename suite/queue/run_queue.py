@@ -219,7 +219,9 @@ class RunQueue:
                 if self.recorded is not None and spec.run_key in self.recorded:
                     # The record wins, except for the trial's own claim-to-close seconds,
                     # which MLflow's start-to-end only stands in for where the trial has none.
-                    recorded = self.recorded[spec.run_key].trial_result(self.study.objective)
+                    recorded = self.recorded[spec.run_key].trial_result(
+                        self.study.objective, self.study.measure
+                    )
                     recorded = recorded.attributes()
                     if TrialAttr.RUN_SECONDS in attrs:
                         recorded.pop(TrialAttr.RUN_SECONDS, None)
@@ -266,7 +268,7 @@ class RunQueue:
             return
         attrs = {
             **queue_attributes(spec),
-            **run.trial_result(self.study.objective).attributes(),
+            **run.trial_result(self.study.objective, self.study.measure).attributes(),
         }
         params = {name: spec.value_of(name) for name in self.distributions}
         try:

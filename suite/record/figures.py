@@ -24,10 +24,12 @@ def plot_curve(axes: Axes, label: str, history: dict[str, list[float]], metric: 
     axes.legend()
 
 
-def curve_figures(label: str, history: dict[str, list[float]]) -> dict[str, Figure]:
-    """{'loss': Figure, 'accuracy': Figure}: train and validation per epoch."""
+def curve_figures(
+    label: str, history: dict[str, list[float]], measure: str = "accuracy"
+) -> dict[str, Figure]:
+    """{'loss': Figure, 'accuracy' (or 'rmse'): Figure}: train and validation per epoch."""
     figures = {}
-    for metric in ("loss", "accuracy"):
+    for metric in ("loss", measure):
         figure, axes = plt.subplots(figsize=(6, 4), layout="constrained")
         plot_curve(axes, label, history, metric)
         figures[metric] = figure

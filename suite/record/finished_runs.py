@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from suite.record.run_identity import RunIdentity
-from suite.schema import Metric, Objective, Role, Status, Tag, TrialResult
+from suite.schema import Measure, Metric, Objective, Role, Status, Tag, TrialResult
 from suite.stores.experiment import existing_experiment
 from suite.study.config import RunSpec, Study
 
@@ -34,7 +34,9 @@ class RecordedRun:
     end_time: int  # ms since the epoch: the latest finished run of a key is its result
     start_time: int = 0  # ms since the epoch
 
-    def trial_result(self, objective: Objective | None = None) -> TrialResult:
+    def trial_result(
+        self, objective: Objective | None = None, measure: Measure | None = None
+    ) -> TrialResult:
         """The result a trial of this run carries, as if this worker had trained it: its run
         seconds are MLflow's, start to end (what the time model learns from); with its value
         for `objective` where the record holds it."""
@@ -42,10 +44,12 @@ class RecordedRun:
         ran = (
             (self.end_time - self.start_time) / 1000 if self.start_time and self.end_time else None
         )
+        measure = measure or Measure()
         return TrialResult(
             mlflow_run_id=self.run_id,
-            test_accuracy=self.metrics.get(Metric.TEST_ACCURACY),
-            best_val_accuracy=self.metrics.get(Metric.BEST_VAL_ACCURACY),
+            measure=measure,
+            test_value=self.metrics.get(measure.test),
+            best_val_value=self.metrics.get(measure.best_val),
             train_seconds=self.metrics.get(Metric.TRAIN_SECONDS),
             best_epoch=None if best_epoch is None else int(best_epoch),
             run_seconds=ran,

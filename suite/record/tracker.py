@@ -293,15 +293,18 @@ class Tracker:
         last_epoch = result.epochs_trained
         mlflow.log_metrics(result.final_metrics(), step=last_epoch)
         mlflow.set_tag(Tag.JIT, str(result.jit_compile).lower())
-        mlflow.log_text(confusion_json(result.confusion), Artifact.CONFUSION)
+        if result.confusion is not None:  # classes only
+            mlflow.log_text(confusion_json(result.confusion), Artifact.CONFUSION)
         if self.study.tracking.log_plots:
             from suite.record.figures import confusion_figure, curve_figures
 
-            for name, figure in curve_figures(spec.label, result.history).items():
+            figures = curve_figures(spec.label, result.history, result.measure.name)
+            for name, figure in figures.items():
                 mlflow.log_figure(figure, Artifact.curve_image(name))
-            mlflow.log_figure(
-                confusion_figure(spec.label, result.confusion), Artifact.CONFUSION_IMAGE
-            )
+            if result.confusion is not None:
+                mlflow.log_figure(
+                    confusion_figure(spec.label, result.confusion), Artifact.CONFUSION_IMAGE
+                )
         if self.study.tracking.log_model:
             log_keras_model(model, spec, step=last_epoch)
 
@@ -329,11 +332,13 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
                 params.update({f"{name}.{k}": v for k, v in value.items()})
             else:
                 params[name] = "none" if value is None else value
-    if not spec.data.is_mnist:  # what chance is (1 / classes), and which data it was
+    if not spec.data.is_mnist:  # which data it was, and what chance is on it
         description = spec.data.description
         params["dataset"] = description.name
-        if description.classes:
+        if description.classes:  # chance: 1 / classes
             params["classes"] = len(description.classes)
+        if description.target_scale is not None:  # chance: the RMSE of guessing the mean
+            params["target_std"] = description.target_scale[1]
     return params
 
 

@@ -29,6 +29,9 @@ class Description:
     stratified: bool  # every holdout kept the class proportions
     test_from_train: bool  # the file has no test split: held out from its training cases
     fill_missing: str | None
+    # regression: the training targets' mean and std (population), which the model's linear
+    # head puts back onto its standardised output; None for classes.
+    target_scale: tuple[float, float] | None = None
 
     @property
     def input_shape(self) -> tuple[int, int]:

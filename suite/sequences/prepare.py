@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from suite.sequences.description import Description
+from suite.sequences.errors import refusal
 from suite.sequences.raw import RawSequences, RawSplit
 from suite.sequences.scaling import (
     channel_stats,
@@ -104,6 +105,7 @@ def prepare(
         channels=raw.train.x.shape[2],
         classes=encoded.classes,
         target_range=_target_range(raw, rows, task=encoded.task),
+        target_scale=_target_scale(raw, rows, task=encoded.task),
         variable_length=bool(lengths.min() != lengths.max()),
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
@@ -178,3 +180,19 @@ def _target_range(raw: RawSequences, rows: Rows, *, task: str) -> tuple[float, f
         return None
     trained = raw.train.y[rows.train].astype(np.float64)
     return (float(trained.min()), float(trained.max()))
+
+
+def _target_scale(raw: RawSequences, rows: Rows, *, task: str) -> tuple[float, float] | None:
+    """The training targets' mean and population std (after the holdouts), for the model's
+    head; a target that never varies is refused: there is nothing to learn."""
+    if task != "regression":
+        return None
+    trained = raw.train.y[rows.train].astype(np.float64)
+    std = float(trained.std())
+    if not std > 0:
+        raise refusal(
+            raw.where,
+            f"every training target is {float(trained[0]):g}: a regression needs targets that vary",
+            "check the target column, or give more training cases",
+        )
+    return (float(trained.mean()), std)

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from suite.schema import Objective, ObjectiveMetric, Tag, Task, config_label, run_label
+from suite.schema import Measure, Objective, ObjectiveMetric, Tag, Task, config_label, run_label
 
 if typing.TYPE_CHECKING:
     from suite.sequences import Description
@@ -440,6 +440,11 @@ class Study(_Frozen):
         return Objective.default_for(self.task)
 
     @property
+    def measure(self) -> Measure:
+        """What the study's runs measure: accuracy, or RMSE for regression."""
+        return Measure.of(self.task)
+
+    @property
     def task(self) -> Task:
         """classification or regression: the study's, else inferred from its data's target."""
         from suite.study.sequences import task_of
@@ -551,6 +556,11 @@ class RunSpec(_Frozen):
     @property
     def compared_by(self) -> Objective:
         return Objective(self.objective)
+
+    @property
+    def measure(self) -> Measure:
+        """Accuracy, or RMSE for a regression target (the data's pinned task)."""
+        return Measure.of(self.data.task)
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""

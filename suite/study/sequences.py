@@ -72,11 +72,4 @@ def data_problems(study: Study, sections: list[DataConfig]) -> list[str]:
             "data: the study mixes classification and regression data; a study compares by"
             " one objective, so put each task in a study of its own"
         )
-    if not problems and "regression" in tasks:  # read and checked, but not yet trained
-        where = tasks["regression"].archive or tasks["regression"].file
-        problems.append(
-            f"data: {where} is a regression task, which the suite reads but does not train yet"
-            " (its linear head, RMSE objective and report come next); give a classification"
-            " dataset"
-        )
     return problems

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from suite.schema import Metric, Objective
-from suite.study.config import RunSpec, TrainingConfig
+from suite.schema import Measure, Metric, Objective
+from suite.study.config import RunSpec
 from suite.train import compiled
 from suite.train.data import Splits
 from suite.train.execution import Execution, choose_execution
@@ -22,49 +22,59 @@ if TYPE_CHECKING:
     import optuna
 
 EAGER_MAX_TIME_STEPS = 32  # the rows view: an eager pass over 28 steps is cheaper than a trace
-CURVES = Metric.CURVES
+
+
+@dataclass(frozen=True)
+class TestScores:
+    """A trained model's one pass over the test set."""
+
+    loss: float  # the training loss's formula: cross-entropy, or mean squared error
+    value: float  # the measure's: accuracy, or RMSE in the target's units
+    confusion: list[list[int]] | None  # [true class][predicted class] counts; None: regression
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    history: dict[str, list[float]]  # one value per trained epoch for each name in CURVES
+    history: dict[str, list[float]]  # one value per trained epoch for each of measure.curves
     test_loss: float
-    test_accuracy: float
-    confusion: list[list[int]]  # [true digit][predicted digit] counts on the test set
-    best_val_accuracy: float  # the highest of the run's validation accuracies
+    test_value: float  # test accuracy, or test RMSE (`measure`)
+    confusion: list[list[int]] | None  # [true class][predicted class]; None for regression
+    best_val_value: float  # the best of the run's validation accuracies (lowest RMSEs)
     best_epoch: int  # 1-based, by the run's objective: Keras's "Epoch best_epoch/epochs"
     param_count: int
     train_seconds: float
     jit_compile: bool  # what Keras resolved `jit_compile="auto"` to for this model
     objective: Objective = field(default_factory=Objective)
     best_value: float = math.nan  # the best epoch's value of the objective's metric
+    measure: Measure = field(default_factory=Measure)
 
     @classmethod
     def of(
         cls,
         model: keras.Model,
         history: dict[str, list[float]],
-        scores: tuple[float, float, list[list[int]]],
+        tested: TestScores,
         *,
         train_seconds: float,
         jit_compile: bool,
-        objective: Objective,
+        spec: RunSpec,
     ) -> TrainResult:
-        """The result of `model` trained to `history`, with its test `scores` (see `scores`);
-        its best epoch is the `objective`'s (the first epoch when every value is NaN)."""
-        test_loss, test_accuracy, confusion = scores
+        """The result of `model` trained to `history`, with its test scores; its best epoch
+        is the objective's of `spec` (the first epoch when every value is NaN)."""
+        objective, measure = spec.compared_by, spec.measure
         return cls(
             history=history,
-            test_loss=test_loss,
-            test_accuracy=test_accuracy,
-            confusion=confusion,
-            best_val_accuracy=Objective("val_accuracy").best_of(history["val_accuracy"]),
+            test_loss=tested.loss,
+            test_value=tested.value,
+            confusion=tested.confusion,
+            best_val_value=measure.objective.best_of(history[f"val_{measure.name}"]),
             best_epoch=objective.best_epoch(history[objective.metric]) or 1,
             param_count=int(model.count_params()),
             train_seconds=train_seconds,
             jit_compile=jit_compile,
             objective=objective,
             best_value=objective.best_of(history[objective.metric]),
+            measure=measure,
         )
 
     @property
@@ -74,8 +84,8 @@ class TrainResult:
     def final_metrics(self) -> dict[str, float]:
         return {
             Metric.TEST_LOSS: self.test_loss,
-            Metric.TEST_ACCURACY: self.test_accuracy,
-            Metric.BEST_VAL_ACCURACY: self.best_val_accuracy,
+            self.measure.test: self.test_value,
+            self.measure.best_val: self.best_val_value,
             self.objective.column: self.best_value,
             Metric.BEST_EPOCH: float(self.best_epoch),
             Metric.EPOCHS_TRAINED: float(self.epochs_trained),
@@ -118,19 +128,22 @@ class ReportToTrial(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def compile_model(
-    model: keras.Model, training: TrainingConfig, *, steps_per_execution: int = 1
-) -> None:
+def compile_model(model: keras.Model, spec: RunSpec, *, steps_per_execution: int = 1) -> None:
+    """Adam (or the study's optimiser) on the task's loss, measuring the task's measure:
+    cross-entropy and accuracy for classes, mean squared error and RMSE for a target."""
+    training = spec.training
     optimizer = keras.optimizers.get(
         {"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}}
     )
-    # Integer labels with the sparse loss: the same values as one-hot categorical
-    # cross-entropy, without materialising a one-hot copy of the labels.
+    if spec.measure.task == "regression":
+        loss: str = "mean_squared_error"
+        metrics: list = [keras.metrics.RootMeanSquaredError(name=spec.measure.name)]
+    else:
+        # Integer labels with the sparse loss: the same values as one-hot categorical
+        # cross-entropy, without materialising a one-hot copy of the labels.
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     model.compile(
-        optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
+        optimizer=optimizer, loss=loss, metrics=metrics, steps_per_execution=steps_per_execution
     )
 
 
@@ -151,25 +164,32 @@ def predict_all(model: keras.Model, x: np.ndarray, *, largest: int) -> np.ndarra
 
 
 def evaluate_once(
-    model: keras.Model, splits: Splits, batch_size: int
-) -> tuple[float, float, list[list[int]]]:
-    """Test loss, accuracy and confusion matrix from one prediction pass over the test set.
+    model: keras.Model, splits: Splits, batch_size: int, measure: Measure
+) -> TestScores:
+    """The test set's scores from one prediction pass over it.
 
     `model.evaluate` would give loss and accuracy but not the predictions the confusion
-    matrix needs, so one `predict` serves all three; the loss is Keras's sparse categorical
-    cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
+    matrix needs, so one `predict` serves all three.
     """
-    probabilities = predict_all(model, splits.x_test, largest=max(batch_size, 1024))
-    return scores(probabilities, splits.y_test)
+    outputs = predict_all(model, splits.x_test, largest=max(batch_size, 1024))
+    return scores(outputs, splits.y_test, measure)
 
 
-def scores(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float, list[list[int]]]:
-    """Loss, accuracy and confusion matrix of class probabilities against the true labels."""
-    picked = np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1 - 1e-7)
-    predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((probabilities.shape[1],) * 2, dtype=np.int64)
+def scores(outputs: np.ndarray, truth: np.ndarray, measure: Measure) -> TestScores:
+    """The model's `outputs` scored against the truth, in float64.
+
+    Classes: Keras's sparse categorical cross-entropy on probabilities (clipped to
+    [1e-7, 1 - 1e-7]), accuracy and the confusion matrix. Regression: mean squared error and
+    its root, over every test case."""
+    if measure.task == "regression":
+        error = outputs.reshape(len(truth)).astype(np.float64) - truth.astype(np.float64)
+        squared = float(np.mean(error**2))
+        return TestScores(squared, math.sqrt(squared), None)
+    picked = np.clip(outputs[np.arange(len(truth)), truth], 1e-7, 1 - 1e-7)
+    predicted = outputs.argmax(axis=1)
+    confusion = np.zeros((outputs.shape[1],) * 2, dtype=np.int64)
     np.add.at(confusion, (truth, predicted), 1)
-    return (
+    return TestScores(
         float(-np.log(picked.astype(np.float64)).mean()),
         float((predicted == truth).mean()),
         confusion.tolist(),
@@ -223,7 +243,7 @@ def train(
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
     fresh = build_model(spec, unroll=execution.unroll)
-    compile_model(fresh, spec.training, steps_per_execution=execution.steps_per_execution)
+    compile_model(fresh, spec, steps_per_execution=execution.steps_per_execution)
     model = compiled.model_for(spec, execution, fresh)
 
     every_epoch: list[keras.callbacks.Callback] = [EpochTimer(), *callbacks]
@@ -251,17 +271,20 @@ def train(
         )
         train_seconds = time.perf_counter() - start
         tested = evaluate_once(
-            model, splits, execution.validation_batch_size or spec.training.batch_size
+            model,
+            splits,
+            execution.validation_batch_size or spec.training.batch_size,
+            spec.measure,
         )
     except BaseException:
         compiled.forget()  # an interrupted or failed run's model is not a next run's start
         raise
-    history = {name: [float(v) for v in fitted.history[name]] for name in CURVES}
+    history = {name: [float(v) for v in fitted.history[name]] for name in spec.measure.curves}
     return model, TrainResult.of(
         model,
         history,
         tested,
         train_seconds=train_seconds,
         jit_compile=bool(model.jit_compile),
-        objective=spec.compared_by,
+        spec=spec,
     )

@@ -41,7 +41,7 @@ from suite.schema import Metric
 from suite.study.config import RunSpec, TrainingConfig
 from suite.train.data import Splits
 from suite.train.execution import Execution
-from suite.train.fit import CURVES, TrainResult, compile_model, scores
+from suite.train.fit import TrainResult, compile_model, scores
 from suite.train.lanes import LaneSteps, shares
 from suite.train.models import build_model
 
@@ -60,7 +60,7 @@ def _build_member(spec: RunSpec) -> _Member:
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(spec.seed)
     model = build_model(spec)
-    compile_model(model, spec.training)
+    compile_model(model, spec)
     model.optimizer.build(model.trainable_variables)  # no random draw: zeros and counters
     order = np.random.RandomState()
     order.set_state(np.random.get_state())
@@ -213,8 +213,9 @@ class _Program:
                 logs[i], validation[i] = self.test_step(lane.device, validation[i], data)
         return curves | {f"val_{name}": value for name, value in _per_member(lanes, logs).items()}
 
-    def probabilities(self, lanes: list[_Lane], x: np.ndarray) -> np.ndarray:
-        """Each member's class probabilities, (members, images, classes), in the batches
+    def outputs(self, lanes: list[_Lane], x: np.ndarray) -> np.ndarray:
+        """Each member's outputs (class probabilities, or its target), (members, cases,
+        outputs), in the batches
         `suite.train.fit.predict_all` uses for a separate run."""
         n = len(x)
         largest = max(self.execution.validation_batch_size or self.training.batch_size, 1024)
@@ -279,7 +280,8 @@ def train_together(
     size, count = len(splits.y_train), len(members)
     for member in members:  # fit's first look at the data draws one permutation, then drops it
         member.order.permutation(size)
-    history: list[dict[str, list[float]]] = [{name: [] for name in CURVES} for _ in members]
+    curve_names = specs[0].measure.curves
+    history: list[dict[str, list[float]]] = [{name: [] for name in curve_names} for _ in members]
     started = time.perf_counter()
     for epoch in range(training.epochs):
         epoch_start = time.perf_counter()
@@ -292,18 +294,18 @@ def train_together(
             for k in range(count)
         ]
         for member_history, logs in zip(history, each, strict=True):
-            for name in CURVES:
+            for name in curve_names:
                 member_history[name].append(logs[name])
         if epoch_ended is not None:
             epoch_ended(epoch, each)
     train_seconds = (time.perf_counter() - started) / count
-    probabilities = program.probabilities(lanes, splits.x_test)
+    outputs = program.outputs(lanes, splits.x_test)
     for lane in lanes:
         for j, k in enumerate(lane.distinct):
             lane.state.assign_to(models[k], j)
     results = []
     for k, model in enumerate(models):
-        tested = scores(probabilities[k], splits.y_test)
+        tested = scores(outputs[k], splits.y_test, specs[k].measure)
         # jit_compile: jax.jit, as Keras's "auto" resolves on JAX.
         result = TrainResult.of(
             model,
@@ -311,7 +313,7 @@ def train_together(
             tested,
             train_seconds=train_seconds,
             jit_compile=True,
-            objective=specs[k].compared_by,
+            spec=specs[k],
         )
         results.append((model, result))
     return results

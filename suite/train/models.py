@@ -1,5 +1,6 @@
-"""build_model(spec): the recurrent classifier a RunSpec describes. Pure: no data, no tracking
-(the data's shape and classes come from its description, read once per process)."""
+"""build_model(spec): the recurrent classifier (or regressor) a RunSpec describes. Pure: no
+data, no tracking (the data's shape, classes or target scale come from its description, read
+once per process)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ CELLS: dict[str, type[keras.layers.Layer]] = {
 
 
 def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
-    """`layers` x [cell (Bidirectional if asked), Dropout] then Dense(classes, softmax): ten
-    digits for MNIST, the data's classes otherwise.
+    """`layers` x [cell (Bidirectional if asked), Dropout] then the head: Dense(classes,
+    softmax), ten digits for MNIST, the data's classes otherwise; a linear one for a target.
 
     Every recurrent layer but the last returns its whole sequence, so the next one has a
     sequence to read; `units` counts per direction, as in Keras. `unroll` changes how Keras
@@ -39,6 +40,22 @@ def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
         if m.bidirectional:
             recurrent = keras.layers.Bidirectional(recurrent, name=f"bidirectional_{depth}")
         stack += [recurrent, keras.layers.Dropout(m.dropout, name=f"dropout_{depth}")]
-    head = "digit" if spec.data.is_mnist else "label"
-    stack.append(keras.layers.Dense(spec.data.outputs, activation="softmax", name=head))
+    stack += _head(spec)
     return keras.Sequential(stack, name=spec.label.replace("=", "_"))
+
+
+def _head(spec: RunSpec) -> list[keras.layers.Layer]:
+    """Dense(classes, softmax); for a regression target a linear Dense(1), then the training
+    targets' std and mean put back (a fixed Rescaling, not trained): the network learns the
+    standardised target, as its inputs are standardised, and its output, loss and RMSE are in
+    the target's own units."""
+    if spec.measure.task != "regression":
+        head = "digit" if spec.data.is_mnist else "label"
+        return [keras.layers.Dense(spec.data.outputs, activation="softmax", name=head)]
+    scale = spec.data.description.target_scale
+    assert scale is not None  # a regression's description always has it
+    mean, std = scale
+    return [
+        keras.layers.Dense(1, name="target"),
+        keras.layers.Rescaling(scale=std, offset=mean, name="target_units"),
+    ]

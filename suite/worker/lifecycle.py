@@ -33,7 +33,7 @@ from suite.errors import (
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
-from suite.schema import Metric, Status, TrialAttr, TrialResult
+from suite.schema import Status, TrialAttr, TrialResult
 from suite.study.config import RunSpec
 from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
@@ -72,7 +72,9 @@ def answer_from_record(
     """Close a claimed trial with the result MLflow already holds (its run was trained through
     another queue, or a search proposed a recorded point again): nothing trains."""
     session.queue.note_finished(run)
-    verdict = Verdict.finished(run.trial_result(spec.compared_by), value=value, pruned=run.pruned)
+    verdict = Verdict.finished(
+        run.trial_result(spec.compared_by, spec.measure), value=value, pruned=run.pruned
+    )
     try:
         session.queue.close(trial, verdict)
     except Superseded as err:
@@ -80,7 +82,7 @@ def answer_from_record(
     return RunOutcome(
         spec,
         RunStatus.DONE_ELSEWHERE,
-        test_accuracy=run.metrics.get(Metric.TEST_ACCURACY),
+        test_value=run.metrics.get(spec.measure.test),
         value=value,
         mlflow_run_id=run.run_id,
     )
@@ -197,13 +199,13 @@ def run_trial(
         progress.run_ended(spec, RunStatus.PRUNED, f"at epoch {pruned_after}")
         status = RunStatus.PRUNED
     else:
-        detail = f"test_acc {result.test_accuracy:.4f}"
+        detail = f"test {result.measure.words} {result.test_value:.4f}"
         progress.run_ended(spec, RunStatus.TRAINED, detail, seconds=seconds)
         status = RunStatus.TRAINED
     return RunOutcome(
         spec,
         status,
-        test_accuracy=result.test_accuracy,
+        test_value=result.test_value,
         value=result.best_value,
         seconds=result.train_seconds,
         mlflow_run_id=run_id,
@@ -254,8 +256,9 @@ def _train_and_track(
         shared = 0.0 if trained is None else trained[3]  # its share of the program
         trial_result = TrialResult(
             mlflow_run_id=run_id,
-            test_accuracy=result.test_accuracy,
-            best_val_accuracy=result.best_val_accuracy,
+            measure=result.measure,
+            test_value=result.test_value,
+            best_val_value=result.best_val_value,
             train_seconds=result.train_seconds,
             best_epoch=result.best_epoch,
             run_seconds=time.perf_counter() - started + shared,  # what estimates learn from

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ from rich.progress import (
 
 from suite.forecast.outcomes import RunStatus
 from suite.forecast.time_model import format_duration
+from suite.schema import Objective
 from suite.study.config import RunSpec
 
 
@@ -45,6 +47,7 @@ class StudyProgress:
         self._run_started = 0.0
         self._run_epochs = 0
         self._run_key: str | None = None
+        self._objective = Objective()  # the current run's: what its epochs show
         self._estimates: dict[str, float] | None = None  # seconds of each unfinished run
 
     def __enter__(self) -> StudyProgress:
@@ -80,6 +83,7 @@ class StudyProgress:
         self._run_key = spec.run_key
         self._run_started = time.perf_counter()
         self._run_epochs = spec.training.epochs
+        self._objective = spec.compared_by
         self.run_task = self.progress.add_task(
             spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}", eta=""
         )
@@ -92,14 +96,18 @@ class StudyProgress:
         self.progress.update(self.run_task, description=label)  # type: ignore[arg-type]
 
     def together_epoch_ended(self, epoch: int, each: list[dict[str, Any]]) -> None:
-        """An epoch of seeds trained together: the best member's validation accuracy."""
-        self.epoch_ended(epoch, max(each, key=lambda logs: logs.get("val_accuracy", 0.0)))
+        """An epoch of seeds trained together: the best member's value of the objective."""
+        metric = self._objective.metric
+        self.epoch_ended(
+            epoch, max(each, key=lambda logs: self._objective.score(logs.get(metric, math.nan)))
+        )
 
     def epoch_ended(self, epoch: int, logs: dict[str, Any]) -> None:
         assert self.run_task is not None
         status = f"epoch {epoch + 1}/{self._run_epochs}"
-        if "val_accuracy" in logs:
-            status += f"  val_acc {logs['val_accuracy']:.4f}"
+        metric = self._objective.metric
+        if metric in logs:
+            status += f"  {metric} {logs[metric]:.4f}"
         self.progress.update(self.run_task, completed=epoch + 1, status=status)
         self._show_eta()
 
