@@ -34,7 +34,7 @@ def _result(model, result) -> dict:
     return {
         "history": result.history,
         "test_loss": result.test_loss,
-        "test_accuracy": result.test_value,
+        "test_value": result.test_value,
         "confusion": result.confusion,
         "best_epoch": result.best_epoch,
         "param_count": result.param_count,
@@ -55,14 +55,15 @@ RETARGET, lanes_module.retarget = lanes_module.retarget, _counted_retarget
 
 
 def main(out: str, cells: list[str]) -> None:
-    """`cells`: each a cell, or CELL:vowels for JapaneseVowels (variable lengths, masked)."""
+    """`cells`: each a cell, or CELL:vowels for JapaneseVowels (variable lengths, masked), or
+    CELL:tecator for Tecator (a regression target: linear head, mean squared error, RMSE)."""
     found: dict[str, dict] = {"retargeted": {}}
     for name in cells:
         cell, _, data = name.partition(":")
         specs = [make_spec(cell=cell, seed=seed, backend="jax", **TINY) for seed in SEEDS]
-        if data == "vowels":
-            vowels = DataConfig(archive="JapaneseVowels")
-            specs = [spec.model_copy(update={"data": vowels}) for spec in specs]
+        archive = {"vowels": "JapaneseVowels", "tecator": "Tecator"}.get(data)
+        if archive is not None:
+            specs = [s.model_copy(update={"data": DataConfig(archive=archive)}) for s in specs]
         cell = name
         splits = load_splits(specs[0].data)
         execution = execution_for(specs[0], splits)

@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from suite.sequences import SequenceError
-from tests.conftest import FAST, assert_refused, child_runs, deep_merge, run_cli, store_client
+from tests.conftest import (
+    FAST,
+    assert_refused,
+    child_runs,
+    deep_merge,
+    run_cli,
+    store_client,
+    trials,
+)
 
 LABELS = np.array(["walk", "run", "sit"])
 
@@ -111,6 +119,10 @@ def _larger_than_memory(path: Path) -> None:
         handle.truncate(psutil.virtual_memory().available)
 
 
+def _constant_target(path: Path) -> None:
+    np.savez(path, x_train=np.ones((20, 5, 1)), y_train=np.full(20, 2.5))
+
+
 BAD_DATA = {
     "missing file": (None, {"file": "absent.npz"}, "absent.npz"),
     "object array": (_object_npz, {"file": "bad.npz"}, "pickle"),
@@ -123,7 +135,7 @@ BAD_DATA = {
         {"archive": "GunPoint", "view": "pixels"},
         "view only applies to MNIST",
     ),
-    "regression, not trained yet": (None, {"archive": "tecator"}, "regression"),
+    "a target that never varies": (_constant_target, {"file": "bad.npz"}, "targets that vary"),
 }
 
 
@@ -155,3 +167,43 @@ def test_the_size_limit_is_a_quarter_of_the_memory_available():
     refuse_too_large("a.npz", 250, available=1000)  # exactly a quarter: read
     with pytest.raises(SequenceError, match=r"^a\.npz: is 0\.0 GiB, more than a quarter"):
         refuse_too_large("a.npz", 251, available=1000)
+
+
+def write_regression_npz(path: Path) -> Path:
+    """80 training and 20 test series of 6 steps, 1 channel; the target is each series' mean
+    plus 10.25: non-whole numbers, so the task is read as regression."""
+    rng = np.random.default_rng(3)
+    x_train, x_test = rng.normal(size=(80, 6, 1)), rng.normal(size=(20, 6, 1))
+    y_train, y_test = x_train.mean(axis=(1, 2)) + 10.25, x_test.mean(axis=(1, 2)) + 10.25
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+@pytest.mark.slow
+def test_a_regression_target_trains_on_rmse_and_is_recorded_so(tmp_path):
+    write_regression_npz(tmp_path / "level.npz")
+    study = write_study(tmp_path, {"file": "level.npz"}, training={"epochs": 3})
+    first = run_cli(study, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = " ".join(first.stdout.split())
+    assert "the target holds non-whole numbers: treated as regression" in out
+    assert "val RMSE" in out and "test RMSE" in out and "accuracy" not in out
+    client = store_client(tmp_path)
+    runs = child_runs(client, "own")
+    assert len(runs) == 2 and {r.info.status for r in runs} == {"FINISHED"}
+    for run in runs:
+        metrics, params = run.data.metrics, run.data.params
+        assert params["task"] == "regression" and "classes" not in params
+        assert "test_accuracy" not in metrics and "best_val_accuracy" not in metrics
+        curve = [m.value for m in client.get_metric_history(run.info.run_id, "val_rmse")]
+        assert len(curve) == 3 and {"rmse", "val_loss"} <= set(metrics)
+        # Lower is better: the best epoch is numpy's argmin, the value its minimum.
+        assert metrics["best_val_rmse"] == min(curve)
+        assert metrics["best_epoch"] == int(np.argmin(curve)) + 1
+        assert metrics["test_loss"] == pytest.approx(metrics["test_rmse"] ** 2, rel=1e-12)
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert "confusion_matrix.json" not in artifacts
+    journal = trials(tmp_path, "own")
+    assert {t.value for t in journal} == {r.data.metrics["best_val_rmse"] for r in runs}
+    again = run_cli(study, cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to train" in again.stdout

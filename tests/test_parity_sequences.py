@@ -102,3 +102,79 @@ def test_masked_archive_runs_equal_plain_keras(cell, bidirectional):
         assert fast.history[name] == [float(v) for v in history[name]], name
     np.testing.assert_allclose(fast.history["val_loss"], history["val_loss"], rtol=1e-6)
     assert np.float32(fast.test_value) == np.float32(test_accuracy)
+
+
+TECATOR = DataConfig(archive="Tecator", task="regression")
+
+
+def plain_keras_regression(cell: str, bidirectional: bool) -> tuple[dict, np.ndarray]:
+    """A plain script for Tecator's fat content: two recurrent layers with Dropout, a linear
+    Dense(1) whose output is put back into the target's units by the training targets' mean
+    and std (a fixed Rescaling), mean squared error, Keras's RMSE metric."""
+    splits = load_splits(TECATOR)
+    targets = splits.y_train.astype(np.float64)  # the training cases left after the holdout
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+
+    def recurrent(**kwargs):
+        inner = layer(UNITS, **kwargs)
+        return keras.layers.Bidirectional(inner) if bidirectional else inner
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(100, 1)),
+            recurrent(return_sequences=True),
+            keras.layers.Dropout(0.2),
+            recurrent(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1),
+            keras.layers.Rescaling(scale=float(targets.std()), offset=float(targets.mean())),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="mean_squared_error",
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
+    history = model.fit(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        verbose=0,
+    ).history
+    return history, model.predict(splits.x_test, verbose=0)
+
+
+@pytest.mark.parametrize(("cell", "bidirectional"), [("lstm", False), ("gru", True)])
+def test_a_regression_run_equals_plain_keras(cell, bidirectional):
+    history, predicted = plain_keras_regression(cell, bidirectional)
+    truth = load_splits(TECATOR).y_test.astype(np.float64)
+    test_rmse = float(np.sqrt(np.mean((predicted[:, 0].astype(np.float64) - truth) ** 2)))
+    spec = make_spec(
+        study="parity",
+        seed=SEED,
+        cell=cell,
+        bidirectional=bidirectional,
+        layers=2,
+        units=UNITS,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=1e-3,
+        execution="plain",
+    ).model_copy(update={"data": TECATOR})
+    result = train(spec, load_splits(TECATOR))[1]
+    assert set(result.history) == {"loss", "rmse", "val_loss", "val_rmse", "epoch_seconds"}
+    for name in ("loss", "rmse", "val_loss", "val_rmse"):
+        assert result.history[name] == [float(v) for v in history[name]], name
+    # The same model's predictions scored by numpy here and by the suite; the suite predicts
+    # in other batches than `predict`'s default 32 (float32 sums: last digits only).
+    assert result.test_value == pytest.approx(test_rmse, rel=1e-6)
+    assert result.test_loss == pytest.approx(test_rmse**2, rel=1e-6)
+    assert result.confusion is None and result.measure.name == "rmse"
+    # Selected by validation RMSE, lowest first: the epoch numpy's argmin names.
+    assert result.best_epoch == int(np.argmin(history["val_rmse"])) + 1
+    # Keras's RMSE is the root of its MSE loss over the same cases (float32).
+    np.testing.assert_allclose(np.square(history["val_rmse"]), history["val_loss"], rtol=1e-5)

@@ -524,6 +524,9 @@ def test_standardisation_is_of_the_training_cases_real_steps_only(tmp_path):
     )
     assert description.target_range == (min(train_rows) + 0.5, max(train_rows) + 0.5)
     assert description.input_shape == (4, 2) and description.output_size == 1
+    # The head's scale: the kept training targets' mean and population std, by numpy.
+    kept = np.array(train_rows) + 0.5
+    assert description.target_scale == pytest.approx((kept.mean(), kept.std()), rel=1e-12)
 
 
 def test_equal_length_data_is_not_padded(tmp_path):

@@ -68,9 +68,9 @@ def slug(text: str) -> str:
 
 def _ranked(source: Source, collected: Collected) -> RankedStudy:
     """The study's runs ranked by the rule collect used to pick the best run's artifacts."""
-    selection = select_by(source.objective)
+    selection = select_by(source.ranks_by)
     runs = collected.runs[collected.runs["study"] == source.name]
-    return RankedStudy(source.name, rank(runs, selection), selection)
+    return RankedStudy(source.name, rank(runs, selection, source.measure), selection)
 
 
 def _study_section(
@@ -93,11 +93,13 @@ def _study_section(
             )
         )
         return section
-    tests = against_best(ranking.finished, ranking.board)
+    measure = ranking.measure
+    tests = against_best(ranking.finished, ranking.board, higher_is_better=measure.maximise)
     if race is not None:  # the race's answer, with its stated confidence, first
         section.blocks.append(race_headline(race))
-    section.blocks.append(Note(*headline(ranking.board, tests, selection)))  # the answer, first
-    section.blocks.append(Note(selection_rule(selection)))
+    answer = headline(ranking.board, tests, selection, measure)
+    section.blocks.append(Note(*answer))  # the answer, first
+    section.blocks.append(Note(selection_rule(selection, measure)))
     levels = _grid_levels(source)
     section.children += [
         leaderboard_section(
@@ -113,7 +115,7 @@ def _study_section(
     if has_budgets(ranking):
         section.children.append(budgets_section(ranking, key=key, selection=selection))
     if race is not None:
-        section.children.append(race_section(race, key=key, study=source.name))
+        section.children.append(race_section(race, key=key, study=source.name, measure=measure))
     if not source.search_storage:  # a grid's factors are crossed; a search's trials are not
         section.children.append(variance_section(ranking, key=key, study=source.name))
     section.children += [
@@ -144,7 +146,7 @@ def _race_of(source: Source, finished: pd.DataFrame) -> RaceState | None:
     if source.race is None or source.expected is None:
         return None
     done = finished[finished["status"] == Status.FINISHED]
-    values = dict(zip(done["run_key"], done[source.objective.column], strict=True))
+    values = dict(zip(done["run_key"], done[source.ranks_by.column], strict=True))
     return race_of_runs(source.race, source.expected, values)
 
 

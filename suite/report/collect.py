@@ -1,9 +1,11 @@
 """Read a study's runs out of MLflow into tidy pandas tables. Reads only; never trains.
 
-`runs`: one row per child run (every status), with its configuration, tags and final metrics.
-`curves`: one row per (run, metric, epoch), for the finished runs.
-Besides them, everything else the report shows from a store: each study's experiment id (for
-MLflow UI links), its best run's confusion matrix, a search's Optuna trials. Build reads
+`runs`: one row per child run (every status), with its configuration, tags and final metrics,
+the study's measure's among them also under measure-neutral names (suite.report.measures).
+`curves`: one row per (run, metric, epoch), for the finished runs: the study's measure's.
+Besides them, everything else the report shows from a store: each study's measure (learned
+from its runs' record) and experiment id (for MLflow UI links), a classification study's best
+run's confusion matrix, a search's Optuna trials. Build reads
 `Collected` alone, so the report is one-way: store -> collect -> build -> render.
 """
 
@@ -25,18 +27,27 @@ from suite.errors import StoreError
 from suite.forecast.race import RaceRules
 from suite.record.run_identity import RunIdentity
 from suite.report.collect_search import read_search
+from suite.report.measures import (
+    BEST_VAL_VALUE,
+    LAST_VALUES,
+    RECORDED,
+    TEST_VALUE,
+    measure_of,
+    with_values,
+)
 from suite.report.ranking import rank, selection
-from suite.schema import Artifact, Metric, Objective, Role, Status, Tag
+from suite.schema import Artifact, Measure, Metric, Objective, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.study.config import RunSpec, numeric_fields
 
-CURVE_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-FINAL_METRICS = (*Metric.FINAL, *CURVE_METRICS)  # the curves' last values too
+CURVE_METRICS = Measure().curves[:4]  # a classification run's (benchmarks/report_speed.py)
+# Either measure's final metrics, and the curves' last values too
+FINAL_METRICS = tuple(dict.fromkeys((*Metric.FINAL, *RECORDED, *LAST_VALUES)))
 NUMERIC_PARAMS = numeric_fields()  # name -> int or float, from the study model itself
 RESULT_METRICS = (
-    Metric.TEST_ACCURACY,
-    Metric.BEST_VAL_ACCURACY,
+    TEST_VALUE,
+    BEST_VAL_VALUE,
     Metric.PARAM_COUNT,
     Metric.EPOCHS_TRAINED,
     Metric.TRAIN_SECONDS,
@@ -59,13 +70,19 @@ class Source:
     tracking_uri: str
     expected: tuple[RunSpec, ...] | None = None  # from the study file; None for --experiment
     search_storage: str | None = None  # the Optuna storage of a search study
-    objective: Objective = field(
-        default_factory=Objective
-    )  # what the study's trials optimise, and so what ranks
+    # What ranks: what a search's trials optimise; None: the measure's own (val accuracy
+    # maximised, val RMSE minimised), known once collect has read the runs (`ranks_by`)
+    objective: Objective | None = None
     # The grid as computed on each other backend: tried, when none of the study's runs
     # computed on the report's backend, for a study trained under KERAS_BACKEND (no axis)
     on_other_backends: tuple[tuple[RunSpec, ...], ...] = ()
     race: RaceRules | None = None  # a race of seeds over `expected`'s configurations
+    measure: Measure = field(default_factory=Measure)  # what its runs measure: set by collect
+
+    @property
+    def ranks_by(self) -> Objective:
+        """The objective configurations are ranked by: the search's, else the measure's."""
+        return self.objective or self.measure.objective
 
 
 @dataclass
@@ -149,19 +166,23 @@ def collect(sources: Sequence[Source]) -> Collected:
         ]
         table = pd.DataFrame([row for row in rows if _of_this_study(source, row, grid_keys)])
         left_out[source.name] = len(rows) - len(table)
-        frames.append(table)
         if not table.empty:
+            # The study's measure, from its own runs' record: it names what is read below.
+            sources[index] = source = replace(source, measure=measure_of(table))
+            table = with_values(table, source.measure)
             finished = table.loc[table["status"] == Status.FINISHED, "run_id"].tolist()
-            curve_frames.append(_curves(client, finished))
+            curve_frames.append(_curves(client, finished, source.measure.curves))
+        frames.append(table)
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if runs.empty:
         raise ReportError(_nothing_to_report(sources, left_out))
     runs = _typed(runs)
     curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else _empty_curves()
     # Each run's value for each objective a study ranks by, read from its curve by the
-    # objective itself (older runs logged only the best validation accuracy as a metric).
-    for objective in {Objective("val_loss"), *(source.objective for source in sources)}:
-        if objective.column == Metric.BEST_VAL_ACCURACY:
+    # objective itself (runs log their measure's best validation value, and older runs only
+    # that, as a metric).
+    for objective in {Objective("val_loss"), *(source.ranks_by for source in sources)}:
+        if objective.column in RECORDED:
             continue
         per_run = curves[curves["metric"] == objective.metric].groupby("run_id")["value"]
         best = per_run.agg(objective.best_of)
@@ -187,11 +208,15 @@ def collect(sources: Sequence[Source]) -> Collected:
 def _best_run_confusions(
     sources: Sequence[Source], runs: pd.DataFrame
 ) -> dict[str, list[list[int]]]:
-    """The confusion matrix of each study's best run, chosen by the rule the report's best-run
-    section uses (`rank`): one artifact download per study, never one per run."""
+    """The confusion matrix of each classification study's best run, chosen by the rule the
+    report's best-run section uses (`rank`): one artifact download per study, never one per
+    run. A regression run has none."""
     confusions: dict[str, list[list[int]]] = {}
     for source in sources:
-        ranking = rank(runs[runs["study"] == source.name], selection(source.objective))
+        if source.measure.task != "classification":
+            continue
+        study_runs = runs[runs["study"] == source.name]
+        ranking = rank(study_runs, selection(source.ranks_by), source.measure)
         if ranking is None:
             continue
         run_id = ranking.best["run_id"]
@@ -289,13 +314,12 @@ def _typed(runs: pd.DataFrame) -> pd.DataFrame:
     runs.loc[no_result, "status"] = NO_RESULT
     runs["seed"] = runs.get("param.seed", pd.Series(0, index=runs.index))
     runs["seconds_per_epoch"] = runs["train_seconds"] / runs["epochs_trained"]
-    runs["gap"] = runs["accuracy"] - runs["val_accuracy"]  # last epoch: train minus validation
     for column in ("start_time", "end_time"):
         runs[column] = pd.to_datetime(runs[column], unit="ms", utc=True)
     return runs
 
 
-def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
+def _curves(client: MlflowClient, run_ids: list[str], metrics: Sequence[str]) -> pd.DataFrame:
     """Every curve point of the given runs, in a handful of bulk queries.
 
     SQL stores answer `get_metric_history_bulk` with one query per metric for many runs; a
@@ -305,7 +329,7 @@ def _curves(client: MlflowClient, run_ids: list[str]) -> pd.DataFrame:
     rows = []
     for start in range(0, len(run_ids), BULK_CHUNK):
         chunk = run_ids[start : start + BULK_CHUNK]
-        for metric in (*CURVE_METRICS, Metric.EPOCH_SECONDS):  # seconds: how fast each learns
+        for metric in metrics:  # the measure's, and epoch seconds: how fast each learns
             points = _metric_history_bulk(client, chunk, metric)
             rows.extend((p.run_id, metric, p.step, p.value, p.timestamp) for p in points)
     curves = pd.DataFrame(rows, columns=["run_id", "metric", "step", "value", "timestamp"])

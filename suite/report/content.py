@@ -24,6 +24,17 @@ def blank_if_missing(format_value: Formatter) -> Formatter:
 
 ACCURACY = blank_if_missing(lambda v: f"{float(v):.4f}")
 SIGNED = blank_if_missing(lambda v: f"{float(v):+.4f}")
+
+
+def _significant(value: float, sign: str = "") -> str:
+    """Four significant digits, written out: 0.8123, 12.35, 0.001235; 12,346 from 10,000 on
+    (where .4g would switch to powers of ten)."""
+    return f"{value:{sign},.0f}" if abs(value) >= 10_000 else f"{value:{sign}.4g}"
+
+
+# An RMSE is in the target's own units, of any size: four significant digits, not places.
+RMSE = blank_if_missing(lambda v: _significant(float(v)))
+RMSE_SIGNED = blank_if_missing(lambda v: _significant(float(v), "+"))
 P_VALUE = blank_if_missing(lambda v: f"{float(v):.3g}")
 PERCENT = blank_if_missing(lambda v: f"{float(v):.1f}%")  # the value is already in percent
 NUMBER = blank_if_missing(lambda v: f"{float(v):.4g}")  # a sum of squares, an F statistic

@@ -1,4 +1,5 @@
-"""The report's figures (seaborn), each returned as a matplotlib Figure; one colour per cell."""
+"""The report's figures (seaborn), each returned as a matplotlib Figure; one colour per cell.
+Each says the study's measure (accuracy, or RMSE for regression) and reads its columns."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from suite.report.measures import BEST_VAL_VALUE, CLASSIFICATION, GAP, TEST_VALUE
 from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, non_dominated, pivot
 from suite.report.variance import RESIDUAL
+from suite.schema import Measure
 
 CELL_COLOURS = dict(zip(CELL_ORDER, sns.color_palette("colorblind", 3), strict=True))
 CURVE_TITLES = {
@@ -25,6 +28,8 @@ CURVE_TITLES = {
     "val_loss": "validation loss",
     "accuracy": "training accuracy",
     "loss": "training loss",
+    "val_rmse": "validation RMSE",
+    "rmse": "training RMSE",
 }
 
 sns.set_theme(context="notebook", style="whitegrid")
@@ -59,8 +64,14 @@ def to_data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def heatmap(finished: pd.DataFrame, study: str, levels: dict | None = None) -> Figure:
-    """Faceted by direction; grid points without a finished run are left blank."""
+def heatmap(
+    finished: pd.DataFrame,
+    study: str,
+    levels: dict | None = None,
+    measure: Measure = CLASSIFICATION,
+) -> Figure:
+    """Faceted by direction; grid points without a finished run are left blank. The colours
+    run the same way for either measure: the brightest is the best (the lowest RMSE)."""
     levels = levels or {}
     present = set(finished["direction"]) | set(levels.get("directions", ()))
     directions = [d for d in DIRECTION_ORDER if d in present]
@@ -81,16 +92,16 @@ def heatmap(finished: pd.DataFrame, study: str, levels: dict | None = None) -> F
         sns.heatmap(
             tables[direction],
             annot=True,
-            fmt=".4f",
-            cmap="viridis",
+            fmt=".4f" if measure.task == "classification" else ".4g",
+            cmap="viridis" if measure.maximise else "viridis_r",
             vmin=low,
             vmax=high,
             ax=axis,
             cbar=axis is axes[0][-1],
-            cbar_kws={"label": "test accuracy"},
+            cbar_kws={"label": f"test {measure.words}"},
         )
         axis.set(title=direction, xlabel="depth (recurrent layers)", ylabel="cell")
-    figure.suptitle(f"{study}: mean test accuracy by cell and depth")
+    figure.suptitle(f"{study}: mean test {measure.words} by cell and depth")
     return figure
 
 
@@ -129,7 +140,14 @@ def learning_curves(
     return grid.figure
 
 
-def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, seeds: int) -> Figure:
+def seeds_per_config(
+    finished: pd.DataFrame,
+    order: list[str],
+    study: str,
+    *,
+    seeds: int,
+    measure: Measure = CLASSIFICATION,
+) -> Figure:
     """One point per run, configurations in `order`; boxes only when there are seeds."""
     figure, axis = plt.subplots(
         figsize=(max(6.0, 0.45 * len(order) + 2), 4.2), layout="constrained"
@@ -137,7 +155,7 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, se
     points = {
         "data": finished,
         "x": "config",
-        "y": "test_accuracy",
+        "y": TEST_VALUE,
         "order": order,
         "hue": "cell",
         "palette": palette(finished["cell"]),
@@ -149,21 +167,23 @@ def seeds_per_config(finished: pd.DataFrame, order: list[str], study: str, *, se
     title = "across seeds" if seeds >= 2 else "one seed each"
     _per_configuration(
         axis,
-        f"{study}: test accuracy of each configuration ({title})",
-        "test accuracy",
+        f"{study}: test {measure.words} of each configuration ({title})",
+        f"test {measure.words}",
         xlabel="configuration (ranked by validation)",
     )
     return figure
 
 
-# The trade-off plots read validation accuracy, as the Pareto section does: a front is a
-# choice of configurations, and choices are made on validation data, never on the test set.
-VALIDATION = "best_val_accuracy"
+# The trade-off plots read the best validation value, as the Pareto section does: a front is
+# a choice of configurations, and choices are made on validation data, never on the test set.
+VALIDATION = BEST_VAL_VALUE
 
 
-def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Figure, plt.Axes]:
-    """Mean validation accuracy of each configuration against `x`, its Pareto front dashed and
-    named: colour = cell, marker = direction."""
+def _value_scatter(
+    board: pd.DataFrame, x: str, measure: Measure, **marks: object
+) -> tuple[Figure, plt.Axes]:
+    """Mean best validation value of each configuration against `x`, its Pareto front dashed
+    and named: colour = cell, marker = direction."""
     figure, axis = plt.subplots(figsize=(6.5, 6.0), layout="constrained")
     sns.scatterplot(
         data=board,
@@ -176,7 +196,8 @@ def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Fig
         ax=axis,
         **marks,
     )
-    front = board[non_dominated(board, cost=x, gain=VALIDATION)].sort_values(x)
+    on_front = non_dominated(board, cost=x, gain=VALIDATION, higher_is_better=measure.maximise)
+    front = board[on_front].sort_values(x)
     axis.step(
         front[x],
         front[VALIDATION],
@@ -201,13 +222,15 @@ def _accuracy_scatter(board: pd.DataFrame, x: str, **marks: object) -> tuple[Fig
     key = "   ".join(f"{n}\u00a0{name}" for n, name in enumerate(front["config"], start=1))
     wrapped = "\n".join(textwrap.wrap(f"Pareto front: {key}", 64, break_on_hyphens=False))
     figure.supxlabel(wrapped, x=0.02, ha="left", fontsize=10)  # laid out with the axes
-    # Inside, at the lower right: costly and inaccurate, the corner a trade-off leaves empty.
-    axis.legend(loc="lower right", ncol=2, fontsize="small", framealpha=0.9)
+    # Inside, costly and inaccurate (the lower right for an accuracy, the upper right for an
+    # error): the corner a trade-off leaves empty.
+    corner = "lower right" if measure.maximise else "upper right"
+    axis.legend(loc=corner, ncol=2, fontsize="small", framealpha=0.9)
     return figure, axis
 
 
-def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
-    figure, axis = _accuracy_scatter(board, "param_count", size="depth", sizes=(40, 160))
+def value_vs_params(board: pd.DataFrame, study: str, measure: Measure = CLASSIFICATION) -> Figure:
+    figure, axis = _value_scatter(board, "param_count", measure, size="depth", sizes=(40, 160))
     axis.set_xscale("log")
     # Ticks at 1, 2 and 5 of each decade, written out (20,000): the default labels every
     # minor tick in powers of ten, and within one decade they run into each other.
@@ -216,27 +239,29 @@ def accuracy_vs_params(board: pd.DataFrame, study: str) -> Figure:
     axis.xaxis.set_minor_formatter(ticker.NullFormatter())
     axis.tick_params(axis="x", labelrotation=30, labelsize="small")
     axis.set(
-        title=f"{study}: validation accuracy against parameter count",
+        title=f"{study}: validation {measure.words} against parameter count",
         xlabel="parameters (log scale)",
-        ylabel="mean best validation accuracy",
+        ylabel=f"mean best validation {measure.words}",
     )
     return figure
 
 
-def accuracy_vs_time(board: pd.DataFrame, study: str) -> Figure:
-    figure, axis = _accuracy_scatter(board, "seconds_per_epoch", s=70)
+def value_vs_time(board: pd.DataFrame, study: str, measure: Measure = CLASSIFICATION) -> Figure:
+    figure, axis = _value_scatter(board, "seconds_per_epoch", measure, s=70)
     axis.set(
-        title=f"{study}: validation accuracy against training time",
+        title=f"{study}: validation {measure.words} against training time",
         xlabel="training seconds per epoch",
-        ylabel="mean best validation accuracy",
+        ylabel=f"mean best validation {measure.words}",
     )
     return figure
 
 
-def accuracy_vs_seconds(points: pd.DataFrame, study: str, *, seeds: int) -> Figure:
-    """Validation accuracy against training seconds, one line per configuration (colour:
+def value_vs_seconds(
+    points: pd.DataFrame, study: str, *, seeds: int, measure: Measure = CLASSIFICATION
+) -> Figure:
+    """The validation value against training seconds, one line per configuration (colour:
     cell, dashes: direction, one panel per depth). A configuration's seeds spend different
-    seconds on an epoch: each epoch is drawn at their mean, with their accuracies' spread."""
+    seconds on an epoch: each epoch is drawn at their mean, with their values' spread."""
     data = points.copy()
     data["mean_seconds"] = data.groupby(["config", "epoch"])["seconds"].transform("mean")
     grid = sns.relplot(
@@ -257,24 +282,26 @@ def accuracy_vs_seconds(points: pd.DataFrame, study: str, *, seeds: int) -> Figu
         height=2.4,
         aspect=2.4,
     )
-    grid.set_axis_labels("training seconds", "validation accuracy")
+    grid.set_axis_labels("training seconds", f"validation {measure.words}")
     grid.set_titles(row_template="depth {row_name}")
     sns.move_legend(grid, "upper center", bbox_to_anchor=(0.45, 0.0), ncol=4, frameon=False)
     drawn = "mean over seeds, band = 1 std" if seeds >= 2 else "one seed per configuration"
     grid.figure.suptitle(
-        f"{study}: validation accuracy\nagainst training seconds ({drawn})", y=1.04
+        f"{study}: validation {measure.words}\nagainst training seconds ({drawn})", y=1.04
     )
     return grid.figure
 
 
-def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
+def generalisation_gap(
+    board: pd.DataFrame, study: str, measure: Measure = CLASSIFICATION
+) -> Figure:
     figure, axis = plt.subplots(
         figsize=(max(6.0, 0.45 * len(board) + 2), 4.0), layout="constrained"
     )
     sns.barplot(
         data=board,
         x="config",
-        y="gap",
+        y=GAP,
         hue="cell",
         palette=palette(board["cell"]),
         dodge=False,
@@ -283,26 +310,34 @@ def generalisation_gap(board: pd.DataFrame, study: str) -> Figure:
     axis.axhline(0, color="black", linewidth=0.8)
     _per_configuration(
         axis,
-        f"{study}: train minus validation accuracy at the last epoch",
-        "accuracy gap",
+        f"{study}: train minus validation {measure.words} at the last epoch",
+        f"{measure.words} gap",
         xlabel="configuration (ranked by validation)",
     )
     return figure
 
 
-def run_curves(curves: pd.DataFrame, run_label: str) -> Figure:
-    """One run's loss and accuracy side by side, drawn as the run logged them."""
+def run_curves(curves: pd.DataFrame, run_label: str, measure: Measure = CLASSIFICATION) -> Figure:
+    """One run's loss and measure side by side, drawn as the run logged them."""
     from suite.record.figures import plot_curve
 
     ordered = curves.sort_values("epoch")
     history = {
         name: ordered.loc[ordered["metric"] == name, "value"].tolist()
-        for name in ("loss", "val_loss", "accuracy", "val_accuracy")
+        for name in measure.curves[:4]
     }
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-    for axis, metric in zip(axes, ("loss", "accuracy"), strict=True):
+    for axis, metric in zip(axes, ("loss", measure.name), strict=True):
         plot_curve(axis, run_label, history, metric)
+    if measure.words != measure.name:  # the run's drawing says Keras's name: "rmse"
+        _say(axes[1], run_label, measure.words)
     return figure
+
+
+def _say(axis: plt.Axes, run_label: str, words: str) -> None:
+    """Relabel a run's drawing of its measure with the measure's words."""
+    axis.set(title=f"{run_label}: {words} per epoch", ylabel=words)
+    axis.legend(axis.get_lines(), [f"train {words}", f"validation {words}"])
 
 
 def confusion(matrix: list[list[int]], run_label: str) -> Figure:
@@ -312,8 +347,8 @@ def confusion(matrix: list[list[int]], run_label: str) -> Figure:
     return confusion_figure(run_label, matrix)
 
 
-def variance_shares(terms: pd.DataFrame, study: str) -> Figure:
-    """Each term's share of the variance in test accuracy, largest first; the residual grey."""
+def variance_shares(terms: pd.DataFrame, study: str, measure: Measure = CLASSIFICATION) -> Figure:
+    """Each term's share of the variance in the test value, largest first; the residual grey."""
     ordered = terms.assign(percent=100 * terms["share"]).sort_values(
         "percent", ascending=False, kind="stable"
     )
@@ -327,16 +362,17 @@ def variance_shares(terms: pd.DataFrame, study: str) -> Figure:
         axis.bar_label(bars, fmt="%.1f%%", padding=3, fontsize=8)
     axis.set_xlim(0, max(100.0, float(ordered["percent"].max())) * 1.08)
     axis.set(
-        title=f"{study}: share of the variance in test accuracy",
+        title=f"{study}: share of the variance in test {measure.words}",
         xlabel="share of the total sum of squares (%)",
         ylabel="",
     )
     return figure
 
 
-def race_intervals(rows: pd.DataFrame, study: str) -> Figure:
-    """Each configuration's mean best validation accuracy with its interval, in race order:
-    survivors first, then the eliminated by the round that eliminated them."""
+def race_intervals(rows: pd.DataFrame, study: str, words: str = "validation accuracy") -> Figure:
+    """Each configuration's mean best validation value (`words`: what it is of) with its
+    interval, in race order: survivors first, then the eliminated by the round that
+    eliminated them."""
     figure, axis = plt.subplots(
         figsize=(6.5, max(2.5, 0.32 * len(rows) + 1.2)), layout="constrained"
     )
@@ -356,7 +392,7 @@ def race_intervals(rows: pd.DataFrame, study: str) -> Figure:
     )
     axis.set(
         title=f"{study}: the race (seeds in brackets)",
-        xlabel="best validation accuracy (mean, interval)",
+        xlabel=f"best {words} (mean, interval)",
     )
     axis.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")  # off the points
     return figure

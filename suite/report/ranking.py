@@ -1,25 +1,42 @@
 """Which configuration is best, by one rule: the leaderboard and the best run.
 
 Configurations are ranked by their validation score, the mean over seeds of each run's
-best-epoch validation accuracy (the value the Optuna trial records), or its lowest validation
-loss where the study's search minimised that; test accuracy is the estimate reported for
-them, never the selector. Equal scores are ties and share a rank. A run_key is one result.
+best-epoch value of the study's objective (the value the Optuna trial records): validation
+accuracy, or validation RMSE for a regression study, or a search's own objective (its lowest
+validation loss); the test value of the measure is the estimate reported for them, never the
+selector. Equal scores are ties and share a rank. A run_key is one result.
+
+Which results are near chance level is decided here too (`chance_of`, `near_chance`), and
+said here (`near_chance_rule`), for either measure.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from suite.report.measures import (
+    BEST_VAL_VALUE,
+    CLASSIFICATION,
+    GAP,
+    TARGET_STD_PARAM,
+    TEST_VALUE,
+)
 from suite.report.stats import CORE_FACTORS, mean_ci
-from suite.schema import Objective, Status, config_label
+from suite.schema import Measure, Objective, Status, config_label
 
 CHANCE_ACCURACY = 0.10  # ten digits, guessed uniformly: MNIST's (other data: 1 / its classes)
 NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing was learned
 CLASSES_PARAM = "param.classes"  # logged by runs on data other than MNIST
+# Regression's chance level is the RMSE of always predicting the training targets' mean: their
+# (population) standard deviation, which every regression run logs. A mean test RMSE of at
+# least 0.9 of it is flagged: the predictions explain under 1 - 0.9^2 = 19% of the variance
+# (R^2 < 0.19), little better than guessing the mean.
+NEAR_CHANCE_RMSE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -47,16 +64,52 @@ BY_VAL_ACCURACY = selection(Objective())
 BY_VAL_LOSS = selection(Objective("val_loss"))
 
 
-def chance_of(group: pd.DataFrame) -> float:
-    """The accuracy of guessing uniformly among the runs' classes (MNIST's ten by default)."""
+def chance_of(group: pd.DataFrame, measure: Measure = CLASSIFICATION) -> float:
+    """Chance level of the runs' measure: the accuracy of guessing uniformly among their
+    classes (MNIST's ten by default); for regression, the RMSE of predicting the training
+    targets' mean, their std (NaN where the runs logged none: nothing is flagged then)."""
+    if measure.task == "regression":
+        std = pd.to_numeric(group.get(TARGET_STD_PARAM, pd.Series(dtype=float)), errors="coerce")
+        return float(std.dropna().iloc[0]) if std.notna().any() else math.nan
     if CLASSES_PARAM not in group:
         return CHANCE_ACCURACY
     classes = pd.to_numeric(group[CLASSES_PARAM], errors="coerce").dropna()
     return 1.0 / float(classes.iloc[0]) if len(classes) and classes.iloc[0] > 0 else CHANCE_ACCURACY
 
 
-def near_chance(accuracy: float, chance: float = CHANCE_ACCURACY) -> bool:
-    return bool(accuracy < chance + NEAR_CHANCE_MARGIN)
+def near_chance(
+    value: float, chance: float = CHANCE_ACCURACY, measure: Measure = CLASSIFICATION
+) -> bool:
+    """Whether a mean test value is near chance level `chance` (`chance_of`): an accuracy
+    within NEAR_CHANCE_MARGIN of it, an RMSE at NEAR_CHANCE_RMSE_SHARE of it or above."""
+    if measure.task == "regression":
+        return bool(value >= NEAR_CHANCE_RMSE_SHARE * chance)  # False for a NaN chance
+    return bool(value < chance + NEAR_CHANCE_MARGIN)
+
+
+def near_chance_rule(measure: Measure) -> str:
+    """The flag's rule, as a caption states it."""
+    if measure.task == "regression":
+        return (
+            f"Flagged: mean test RMSE at least {NEAR_CHANCE_RMSE_SHARE:g} x the training"
+            " targets' standard deviation (the RMSE of always predicting their mean), so the"
+            f" predictions explain under {1 - NEAR_CHANCE_RMSE_SHARE**2:.0%} of the variance:"
+            " little was learned."
+        )
+    return (
+        f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
+        f" (1 / the classes: {CHANCE_ACCURACY:.2f} for MNIST's digits), so nothing was learned."
+    )
+
+
+def near_chance_words(row: pd.Series, measure: Measure) -> str:
+    """Where a leaderboard row's mean test value stands against chance, for a sentence."""
+    if measure.task == "regression":
+        return (
+            f"at least {NEAR_CHANCE_RMSE_SHARE:g} x the RMSE of always predicting the training"
+            f" targets' mean ({row['chance']:.4g})"
+        )
+    return f"within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({row['chance']:.2f})"
 
 
 def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
@@ -67,7 +120,8 @@ def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
 
 def configuration_factors(finished: pd.DataFrame) -> list[str]:
     """cell, direction, depth, then any other param that takes several values (not seed)."""
-    skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers"}
+    # target_std describes a regression run's data (it follows the dataset), it is no factor
+    skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers", TARGET_STD_PARAM}
     extra = [
         column
         for column in finished.columns
@@ -96,16 +150,20 @@ def best_run(group: pd.DataFrame, selection: Selection = BY_VAL_ACCURACY) -> pd.
 
 
 def leaderboard(
-    finished: pd.DataFrame, factors: Sequence[str], selection: Selection = BY_VAL_ACCURACY
+    finished: pd.DataFrame,
+    factors: Sequence[str],
+    selection: Selection = BY_VAL_ACCURACY,
+    measure: Measure = CLASSIFICATION,
 ) -> pd.DataFrame:
-    """One row per (study, configuration), ranked by mean validation score, best first.
+    """One row per (study, configuration), ranked by mean validation score, best first; the
+    test value and the rest in the measure-neutral columns (suite.report.measures).
 
     `rank` is shared by ties (1, 1, 3, ...); `tied` says whether the row shares its rank.
     """
     rows = []
     for (study, config), group in finished.groupby(["study", "config"], sort=False):
-        summary = mean_ci(group["test_accuracy"])
-        chance = chance_of(group)
+        summary = mean_ci(group[TEST_VALUE])
+        chance = chance_of(group, measure)
         rows.append(
             {
                 "study": study,
@@ -113,24 +171,24 @@ def leaderboard(
                 **{f: group[f].iloc[0] for f in factors},
                 "seeds": summary["n"],
                 "validation_score": group[selection.column].mean(),
-                "test_accuracy": summary["mean"],
-                "test_accuracy_std": summary["std"],
+                TEST_VALUE: summary["mean"],
+                "test_std": summary["std"],
                 "ci_low": summary["ci_low"],
                 "ci_high": summary["ci_high"],
-                "near_chance": near_chance(summary["mean"], chance),
+                "near_chance": near_chance(summary["mean"], chance, measure),
                 "chance": chance,
-                "best_val_accuracy": group["best_val_accuracy"].mean(),
+                BEST_VAL_VALUE: group[BEST_VAL_VALUE].mean(),
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),
                 "seconds_per_epoch": group["seconds_per_epoch"].mean(),
                 "kernel": ", ".join(sorted(set(group.get("kernel", pd.Series(dtype=str))))),
                 "train_seconds": group["train_seconds"].mean(),
-                "gap": group["gap"].mean(),
+                GAP: group[GAP].mean(),
                 "run_id": best_run(group, selection)["run_id"],
             }
         )
     table = pd.DataFrame(rows)
-    # Means of the same accuracies summed in another order can differ in the last bit.
+    # Means of the same values summed in another order can differ in the last bit.
     score = table["validation_score"].round(12)
     descending = selection.higher_is_better
     ranks = score.groupby(table["study"]).rank(method="min", ascending=not descending)
@@ -153,9 +211,12 @@ class Ranking:
     factors: list[str]  # the factors that vary: cell, direction, depth, then varied params
     board: pd.DataFrame  # the leaderboard, best first
     best: pd.Series  # the best configuration's run with the best validation score
+    measure: Measure = CLASSIFICATION  # what the runs measure: the sections' words and formats
 
 
-def rank(runs: pd.DataFrame, selection: Selection) -> Ranking | None:
+def rank(
+    runs: pd.DataFrame, selection: Selection, measure: Measure = CLASSIFICATION
+) -> Ranking | None:
     """Rank one study's runs (any status): None when none finished. Collect and build both
     call this, so the run whose confusion matrix is read is the run the report shows."""
     finished = one_result_per_run_key(runs[runs["status"] == Status.FINISHED])
@@ -163,9 +224,9 @@ def rank(runs: pd.DataFrame, selection: Selection) -> Ranking | None:
         return None
     factors = configuration_factors(finished)
     finished = with_config(finished, factors)
-    board = leaderboard(finished, factors, selection)
+    board = leaderboard(finished, factors, selection, measure)
     best = best_run(finished[finished["config"] == board.iloc[0]["config"]], selection)
-    return Ranking(finished, factors, board, best)
+    return Ranking(finished, factors, board, best, measure)
 
 
 def tied_with_best(board: pd.DataFrame) -> list[str]:

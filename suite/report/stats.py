@@ -2,10 +2,13 @@
 
 Which configuration is best is `suite.report.ranking`'s rule; this module compares.
 
-Every interval is a 95% t-interval; differences use Welch's test (unequal variances), and the
-comparisons against the best configuration are Holm-corrected. Intervals and tests need seeds:
-a group in which some configuration has fewer than two seeds gets none (its spread would be
-the spread between configurations, not seed noise), and the tables say so instead.
+Each statistic is of the runs' test value of the study's measure (test accuracy, or test RMSE
+for regression: `TEST_VALUE`), by the same formulas; only words that say "better" follow its
+direction. Every interval is a 95% t-interval; differences use Welch's test (unequal
+variances), and the comparisons against the best configuration are Holm-corrected. Intervals
+and tests need seeds: a group in which some configuration has fewer than two seeds gets none
+(its spread would be the spread between configurations, not seed noise), and the tables say
+so instead.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from suite.report.measures import TEST_VALUE
 
 CORE_FACTORS = ("cell", "direction", "depth")
 CELL_ORDER = ("simple_rnn", "lstm", "gru")
@@ -56,15 +61,13 @@ def pivot(
     cells: Sequence[str] = (),
     depths: Sequence[int] = (),
 ) -> pd.DataFrame:
-    """Mean test accuracy, cells as rows and depths as columns, for one direction.
+    """Mean test value, cells as rows and depths as columns, for one direction.
 
     `cells` and `depths` are the grid's levels when known: a grid point with no finished run
     stays in the table as a missing value instead of vanishing.
     """
     subset = finished[finished["direction"] == direction]
-    table = subset.pivot_table(
-        index="cell", columns="depth", values="test_accuracy", aggfunc="mean"
-    )
+    table = subset.pivot_table(index="cell", columns="depth", values=TEST_VALUE, aggfunc="mean")
     present = set(table.index) | set(cells)
     order = [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
     columns = sorted(set(table.columns) | set(depths))
@@ -85,7 +88,7 @@ def main_effects(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame
         if finished[factor].nunique() < 2:
             continue
         for level, group in finished.groupby(factor, sort=True):
-            summary = mean_ci(group["test_accuracy"])
+            summary = mean_ci(group[TEST_VALUE])
             rows.append(
                 {
                     "factor": factor.removeprefix("param."),
@@ -97,9 +100,9 @@ def main_effects(finished: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
-    """Welch's comparison of two groups of runs' test accuracy; the difference alone (no
+    """Welch's comparison of two groups of runs' test value; the difference alone (no
     interval, no p) unless every configuration on both sides has two seeds or more."""
-    result = welch(a["test_accuracy"], b["test_accuracy"])
+    result = welch(a[TEST_VALUE], b[TEST_VALUE])
     if min(min_seeds(a), min_seeds(b)) < 2:
         nan = float("nan")
         return {**result, "ci_low": nan, "ci_high": nan, "p": nan}
@@ -174,9 +177,12 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def against_best(finished: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+def against_best(
+    finished: pd.DataFrame, board: pd.DataFrame, *, higher_is_better: bool = True
+) -> pd.DataFrame:
     """Each configuration with two seeds or more against the best one (ranked by validation):
-    Welch's t-test on test accuracy, Holm-corrected. Configurations with fewer seeds are left
+    Welch's t-test on the test value, Holm-corrected; `higher_is_better`: the measure's
+    direction, which the verdicts' words follow. Configurations with fewer seeds are left
     out (see `untestable`); with fewer than two seeds for the best, nothing is tested."""
     rows = []
     for study, configs in board.groupby("study", sort=False):
@@ -184,14 +190,15 @@ def against_best(finished: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
         if configs.iloc[0]["seeds"] < 2:
             continue
         runs = finished[finished["study"] == study]
-        best_runs = runs.loc[runs["config"] == best, "test_accuracy"]
+        best_runs = runs.loc[runs["config"] == best, TEST_VALUE]
         tests = []
         for config in configs.loc[configs["seeds"] >= 2, "config"].iloc[1:]:
-            result = welch(runs.loc[runs["config"] == config, "test_accuracy"], best_runs)
+            result = welch(runs.loc[runs["config"] == config, TEST_VALUE], best_runs)
             tests.append({"study": study, "config": config, "best": best, **result})
         adjusted = holm([t["p"] for t in tests])
         for test, p_holm in zip(tests, adjusted, strict=True):
-            rows.append({**test, "p_holm": p_holm, "verdict": verdict(test["difference"], p_holm)})
+            words = verdict(test["difference"], p_holm, higher_is_better=higher_is_better)
+            rows.append({**test, "p_holm": p_holm, "verdict": words})
     columns = [
         "study",
         "config",
@@ -213,18 +220,25 @@ def untestable(board: pd.DataFrame) -> list[str]:
     return board.loc[board["seeds"] < 2, "config"].tolist()
 
 
-def verdict(difference: float, p_holm: float) -> str:
+def verdict(difference: float, p_holm: float, *, higher_is_better: bool = True) -> str:
+    """A configuration minus the best, in words: worse, better, or not distinguishable."""
     if p_holm < ALPHA:
-        return f"{'worse' if difference < 0 else 'better'}, p = {p_holm:.3g}"
+        worse = difference < 0 if higher_is_better else difference > 0
+        return f"{'worse' if worse else 'better'}, p = {p_holm:.3g}"
     return f"not distinguishable, p = {p_holm:.3g}"
 
 
-def non_dominated(points: pd.DataFrame, *, cost: str, gain: str) -> pd.Series:
+def non_dominated(
+    points: pd.DataFrame, *, cost: str, gain: str, higher_is_better: bool = True
+) -> pd.Series:
     """Whether each row is on the Pareto front: no other row costs no more and gains no less,
     better on one of the two (rows equal on both are all on it; a row missing either value is
-    on none). Written by hand: pandas and
+    on none). `higher_is_better=False`: `gain` is an error (an RMSE), and lower gains more.
+    Written by hand: pandas and
     scipy have no such function, and a few hundred configurations need no index (n^2)."""
     costs, gains = points[cost].to_numpy(dtype=float), points[gain].to_numpy(dtype=float)
+    if not higher_is_better:
+        gains = -gains
     known = ~(np.isnan(costs) | np.isnan(gains))  # a row without both values is on no front
     on_front = [
         bool(known[i])

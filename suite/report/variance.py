@@ -1,7 +1,8 @@
-"""How much of the spread in test accuracy each factor of a grid explains: an ANOVA.
+"""How much of the spread in the test value (test accuracy, or test RMSE for regression) each
+factor of a grid explains: an ANOVA.
 
 The question Greff et al. ("LSTM: A Search Space Odyssey") answered with fANOVA, asked of a
-full grid with ordinary least squares: test accuracy ~ every varying factor (categorical) and
+full grid with ordinary least squares: test value ~ every varying factor (categorical) and
 every two-way interaction, the seeds left in the residual. Each term's share is its sum of
 squares over the total sum of squares (eta squared).
 
@@ -32,7 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from suite.report.measures import CLASSIFICATION, TEST_VALUE
 from suite.report.stats import min_seeds
+from suite.schema import Measure
 
 SS_TYPE = 2
 RESIDUAL = "residual"
@@ -42,7 +45,7 @@ COLUMNS = ["term", "df", "sum_sq", "share", "F", "p"]
 
 @dataclass(frozen=True)
 class Decomposition:
-    """One study's ANOVA of test accuracy; `table` has a row per term, then residual, total."""
+    """One study's ANOVA of the test value; `table` has a row per term, then residual, total."""
 
     table: pd.DataFrame  # COLUMNS; F and p are NaN unless `tested`
     factors: list[str]  # the factors' names as the table says them (cell, direction, ...)
@@ -75,7 +78,9 @@ def factors_that_vary(finished: pd.DataFrame, factors: Sequence[str]) -> list[st
     return [f for f in factors if finished[f].astype(str).nunique() > 1]
 
 
-def why_not(finished: pd.DataFrame, factors: Sequence[str]) -> str | None:
+def why_not(
+    finished: pd.DataFrame, factors: Sequence[str], measure: Measure = CLASSIFICATION
+) -> str | None:
     """Why a study's runs admit no decomposition, in words; None when they do."""
     data, names = _frame(finished, factors)
     if not names:
@@ -83,8 +88,8 @@ def why_not(finished: pd.DataFrame, factors: Sequence[str]) -> str | None:
             "one configuration only, so no factor varies whose share of the variance could be"
             " measured. A grid that varies the cell, the direction or the depth gets one."
         )
-    if float(data["test_accuracy"].var(ddof=0)) == 0.0:
-        return "every run has the same test accuracy, so there is no variance to decompose."
+    if float(data[TEST_VALUE].var(ddof=0)) == 0.0:
+        return f"every run has the same test {measure.words}, so there is no variance to decompose."
     if len(names) > 1 and _fit(data, names, []) is None:
         return (
             "the runs cannot tell the factors' effects apart: the factors are not crossed (their"
@@ -111,9 +116,9 @@ def decompose(finished: pd.DataFrame, factors: Sequence[str]) -> Decomposition:
     formula, anova = fitted or (_formula(names, []), _saturated(data, names[0]))
     terms = {f"C({n})": n for n in names} | {f"C({a}):C({b})": f"{a} x {b}" for a, b in pairs}
     terms["Residual"] = RESIDUAL
-    seeds = min_seeds(finished.dropna(subset=["test_accuracy"]))
+    seeds = min_seeds(finished.dropna(subset=[TEST_VALUE]))
     tested = seeds >= 2 and int(anova.loc["Residual", "df"]) > 0
-    total = float(((data["test_accuracy"] - data["test_accuracy"].mean()) ** 2).sum())
+    total = float(((data[TEST_VALUE] - data[TEST_VALUE].mean()) ** 2).sum())
     table = pd.DataFrame(
         {
             "term": [terms[str(index)] for index in anova.index],
@@ -127,7 +132,7 @@ def decompose(finished: pd.DataFrame, factors: Sequence[str]) -> Decomposition:
     )
     table.loc[table["term"] == RESIDUAL, ["F", "p"]] = np.nan
     table.loc[len(table)] = [TOTAL, len(data) - 1, total, 1.0, np.nan, np.nan]
-    within = data.groupby(names)["test_accuracy"]
+    within = data.groupby(names)[TEST_VALUE]
     sizes = within.size()
     return Decomposition(
         table=table,
@@ -135,7 +140,7 @@ def decompose(finished: pd.DataFrame, factors: Sequence[str]) -> Decomposition:
         formula=formula,
         tested=tested,
         seeds=seeds,
-        seed_sum_sq=float(((data["test_accuracy"] - within.transform("mean")) ** 2).sum()),
+        seed_sum_sq=float(((data[TEST_VALUE] - within.transform("mean")) ** 2).sum()),
         seed_df=len(data) - within.ngroups,
         left_out=[f"{a} x {b}" for a, b in uncrossed],
         in_residual=[f"{a} x {b}" for a, b in in_residual],
@@ -144,21 +149,21 @@ def decompose(finished: pd.DataFrame, factors: Sequence[str]) -> Decomposition:
 
 
 def _frame(finished: pd.DataFrame, factors: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The runs with a test accuracy, their varying factors as text (categorical) under names
+    """The runs with a test value, their varying factors as text (categorical) under names
     a formula accepts, and those names."""
-    runs = finished.dropna(subset=["test_accuracy"])
+    runs = finished.dropna(subset=[TEST_VALUE])
     columns = factors_that_vary(runs, factors)
     names = [_name(c) for c in columns]
     data = pd.DataFrame(
         {n: runs[c].astype(str).to_numpy() for n, c in zip(names, columns, strict=True)}
     )
-    data["test_accuracy"] = runs["test_accuracy"].astype(float).to_numpy()
+    data[TEST_VALUE] = runs[TEST_VALUE].astype(float).to_numpy()
     return data, names
 
 
 def _formula(names: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
     terms = [f"C({n})" for n in names] + [f"C({a}):C({b})" for a, b in pairs]
-    return "test_accuracy ~ " + " + ".join(terms)
+    return f"{TEST_VALUE} ~ " + " + ".join(terms)
 
 
 def _fit(
@@ -186,7 +191,7 @@ def _fit(
 def _saturated(data: pd.DataFrame, name: str) -> pd.DataFrame:
     """anova_lm's table for one factor with one run per level: the factor holds every bit of
     the variance and the residual is empty (statsmodels cannot scale a model with no residual)."""
-    total = float(((data["test_accuracy"] - data["test_accuracy"].mean()) ** 2).sum())
+    total = float(((data[TEST_VALUE] - data[TEST_VALUE].mean()) ** 2).sum())
     nan = float("nan")
     return pd.DataFrame(
         {

@@ -476,8 +476,9 @@ class RunSpec(_Frozen):
     keras_backend: Backend = "tensorflow"
     varied: tuple[str, ...] = ()  # grid keys that vary in this study, for labels and tags
     # What the study compares runs by (a label, not an input: it picks the best epoch that is
-    # recorded, never what is trained, so it stays out of the run_key).
-    objective: ObjectiveMetric = "val_accuracy"
+    # recorded, never what is trained, so it stays out of the run_key); None: the task's own
+    # (validation accuracy, or validation RMSE for a regression target).
+    objective: ObjectiveMetric | None = None
 
     @model_validator(mode="after")
     def _axis_is_the_backend(self) -> Self:
@@ -555,12 +556,14 @@ class RunSpec(_Frozen):
 
     @property
     def compared_by(self) -> Objective:
-        return Objective(self.objective)
+        return self.measure.objective if self.objective is None else Objective(self.objective)
 
     @property
     def measure(self) -> Measure:
-        """Accuracy, or RMSE for a regression target (the data's pinned task)."""
-        return Measure.of(self.data.task)
+        """Accuracy, or RMSE for a regression target (the data's task: pinned, or read)."""
+        from suite.study.sequences import task_of
+
+        return Measure.of(task_of(self.data))
 
     def resolved(self) -> dict[str, Any]:
         """The full configuration as plain data: what the config artifact records."""

@@ -61,7 +61,7 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
     # The data is read with the study: its problems are the study's, one line each.
-    if problems := data_problems(study, _data_sections(study)):
+    if problems := data_problems(study, data_sections(study)):
         raise StudyError(source, problems)
     if problem := _objective_problem(study):
         raise StudyError(source, [problem])
@@ -75,7 +75,7 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     return study
 
 
-def _data_sections(study: Study) -> list[DataConfig]:
+def data_sections(study: Study) -> list[DataConfig]:
     """The study's data section, and each other one its grid's archive or file axis names
     (values that are not even valid sections are the grid check's to report)."""
     sections = [study.data]

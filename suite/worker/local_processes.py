@@ -20,7 +20,6 @@ from contextlib import ExitStack
 
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 
 from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
@@ -122,9 +121,7 @@ def run_workers(
     The workers print no banner of their own: this process said it (`opened`)."""
     source, opening = opened
     console.print(
-        f"{opening.headline} by {workers} workers\n  tracking {escape(study.tracking.uri)}\n"
-        f"  queue    {escape(source.queue.url)}",
-        highlight=False,
+        opening.banner(study, source.queue.url, by=f" by {workers} workers"), highlight=False
     )
     if opening.nothing_to_do and not opening.running:
         console.print(opening.nothing_to_do)

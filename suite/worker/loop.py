@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 
 from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores, tracking_store
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
@@ -69,11 +68,7 @@ def run_worker(
         if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
             opening = source.open()  # their runs, where the record holds them, are done again
     if worker_name is None:  # a worker of --workers: its parent printed the banner
-        console.print(
-            f"{opening.headline}\n  tracking {escape(study.tracking.uri)}\n"
-            f"  queue    {escape(source.queue.url)}",
-            highlight=False,
-        )
+        console.print(opening.banner(study, source.queue.url), highlight=False)
     if opening.nothing_to_do:
         console.print(opening.nothing_to_do)
         return StudyOutcome(study, source.outcomes([]))

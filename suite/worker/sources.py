@@ -98,6 +98,20 @@ class Opening:
         """Runs (or wanted trials) neither done nor being trained by another worker."""
         return max(self.total - self.done - self.running, 0)
 
+    def banner(self, study: Study, queue_url: str, *, by: str = "") -> str:
+        """The lines a study opens with (rich markup, the stores escaped): the headline, the
+        stores, and how a task the study did not name was read from its data."""
+        from rich.markup import escape
+
+        lines = [self.headline + by, f"  tracking {escape(study.tracking.uri)}"]
+        lines.append(f"  queue    {escape(queue_url)}")
+        from suite.study.file import data_sections
+
+        for data in dict.fromkeys(data_sections(study)):
+            if not data.is_mnist and data.description.task_inferred:
+                lines.append(f"  data     {escape(data.description.task_inferred)}")
+        return "\n".join(lines)
+
 
 class TrialSource(Protocol):
     """What a worker trains next (keras-tuner's Oracle): the worker loop asks nothing else."""

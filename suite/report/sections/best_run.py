@@ -1,12 +1,15 @@
-"""The best run: its facts, its curves and its test-set confusion matrix."""
+"""The best run: its facts, its curves and, for classes, its test-set confusion matrix (a
+regression run has none, by design)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from suite.report import plots
-from suite.report.content import ACCURACY, EPOCH, INTEGER, Figure, Note, Section, facts_table
+from suite.report.content import EPOCH, INTEGER, Figure, Note, Section, facts_table
+from suite.report.measures import BEST_VAL_VALUE, TEST_VALUE, value_format
 from suite.report.ranking import Ranking, Selection
+from suite.schema import Measure
 
 
 def best_run_section(
@@ -20,12 +23,12 @@ def best_run_section(
     """The best configuration's run with the best validation score (`ranking.best`): the same
     rule as the ranking, so it is the run Optuna (and optuna-dashboard) call the best trial
     whenever the best configuration has one seed. `confusion`: the matrix it logged, if any."""
-    best = ranking.best
+    best, measure = ranking.best, ranking.measure
     section = Section(key=f"{key}-best-run", title=f"Best run: {best['run_name']}")
     section.blocks.append(
         Note(
-            f"The best configuration's run with the best {selection.name}; its test accuracy is"
-            " reported, never used to choose."
+            f"The best configuration's run with the best {selection.name}; its test"
+            f" {measure.words} is reported, never used to choose."
         )
     )
     if peers := _tied_with_best(ranking, selection):
@@ -37,32 +40,35 @@ def best_run_section(
             )
         )
     section.blocks.append(
-        facts_table(_facts(best, selection), key=f"{key}-best-run", title="Best run")
+        facts_table(_facts(best, selection, measure), key=f"{key}-best-run", title="Best run")
     )
     run_curves = curves[curves["run_id"] == best["run_id"]]
     section.blocks.append(
         Figure(
             f"{key}-best-curves",
             "Curves of the best run",
-            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"])),
-            "training (solid) and validation (dashed) loss and accuracy, epochs from 1",
+            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"], measure)),
+            f"training (solid) and validation (dashed) loss and {measure.words}, epochs from 1",
         )
     )
-    section.blocks.append(_confusion(confusion, best, key=key))
+    if measure.task == "classification":  # a regression run logs no matrix: nothing to say
+        section.blocks.append(_confusion(confusion, best, key=key))
     return section
 
 
-def _facts(best: pd.Series, selection: Selection) -> list[tuple[str, str]]:
-    score = selection.column
+def _facts(best: pd.Series, selection: Selection, measure: Measure) -> list[tuple[str, str]]:
+    score, value = selection.column, value_format(measure)
+    # A search may rank by its lowest val loss: shown beside the measure's best, not for it.
+    by_loss = [("lowest val loss", value(best[score]))] if score != measure.best_val else []
     return [
         ("run", best["run_name"]),
         ("MLflow run id", best["run_id"]),
         ("configuration", best["config"]),
         ("seed", str(best["seed"])),
-        ("best val accuracy", ACCURACY(best["best_val_accuracy"])),
-        *([("lowest val loss", ACCURACY(best[score]))] if score != "best_val_accuracy" else []),
-        ("best epoch (val accuracy)", EPOCH(best["best_epoch"])),
-        ("test accuracy", ACCURACY(best["test_accuracy"])),
+        (f"best val {measure.words}", value(best[BEST_VAL_VALUE])),
+        *by_loss,
+        (f"best epoch (val {measure.words})", EPOCH(best["best_epoch"])),
+        (f"test {measure.words}", value(best[TEST_VALUE])),
         ("parameters", INTEGER(best["param_count"])),
     ]
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from suite.report.content import (
-    ACCURACY,
     INTEGER,
     P_VALUE,
-    SIGNED,
     TEXT,
     Note,
     Section,
@@ -17,6 +15,7 @@ from suite.report.content import (
     interval_columns,
     table,
 )
+from suite.report.measures import difference_format, value_format
 from suite.report.ranking import Ranking
 from suite.report.stats import (
     DIRECTION_ORDER,
@@ -26,6 +25,7 @@ from suite.report.stats import (
     pivot,
     untestable,
 )
+from suite.schema import Measure
 
 NO_STATISTICS = (
     "One seed per configuration: the spread between seeds is unknown, so no interval is given"
@@ -41,16 +41,16 @@ def comparisons_section(
     ranking: Ranking, *, key: str, tests: pd.DataFrame, levels: dict | None
 ) -> Section:
     """`tests`: `against_best` of the ranking; `levels`: the study file's grid, if known."""
-    finished, board = ranking.finished, ranking.board
+    finished, board, measure = ranking.finished, ranking.board, ranking.measure
     section = Section(key=f"{key}-comparisons", title="Comparisons")
     seeded = min_seeds(finished) >= 2  # every configuration has two seeds or more
-    section.blocks += _pivots(finished, key=key, levels=levels or {})
+    section.blocks += _pivots(finished, key=key, levels=levels or {}, measure=measure)
     if not seeded:
         one_seed = int(board["seeds"].max()) < 2
         section.blocks.append(Note(NO_STATISTICS if one_seed else SOME_UNSEEDED, "warning"))
     section.blocks += _main_effects(ranking, key=key, seeded=seeded)
-    section.blocks += _effects_per_cell(finished, key=key, seeded=seeded)
-    section.blocks += _against_best(tests, key=key)
+    section.blocks += _effects_per_cell(finished, key=key, seeded=seeded, measure=measure)
+    section.blocks += _against_best(tests, key=key, measure=measure)
     left_out = untestable(board)
     if seeded and left_out:
         section.blocks.append(
@@ -63,8 +63,9 @@ def comparisons_section(
     return section
 
 
-def _pivots(finished: pd.DataFrame, *, key: str, levels: dict) -> list[Table]:
-    """Mean test accuracy, cell x depth, one table per direction."""
+def _pivots(finished: pd.DataFrame, *, key: str, levels: dict, measure: Measure) -> list[Table]:
+    """Mean test value, cell x depth, one table per direction."""
+    value = value_format(measure)
     tables = []
     for direction in DIRECTION_ORDER:
         if direction not in set(finished["direction"]) | set(levels.get("directions", ())):
@@ -78,8 +79,8 @@ def _pivots(finished: pd.DataFrame, *, key: str, levels: dict) -> list[Table]:
             table(
                 frame,
                 key=f"{key}-pivot-{direction}",
-                title=f"Mean test accuracy, {direction}: cell x depth",
-                columns={c: (c, TEXT if c == "cell" else ACCURACY) for c in frame.columns},
+                title=f"Mean test {measure.words}, {direction}: cell x depth",
+                columns={c: (c, TEXT if c == "cell" else value) for c in frame.columns},
             )
         )
     return tables
@@ -89,16 +90,17 @@ def _main_effects(ranking: Ranking, *, key: str, seeded: bool) -> list[Table]:
     effects = main_effects(ranking.finished, ranking.factors)
     if effects.empty:
         return []
+    words, value = ranking.measure.words, value_format(ranking.measure)
     columns = {
         "factor": ("factor", TEXT),
         "level": ("level", TEXT),
         "n": ("runs", INTEGER),
-        "mean": ("mean test accuracy", ACCURACY),
+        "mean": (f"mean test {words}", value),
     }
     if effects["ci_low"].notna().any():
-        columns.update(interval_columns(ACCURACY))
+        columns.update(interval_columns(value))
     caption = (
-        "Each factor's levels: the mean test accuracy of all runs at the level, averaged over"
+        f"Each factor's levels: the mean test {words} of all runs at the level, averaged over"
         " every other factor."
         + ("" if seeded else " No intervals where a configuration has one seed.")
     )
@@ -113,17 +115,20 @@ def _main_effects(ranking: Ranking, *, key: str, seeded: bool) -> list[Table]:
     ]
 
 
-def _effects_per_cell(finished: pd.DataFrame, *, key: str, seeded: bool) -> list[Table]:
+def _effects_per_cell(
+    finished: pd.DataFrame, *, key: str, seeded: bool, measure: Measure
+) -> list[Table]:
     per_cell = effects_per_cell(finished)
     if per_cell.empty:
         return []
+    signed = difference_format(measure)
     columns = {
         "cell": ("cell", TEXT),
         "effect": ("effect", TEXT),
-        "difference": ("difference", SIGNED),
+        "difference": ("difference", signed),
     }
     if per_cell["p"].notna().any():
-        columns.update({**interval_columns(SIGNED), "p": ("p (Welch)", P_VALUE)})
+        columns.update({**interval_columns(signed), "p": ("p (Welch)", P_VALUE)})
     interval = (
         " with its 95% Welch interval."
         if seeded
@@ -134,28 +139,29 @@ def _effects_per_cell(finished: pd.DataFrame, *, key: str, seeded: bool) -> list
             per_cell,
             key=f"{key}-effects-per-cell",
             title="Effect of bidirectionality and of depth, per cell",
-            caption="Difference in mean test accuracy" + interval,
+            caption=f"Difference in mean test {measure.words}" + interval,
             columns=columns,
         )
     ]
 
 
-def _against_best(tests: pd.DataFrame, *, key: str) -> list[Table]:
+def _against_best(tests: pd.DataFrame, *, key: str, measure: Measure) -> list[Table]:
     if tests.empty:
         return []
+    signed = difference_format(measure)
     return [
         table(
             tests,
             key=f"{key}-significance",
             title="Against the best configuration",
-            caption="Welch's t-test on test accuracy of each configuration with two seeds or"
-            " more against the best one (ranked by validation), Holm-corrected over the"
-            " comparisons.",
+            caption=f"Welch's t-test on test {measure.words} of each configuration with two"
+            " seeds or more against the best one (ranked by validation), Holm-corrected over"
+            " the comparisons.",
             columns={
                 "config": ("configuration", TEXT),
                 "best": ("best", TEXT),
-                "difference": ("difference", SIGNED),
-                **interval_columns(SIGNED),
+                "difference": ("difference", signed),
+                **interval_columns(signed),
                 "p": ("p", P_VALUE),
                 "p_holm": ("p (Holm)", P_VALUE),
                 "verdict": ("verdict", TEXT),

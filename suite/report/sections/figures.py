@@ -8,6 +8,7 @@ import pandas as pd
 
 from suite.report import plots
 from suite.report.content import Figure, Section
+from suite.report.measures import heading
 from suite.report.ranking import Ranking
 
 
@@ -24,8 +25,10 @@ def plots_section(
 def _figures(
     ranking: Ranking, curves: pd.DataFrame, *, study: str, levels: dict | None
 ) -> list[tuple[str, str, str, Any]]:
-    """(name, title, caption, matplotlib figure) of each plot, in the page's order."""
-    finished, board = ranking.finished, ranking.board
+    """(name, title, caption, matplotlib figure) of each plot, in the page's order; each says
+    the study's measure (accuracy, or RMSE for regression)."""
+    finished, board, measure = ranking.finished, ranking.board, ranking.measure
+    words, title = measure.words, heading(measure)
     order = board["config"].tolist()
     seeds = int(board["seeds"].max())
     spread = (
@@ -33,18 +36,20 @@ def _figures(
         if seeds >= 2
         else "one seed per configuration: one line each, no band"
     )
+    # Lower is better for an RMSE: the gap's sign reads the other way round.
+    fits = "above 0" if measure.maximise else "below 0"
     return [
         (
             "heatmap",
-            "Test accuracy by cell and depth",
-            "mean test accuracy of each grid point over its seeds; blank: no finished run",
-            plots.heatmap(finished, study, levels),
+            f"Test {words} by cell and depth",
+            f"mean test {words} of each grid point over its seeds; blank: no finished run",
+            plots.heatmap(finished, study, levels, measure),
         ),
         (
-            "val-accuracy",
-            "Validation accuracy per epoch",
+            f"val-{measure.name}",
+            f"Validation {words} per epoch",
             f"epochs from 1; {spread}",
-            plots.learning_curves(finished, curves, "val_accuracy", study, seeds=seeds),
+            plots.learning_curves(finished, curves, f"val_{measure.name}", study, seeds=seeds),
         ),
         (
             "val-loss",
@@ -54,31 +59,31 @@ def _figures(
         ),
         (
             "seeds",
-            "Test accuracy of each configuration",
+            f"Test {words} of each configuration",
             "one point per seed, ranked by validation as in the leaderboard"
             + ("; box: quartiles across seeds" if seeds >= 2 else "; one seed: no box"),
-            plots.seeds_per_config(finished, order, study, seeds=seeds),
+            plots.seeds_per_config(finished, order, study, seeds=seeds, measure=measure),
         ),
         (
             "params",
-            "Accuracy against parameter count",
-            "mean best validation accuracy of each configuration (validation: a front is a"
+            f"{title} against parameter count",
+            f"mean best validation {words} of each configuration (validation: a front is a"
             " choice); colour: cell, marker: direction, size: depth; dashed and named: the"
             " Pareto front, the configurations no other beats on both",
-            plots.accuracy_vs_params(board, study),
+            plots.value_vs_params(board, study, measure),
         ),
         (
             "time",
-            "Accuracy against training time",
-            "mean best validation accuracy against mean training seconds per epoch; dashed and"
+            f"{title} against training time",
+            f"mean best validation {words} against mean training seconds per epoch; dashed and"
             " named: the Pareto front",
-            plots.accuracy_vs_time(board, study),
+            plots.value_vs_time(board, study, measure),
         ),
         (
             "gap",
-            "Train minus validation accuracy",
-            "at the last epoch, mean over seeds; above 0: the model fits its training data"
+            f"Train minus validation {words}",
+            f"at the last epoch, mean over seeds; {fits}: the model fits its training data"
             " better than unseen data",
-            plots.generalisation_gap(board, study),
+            plots.generalisation_gap(board, study, measure),
         ),
     ]

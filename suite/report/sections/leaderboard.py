@@ -6,7 +6,6 @@ import pandas as pd
 
 from suite.record.ui_links import ui_url
 from suite.report.content import (
-    ACCURACY,
     EPOCH,
     INTEGER,
     NEAR_CHANCE_FLAG,
@@ -16,27 +15,24 @@ from suite.report.content import (
     interval_columns,
     table,
 )
+from suite.report.measures import CLASSIFICATION, TEST_VALUE, value_format
 from suite.report.ranking import (
-    CHANCE_ACCURACY,
-    NEAR_CHANCE_MARGIN,
     Ranking,
     Selection,
+    near_chance_rule,
+    near_chance_words,
     tied_with_best,
 )
 from suite.report.stats import ALPHA
-
-NEAR_CHANCE_RULE = (
-    f"Flagged: mean test accuracy within {NEAR_CHANCE_MARGIN * 100:.0f} points of chance"
-    f" (1 / the classes: {CHANCE_ACCURACY:.2f} for MNIST's digits), so nothing was learned."
-)
+from suite.schema import Measure
 
 
-def selection_rule(selection: Selection) -> str:
+def selection_rule(selection: Selection, measure: Measure = CLASSIFICATION) -> str:
     best = "highest" if selection.higher_is_better else "lowest"
     return (
         f"Rule: configurations are ranked by {selection.words} (each run's {best} over its"
-        " epochs, mean over seeds); test accuracy is the estimate reported for them, never used"
-        " to choose."
+        f" epochs, mean over seeds); test {measure.words} is the estimate reported for them,"
+        " never used to choose."
     )
 
 
@@ -49,17 +45,18 @@ def leaderboard_section(
     experiment_id: str,
 ) -> Section:
     """The ranked configurations; with `mlflow_url`, each row links to its best run's page."""
-    board = ranking.board
+    board, measure = ranking.board, ranking.measure
+    value = value_format(measure)
     # What decides and what is estimated come first, so a phone's narrow screen shows them.
     columns = {
         "rank": ("rank", INTEGER),
         "config": ("configuration", TEXT),
-        "validation_score": (f"{selection.name} (selects)", ACCURACY),
-        "test_accuracy": ("test accuracy (mean)", ACCURACY),
+        "validation_score": (f"{selection.name} (selects)", value),
+        TEST_VALUE: (f"test {measure.words} (mean)", value),
     }
     seeded = int(board["seeds"].max()) >= 2
     if seeded:
-        columns.update({"test_accuracy_std": ("std", ACCURACY), **interval_columns(ACCURACY)})
+        columns.update({"test_std": ("std", value), **interval_columns(value)})
     columns["seeds"] = ("seeds", INTEGER)
     if board["near_chance"].any():
         columns["near_chance"] = ("flag", NEAR_CHANCE_FLAG)
@@ -79,14 +76,15 @@ def leaderboard_section(
     section = Section(key=f"{key}-leaderboard", title="Leaderboard")
     caption = (
         f"Ranked by {selection.words} (each run's best epoch, mean over seeds); equal ranks"
-        " are ties. Test accuracy is the estimate, mean over seeds. Click a header to sort."
+        f" are ties. Test {measure.words} is the estimate, mean over seeds. Click a header to"
+        " sort."
     )
     if not seeded:
         caption += " One seed per configuration: no spread or interval can be given."
     elif int(board["seeds"].min()) < 2:
         caption += " n/a: a configuration with one seed has no spread or interval."
     if board["near_chance"].any():
-        caption += f" {NEAR_CHANCE_RULE}"
+        caption += f" {near_chance_rule(measure)}"
     section.blocks.append(
         table(
             board,
@@ -101,27 +99,32 @@ def leaderboard_section(
     return section
 
 
-def headline(board: pd.DataFrame, tests: pd.DataFrame, selection: Selection) -> tuple[str, str]:
+def headline(
+    board: pd.DataFrame,
+    tests: pd.DataFrame,
+    selection: Selection,
+    measure: Measure = CLASSIFICATION,
+) -> tuple[str, str]:
     """The answer first, and its tone: the best configuration by validation with its test
-    accuracy, its ties, and what can (or cannot) be said about the others."""
+    value, its ties, and what can (or cannot) be said about the others."""
     best = board.iloc[0]
     seeds = int(best["seeds"])
-    estimate = f"test accuracy {ACCURACY(best['test_accuracy'])}"
+    value = value_format(measure)
+    estimate = f"test {measure.words} {value(best[TEST_VALUE])}"
     if seeds >= 2:
-        estimate += f" (95% CI {ACCURACY(best['ci_low'])} to {ACCURACY(best['ci_high'])})"
+        estimate += f" (95% CI {value(best['ci_low'])} to {value(best['ci_high'])})"
     seed_words = f"{seeds} seed" + ("s" if seeds != 1 else "")
     tied = tied_with_best(board)
     if best["near_chance"]:
         return (
             f"No architecture conclusion can be drawn: the best configuration by validation,"
-            f" {best['config']}, reaches {estimate}, within"
-            f" {NEAR_CHANCE_MARGIN * 100:.0f} points of chance ({best['chance']:.2f}). Train"
+            f" {best['config']}, reaches {estimate}, {near_chance_words(best, measure)}. Train"
             " longer or on more data.",
             "warning",
         )
     text = (
         f"Best configuration by validation: {best['config']} ({selection.name}"
-        f" {ACCURACY(best['validation_score'])}, {seed_words}); {estimate}."
+        f" {value(best['validation_score'])}, {seed_words}); {estimate}."
     )
     if tied:
         text += f" Tied on validation with {', '.join(tied)}: the data cannot separate them."
@@ -131,24 +134,30 @@ def headline(board: pd.DataFrame, tests: pd.DataFrame, selection: Selection) -> 
             " (for example grid: {seed: [0, 1, 2]})."
         )
     else:
-        text += " " + _tested_against_best(tests)
+        text += " " + _tested_against_best(tests, measure)
     flagged = int(board["near_chance"].sum())
     if flagged:
         text += f" {flagged} configuration(s) stayed near chance level (flagged)."
     return text, "info"
 
 
-def _tested_against_best(tests: pd.DataFrame) -> str:
-    """One sentence on the Welch tests against the best configuration."""
+def _tested_against_best(tests: pd.DataFrame, measure: Measure) -> str:
+    """One sentence on the Welch tests against the best configuration: how many are worse
+    (lower accuracy, higher RMSE), not distinguishable, or better."""
     lower = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] < 0)]
     higher = tests[(tests["p_holm"] < ALPHA) & (tests["difference"] > 0)]
     alike = tests[tests["p_holm"] >= ALPHA]
-    parts = [f"{len(lower)} lower"]
+    (worse, worse_word), (better, better_word) = (
+        ((lower, "lower"), (higher, "higher"))
+        if measure.maximise
+        else ((higher, "higher"), (lower, "lower"))
+    )
+    parts = [f"{len(worse)} {worse_word}"]
     if len(alike):
         parts.append(f"{len(alike)} not distinguishable ({', '.join(alike['config'])})")
-    if len(higher):
-        parts.append(f"{len(higher)} higher ({', '.join(higher['config'])})")
+    if len(better):
+        parts.append(f"{len(better)} {better_word} ({', '.join(better['config'])})")
     return (
-        f"Against it on test accuracy, of {len(tests)} configurations tested (Welch,"
+        f"Against it on test {measure.words}, of {len(tests)} configurations tested (Welch,"
         f" Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
     )

@@ -8,22 +8,26 @@ import pandas as pd
 from suite.forecast.race import GUARANTEE, RaceRules, RaceState, race_line, standings
 from suite.report import plots
 from suite.report.content import (
-    ACCURACY,
     INTEGER,
     NUMBER,
     P_VALUE,
-    SIGNED,
     TEXT,
     Figure,
     Note,
     Section,
     table,
 )
+from suite.report.measures import CLASSIFICATION, difference_format, value_format
+from suite.schema import Measure
 
 
-def race_section(state: RaceState, *, key: str, study: str) -> Section:
+def race_section(
+    state: RaceState, *, key: str, study: str, measure: Measure = CLASSIFICATION
+) -> Section:
+    """`measure`: what the race's runs measure; it ranks them by their best validation value
+    of it (the race's objective)."""
     section = Section(key=f"{key}-race", title="Race of seeds")
-    section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules)}"))
+    section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules, measure)}"))
     rows = pd.DataFrame(
         [
             {
@@ -42,6 +46,7 @@ def race_section(state: RaceState, *, key: str, study: str) -> Section:
         ]
     )
     confidence = f"{state.rules.confidence:.0%}"
+    value, signed = value_format(measure), difference_format(measure)
     section.blocks.append(
         table(
             rows,
@@ -50,12 +55,12 @@ def race_section(state: RaceState, *, key: str, study: str) -> Section:
             columns={
                 "configuration": ("configuration", TEXT),
                 "seeds": ("seeds", INTEGER),
-                "mean": ("best val accuracy (mean)", ACCURACY),
-                "low": (f"{confidence} interval low", ACCURACY),
-                "high": (f"{confidence} interval high", ACCURACY),
+                "mean": (f"best val {measure.words} (mean)", value),
+                "low": (f"{confidence} interval low", value),
+                "high": (f"{confidence} interval high", value),
                 "status": ("status", TEXT),
                 "leader": ("eliminated by", TEXT),
-                "gap": ("gap to it", SIGNED),
+                "gap": ("gap to it", signed),
                 "p": ("p (Welch, one-sided)", P_VALUE),
                 "level": ("level it had to beat", NUMBER),
             },
@@ -67,7 +72,7 @@ def race_section(state: RaceState, *, key: str, study: str) -> Section:
         Figure(
             key=f"{key}-race-plot",
             title="The race: each configuration's mean and interval over its seeds",
-            uri=plots.to_data_uri(plots.race_intervals(rows, study)),
+            uri=plots.to_data_uri(plots.race_intervals(rows, study, f"validation {measure.words}")),
         )
     )
     return section
@@ -78,14 +83,17 @@ def race_headline(state: RaceState) -> Note:
     return Note(race_line(state) + ".", "info" if state.best else "warning")
 
 
-def _rules(rules: RaceRules) -> str:
-    margin = (
-        f", or until the survivors are within {rules.margin * 100:g} points of each other"
-        if rules.margin is not None
-        else ""
-    )
+def _rules(rules: RaceRules, measure: Measure) -> str:
+    margin = ""
+    if rules.margin is not None:  # in the objective's units: accuracy points, or RMSE's own
+        within = (
+            f"{rules.margin * 100:g} points"
+            if measure.task == "classification"
+            else f"{rules.margin:g} RMSE (the target's units)"
+        )
+        margin = f", or until the survivors are within {within} of each other"
     return (
         f"This race: {rules.min_seeds} seeds for every configuration, then one more per round"
         f" for the survivors up to {rules.max_seeds}{margin}; ranked by each run's best"
-        " validation accuracy, never by test accuracy."
+        f" validation {measure.words}, never by test {measure.words}."
     )
