@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import report_cli
 from tests.synthetic_store import SyntheticRun, make_store
 
 
-def synthetic_report(tmp_path: Path, runs: list[SyntheticRun], name: str) -> Path:
-    """The report of a store of `runs` (4 epochs each), study and experiment `name`, written
-    to tmp_path/NAME.html with its CSV files beside it; the page's path."""
+def synthetic_report(tmp_path: Path, runs: list[SyntheticRun], name: str, **store: Any) -> Path:
+    """The report of a store of `runs` (4 epochs each; `store`: make_store's other keywords,
+    e.g. curve), study and experiment `name`, written to tmp_path/NAME.html with its CSV
+    files beside it; the page's path."""
     uri = f"sqlite:///{tmp_path / f'{name}.db'}"
-    make_store(uri, runs, experiment=name, study=name, epochs=4)
+    make_store(uri, runs, experiment=name, study=name, epochs=4, **store)
     out = tmp_path / f"{name}.html"
     result = report_cli(
         "--experiment", name, "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path

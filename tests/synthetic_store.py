@@ -4,10 +4,15 @@ The report's tests assert statistics against values chosen here, and its benchma
 few hundred such runs. The runs look exactly like the suite's: the same RunSpec gives their
 run_key, label and params, and the schema their tag, metric and artifact names, so a study
 file's grid joins them as it joins trained runs.
+
+A run is a classification run (test accuracy, accuracy curves, a confusion matrix) unless it
+is made by `regression_run`: then it logs what a regression run logs (schema.Measure): test
+RMSE, rmse and val_rmse curves, the params task=regression and target_std, no confusion.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +21,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from suite.record.tracker import confusion_json, run_params
-from suite.schema import Artifact, Role, Tag
+from suite.schema import Artifact, Measure, Role, Tag
 from suite.schema import Metric as MetricName
 from suite.study.config import RunSpec
 from tests.conftest import make_spec, new_mlflow_db
@@ -35,11 +40,52 @@ class SyntheticRun:
     computed_on: str | None = None  # its env.backend tag; default: the spec's backend
     recorded_key: str | None = None  # its run_key tag; default: the spec's run_key
     params: int | None = None  # a budget in weights (the grid's `params`); None: not named
+    # A regression run's (`regression_run`; None: a classification run): its test RMSE, its
+    # final validation RMSE (default: the test RMSE), and its training targets' std
+    test_rmse: float | None = None
+    val_rmse: float | None = None
+    target_std: float = 1.0
+
+    @property
+    def measure(self) -> Measure:
+        return Measure("regression" if self.test_rmse is not None else "classification")
+
+
+def regression_run(
+    cell: str,
+    bidirectional: bool,
+    layers: int,
+    seed: int,
+    test_rmse: float,
+    *,
+    val_rmse: float | None = None,
+    target_std: float = 1.0,
+    **others: object,
+) -> SyntheticRun:
+    """A finished regression run: test RMSE `test_rmse`, its validation RMSE falling to
+    `val_rmse` (default: the test RMSE), targets of std `target_std`. It has no accuracy."""
+    return SyntheticRun(
+        cell,
+        bidirectional,
+        layers,
+        seed,
+        math.nan,  # no test accuracy
+        test_rmse=test_rmse,
+        val_rmse=val_rmse,
+        target_std=target_std,
+        **others,  # type: ignore[arg-type]
+    )
 
 
 def default_curve(run: SyntheticRun, metric: str, epoch: int, epochs: int) -> float:
-    """Curves that end where the run's accuracy says: rising accuracy, falling loss."""
+    """Curves that end where the run's accuracy says: rising accuracy, falling loss; a
+    regression run's RMSE falls to its validation RMSE (training: 0.01 below it)."""
     progress = epoch / epochs  # epochs from 1
+    if metric.endswith("rmse"):
+        end = run.val_rmse if run.val_rmse is not None else run.test_rmse
+        assert end is not None
+        bottom = end - (0.01 if metric == "rmse" else 0.0)
+        return bottom + 0.3 * (1 - progress) ** 2
     if metric.endswith("accuracy"):
         end = run.val_accuracy if run.val_accuracy is not None else run.test_accuracy
         top = end + (0.01 if metric == "accuracy" else 0.0)
@@ -112,21 +158,30 @@ def make_store(
             },
         )
         run_id = child.info.run_id
+        measure = run.measure
         params = {name: str(value) for name, value in run_params(spec).items()}
+        if measure.task == "regression":  # as run_params logs them for regression data
+            params.update(
+                task="regression", target_std=str(run.target_std), dataset="synthetic-target"
+            )
         every_epoch = range(1, epochs + 1)  # MLflow steps are epochs from 1, as the suite's
         metrics = [
             Metric(name, curve(run, name, epoch, epochs), now + epoch, epoch)
             for epoch in every_epoch
-            for name in ("loss", "accuracy", "val_loss", "val_accuracy")
+            for name in measure.curves[:4]  # loss, accuracy (rmse), val_loss, val_accuracy ...
         ]
         metrics += [Metric("epoch_seconds", 2.0 * run.layers, now + e, e) for e in every_epoch]
         if run.status == "FINISHED":
-            val_curve = {e: curve(run, "val_accuracy", e, epochs) for e in every_epoch}
-            best = max(every_epoch, key=lambda e: val_curve[e])
+            val_name = f"val_{measure.name}"
+            val_curve = [curve(run, val_name, e, epochs) for e in every_epoch]
+            best = measure.objective.best_epoch(val_curve)  # the first of equal bests
+            assert best is not None
+            test = run.test_rmse if measure.task == "regression" else run.test_accuracy
+            test_loss = test**2 if measure.task == "regression" else 1 - test  # MSE; any loss
             finals = {
-                MetricName.TEST_ACCURACY: run.test_accuracy,
-                MetricName.TEST_LOSS: 1 - run.test_accuracy,
-                MetricName.BEST_VAL_ACCURACY: val_curve[best],
+                measure.test: test,
+                MetricName.TEST_LOSS: test_loss,
+                measure.best_val: val_curve[best - 1],
                 MetricName.BEST_EPOCH: best,
                 MetricName.EPOCHS_TRAINED: epochs,
                 MetricName.PARAM_COUNT: 1000 * run.layers * (2 if run.bidirectional else 1),
@@ -139,7 +194,7 @@ def make_store(
             params=[Param(k, v) for k, v in params.items()],
             tags=[RunTag("mlflow.runName", label)],
         )
-        if confusion and run.status == "FINISHED":
+        if confusion and run.status == "FINISHED" and measure.task == "classification":
             matrix = [[90 if i == j else 1 for j in range(10)] for i in range(10)]
             client.log_text(run_id, confusion_json(matrix), Artifact.CONFUSION)
         if run.status != "RUNNING":

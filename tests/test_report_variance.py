@@ -376,7 +376,7 @@ def test_factors_that_are_not_crossed_get_no_decomposition():
             "cell": ["lstm", "lstm", "gru", "gru", "gru", "gru"],
             "param.units": [8, 8, 16, 16, 16, 16],
             "direction": ["unidirectional"] * 4 + ["bidirectional"] * 2,
-            "test_accuracy": [0.90, 0.91, 0.93, 0.94, 0.95, 0.96],
+            "test_value": [0.90, 0.91, 0.93, 0.94, 0.95, 0.96],  # test accuracy (collect's name)
         }
     )
     reason = why_not(finished, ["cell", "direction", "param.units"])

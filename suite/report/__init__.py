@@ -4,8 +4,10 @@ Reads the tracking store only, so it can be regenerated at any time; never impor
 One way, each step a module:
 
   __main__.py               python -m suite.report: the sources, exit codes, the run's copy
-  collect.py                every MLflow read: runs, curves, experiment ids, the best run's
-                            confusion matrix                          -> Collected
+  collect.py                every MLflow read: runs, curves, each study's measure, experiment
+                            ids, a classification's best run's confusion matrix -> Collected
+  measures.py               what the runs measure (accuracy, or RMSE for regression): read
+                            from the record into neutral columns, said and formatted
   collect_search.py         a search's Optuna trials, copied into an in-memory study
   ranking.py                which configuration is best, by one rule (validation, not test)
   stats.py                  intervals, pivots, effects, Welch and Holm tests
@@ -15,7 +17,7 @@ One way, each step a module:
   sections/comparisons.py   pivots, main effects, tests against the best
   sections/variance.py      the shares of the variance, their F tests, and their plot
   sections/figures.py       the study's figures, with captions
-  sections/best_run.py      the best run: facts, curves, confusion matrix
+  sections/best_run.py      the best run: facts, curves, confusion matrix (classes only)
   sections/search.py        a search's trials and Optuna's plots
   plots.py                  seaborn / matplotlib figures as data URIs
   content.py                the report's data types: sections, tables, notes, figures

@@ -83,7 +83,7 @@ def near_chance(
     """Whether a mean test value is near chance level `chance` (`chance_of`): an accuracy
     within NEAR_CHANCE_MARGIN of it, an RMSE at NEAR_CHANCE_RMSE_SHARE of it or above."""
     if measure.task == "regression":
-        return bool(value >= NEAR_CHANCE_RMSE_SHARE * chance)  # False for a NaN chance
+        return bool(value > NEAR_CHANCE_RMSE_SHARE * chance)  # False for a NaN chance
     return bool(value < chance + NEAR_CHANCE_MARGIN)
 
 
@@ -93,7 +93,7 @@ def near_chance_rule(measure: Measure) -> str:
         return (
             f"Flagged: mean test RMSE at least {NEAR_CHANCE_RMSE_SHARE:g} x the training"
             " targets' standard deviation (the RMSE of always predicting their mean), so the"
-            f" predictions explain under {1 - NEAR_CHANCE_RMSE_SHARE**2:.0%} of the variance:"
+            f" predictions explain at most {1 - NEAR_CHANCE_RMSE_SHARE**2:.0%} of the variance:"
             " little was learned."
         )
     return (

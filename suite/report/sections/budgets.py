@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.report.content import ACCURACY, INTEGER, TEXT, Note, Section, Table, table
+from suite.report.content import INTEGER, TEXT, Note, Section, Table, table
+from suite.report.measures import TEST_VALUE, value_format
 from suite.report.ranking import Ranking, Selection, leaderboard, with_config
 from suite.report.stats import main_effects
+from suite.schema import Measure
 
 BUDGET = "param.params"
 SIZE_FACTORS = {BUDGET, "param.units"}  # what the budget sets: not a factor within it
@@ -30,7 +32,7 @@ def boards_by_size(
     boards = {}
     for value, finished in ranking.finished.groupby(size, sort=True):
         finished = with_config(finished.drop(columns="config"), factors)
-        board = leaderboard(finished, factors, selection)
+        board = leaderboard(finished, factors, selection, ranking.measure)
         units = finished.groupby("config")["param.units"].first()
         board["units"] = board["config"].map(units).astype(int)
         boards[int(value)] = (finished, board)
@@ -50,32 +52,38 @@ def best_cells(board: pd.DataFrame) -> list[str]:
 def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Section:
     section = Section(key=f"{key}-budgets", title="Within each parameter budget")
     factors = factors_within_size(ranking)
+    measure = ranking.measure
+    words, value = measure.words, value_format(measure)
     best_by_budget = {}
     for budget, (finished, board) in boards_by_size(ranking, selection).items():
         best = board.iloc[0]
         best_by_budget[budget] = " or ".join(best_cells(board))
-        words = f"{budget:,} weights"
+        size = f"{budget:,} weights"
         section.blocks.append(
             Note(
-                f"At {words}: best {best['config']} by {selection.words}"
-                f" ({ACCURACY(best['validation_score'])}; test accuracy"
-                f" {ACCURACY(best['test_accuracy'])}, {int(best['units'])} units,"
+                f"At {size}: best {best['config']} by {selection.words}"
+                f" ({value(best['validation_score'])}; test {words}"
+                f" {value(best[TEST_VALUE])}, {int(best['units'])} units,"
                 f" {int(best['param_count']):,} parameters)."
             )
         )
-        section.blocks.append(_board(board, key=f"{key}-budget-{budget}", words=words))
+        section.blocks.append(
+            _board(
+                board, key=f"{key}-budget-{budget}", size=size, selection=selection, measure=measure
+            )
+        )
         effects = main_effects(finished, factors)
         if not effects.empty:
             section.blocks.append(
                 table(
                     effects,
                     key=f"{key}-budget-{budget}-main-effects",
-                    title=f"Main effects at {words}",
+                    title=f"Main effects at {size}",
                     columns={
                         "factor": ("factor", TEXT),
                         "level": ("level", TEXT),
                         "n": ("runs", INTEGER),
-                        "mean": ("mean test accuracy", ACCURACY),
+                        "mean": (f"mean test {words}", value),
                     },
                 )
             )
@@ -83,16 +91,19 @@ def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Sect
     return section
 
 
-def _board(board: pd.DataFrame, *, key: str, words: str) -> Table:
+def _board(
+    board: pd.DataFrame, *, key: str, size: str, selection: Selection, measure: Measure
+) -> Table:
+    value = value_format(measure)
     return table(
         board,
         key=key,
-        title=f"Leaderboard at {words}",
+        title=f"Leaderboard at {size}",
         columns={
             "rank": ("rank", INTEGER),
             "config": ("configuration", TEXT),
-            "validation_score": ("val accuracy (selects)", ACCURACY),
-            "test_accuracy": ("test accuracy (mean)", ACCURACY),
+            "validation_score": (f"{selection.name} (selects)", value),
+            TEST_VALUE: (f"test {measure.words} (mean)", value),
             "seeds": ("seeds", INTEGER),
             "units": ("units", INTEGER),
             "param_count": ("parameters", INTEGER),

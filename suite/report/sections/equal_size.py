@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from suite.report.content import ACCURACY, INTEGER, TEXT, Note, Section, Table, table
+from suite.report.content import INTEGER, NUMBER, TEXT, Note, Section, Table, table
+from suite.report.measures import TEST_VALUE, value_format
 from suite.report.ranking import Ranking, Selection
 from suite.report.sections.budgets import BUDGET, best_cells, boards_by_size
+from suite.schema import Measure
 
 KEY = "units-against-parameters"
 # Settings that, when two studies differ in them, enter the comparison beside the size.
@@ -34,6 +36,7 @@ class _Best:
     cells: list[str]  # ranked first, several on a tie
     board: pd.DataFrame
     selection: Selection
+    measure: Measure
 
 
 def equal_size_section(studies: Sequence[RankedStudy]) -> Section | None:
@@ -84,6 +87,7 @@ def _bests(study: RankedStudy) -> list[_Best]:
             best_cells(board),
             board,
             study.selection,
+            study.ranking.measure,
         )
         for value, (_, board) in boards_by_size(study.ranking, study.selection, size).items()
     ]
@@ -123,7 +127,13 @@ def _differing_settings(
 
 
 def _table(bests: list[_Best]) -> Table:
-    columns = ["config", "validation_score", "test_accuracy", "seeds", "units", "param_count"]
+    columns = ["config", "validation_score", TEST_VALUE, "seeds", "units", "param_count"]
+    # One measure's words and format where the studies share it (they compare cells), else
+    # the values as numbers under a neutral name.
+    measures = {b.measure for b in bests}
+    measure = measures.pop() if len(measures) == 1 else None
+    value = value_format(measure) if measure else NUMBER
+    test = f"test {measure.words} (mean)" if measure else "test value (mean)"
     rows = pd.DataFrame(
         [
             {"study": b.study, "size": b.size, "cells": " or ".join(b.cells)}
@@ -140,8 +150,8 @@ def _table(bests: list[_Best]) -> Table:
             "size": ("compared at", TEXT),
             "config": ("best configuration (by validation)", TEXT),
             "cells": ("best cell", TEXT),
-            "validation_score": ("validation score", ACCURACY),
-            "test_accuracy": ("test accuracy (mean)", ACCURACY),
+            "validation_score": ("validation score", value),
+            TEST_VALUE: (test, value),
             "seeds": ("seeds", INTEGER),
             "units": ("units", INTEGER),
             "param_count": ("parameters", INTEGER),

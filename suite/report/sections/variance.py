@@ -1,6 +1,6 @@
-"""Where the spread in test accuracy comes from: each factor's share of the variance (an ANOVA
-on the grid's factors and their two-way interactions), its F test where seeds allow one, and
-a plot of the shares."""
+"""Where the spread in the test value (accuracy, or RMSE for regression) comes from: each
+factor's share of the variance (an ANOVA on the grid's factors and their two-way
+interactions), its F test where seeds allow one, and a plot of the shares."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from suite.report.content import (
     Section,
     table,
 )
+from suite.report.measures import CLASSIFICATION
 from suite.report.ranking import Ranking
 from suite.report.variance import RESIDUAL, TOTAL, Decomposition, decompose, why_not
+from suite.schema import Measure
 
 TITLE = "Variance decomposition"
 SS_NOTE = (
@@ -38,11 +40,12 @@ WORDS = {"cell": "the cell", "direction": "the direction (uni- or bidirectional)
 def variance_section(ranking: Ranking, *, key: str, study: str) -> Section:
     """The ANOVA of one grid study's finished runs (one result per run_key)."""
     section = Section(key=f"{key}-variance", title=TITLE)
-    if reason := why_not(ranking.finished, ranking.factors):
+    measure = ranking.measure
+    if reason := why_not(ranking.finished, ranking.factors, measure):
         section.blocks.append(Note(f"No variance decomposition: {reason}"))
         return section
     found = decompose(ranking.finished, ranking.factors)
-    section.blocks.append(Note(largest_share(found)))
+    section.blocks.append(Note(largest_share(found, measure)))
     shown = found.table.assign(percent=100 * found.table["share"])
     columns = {
         "term": ("term", TEXT),
@@ -56,8 +59,8 @@ def variance_section(ranking: Ranking, *, key: str, study: str) -> Section:
         table(
             shown,
             key=f"{key}-variance-shares",
-            title="Share of the variance in test accuracy",
-            caption=_caption(found),
+            title=f"Share of the variance in test {measure.words}",
+            caption=_caption(found, measure),
             columns=columns,
         )
     )
@@ -65,7 +68,7 @@ def variance_section(ranking: Ranking, *, key: str, study: str) -> Section:
         Figure(
             f"{key}-variance-plot",
             "Share of the variance, by term",
-            plots.to_data_uri(plots.variance_shares(found.terms(), study)),
+            plots.to_data_uri(plots.variance_shares(found.terms(), study, measure)),
             "each term's sum of squares as a percentage of the total; grey: the residual",
         )
     )
@@ -92,7 +95,7 @@ def variance_section(ranking: Ranking, *, key: str, study: str) -> Section:
     return section
 
 
-def largest_share(found: Decomposition) -> str:
+def largest_share(found: Decomposition, measure: Measure = CLASSIFICATION) -> str:
     """One sentence: which term accounts for most of the spread, and what comes next."""
     ranked = found.terms().sort_values("share", ascending=False, kind="stable")
     first, rest = ranked.iloc[0], ranked.iloc[1:3]
@@ -100,7 +103,7 @@ def largest_share(found: Decomposition) -> str:
     subject = _words(first["term"], found)
     subject = subject[0].upper() + subject[1:]
     text = (
-        f"{subject} accounts for the largest share of the spread in test accuracy:"
+        f"{subject} accounts for the largest share of the spread in test {measure.words}:"
         f" {PERCENT(100 * first['share'])} of its variance{test}"
     )
     if len(rest):
@@ -133,10 +136,10 @@ def _pure(found: Decomposition) -> bool:
     return found.seeds >= 2 and found.interactions_left[1] == 0
 
 
-def _caption(found: Decomposition) -> str:
+def _caption(found: Decomposition, measure: Measure) -> str:
     terms = ", ".join(found.factors)
     caption = (
-        f"Ordinary least squares of test accuracy on {terms} (categorical)"
+        f"Ordinary least squares of test {measure.words} on {terms} (categorical)"
         + (" and their two-way interactions" if len(found.factors) > 1 else "")
         + f", one result per run; share = the term's sum of squares over the {TOTAL} sum of"
         " squares (eta squared), Type II."
