@@ -29,6 +29,7 @@ from suite.record.run_identity import RunIdentity
 from suite.report.collect_search import read_search
 from suite.report.measures import (
     BEST_VAL_VALUE,
+    CLASSIFICATION,
     LAST_VALUES,
     RECORDED,
     TEST_VALUE,
@@ -41,7 +42,7 @@ from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.study.config import RunSpec, numeric_fields
 
-CURVE_METRICS = Measure().curves[:4]  # a classification run's (benchmarks/report_speed.py)
+CURVE_METRICS = CLASSIFICATION.curves[:4]  # a classification run's (benchmarks/report_speed.py)
 # Either measure's final metrics, and the curves' last values too
 FINAL_METRICS = tuple(dict.fromkeys((*Metric.FINAL, *RECORDED, *LAST_VALUES)))
 NUMERIC_PARAMS = numeric_fields()  # name -> int or float, from the study model itself

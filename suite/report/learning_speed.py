@@ -81,7 +81,7 @@ def first_reached(
             if higher_is_better:
                 reached = run[run["relative"] >= level]
             else:
-                reached = run[run["relative"] < level]
+                reached = run[run["relative"] <= level]
             first = reached.iloc[0] if not reached.empty else None
             rows.append(
                 {

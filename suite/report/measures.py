@@ -39,7 +39,7 @@ def measure_of(runs: pd.DataFrame) -> Measure:
     accuracy (MNIST's runs log no task). The runs of one study are all of one task."""
     tasks = runs.get(TASK_PARAM, pd.Series(dtype=object)).astype(str)
     rmse = pd.to_numeric(runs.get(Metric.TEST_RMSE, pd.Series(dtype=float)), errors="coerce")
-    regression = bool((tasks == "regression").any())
+    regression = bool((tasks == "regression").any() or rmse.notna().any())
     return REGRESSION if regression else CLASSIFICATION
 
 

@@ -98,7 +98,7 @@ def heatmap(
             vmax=high,
             ax=axis,
             cbar=axis is axes[0][-1],
-            cbar_kws={"label": "test accuracy"},
+            cbar_kws={"label": f"test {measure.words}"},
         )
         axis.set(title=direction, xlabel="depth (recurrent layers)", ylabel="cell")
     figure.suptitle(f"{study}: mean test {measure.words} by cell and depth")

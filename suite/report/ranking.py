@@ -34,8 +34,8 @@ NEAR_CHANCE_MARGIN = 0.10  # accuracy below chance + this is flagged: nothing wa
 CLASSES_PARAM = "param.classes"  # logged by runs on data other than MNIST
 # Regression's chance level is the RMSE of always predicting the training targets' mean: their
 # (population) standard deviation, which every regression run logs. A mean test RMSE of at
-# least 0.9 of it is flagged: the predictions explain under 1 - 0.9^2 = 19% of the variance
-# (R^2 < 0.19), little better than guessing the mean.
+# least 0.9 of it is flagged: the predictions explain at most 1 - 0.9^2 = 19% of the
+# variance (R^2 <= 0.19), little better than guessing the mean.
 NEAR_CHANCE_RMSE_SHARE = 0.9
 
 
@@ -83,7 +83,7 @@ def near_chance(
     """Whether a mean test value is near chance level `chance` (`chance_of`): an accuracy
     within NEAR_CHANCE_MARGIN of it, an RMSE at NEAR_CHANCE_RMSE_SHARE of it or above."""
     if measure.task == "regression":
-        return bool(value > NEAR_CHANCE_RMSE_SHARE * chance)  # False for a NaN chance
+        return bool(value >= NEAR_CHANCE_RMSE_SHARE * chance)  # False for a NaN chance
     return bool(value < chance + NEAR_CHANCE_MARGIN)
 
 

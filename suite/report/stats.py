@@ -223,7 +223,7 @@ def untestable(board: pd.DataFrame) -> list[str]:
 def verdict(difference: float, p_holm: float, *, higher_is_better: bool = True) -> str:
     """A configuration minus the best, in words: worse, better, or not distinguishable."""
     if p_holm < ALPHA:
-        worse = difference < 0
+        worse = difference < 0 if higher_is_better else difference > 0
         return f"{'worse' if worse else 'better'}, p = {p_holm:.3g}"
     return f"not distinguishable, p = {p_holm:.3g}"
 
@@ -237,6 +237,8 @@ def non_dominated(
     Written by hand: pandas and
     scipy have no such function, and a few hundred configurations need no index (n^2)."""
     costs, gains = points[cost].to_numpy(dtype=float), points[gain].to_numpy(dtype=float)
+    if not higher_is_better:
+        gains = -gains
     known = ~(np.isnan(costs) | np.isnan(gains))  # a row without both values is on no front
     on_front = [
         bool(known[i])
