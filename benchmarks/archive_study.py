@@ -1,6 +1,8 @@
 """JapaneseVowels' full study through the suite, beside the same runs as plain Keras scripts.
 
-    python benchmarks/archive_study.py                # 54 runs each way: about half an hour
+    python benchmarks/archive_study.py                # 54 runs each way
+    python benchmarks/archive_study.py --plain-seeds 1  # the plain side: one seed of each
+                                                        # configuration, its wall x3 (stated)
     python benchmarks/archive_study.py --epochs 5     # a shorter check of the same comparison
 
 The suite side is `python -m suite.run studies/japanese-vowels.yaml` in a fresh store, with
@@ -8,7 +10,8 @@ the study's default workers, as a user runs it. The plain side is what a user wi
 suite would run: one Python process per run, one after another, each importing Keras,
 building the same model (Masking, the recurrent stack with Dropout, Dense(9)), fitting it with
 the same seed, batch, optimizer and validation data, and evaluating it once on the test set.
-Both read the same prepared arrays (the plain scripts from an .npz written once, untimed).
+Both read the same prepared arrays (the plain scripts from an .npz written once, untimed), on
+the backend the study names (its grid's `backend`, else TensorFlow): the same computation.
 Printed: both wall times, their ratio (suite / plain; the issue's target: below 1, and the
 suite at most 10 minutes), and the suite study's best configuration by validation with its
 test accuracy. On small data a run's fixed costs dominate: start-up, tracing, logging.
@@ -39,6 +42,8 @@ def study_settings(epochs: int | None) -> tuple[dict, list[tuple[str, bool, int,
     if epochs is not None:
         study["training"]["epochs"] = epochs
     grid = study["grid"]
+    if len(grid.get("backend", [])) > 1:
+        raise SystemExit("the plain side runs one backend: give the study one")
     axes = (grid["cell"], grid["bidirectional"], grid["layers"], grid["seed"])
     runs = list(itertools.product(*axes))
     return study, runs
@@ -61,7 +66,7 @@ def suite_wall(study: dict, folder: Path) -> tuple[float, str]:
     return seconds, f"{best['configuration']} test {float(best['test accuracy (mean)']):.4f}"
 
 
-def plain_wall(runs: list, epochs: int, arrays: Path) -> tuple[float, list[float]]:
+def plain_wall(runs: list, epochs: int, arrays: Path, *, backend: str) -> tuple[float, list[float]]:
     from suite.sequences import PAD_VALUE
 
     start, accuracies = time.perf_counter(), []
@@ -70,7 +75,7 @@ def plain_wall(runs: list, epochs: int, arrays: Path) -> tuple[float, list[float
             [sys.executable, str(PLAIN_RUN), str(arrays), cell, "1" if bidirectional else "0",
              str(layers), str(seed), str(epochs), str(PAD_VALUE)],
             check=True, capture_output=True, text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": backend},
         )  # fmt: skip
         accuracies.append(float(result.stdout.strip().splitlines()[-1]))
         seconds = time.perf_counter() - start
@@ -100,19 +105,33 @@ def write_arrays(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: the study's")
+    parser.add_argument(
+        "--plain-seeds",
+        type=int,
+        default=None,
+        help="plain side: only the first N seeds of each configuration, its wall scaled up to"
+        " all seeds (an estimate, printed as one); default: every run",
+    )
     args = parser.parse_args()
     study, runs = study_settings(args.epochs)
     epochs = study["training"]["epochs"]
+    backend = (study["grid"].get("backend") or ["tensorflow"])[0]
+    seeds = study["grid"]["seed"]
+    kept = seeds[: args.plain_seeds] if args.plain_seeds else seeds
+    plain_runs = [run for run in runs if run[3] in kept]
+    scale = len(runs) / len(plain_runs)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         arrays = folder / "vowels.npz"
         write_arrays(arrays)
         suite_seconds, best = suite_wall(study, folder)
         print(f"suite: {len(runs)} runs in {suite_seconds:.0f} s ({best})", flush=True)
-        plain_seconds, accuracies = plain_wall(runs, epochs, arrays)
+        measured, accuracies = plain_wall(plain_runs, epochs, arrays, backend=backend)
+        plain_seconds = measured * scale
         print(
-            f"plain Keras scripts: {len(runs)} runs in {plain_seconds:.0f} s (best test accuracy"
-            f" {max(accuracies):.4f}, median {np.median(accuracies):.4f})"
+            f"plain Keras scripts on {backend}: {len(plain_runs)} runs in {measured:.0f} s"
+            + (f", x{scale:g} for all {len(runs)}: {plain_seconds:.0f} s" if scale != 1 else "")
+            + f" (best test accuracy {max(accuracies):.4f}, median {np.median(accuracies):.4f})"
         )
     ratio = suite_seconds / plain_seconds
     print(

@@ -193,6 +193,10 @@ def test_the_race_replayed_on_a_six_seed_grid_names_its_best_with_fewer_runs(rec
         ({"race": {"confidence": 1.0}}, "race.confidence: input should be less than 1"),
         ({"race": {"margin_points": -0.1}}, "race.margin_points: input should be greater than 0"),
         ({"race": {"seeds": 3}}, "race.seeds: unknown key; allowed keys here: min_seeds"),
+        (
+            {"race": {"margin_points": 0.5}, "data": {"archive": "Tecator"}},
+            "race.margin_points: is in accuracy points, and this study's data is a regression",
+        ),
     ],
 )
 def test_a_bad_race_is_one_clear_problem(tmp_path, changes, expected):

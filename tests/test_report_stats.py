@@ -158,3 +158,25 @@ def test_a_run_key_trained_twice_is_one_result_the_latest():
         ("k1", 0.70),
         ("k2", 0.90),
     ]
+
+
+def test_what_describes_the_data_is_no_factor_unless_it_varies_within_a_dataset():
+    from suite.report.ranking import configuration_factors
+
+    runs = pd.DataFrame(
+        {
+            "param.cell": ["gru"] * 4,
+            "param.archive": ["GunPoint", "GunPoint", "JapaneseVowels", "JapaneseVowels"],
+            "param.classes": ["2", "2", "9", "9"],
+            "param.dataset": ["GunPoint", "GunPoint", "JapaneseVowels", "JapaneseVowels"],
+            "param.digest": ["a1", "a1", "b2", "b2"],
+            "param.units": [8, 16, 8, 16],
+        }
+    )
+    assert configuration_factors(runs) == [
+        "cell", "direction", "depth", "param.archive", "param.units"
+    ]  # fmt: skip
+    runs.loc[1, "param.digest"] = "a9"  # GunPoint's file read again after an edit
+    assert "param.digest" in configuration_factors(runs)
+    # Without an archive or file axis a varying digest is the only sign of two datasets.
+    assert "param.digest" in configuration_factors(runs.drop(columns="param.archive"))

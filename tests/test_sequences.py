@@ -563,6 +563,7 @@ def test_labels_become_classes_in_natural_order(tmp_path):
     assert ready.description.classes == ("a", "b", "c")
     assert ready.y_test.tolist() == [2, 0] and ready.y_test.dtype == np.int32
     assert "text labels" in ready.description.task_inferred
+    assert ready.description.task_note is None  # words are classes: nothing to doubt
     odd = read_npz(
         write_npz(
             tmp_path / "o.npz",
@@ -704,6 +705,7 @@ def test_task_is_inferred_from_the_targets(tmp_path):
     description = prepared(whole, validation_size=1).description
     assert description.task == "classification" and description.classes == ("1.0", "2.0")
     assert "whole numbers" in description.task_inferred
+    assert description.task_note == description.task_inferred  # numbers: said
     said = prepared(whole, validation_size=1, task="regression").description
     assert said.task == "regression" and said.task_inferred is None
 

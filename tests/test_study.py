@@ -28,6 +28,16 @@ def test_shipped_studies_expand_to_their_grids():
     assert seed.data.validation == "test"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "studies").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_study_is_valid(path):
+    """Each file under studies/ reads, data and all; the regression study compares by RMSE."""
+    study = load_study(path)
+    assert study.name == path.stem
+    if path.stem == "tecator":
+        assert study.task == "regression" and study.objective.metric == "val_rmse"
+        assert {spec.measure.name for spec in expand(study)} == {"rmse"}
+
+
 def test_minimal_study_uses_defaults_and_file_stem(tmp_path):
     path = tmp_path / "my study.yaml"
     path.write_text("grid: {cell: [lstm]}\n")

@@ -23,8 +23,8 @@ def print_datasets(specs: Iterable[RunSpec], console: Console) -> None:
     seen = dict.fromkeys(spec.data for spec in specs if not spec.data.is_mnist)
     for data in seen:
         console.print(f"data: {data.description.summary()}", highlight=False, markup=False)
-        if data.description.task_inferred:  # the study did not say: how it was read
-            console.print(f"      {data.description.task_inferred}", highlight=False, markup=False)
+        if data.description.task_note:  # numbers, and the study did not say: how they were read
+            console.print(f"      {data.description.task_note}", highlight=False, markup=False)
 
 
 def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) -> None:

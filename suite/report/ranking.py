@@ -118,8 +118,15 @@ def one_result_per_run_key(finished: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("run_key", keep="last").sort_index()
 
 
+# Params that describe the data a run read rather than choose it: they follow its archive or
+# file, so they are no factor of their own where each archive or file has one value of them.
+DATA_DESCRIPTIONS = ("param.classes", "param.dataset", "param.digest", "param.task")
+DATA_SOURCES = ("param.archive", "param.file")
+
+
 def configuration_factors(finished: pd.DataFrame) -> list[str]:
-    """cell, direction, depth, then any other param that takes several values (not seed)."""
+    """cell, direction, depth, then any other param that takes several values (not seed, and
+    not what only describes the data: `DATA_DESCRIPTIONS`)."""
     # target_std describes a regression run's data (it follows the dataset), it is no factor
     skip = {"param.seed", "param.cell", "param.bidirectional", "param.layers", TARGET_STD_PARAM}
     extra = [
@@ -128,8 +135,18 @@ def configuration_factors(finished: pd.DataFrame) -> list[str]:
         if column.startswith("param.")
         and column not in skip
         and finished[column].astype(str).nunique() > 1
+        and not _follows_the_data(finished, column)
     ]
     return [*CORE_FACTORS, *sorted(extra)]
+
+
+def _follows_the_data(finished: pd.DataFrame, column: str) -> bool:
+    """Whether `column` describes the data and each archive or file has one value of it (an
+    edited file, read again, has two digests: then the digest stays a factor)."""
+    sources = [finished[c].astype(str) for c in DATA_SOURCES if c in finished]
+    if column not in DATA_DESCRIPTIONS or not sources:
+        return False
+    return bool(finished[column].astype(str).groupby(sources).nunique().max() <= 1)
 
 
 def row_label(row: pd.Series, factors: Sequence[str]) -> str:

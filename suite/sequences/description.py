@@ -32,6 +32,14 @@ class Description:
     # regression: the training targets' mean and std (population), which the model's linear
     # head puts back onto its standardised output; None for classes.
     target_scale: tuple[float, float] | None = None
+    label_kind: str = "text"  # what the target holds: text, bool, whole or fractional
+
+    @property
+    def task_note(self) -> str | None:
+        """How the task was read, where a reader could doubt it and the study did not say:
+        numbers read as classes (whole) or as a regression target (fractional)."""
+        numeric = self.label_kind in ("whole", "fractional")
+        return self.task_inferred if numeric else None
 
     @property
     def input_shape(self) -> tuple[int, int]:

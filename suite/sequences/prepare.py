@@ -106,6 +106,7 @@ def prepare(
         classes=encoded.classes,
         target_range=_target_range(raw, rows, task=encoded.task),
         target_scale=_target_scale(raw, rows, task=encoded.task),
+        label_kind=encoded.kind,
         variable_length=bool(lengths.min() != lengths.max()),
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),

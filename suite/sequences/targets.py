@@ -21,6 +21,7 @@ class Targets:
     classes: tuple[str, ...]  # class index -> the label's string form; () for regression
     train: np.ndarray  # int32 class indices or float32 targets, one per training case
     test: np.ndarray | None  # the same for the test split, None where the file has none
+    kind: str = "text"  # what the labels hold: text, bool, whole or fractional (label_kind)
 
 
 def targets(raw: RawSequences, task: str | None) -> Targets:
@@ -31,7 +32,8 @@ def targets(raw: RawSequences, task: str | None) -> Targets:
     task, inferred = resolve_task(kind, task, where=raw.where, example=_example(labels, kind))
     if task == "regression":
         encoded = [y.astype(np.float32) for y in labels]
-        return Targets(task, inferred, (), encoded[0], encoded[1] if len(encoded) > 1 else None)
+        test = encoded[1] if len(encoded) > 1 else None
+        return Targets(task, inferred, (), encoded[0], test, kind)
     classes = class_order(raw.train.y)
     if len(classes) < 2:
         raise refusal(
@@ -45,7 +47,7 @@ def targets(raw: RawSequences, task: str | None) -> Targets:
         if raw.test is None
         else encode(raw.test.y, classes, where=raw.where, label=raw.split_label("test"))
     )
-    return Targets(task, inferred, classes, train, test)
+    return Targets(task, inferred, classes, train, test, kind)
 
 
 def label_kind(y: np.ndarray) -> str:

@@ -265,6 +265,12 @@ def _race_problems(study: Study) -> list[str]:
             "grid.seed: a race chooses the seeds itself (0, 1, ... up to race.max_seeds);"
             " remove grid.seed, or remove race: to train the listed seeds"
         ]
+    if study.race.margin_points is not None and study.task == "regression":
+        return [
+            "race.margin_points: is in accuracy points, and this study's data is a regression"
+            " (compared by RMSE); remove it: the race then ends when the best separates or at"
+            " race.max_seeds"
+        ]
     return []
 
 

@@ -100,7 +100,7 @@ class Opening:
 
     def banner(self, study: Study, queue_url: str, *, by: str = "") -> str:
         """The lines a study opens with (rich markup, the stores escaped): the headline, the
-        stores, and how a task the study did not name was read from its data."""
+        stores, and how numbers were read where the study did not name its task."""
         from rich.markup import escape
 
         lines = [self.headline + by, f"  tracking {escape(study.tracking.uri)}"]
@@ -108,8 +108,8 @@ class Opening:
         from suite.study.file import data_sections
 
         for data in dict.fromkeys(data_sections(study)):
-            if not data.is_mnist and data.description.task_inferred:
-                lines.append(f"  data     {escape(data.description.task_inferred)}")
+            if not data.is_mnist and data.description.task_note:
+                lines.append(f"  data     {escape(data.description.task_note)}")
         return "\n".join(lines)
 
 
