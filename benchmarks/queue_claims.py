@@ -67,7 +67,7 @@ def worker(study_file: Path, claimed) -> None:
             time.sleep(0.05)
             continue
         assert isinstance(decision, TrainThis), decision
-        result = TrialResult(mlflow_run_id=f"bench-{decision.trial.number}", best_val_accuracy=0.9)
+        result = TrialResult(mlflow_run_id=f"bench-{decision.trial.number}", best_val_value=0.9)
         source.queue.close(decision.trial, Verdict.finished(result, value=0.9, pruned=False))
         keys.append(decision.spec.run_key)
     claimed.put((keys, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))

@@ -91,3 +91,32 @@ def test_a_diverged_run_counts_as_the_worst_value_seen():
     state = race_of_runs(RMSE_RULES, specs, values)
     assert state.results[b.configuration] == {0: -9.0, 1: -9.0}
     assert race(state.results, RMSE_RULES).survivors[0] == a.configuration
+
+
+@pytest.mark.parametrize(
+    ("data", "search", "expected"),
+    [
+        ({}, {}, "val_accuracy"),  # MNIST: classes
+        ({"archive": "Tecator"}, {}, "val_rmse"),  # a regression search: the task's own
+        ({"archive": "Tecator"}, {"objective": "val_loss"}, "val_loss"),
+        ({"archive": "Tecator"}, {"objective": "val_accuracy"}, "does not apply to regression"),
+        ({}, {"objective": "val_rmse"}, "does not apply to classification"),
+    ],
+)
+def test_a_search_compares_by_its_tasks_objective_unless_it_names_one(
+    tmp_path, data, search, expected
+):
+    import yaml
+
+    from suite.study.config import StudyError
+    from suite.study.file import load_study
+
+    path = tmp_path / "s.yaml"
+    space = {"units": {"low": 8, "high": 16}}
+    path.write_text(yaml.safe_dump({"data": data, "search": {"space": space, **search}}))
+    if expected.startswith("val_"):
+        assert load_study(path).objective == Objective(expected)
+        return
+    with pytest.raises(StudyError) as refused:
+        load_study(path)
+    assert any(expected in problem for problem in refused.value.problems), refused.value

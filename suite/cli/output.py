@@ -148,7 +148,7 @@ def print_search_plan(study: Study, console: Console) -> None:
     console.print(
         f"{finished} of {search.n_trials or 'unlimited'} trials finished"
         f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none yet'});"
-        f" sampler {search.sampler}, pruner {search.pruner}, objective {search.objective}."
+        f" sampler {search.sampler}, pruner {search.pruner}, objective {study.objective.metric}."
         " --dry-run trained nothing."
     )
 

@@ -371,7 +371,7 @@ class SearchConfig(_Frozen):
     timeout_seconds: PositiveFloat | None = None  # per invocation
     sampler: Literal["tpe", "random", "qmc"] = "tpe"
     sampler_seed: Seed | None = 0
-    objective: ObjectiveMetric = "val_accuracy"
+    objective: ObjectiveMetric | None = None  # None: the task's (val_accuracy, val_rmse)
     pruner: Literal["median", "hyperband", "none"] = "median"
     pruner_startup_trials: NonNegativeInt = 5  # trials that finish before any is pruned
     pruner_warmup_epochs: NonNegativeInt = 1  # epochs of every trial that are never pruned
@@ -435,7 +435,7 @@ class Study(_Frozen):
     @property
     def objective(self) -> Objective:
         """What the study's trials optimise and its report ranks by."""
-        if self.search:
+        if self.search and self.search.objective:
             return Objective(self.search.objective)
         return Objective.default_for(self.task)
 

@@ -384,7 +384,7 @@ class SearchTrials:
         return Opening(
             headline=f"search [bold]{self.study.name}[/]: {finished} trials finished before"
             f"{f', {target} wanted' if target else ''}; sampler {search.sampler},"
-            f" pruner {search.pruner}, objective {search.objective}",
+            f" pruner {search.pruner}, objective {self.study.objective.metric}",
             total=target or 0,
             done=finished,
             nothing_to_do=f"nothing to train: the search has its {target} finished trials already."
