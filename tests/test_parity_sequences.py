@@ -12,6 +12,7 @@ is compared as float32: Keras averages in float32, the suite counts in float64.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -28,10 +29,19 @@ UNITS, EPOCHS, BATCH, SEED = 8, 2, 32, 11
 PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
 
 
-@functools.cache
-def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
-    """A plain script: Masking, two recurrent layers with Dropout, Dense(9), Adam, fit."""
-    splits = load_splits(DATA)
+def plain_script(
+    data: DataConfig,
+    cell: str,
+    bidirectional: bool,
+    *,
+    first: Callable[[], list],
+    head: Callable[[], list],
+    **compiled,
+) -> tuple[dict[str, list[float]], keras.Model]:
+    """A plain script: `first()` layers, two recurrent layers with Dropout, `head()`, Adam at
+    1e-3 compiled with `compiled` (loss, metrics), fit; its history and trained model. The
+    layers are made after the seed is set, as a script makes them."""
+    splits = load_splits(data)
     layer = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
              "gru": keras.layers.GRU}[cell]  # fmt: skip
 
@@ -43,20 +53,15 @@ def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]],
     keras.utils.set_random_seed(SEED)
     model = keras.Sequential(
         [
-            keras.Input(shape=(29, 12)),
-            keras.layers.Masking(mask_value=PAD_VALUE),
+            *first(),
             recurrent(return_sequences=True),
             keras.layers.Dropout(0.2),
             recurrent(),
             keras.layers.Dropout(0.2),
-            keras.layers.Dense(9, activation="softmax"),
+            *head(),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), **compiled)
     history = model.fit(
         splits.x_train,
         splits.y_train,
@@ -65,6 +70,22 @@ def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]],
         batch_size=BATCH,
         verbose=0,
     ).history
+    return history, model
+
+
+@functools.cache
+def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
+    """Masking, the recurrent stack, Dense(9, softmax), cross-entropy; its test accuracy."""
+    history, model = plain_script(
+        DATA,
+        cell,
+        bidirectional,
+        first=lambda: [keras.Input(shape=(29, 12)), keras.layers.Masking(mask_value=PAD_VALUE)],
+        head=lambda: [keras.layers.Dense(9, activation="softmax")],
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    splits = load_splits(DATA)
     _, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=BATCH, verbose=0)
     return history, float(test_accuracy)
 
@@ -108,43 +129,23 @@ TECATOR = DataConfig(archive="Tecator", task="regression")
 
 
 def plain_keras_regression(cell: str, bidirectional: bool) -> tuple[dict, np.ndarray]:
-    """A plain script for Tecator's fat content: two recurrent layers with Dropout, a linear
-    Dense(1) whose output is put back into the target's units by the training targets' mean
-    and std (a fixed Rescaling), mean squared error, Keras's RMSE metric."""
+    """Tecator's fat content: the recurrent stack, a linear Dense(1) whose output is put back
+    into the target's units by the training targets' mean and std (a fixed Rescaling), mean
+    squared error, Keras's RMSE metric; its predictions on the test set."""
     splits = load_splits(TECATOR)
     targets = splits.y_train.astype(np.float64)  # the training cases left after the holdout
-    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
-
-    def recurrent(**kwargs):
-        inner = layer(UNITS, **kwargs)
-        return keras.layers.Bidirectional(inner) if bidirectional else inner
-
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(SEED)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(100, 1)),
-            recurrent(return_sequences=True),
-            keras.layers.Dropout(0.2),
-            recurrent(),
-            keras.layers.Dropout(0.2),
+    history, model = plain_script(
+        TECATOR,
+        cell,
+        bidirectional,
+        first=lambda: [keras.Input(shape=(100, 1))],
+        head=lambda: [
             keras.layers.Dense(1),
             keras.layers.Rescaling(scale=float(targets.std()), offset=float(targets.mean())),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        ],
         loss="mean_squared_error",
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-    history = model.fit(
-        splits.x_train,
-        splits.y_train,
-        validation_data=(splits.x_val, splits.y_val),
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        verbose=0,
-    ).history
     return history, model.predict(splits.x_test, verbose=0)
 
 

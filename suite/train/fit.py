@@ -157,10 +157,19 @@ def predict_all(model: keras.Model, x: np.ndarray, *, largest: int) -> np.ndarra
     when 5 of about the last 10 calls of one source line traced, and a study traces one new
     predict function per run by design (three batches per run did set it off).
     """
-    if len(x) <= largest and x.shape[1] <= EAGER_MAX_TIME_STEPS:
+    batch = prediction_batch(len(x), x.shape[1], largest=largest)
+    if batch == len(x) and x.shape[1] <= EAGER_MAX_TIME_STEPS:
         return keras.ops.convert_to_numpy(model(x, training=False))
-    batch = math.ceil(len(x) / max(5, math.ceil(len(x) / largest)))
     return model.predict(x, batch_size=batch, verbose=0)
+
+
+def prediction_batch(cases: int, steps: int, *, largest: int) -> int:
+    """The batch a run's test predictions are computed in (`predict_all`), which seeds
+    trained together use too (suite.train.fused), so their outputs are the same numbers: all
+    cases at once for short sequences that fit `largest`, else at least five batches."""
+    if cases <= largest and steps <= EAGER_MAX_TIME_STEPS:
+        return cases
+    return math.ceil(cases / max(5, math.ceil(cases / largest)))
 
 
 def evaluate_once(

@@ -28,7 +28,6 @@ variant measured below the bar (benchmarks/fused_one_graph.py, README, Performan
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from suite.schema import Metric
 from suite.study.config import RunSpec, TrainingConfig
 from suite.train.data import Splits
 from suite.train.execution import Execution
-from suite.train.fit import TrainResult, compile_model, scores
+from suite.train.fit import TrainResult, compile_model, prediction_batch, scores
 from suite.train.lanes import LaneSteps, shares
 from suite.train.models import build_model
 
@@ -215,11 +214,10 @@ class _Program:
 
     def outputs(self, lanes: list[_Lane], x: np.ndarray) -> np.ndarray:
         """Each member's outputs (class probabilities, or its target), (members, cases,
-        outputs), in the batches
-        `suite.train.fit.predict_all` uses for a separate run."""
+        outputs), in the batches a separate run predicts in (`fit.prediction_batch`)."""
         n = len(x)
         largest = max(self.execution.validation_batch_size or self.training.batch_size, 1024)
-        batch = n if n <= largest else math.ceil(n / max(5, math.ceil(n / largest)))
+        batch = prediction_batch(n, x.shape[1], largest=largest)
         per_lane = [
             [
                 self.predict_step(
