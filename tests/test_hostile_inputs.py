@@ -423,7 +423,7 @@ def test_the_largest_grid_run_and_its_memory(tmp_path):
     assert training_bytes(largest) == weights + activations + data == 242_259_360
     assert memory_problem(study, available_bytes=242_259_360) is None
     assert memory_problem(study, available_bytes=242_259_359) == (
-        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) needs about"
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, data MNIST) needs about"
         " 242 MB to train; this machine has 242 MB available; lower model.units, model.layers"
         " or training.batch_size"
     )
@@ -439,7 +439,7 @@ def test_seeds_trained_together_need_their_weights_and_activations_each(tmp_path
     assert needed == 287_738_080
     assert memory_problem(study, available_bytes=needed) is None
     assert memory_problem(study, available_bytes=needed - 1, workers=2) == (
-        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) x 3 seeds"
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, data MNIST) x 3 seeds"
         " trained together x 2 workers training at once needs about 575 MB to train; this"
         " machine has 288 MB available; lower model.units, model.layers or"
         " training.batch_size, or use fewer workers"
@@ -461,7 +461,7 @@ def test_the_default_counts_seeds_together_on_the_grids_jax_backend_per_worker_s
     assert "x 3 seeds trained together" in memory_problem(study, available_bytes=together - 1)
     assert memory_problem(study, available_bytes=2 * alone, workers=2) is None
     assert memory_problem(study, available_bytes=2 * alone - 1, workers=2) == (
-        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, view rows) x 2 workers"
+        "model: the largest run (lstm-bi-2L, units 100, batch_size 64, data MNIST) x 2 workers"
         " training at once needs about 485 MB to train; this machine has 485 MB available;"
         " lower model.units, model.layers or training.batch_size, or use fewer workers"
     )
@@ -485,7 +485,7 @@ def test_a_search_too_large_for_the_machine_is_one_line(tmp_path):
     needed = training_bytes(largest)
     assert needed > 10**13  # about 8 x 2 x 4 x 1e10 weights alone, times 16 bytes
     assert memory_problem(study, available_bytes=20 * 10**9) == (
-        f"model: the largest run (lstm-bi-8L, units 100,000, batch_size 512, view rows) needs"
+        f"model: the largest run (lstm-bi-8L, units 100,000, batch_size 512, data MNIST) needs"
         f" about {needed / 1e9:,.0f} GB to train; this machine has 20 GB available; lower"
         " model.units, model.layers or training.batch_size"
     )

@@ -108,6 +108,7 @@ def test_grid_keys_cover_model_and_training_fields():
         "learning_rate",
         "seed",
         "view",
+        "dataset",
         "archive",
         "file",
         "backend",

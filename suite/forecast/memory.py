@@ -22,7 +22,10 @@ WEIGHT_COPIES = 4
 # Values each unit keeps per time step for backpropagation through time: its gates and its
 # output (plus the cell state of an LSTM).
 STEP_VALUES = {"simple_rnn": 2, "lstm": 6, "gru": 4}
-MEMORY_KEYS = ("cell", "bidirectional", "view", "layers", "units", "batch_size")
+MEMORY_KEYS = (
+    *("cell", "bidirectional", "layers", "units", "batch_size"),
+    *("view", "dataset", "archive", "file"),  # the data: its length, channels and cases
+)
 GROWS_WITH = {"layers", "units", "batch_size"}  # more of these always needs more memory
 
 
@@ -64,6 +67,9 @@ def largest_run(study: Study) -> RunSpec:
     search space (its choices, and the high end of its ranges)."""
     options: dict[str, list[Any]] = {}
     for key, values in _memory_values(study).items():
+        if key == "dataset":  # whole data sections, as written (spec_at reads each)
+            options[key] = values
+            continue
         read = list(dict.fromkeys(spec_at(study, {key: v}).value_of(key) for v in values))
         options[key] = [max(read)] if key in GROWS_WITH else read
     points = (
@@ -86,7 +92,8 @@ def memory_problem(study: Study, available_bytes: int, *, workers: int = 1) -> s
     fewer = ", or use fewer workers" if workers > 1 else ""
     return (
         f"model: the largest run ({config_label(m.cell, m.bidirectional, m.layers)}, units"
-        f" {m.units:,}, batch_size {spec.training.batch_size:,}, view {spec.data.view}){at_once}"
+        f" {m.units:,}, batch_size {spec.training.batch_size:,}, data {spec.data.dataset_name})"
+        f"{at_once}"
         f" needs about {_size(needed)} to train; this machine has {_size(available_bytes)}"
         f" available; lower model.units, model.layers or training.batch_size{fewer}"
     )

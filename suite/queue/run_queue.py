@@ -432,7 +432,7 @@ class RunQueue:
 
 # Grid keys whose values are open-ended (a dataset's name or path): no fixed choices for Optuna
 # to hold, so they are not trial parameters; each trial still names its run_key and label.
-FREE_TEXT_KEYS = frozenset({"archive", "file"})
+FREE_TEXT_KEYS = frozenset({"dataset", "archive", "file"})
 
 
 def grid_distributions(study: Study, specs: Sequence[RunSpec]) -> dict[str, BaseDistribution]:

@@ -326,15 +326,15 @@ def run_params(spec: RunSpec) -> dict[str, Any]:
     for section in (spec.data, spec.model, spec.training):
         left_out = unnamed(section) if isinstance(section, ModelConfig) else set()
         if isinstance(section, DataConfig):
-            left_out = section.unused()
+            left_out = section.unused() | {"name"}  # logged as `dataset`
         for name, value in section.model_dump(mode="json", exclude=left_out).items():
             if isinstance(value, dict):
                 params.update({f"{name}.{k}": v for k, v in value.items()})
             else:
                 params[name] = "none" if value is None else value
-    if not spec.data.is_mnist:  # which data it was, and what chance is on it
+    params["dataset"] = spec.data.dataset_name  # the report's datasets, MNIST's too
+    if not spec.data.is_mnist:  # what chance is on it
         description = spec.data.description
-        params["dataset"] = description.name
         if description.classes:  # chance: 1 / classes
             params["classes"] = len(description.classes)
         if description.target_scale is not None:  # chance: the RMSE of guessing the mean

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -66,6 +66,11 @@ def _check_seed(value: int) -> int:
 Seed = Annotated[int, AfterValidator(_check_seed)]
 
 
+# Names reach file paths (artifact folders, report files) and URIs: with only these
+# characters, `../` or `#` cannot take a study's files outside its store or into another's.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
 class StudyError(Exception):
     """A study file (or override) that cannot be used, with every problem found in it."""
 
@@ -91,6 +96,9 @@ class _Frozen(BaseModel):
 # Fields of the data section that only sequences other than MNIST use: left out of an MNIST
 # run's identity, so every MNIST run_key stays what it was before they existed.
 SEQUENCE_FIELDS = frozenset({"archive", "file", "task", "fill_missing", "split_seed", "digest"})
+# Fields that say where the data is, or what to call it, not what it is: never in a run's
+# identity (its content hash is) and never logged as params of their own (`dataset` is).
+LABELS = frozenset({"archive", "file", "name"})
 # Fields that only MNIST reads, refused beside `archive` or `file` where they are not defaults.
 MNIST_FIELDS = ("view", "train_size", "test_size", "permutation_seed")
 
@@ -116,6 +124,20 @@ class DataConfig(_Frozen):
     train_size: PositiveInt | None = None
     test_size: PositiveInt | None = None
     permutation_seed: Seed = 0
+    # The dataset's name in labels, params and the report (a grid's dataset axis may name
+    # its entries); None: the archive's name, the file's stem, or MNIST and its view. A label,
+    # not an input: never part of a run's identity.
+    name: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_dataset_name(cls, value: str | None) -> str | None:
+        if value is not None and not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                "a dataset's name must start with a letter or digit and hold only letters,"
+                f" digits, '_', '.' and '-' (at most 100 characters), got {value!r}"
+            )
+        return value
 
     @property
     def is_mnist(self) -> bool:
@@ -128,7 +150,16 @@ class DataConfig(_Frozen):
     def identity(self) -> dict[str, Any]:
         """What of this section changes a run's result (its run_key's share): MNIST's fields
         as they always were; for other data its content hash, not where it was read from."""
-        return self.model_dump(mode="json", exclude=self.unused() | {"archive", "file"})
+        return self.model_dump(mode="json", exclude=self.unused() | LABELS)
+
+    @property
+    def dataset_name(self) -> str:
+        """The name the run's `dataset` param, its label and the report give this data."""
+        if self.name is not None:
+            return self.name
+        if self.is_mnist:
+            return "MNIST" if self.view == "rows" else f"MNIST-{self.view}"
+        return self.description.name
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -199,6 +230,43 @@ class DataConfig(_Frozen):
         from suite.study.sequences import prepared
 
         return prepared(self).description
+
+
+MNIST_NAME = "mnist"  # a dataset axis entry that means MNIST (any case), read row by row
+DATA_FILE_SUFFIXES = (".ts", ".npz", ".csv")
+
+
+def dataset_fields(entry: Any) -> dict[str, Any]:
+    """The data section one entry of a grid's dataset axis stands for: a mapping as the
+    `data:` section accepts it, or a short form: `MNIST`, an archive name (GunPoint), or a
+    file's path (one with a folder, or ending .ts, .npz or .csv). Raises ValueError."""
+    if isinstance(entry, Mapping):
+        return dict(entry)
+    if not isinstance(entry, str) or not entry.strip():
+        raise ValueError(
+            "a dataset is MNIST, an archive name (GunPoint), a file path (data/my.npz) or a"
+            f" data section (a mapping such as {{archive: GunPoint}}), got {entry!r}"
+        )
+    if entry.strip().lower() == MNIST_NAME:
+        return {}
+    path = entry.strip()
+    if "/" in path or "\\" in path or path.lower().endswith(DATA_FILE_SUFFIXES):
+        return {"file": path}
+    return {"archive": path}
+
+
+def dataset_section(base: DataConfig, entry: Any) -> DataConfig:
+    """One dataset of the axis: its entry's fields over the keys of the study's `data:`
+    section that apply to it (MNIST's keys to MNIST; task, fill_missing, split_seed to the
+    archives and files; validation_size only to data of the same kind as `data:`'s, since
+    MNIST's 10,000 would empty a small archive). Raises ValueError or ValidationError."""
+    fields = dataset_fields(entry)
+    mnist = "archive" not in fields and "file" not in fields
+    skip = set(LABELS | {"digest"}) | (SEQUENCE_FIELDS if mnist else {*MNIST_FIELDS, "validation"})
+    if mnist != base.is_mnist:
+        skip.add("validation_size")
+    inherited = {k: v for k, v in base.model_dump(exclude_unset=True).items() if k not in skip}
+    return DataConfig.model_validate({**inherited, **fields})
 
 
 class ModelConfig(_Frozen):
@@ -344,6 +412,9 @@ GRID_SECTIONS: dict[str, str] = {
     },
     "view": "data",
     # The data's source, as a grid axis: one study, several datasets (each pinned by content).
+    # `dataset` lists whole data sections (or their short forms: `dataset_fields`); `archive`
+    # and `file` vary that one key of the study's data section.
+    "dataset": "dataset",
     "archive": "data",
     "file": "data",
     "seed": "seed",
@@ -403,11 +474,6 @@ class RaceConfig(_Frozen):
         return self
 
 
-# Names reach file paths (artifact folders, report files) and URIs: with only these
-# characters, `../` or `#` cannot take a study's files outside its store or into another's.
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
 class Study(_Frozen):
     name: str
     experiment: str | None = None
@@ -449,7 +515,19 @@ class Study(_Frozen):
         """classification or regression: the study's, else inferred from its data's target."""
         from suite.study.sequences import task_of
 
-        return task_of(self.data)
+        return task_of(self.datasets[0])
+
+    @property
+    def datasets(self) -> list[DataConfig]:
+        """The data sections its runs train on, where the grid has a dataset axis: its entries
+        (those that are valid sections: the grid check reports the others); else `data:`."""
+        entries = []
+        for entry in (self.grid or {}).get("dataset") or ():
+            try:
+                entries.append(dataset_section(self.data, entry))
+            except ValueError:  # pydantic's ValidationError is one
+                continue
+        return entries or [self.data]
 
     @property
     def experiment_name(self) -> str:
@@ -550,6 +628,8 @@ class RunSpec(_Frozen):
         section = GRID_SECTIONS[key]
         if section == "backend":
             return self.keras_backend
+        if section == "dataset":
+            return self.data.dataset_name
         if section == "seed":
             return self.seed
         return getattr(getattr(self, section), key)

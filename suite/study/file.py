@@ -7,6 +7,7 @@ print it and exit before anything touches the tracking store.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import reprlib
@@ -27,11 +28,12 @@ from suite.study.config import (
     SearchParam,
     Study,
     StudyError,
+    dataset_section,
     numeric_fields,
     process_backend,
     seed_problem,
 )
-from suite.study.sequences import data_problems
+from suite.study.sequences import data_problems, pin
 
 
 def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
@@ -61,12 +63,13 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
             ["grid and search: a study has one or the other; put the search in its own file"],
         )
     # The data is read with the study: its problems are the study's, one line each.
-    if problems := data_problems(study, data_sections(study)):
+    if problems := data_problems(data_sections(study)):
         raise StudyError(source, problems)
     if problem := _objective_problem(study):
         raise StudyError(source, [problem])
     problems = _grid_problems(study) if study.grid is not None else _search_problems(study)
     problems += _race_problems(study) + _budget_problems(study) + _fused_problems(study)
+    problems += _dataset_problems(study)
     if problems:
         raise StudyError(source, problems)
     # Only a valid grid can be expanded to size each configuration to its budget.
@@ -75,19 +78,21 @@ def load_study(path: str | Path, *, overrides: Sequence[str] = ()) -> Study:
     return study
 
 
-def data_sections(study: Study) -> list[DataConfig]:
-    """The study's data section, and each other one its grid's archive or file axis names
-    (values that are not even valid sections are the grid check's to report)."""
-    sections = [study.data]
-    for key in ("archive", "file"):
-        for value in (study.grid or {}).get(key, []):
+def data_sections(study: Study) -> dict[DataConfig, str]:
+    """The study's data section, and each other one its grid's dataset, archive or file axis
+    names, with where each is named (values that are not even valid sections are the grid
+    check's to report)."""
+    # With a dataset axis, `data:` holds only the entries' defaults: no run trains on it.
+    sections = {} if (study.grid or {}).get("dataset") else {study.data: "data"}
+    for key in ("dataset", "archive", "file"):
+        for i, value in enumerate((study.grid or {}).get(key, [])):
             read, problem = _read_value(study, key, value)
             if problem is None:
-                sections.append(
-                    DataConfig.model_validate(
+                if key != "dataset":
+                    read = DataConfig.model_validate(
                         {**study.data.model_dump(exclude_unset=True), key: read}
                     )
-                )
+                sections.setdefault(read, f"grid.{key}[{i}]")
     return sections
 
 
@@ -254,6 +259,46 @@ def _grid_problems(study: Study) -> list[str]:
     return problems
 
 
+def _dataset_problems(study: Study) -> list[str]:
+    """A dataset axis names each dataset once, by a name of its own, and is the study's only
+    data axis (an archive, file or view axis beside it would say the data twice)."""
+    grid = study.grid or {}
+    if "dataset" not in grid:
+        return []
+    beside = [k for k in ("archive", "file", "view") if k in grid]
+    if beside:
+        return [
+            f"grid.dataset and grid.{', grid.'.join(beside)}: the dataset axis names whole"
+            " data sections; list each dataset in it (e.g.  {archive: GunPoint} or  {view:"
+            f" pixels}}) and remove grid.{', grid.'.join(beside)}"
+        ]
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    contents: dict[str, int] = {}
+    reads: set[DataConfig] = set()
+    for i, entry in enumerate(grid["dataset"]):
+        read, problem = _read_value(study, "dataset", entry)
+        if problem is not None or read in reads:
+            continue  # the grid check's line: invalid, or listed twice
+        reads.add(read)
+        where = f"grid.dataset[{i}]"
+        name = read.dataset_name
+        if name.lower() in names:
+            problems.append(
+                f"{where}: named {name!r}, as is grid.dataset[{names[name.lower()]}]; give one"
+                " of them a name of its own (name: ...)"
+            )
+        names.setdefault(name.lower(), i)
+        content = json.dumps(pin(read).identity(), sort_keys=True)
+        if content in contents:
+            problems.append(
+                f"{where}: the same data as grid.dataset[{contents[content]}] (same content and"
+                " settings), so every run of it would be trained twice; list it once"
+            )
+        contents.setdefault(content, i)
+    return problems
+
+
 def _race_problems(study: Study) -> list[str]:
     """A race names its configurations in `grid:` and spends seeds itself."""
     if study.race is None:
@@ -396,7 +441,7 @@ def _value_list_problems(study: Study, where: str, key: str, values: Sequence[An
 SEARCHABLE = {
     k: v
     for k, v in GRID_SECTIONS.items()
-    if k not in {"seed", "backend", "params", "archive", "file"}
+    if k not in {"seed", "backend", "params", "dataset", "archive", "file"}
 }
 # Searchable numbers by kind, from the study model's own field types.
 INTEGER_FIELDS = {k for k in SEARCHABLE if numeric_fields().get(k) is int}
@@ -510,6 +555,18 @@ def _read_value(study: Study, key: str, value: Any) -> tuple[Any, str | None]:
         if value in BACKENDS:
             return value, None
         return None, f"a backend is one of {', '.join(BACKENDS)}, got {_shown(value)}"
+    if section == "dataset":
+        try:
+            return dataset_section(study.data, value), None
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = _loc(first["loc"])
+            message = _plain_message(first)
+            if first["type"] == "extra_forbidden":
+                message = f"unknown key; allowed keys here: {', '.join(DataConfig.model_fields)}"
+            return None, f"{where + ': ' if where else ''}{message}"
+        except ValueError as err:
+            return None, str(err)
     base = getattr(study, section)
     try:
         read = type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})

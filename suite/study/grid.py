@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from suite.study.config import GRID_SECTIONS, RunSpec, Study, process_backend
+from suite.study.config import (
+    GRID_SECTIONS,
+    RunSpec,
+    Study,
+    dataset_section,
+    process_backend,
+)
 from suite.study.model_size import units_for_budget
 from suite.study.sequences import pin
 
@@ -48,7 +54,10 @@ def spec_at(
 ) -> RunSpec:
     """The study's defaults with the grid keys in `point` set (`seed` aside): a grid point, a
     search trial, or any configuration to size up (`suite.forecast.memory`'s largest run)."""
-    data, model = pin(_with(study.data, point, "data")), _with(study.model, point, "model")
+    base = study.data
+    if "dataset" in point:  # a whole data section: the dataset axis's entry
+        base = dataset_section(study.data, point["dataset"])
+    data, model = pin(_with(base, point, "data")), _with(study.model, point, "model")
     if model.params is not None:  # a budget in weights: the units whose count is nearest it
         units = units_for_budget(model, data.input_shape, model.params, data.outputs)
         model = model.model_copy(update={"units": units})

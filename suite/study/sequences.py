@@ -11,21 +11,38 @@ file that changes mid-study is refused, never trained on.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from suite.sequences import Prepared, SequenceError, prepare, read_archive, read_file
+from suite.sequences import (
+    Prepared,
+    RawSequences,
+    SequenceError,
+    prepare,
+    read_archive,
+    read_file,
+)
 
 if TYPE_CHECKING:
-    from suite.study.config import DataConfig, Study
+    from suite.study.config import DataConfig
 
+MAX_DATASETS_HELD = 32
 MIN_TRAIN_CASES = 2  # fewer training cases than this after the validation split: nothing to fit
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=MAX_DATASETS_HELD)
+def _read(archive: str | None, file: str | None) -> RawSequences:
+    """A dataset read once per process, however many runs, sections or names point at it
+    (archives and the user's files are small: the largest bundled one, PLAID, is about 4 MB
+    as float32). A process trains on the content it read, which its runs' digest names."""
+    return read_archive(archive) if archive is not None else read_file(Path(str(file)))
+
+
+@functools.lru_cache(maxsize=MAX_DATASETS_HELD)
 def prepared(data: DataConfig) -> Prepared:
     """The data section's sequences, prepared; refused if its content is not the one pinned."""
-    raw = read_archive(data.archive) if data.archive is not None else read_file(Path(data.file))
+    raw = _read(data.archive, data.file)
     validation = data.validation_size if "validation_size" in data.model_fields_set else None
     ready = prepare(
         raw,
@@ -58,18 +75,20 @@ def task_of(data: DataConfig) -> str:
     return data.task or ("classification" if data.is_mnist else pin(data).task or "")
 
 
-def data_problems(study: Study, sections: list[DataConfig]) -> list[str]:
-    """Each of the study's data sections read and checked (one line each where it cannot be
-    used), and one task for all of them: a study compares by one objective."""
+def data_problems(sections: Mapping[DataConfig, str]) -> list[str]:
+    """Each of the study's data sections (and where the study names it) read and checked, one
+    line each where it cannot be used, and one task for all of them: a study compares by one
+    objective."""
     problems, tasks = [], {}
-    for data in sections:
+    for data, where in sections.items():
         try:
-            tasks[task_of(data)] = data
+            tasks[task_of(data)] = where
         except SequenceError as err:
-            problems.append(f"data: {err}")
+            problems.append(f"{where}: {err}")
     if not problems and len(tasks) > 1:
+        named = " and ".join(f"{task} ({where})" for task, where in tasks.items())
         problems.append(
-            "data: the study mixes classification and regression data; a study compares by"
-            " one objective, so put each task in a study of its own"
+            f"data: the study mixes {named}; a study compares by one objective, so put each"
+            " task in a study of its own"
         )
     return problems

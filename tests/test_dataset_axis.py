@@ -1,0 +1,177 @@
+"""A grid's dataset axis: every configuration on every dataset, each dataset in the run's
+identity by its content, its defaults from `data:`, its own units under a budget, refusals
+that name the entry, each dataset read once per process, and the CLI's record of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from suite.study.config import StudyError
+from suite.study.file import load_study
+from suite.study.grid import expand
+from tests.conftest import FAST, child_runs, deep_merge, run_cli, store_client
+
+
+def study_at(folder: Path, grid: dict, **sections) -> Path:
+    study = {"name": "axis", "grid": grid, **sections}
+    study["tracking"] = {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}", "log_model": False}
+    study["storage"] = str(folder / "mlruns" / "optuna.journal")
+    path = folder / f"axis-{len(list(folder.glob('axis-*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(deep_merge(study, FAST), sort_keys=False))
+    return path
+
+
+MNIST_DATA = {"validation_size": 1000, "train_size": 2048, "test_size": 500}
+FOUR = ["MNIST", "GunPoint", {"archive": "italypowerdemand", "name": "Italy"}]
+FOUR += [{"view": "pixels", "train_size": 256}]
+
+
+def test_every_configuration_trains_on_every_dataset_with_the_keys_that_apply(tmp_path):
+    study = load_study(
+        study_at(tmp_path, {"dataset": FOUR, "cell": ["lstm", "gru"]}, data=MNIST_DATA)
+    )
+    specs = expand(study)
+    assert [s.label for s in specs] == [
+        f"{cell}-uni-1L-dataset={name}-s0"
+        for name in ("MNIST", "GunPoint", "Italy", "MNIST-pixels")
+        for cell in ("lstm", "gru")
+    ]
+    mnist, gunpoint, italy, pixels = (specs[i].data for i in (0, 2, 4, 6))
+    # MNIST entries take data:'s MNIST keys; an entry's own keys win over them.
+    assert (mnist.view, mnist.train_size, mnist.validation_size) == ("rows", 2048, 1000)
+    assert (pixels.view, pixels.train_size, pixels.test_size) == ("pixels", 256, 500)
+    # Archives take none of them: MNIST's validation_size would empty GunPoint's 50 cases,
+    # which hold out 20% (10) for validation by default.
+    assert gunpoint.archive == "GunPoint" and gunpoint.train_size is None
+    assert len(gunpoint.description.name) and gunpoint.description.input_shape == (150, 1)
+    assert "validation_size" not in gunpoint.model_fields_set
+    assert italy.dataset_name == "Italy" and italy.description.name == "ItalyPowerDemand"
+
+
+def test_a_dataset_is_in_the_runs_identity_by_its_content_not_its_name_or_axis(tmp_path):
+    axis = expand(
+        load_study(study_at(tmp_path, {"dataset": FOUR, "cell": ["gru"]}, data=MNIST_DATA))
+    )
+    alone = {
+        name: expand(load_study(study_at(tmp_path, {"cell": ["gru"]}, data=data)))[0].run_key
+        for name, data in {
+            "MNIST": MNIST_DATA,
+            "GunPoint": {"archive": "gunpoint"},
+            "Italy": {"archive": "ItalyPowerDemand"},
+            "MNIST-pixels": {**MNIST_DATA, "view": "pixels", "train_size": 256},
+        }.items()
+    }
+    assert {s.data.dataset_name: s.run_key for s in axis} == alone
+    assert len(set(alone.values())) == 4
+
+
+@pytest.mark.parametrize(
+    ("grid", "data", "needles"),
+    [
+        ({"dataset": [3]}, {}, ["grid.dataset[0]: a dataset is MNIST, an archive name"]),
+        ({"dataset": ["GunPoint", {"archiv": "x"}]}, {}, ["grid.dataset[1]: archiv: unknown key"]),
+        ({"dataset": ["GunPoint", "NoSuchSet"]}, {}, ["grid.dataset[1]:", "NoSuchSet"]),
+        (
+            {"dataset": ["GunPoint", "mnist"], "view": ["rows", "pixels"]},
+            {},
+            ["grid.dataset and grid.view", "remove grid.view"],
+        ),
+        (
+            {"dataset": ["MNIST", {"view": "rows", "train_size": 512}]},
+            MNIST_DATA,
+            ["grid.dataset[1]: named 'MNIST', as is grid.dataset[0]", "name: ..."],
+        ),
+        (
+            {"dataset": ["GunPoint", {"archive": "gunpoint", "name": "GP"}]},
+            {},
+            ["grid.dataset[1]: the same data as grid.dataset[0]", "list it once"],
+        ),
+        ({"dataset": ["GunPoint", "GunPoint"]}, {}, ["grid.dataset[1]: 'GunPoint' is listed"]),
+        (
+            {"dataset": ["GunPoint", "Tecator"]},
+            {},
+            ["mixes classification (grid.dataset[0]) and regression (grid.dataset[1])"],
+        ),
+        ({"dataset": [{"name": "../x"}]}, {}, ["grid.dataset[0]: name: a dataset's name must"]),
+    ],
+    ids=["not-a-dataset", "unknown-key", "unknown-archive", "view-beside", "same-name",
+         "same-content", "twice", "mixed-tasks", "unsafe-name"],
+)  # fmt: skip
+def test_a_bad_dataset_axis_is_refused_naming_the_entry(tmp_path, grid, data, needles):
+    with pytest.raises(StudyError) as refused:
+        load_study(study_at(tmp_path, grid, data=data))
+    message = refused.value.message
+    assert len(refused.value.problems) == 1, message
+    for needle in needles:
+        assert needle in message, message
+
+
+def gru_parameters(units: int, features: int, classes: int) -> int:
+    """Keras's GRU (reset_after: two biases per gate) and the Dense head, counted by hand."""
+    return 3 * (features * units + units * units + 2 * units) + units * classes + classes
+
+
+def test_a_budget_chooses_units_per_dataset_and_the_dry_run_shows_them(tmp_path):
+    path = study_at(
+        tmp_path,
+        {"dataset": ["MNIST", "BasicMotions"], "cell": ["gru"], "params": [3000]},
+        data=MNIST_DATA,
+    )
+    mnist, motions = expand(load_study(path))
+    for spec, features, classes in ((mnist, 28, 10), (motions, 6, 4)):
+        nearest = min(range(1, 200), key=lambda u: abs(gru_parameters(u, features, classes) - 3000))
+        assert spec.model.units == nearest
+    assert mnist.model.units != motions.model.units
+    result = run_cli(path, "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for spec in (mnist, motions):
+        row = next(line for line in result.stdout.splitlines() if spec.run_key in line)
+        parameters = gru_parameters(spec.model.units, *(28, 10) if spec is mnist else (6, 4))
+        assert f" {spec.model.units} " in row and f"{parameters:,}" in row, row
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_the_memory_check_sizes_the_longest_dataset(tmp_path):
+    from suite.forecast.memory import largest_run
+
+    path = study_at(tmp_path, {"dataset": ["ItalyPowerDemand", "OSULeaf"], "cell": ["lstm"]})
+    assert largest_run(load_study(path)).data.dataset_name == "OSULeaf"  # 427 steps against 24
+
+
+def test_each_dataset_is_read_once_per_process(tmp_path):
+    from suite.study import sequences
+    from suite.train.data import load_splits
+
+    sequences._read.cache_clear()
+    sequences.prepared.cache_clear()
+    grid = {"dataset": ["GunPoint", "ItalyPowerDemand"], "cell": ["lstm", "gru"], "seed": [0, 1]}
+    specs = expand(load_study(study_at(tmp_path, grid)))
+    for spec in specs:
+        load_splits(spec.data)
+    assert len(specs) == 8
+    assert sequences._read.cache_info().misses == 2
+
+
+def test_a_dataset_axis_trains_records_each_dataset_and_resumes_nothing(tmp_path):
+    grid = {"dataset": ["GunPoint", {"archive": "ItalyPowerDemand", "name": "Italy"}]}
+    path = study_at(
+        tmp_path,
+        {**grid, "cell": ["gru"]},
+        model={"units": 4},
+        training={"epochs": 1, "batch_size": 16},
+    )
+    first = run_cli(path, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    runs = child_runs(store_client(tmp_path), "axis")
+    names = {run.info.run_name: run.data.params for run in runs}
+    assert set(names) == {"gru-uni-1L-dataset=GunPoint-s0", "gru-uni-1L-dataset=Italy-s0"}
+    assert names["gru-uni-1L-dataset=GunPoint-s0"]["dataset"] == "GunPoint"
+    assert names["gru-uni-1L-dataset=Italy-s0"]["dataset"] == "Italy"
+    assert names["gru-uni-1L-dataset=Italy-s0"]["archive"] == "ItalyPowerDemand"
+    assert "name" not in names["gru-uni-1L-dataset=Italy-s0"]
+    second = run_cli(path, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(child_runs(store_client(tmp_path), "axis")) == 2
