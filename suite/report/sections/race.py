@@ -61,7 +61,7 @@ def race_section(
                 "status": ("status", TEXT),
                 "leader": ("eliminated by", TEXT),
                 "gap": ("gap to it", signed),
-                "p": ("p (Welch, one-sided)", P_VALUE),
+                "p": ("p (padded Welch, one-sided)", P_VALUE),
                 "level": ("level it had to beat", NUMBER),
             },
             caption="Means and intervals over the seeds the race gave each configuration; a"
