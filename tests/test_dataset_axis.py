@@ -175,3 +175,73 @@ def test_a_dataset_axis_trains_records_each_dataset_and_resumes_nothing(tmp_path
     second = run_cli(path, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert len(child_runs(store_client(tmp_path), "axis")) == 2
+
+
+def test_a_race_with_a_dataset_axis_races_each_dataset_on_its_own(tmp_path):
+    from suite.forecast.race import (
+        DatasetRaces,
+        Outcome,
+        race_line,
+        race_of_runs,
+        rules_of,
+        runs_needed,
+        standings,
+    )
+
+    grid = {"dataset": ["GunPoint", "ItalyPowerDemand"], "cell": ["lstm", "gru", "simple_rnn"]}
+    path = study_at(tmp_path, grid, race={"min_seeds": 2, "max_seeds": 4})
+    study = load_study(path)
+    specs = expand(study)
+    rules = rules_of(study)
+    # GunPoint: lstm far ahead of gru with little noise; ItalyPowerDemand: gru ahead. Only
+    # seeds 0 and 1, so each race's first round is decided and its second is running.
+    means = {"GunPoint": {"lstm": 0.95, "gru": 0.60, "simple_rnn": 0.94}}
+    means["ItalyPowerDemand"] = {"lstm": 0.70, "gru": 0.97, "simple_rnn": 0.96}
+    spread = {"lstm": 0.001, "gru": 0.001, "simple_rnn": 0.01}  # simple_rnn: noisier seeds
+    values = {
+        s.run_key: means[s.data.dataset_name][s.model.cell]
+        + spread[s.model.cell] * (2 * s.seed - 1)
+        for s in specs
+        if s.seed < 2
+    }
+    races = race_of_runs(rules, specs, values)
+    assert isinstance(races, DatasetRaces) and list(races.parts) == list(grid["dataset"])
+    for dataset, part in races.parts.items():
+        alone = [s for s in specs if s.data.dataset_name == dataset]
+        assert part == race_of_runs(rules, alone, values)  # the other dataset plays no part
+        # Its level: 5% over its own 2 rivals and 3 rounds, not over the 5 of both datasets.
+        assert rules.level(len(part.survivors) + len(part.eliminated)) == pytest.approx(0.05 / 6)
+    gunpoint, italy = races.parts["GunPoint"], races.parts["ItalyPowerDemand"]
+    assert set(gunpoint.eliminated) == {"gru-uni-1L-dataset=GunPoint"}
+    assert set(italy.eliminated) == {"lstm-uni-1L-dataset=ItalyPowerDemand"}
+    assert races.outcome == Outcome.RUNNING
+    needed = {s.label for s in runs_needed(races, specs)}
+    assert needed == {
+        "lstm-uni-1L-dataset=GunPoint-s2",
+        "simple_rnn-uni-1L-dataset=GunPoint-s2",
+        "gru-uni-1L-dataset=ItalyPowerDemand-s2",
+        "simple_rnn-uni-1L-dataset=ItalyPowerDemand-s2",
+    }
+    # Per dataset: the eliminated one's 2 seeds, the survivors' 3 each (round 2 asks them).
+    assert races.runs == 2 * (2 + 2 * 3) and races.full_grid_runs == 2 * 3 * 4
+    assert [row.configuration for row in standings(races)][3:] == [
+        "gru-uni-1L-dataset=ItalyPowerDemand",
+        "simple_rnn-uni-1L-dataset=ItalyPowerDemand",
+        "lstm-uni-1L-dataset=ItalyPowerDemand",
+    ]
+    line = race_line(races)
+    assert line.startswith("race on each of 2 datasets at 95% confidence after 16 runs")
+    assert "GunPoint: round 2 (3 seeds each), 2 configurations left, 1 eliminated" in line
+
+
+def test_a_race_of_one_configuration_claims_no_confidence(tmp_path):
+    from suite.forecast.race import race_line, race_of_runs, rules_of
+
+    study = load_study(study_at(tmp_path, {"cell": ["lstm"]}, race={"min_seeds": 2}))
+    specs = expand(study)
+    values = {s.run_key: 0.9 for s in specs if s.seed < 2}
+    line = race_line(race_of_runs(rules_of(study), specs, values))
+    assert line == (
+        "race: lstm-uni-1L is the only configuration, compared with none after 2 runs"
+        " (a full grid to 10 seeds: 10)"
+    )

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
-from suite.forecast.race import RaceState, race_of_runs, rules_of
+from suite.forecast.race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, Objective, TrialAttr
@@ -128,7 +128,7 @@ def grid_outcomes(
     return outcomes
 
 
-def race_of_plan(study: Study, planned: list[PlannedRun]) -> RaceState:
+def race_of_plan(study: Study, planned: list[PlannedRun]) -> Race:
     """A race study's race, from the runs of its plan (every run it may train) done so far."""
     values = selection_values(planned, study.objective)
     return race_of_runs(rules_of(study), [p.spec for p in planned], values)

@@ -75,6 +75,7 @@ class Outcome(StrEnum):
     SEPARATED = "separated"  # one configuration is the best at the stated confidence
     EQUIVALENT = "equivalent"  # the survivors are within the margin of each other
     TIED = "tied"  # every survivor has max_seeds: the answer is the tied set
+    DECIDED = "decided"  # one race per dataset, each ended, not all in the same way
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,12 @@ class Standing:
     elimination: Elimination | None = None
 
 
-def standings(state: RaceState) -> list[Standing]:
+def standings(state: Race) -> list[Standing]:
     """Every configuration, survivors first (best first), then by the round that eliminated
-    them, each over the seeds the race gave it (a grid's extra seeds are not counted)."""
+    them, each over the seeds the race gave it (a grid's extra seeds are not counted); over
+    several datasets, each dataset's race in turn."""
+    if isinstance(state, DatasetRaces):
+        return [row for part in state.parts.values() for row in standings(part)]
     final = {
         Outcome.SEPARATED: "best",
         Outcome.TIED: "tied",
@@ -182,24 +186,39 @@ def standings(state: RaceState) -> list[Standing]:
     return rows
 
 
-def race_line(state: RaceState) -> str:
-    """The race in one line: its answer once decided, else where it stands."""
+def race_line(state: Race) -> str:
+    """The race in one line: its answer once decided, else where it stands; over several
+    datasets, each dataset's in a clause of its own."""
     confidence = f"{state.rules.confidence:.0%} confidence"
     full = f"a full grid to {state.rules.max_seeds} seeds: {state.full_grid_runs}"
     spent = f"after {state.runs} runs ({full})"
-    if state.outcome == Outcome.SEPARATED:
-        return f"race: {state.best} is the best configuration at {confidence} {spent}"
+    if isinstance(state, DatasetRaces):
+        each = "; ".join(f"{name}: {_verdict(part)}" for name, part in state.parts.items())
+        return f"race on each of {len(state.parts)} datasets at {confidence} {spent}: {each}"
+    if state.outcome == Outcome.RUNNING:
+        return f"race: {_verdict(state)}"
+    if len(state.survivors) + len(state.eliminated) == 1:  # no confidence: nothing compared
+        return f"race: {_verdict(state)} {spent}"
+    return f"race: {_verdict(state)} at {confidence} {spent}"
+
+
+def _verdict(state: RaceState) -> str:
+    """The race's answer, or where it stands (its round, what it still needs)."""
     names = ", ".join(state.survivors)
+    if state.outcome == Outcome.RUNNING:
+        to_train = sum(len(seeds) for seeds in state.needed.values())
+        return (
+            f"round {state.rounds + 1} ({state.seeds} seeds each), {len(state.survivors)}"
+            f" configurations left, {len(state.eliminated)} eliminated; {to_train} runs to"
+            " train in this round"
+        )
+    if len(state.survivors) + len(state.eliminated) == 1:  # nothing to compare it with
+        return f"{names} is the only configuration, compared with none"
+    if state.outcome == Outcome.SEPARATED:
+        return f"{state.best} is the best configuration"
     if state.outcome == Outcome.EQUIVALENT:
-        return f"race: {names} are equivalent within the margin at {confidence} {spent}"
-    if state.outcome == Outcome.TIED:
-        return f"race: {names} are tied (none separated at {confidence}) {spent}"
-    to_train = sum(len(seeds) for seeds in state.needed.values())
-    return (
-        f"race: round {state.rounds + 1} ({state.seeds} seeds each), {len(state.survivors)}"
-        f" configurations left, {len(state.eliminated)} eliminated; {to_train} runs to train"
-        " in this round"
-    )
+        return f"{names} are equivalent within the margin"
+    return f"{names} are tied (none separated)"
 
 
 def race(results: Mapping[str, Mapping[int, float]], rules: RaceRules) -> RaceState:
@@ -394,13 +413,22 @@ def rules_of(study: Study) -> RaceRules:
     )
 
 
-def race_of_runs(
-    rules: RaceRules, specs: Sequence[RunSpec], values: Mapping[str, float]
-) -> RaceState:
+def race_of_runs(rules: RaceRules, specs: Sequence[RunSpec], values: Mapping[str, float]) -> Race:
     """A study's race from its finished runs' values for the objective by run_key (their best
-    epoch's): `specs` is every run the race may train (`expand`)."""
+    epoch's): `specs` is every run the race may train (`expand`). Over several datasets (a
+    dataset axis), one race per dataset, each on its own (`DatasetRaces`)."""
+    datasets: dict[str, list[RunSpec]] = {}
+    for spec in specs:
+        datasets.setdefault(spec.data.dataset_name, []).append(spec)
+    if len(datasets) > 1:
+        parts = {name: _race_of(rules, group, values) for name, group in datasets.items()}
+        return DatasetRaces(parts, rules)
+    return _race_of(rules, specs, values)
+
+
+def _race_of(rules: RaceRules, specs: Sequence[RunSpec], values: Mapping[str, float]) -> RaceState:
     objective = rules.objective
-    scores = {key: objective.score(value) for key, value in values.items()}
+    scores = {s.run_key: objective.score(values[s.run_key]) for s in specs if s.run_key in values}
     # A run whose every epoch diverged selects nothing: it counts as the worst, no accuracy
     # (0) where higher is better, else the worst finite value any run of the race reached.
     finite = [score for score in scores.values() if math.isfinite(score)]
@@ -413,12 +441,52 @@ def race_of_runs(
     return race(results, rules)
 
 
-def runs_needed(state: RaceState, specs: Sequence[RunSpec]) -> list[RunSpec]:
+@dataclass(frozen=True)
+class DatasetRaces:
+    """One race per dataset, each on its own: its configurations, its leader, its rounds and
+    its level (the guarantee holds on each dataset). Read as one race where a study's race is
+    read: the runs each needs, each configuration's seeds, one line, the standings."""
+
+    parts: dict[str, RaceState]  # dataset -> its race, in the grid's order
+    rules: RaceRules
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {part.outcome for part in self.parts.values()}
+        if Outcome.RUNNING in outcomes:
+            return Outcome.RUNNING
+        return outcomes.pop() if len(outcomes) == 1 else Outcome.DECIDED
+
+    @property
+    def best(self) -> str | None:
+        return None  # a best per dataset (each part's), none across them
+
+    @property
+    def needed(self) -> dict[str, tuple[int, ...]]:
+        return {name: seeds for part in self.parts.values() for name, seeds in part.needed.items()}
+
+    @property
+    def seeds_of(self) -> dict[str, int]:
+        return {name: n for part in self.parts.values() for name, n in part.seeds_of.items()}
+
+    @property
+    def runs(self) -> int:
+        return sum(part.runs for part in self.parts.values())
+
+    @property
+    def full_grid_runs(self) -> int:
+        return sum(part.full_grid_runs for part in self.parts.values())
+
+
+Race = RaceState | DatasetRaces
+
+
+def runs_needed(state: Race, specs: Sequence[RunSpec]) -> list[RunSpec]:
     """The runs the race's current round still needs."""
     return [s for s in specs if s.seed in state.needed.get(s.configuration, ())]
 
 
-def runs_asked(state: RaceState, specs: Sequence[RunSpec]) -> list[RunSpec]:
+def runs_asked(state: Race, specs: Sequence[RunSpec]) -> list[RunSpec]:
     """Every run the race has asked for so far: each configuration's seeds up to its last
     round (an eliminated one's, up to the round that eliminated it)."""
     seeds = state.seeds_of

@@ -22,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.plan import grid_outcomes, race_of_plan, remaining_seconds
 from suite.forecast.race import (
-    RaceState,
+    Race,
     race_line,
     runs_asked,
     runs_needed,
@@ -305,7 +305,7 @@ class RaceTrials(GridTrials):
     def __init__(self, study: Study, *, backend: str | None = None) -> None:
         super().__init__(study, backend=backend)
         self.every_run = self.specs  # every seed the race may give each configuration
-        self.state: RaceState | None = None
+        self.state: Race | None = None
 
     def open(self) -> Opening:
         self.read_record()

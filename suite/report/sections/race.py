@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.forecast.race import GUARANTEE, RaceRules, RaceState, race_line, standings
+from suite.forecast.race import (
+    GUARANTEE,
+    DatasetRaces,
+    Outcome,
+    Race,
+    RaceRules,
+    race_line,
+    standings,
+)
 from suite.report import plots
 from suite.report.content import (
     INTEGER,
@@ -22,12 +30,18 @@ from suite.schema import Measure
 
 
 def race_section(
-    state: RaceState, *, key: str, study: str, measure: Measure = CLASSIFICATION
+    state: Race, *, key: str, study: str, measure: Measure = CLASSIFICATION
 ) -> Section:
     """`measure`: what the race's runs measure; it ranks them by their best validation value
     of it (the race's objective)."""
     section = Section(key=f"{key}-race", title="Race of seeds")
-    section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules, measure)}"))
+    apart = (
+        " Each dataset races on its own (its leader, its rounds, its level): the guarantee"
+        " holds on each."
+        if isinstance(state, DatasetRaces)
+        else ""
+    )
+    section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules, measure)}{apart}"))
     rows = pd.DataFrame(
         [
             {
@@ -78,9 +92,13 @@ def race_section(
     return section
 
 
-def race_headline(state: RaceState) -> Note:
+def race_headline(state: Race) -> Note:
     """The race's answer, or where it stands, as the report's first line."""
-    return Note(race_line(state) + ".", "info" if state.best else "warning")
+    decided = state.best or (
+        isinstance(state, DatasetRaces)
+        and all(part.outcome == Outcome.SEPARATED for part in state.parts.values())
+    )
+    return Note(race_line(state) + ".", "info" if decided else "warning")
 
 
 def _rules(rules: RaceRules, measure: Measure) -> str:
