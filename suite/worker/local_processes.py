@@ -121,7 +121,8 @@ def run_workers(
     The workers print no banner of their own: this process said it (`opened`)."""
     source, opening = opened
     console.print(
-        opening.banner(study, source.queue.url, by=f" by {workers} workers"), highlight=False
+        opening.banner(study, source.queue.url, by=f" by {workers} worker{'s' * (workers > 1)}"),
+        highlight=False,
     )
     if opening.nothing_to_do and not opening.running:
         console.print(opening.nothing_to_do)
