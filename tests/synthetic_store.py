@@ -12,6 +12,7 @@ RMSE, rmse and val_rmse curves, the params task=regression and target_std, no co
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -21,9 +22,9 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from suite.record.tracker import confusion_json, run_params
-from suite.schema import Artifact, Measure, Role, Tag
+from suite.schema import Artifact, Measure, Role, Tag, run_label
 from suite.schema import Metric as MetricName
-from suite.study.config import RunSpec
+from suite.study.config import MNIST_FIELDS, RunSpec
 from tests.conftest import make_spec, new_mlflow_db
 
 
@@ -45,6 +46,10 @@ class SyntheticRun:
     test_rmse: float | None = None
     val_rmse: float | None = None
     target_std: float = 1.0
+    # The `dataset` param a run on a dataset other than MNIST logs (None: MNIST, whose runs
+    # log none); it joins the run_key and the run's name, as a study's dataset axis does.
+    dataset: str | None = None
+    recorded_dataset: bool = True  # False: an MNIST run recorded before runs logged `dataset`
 
     @property
     def measure(self) -> Measure:
@@ -138,7 +143,11 @@ def make_store(
     now = int(time.time() * 1000)
     for run in runs:
         spec = spec_of(run, study=study, epochs=epochs, units=units)
-        label = spec.label
+        label, run_key = spec.label, spec.run_key
+        if run.dataset is not None:  # other data: another result, and its name says which
+            extras = {"dataset": run.dataset}
+            label = run_label(run.cell, run.bidirectional, run.layers, run.seed, extras)
+            run_key = hashlib.sha256(f"{run_key}/{run.dataset}".encode()).hexdigest()[:16]
         child = client.create_run(
             experiment_id,
             run_name=label,
@@ -147,7 +156,7 @@ def make_store(
                 Tag.PARENT_RUN: parent.info.run_id,
                 Tag.ROLE: Role.RUN,
                 Tag.STUDY: study,
-                Tag.RUN_KEY: run.recorded_key or spec.run_key,
+                Tag.RUN_KEY: run.recorded_key or run_key,
                 Tag.CELL: run.cell,
                 Tag.DIRECTION: spec.direction,
                 Tag.DEPTH: str(run.layers),
@@ -164,6 +173,11 @@ def make_store(
             params.update(
                 task="regression", target_std=str(run.target_std), dataset="synthetic-target"
             )
+        if not run.recorded_dataset:
+            params.pop("dataset", None)
+        if run.dataset is not None:  # as run_params logs other data: no MNIST-only field
+            params = {k: v for k, v in params.items() if k not in MNIST_FIELDS}
+            params["dataset"] = run.dataset
         every_epoch = range(1, epochs + 1)  # MLflow steps are epochs from 1, as the suite's
         metrics = [
             Metric(name, curve(run, name, epoch, epochs), now + epoch, epoch)

@@ -12,11 +12,13 @@ from dataclasses import replace
 
 import pandas as pd
 
-from suite.forecast.race import RaceState, race_of_runs, runs_asked
+from suite.forecast.race import Race, race_of_runs, runs_asked
+from suite.report.across_datasets import across_datasets, dataset_of, datasets_of
 from suite.report.collect import NO_RESULT, Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
-from suite.report.ranking import rank
+from suite.report.ranking import one_result_per_run_key, rank
 from suite.report.ranking import selection as select_by
+from suite.report.sections.across_datasets import across_datasets_section
 from suite.report.sections.best_run import best_run_section
 from suite.report.sections.budgets import budgets_section, has_budgets
 from suite.report.sections.comparisons import comparisons_section
@@ -50,11 +52,20 @@ VERSIONS = ("python", "keras", "backend", "backend_version", "mlflow", "optuna",
 
 def build_report(collected: Collected, *, mlflow_url: str | None = None) -> Report:
     names = [s.name for s in collected.sources]
-    ranked = [_ranked(source, collected) for source in collected.sources]
-    sections = [
-        _study_section(source, collected, study, mlflow_url=mlflow_url)
-        for source, study in zip(collected.sources, ranked, strict=True)
-    ]
+    ranked: list[RankedStudy] = []
+    sections: list[Section] = []
+    for source in collected.sources:
+        per_dataset = _per_dataset(source, collected)
+        if not per_dataset:  # one dataset: the study's section as it always was
+            study = _ranked(source, collected)
+            ranked.append(study)
+            sections.append(_study_section(source, collected, study, mlflow_url=mlflow_url))
+            continue
+        sections.append(_across_datasets_section(source, collected))
+        for key, (part, view) in per_dataset.items():  # then each dataset's own section
+            study = _ranked(part, view)
+            ranked.append(study)
+            sections.append(_study_section(part, view, study, mlflow_url=mlflow_url, key=key))
     across = equal_size_section(ranked)
     if across is not None:  # the cross-study answer first: it is about all of them
         sections.insert(0, across)
@@ -73,11 +84,69 @@ def _ranked(source: Source, collected: Collected) -> RankedStudy:
     return RankedStudy(source.name, rank(runs, selection, source.measure), selection)
 
 
-def _study_section(
-    source: Source, collected: Collected, study: RankedStudy, *, mlflow_url: str | None
-) -> Section:
+def _per_dataset(source: Source, collected: Collected) -> dict[str, tuple[Source, Collected]]:
+    """{section key: (the study on one dataset, what collect read of it)} for each dataset of a
+    study whose finished runs span two or more; else {} (the study is reported whole).
+
+    Each part is reported as a study of its own, named "STUDY on DATASET", so each dataset
+    gets today's sections unchanged; its grid is the study file's points on that dataset."""
+    runs = collected.runs[collected.runs["study"] == source.name]
+    finished = runs[runs["status"] == Status.FINISHED]
+    if len(datasets_of(finished)) < 2:
+        return {}
+    datasets = dataset_of(runs)
+    parts = {}
+    for dataset in datasets_of(runs):
+        name = f"{source.name} on {dataset}"
+        expected = source.expected
+        if expected is not None:
+            expected = tuple(s for s in expected if s.data.dataset_name == dataset)
+        view = replace(
+            collected,
+            sources=[part := replace(source, name=name, expected=expected)],
+            runs=runs[datasets == dataset].assign(study=name),
+            experiment_ids={name: collected.experiment_ids.get(source.name, "")},
+            left_out={},  # said once, in the study's own overview
+            searches={name: collected.searches[source.name]}
+            if source.name in collected.searches
+            else {},
+        )
+        parts[slug(f"{source.name}-{dataset}")] = (part, view)
+    return parts
+
+
+def _across_datasets_section(source: Source, collected: Collected) -> Section:
+    """The study's section when it spans datasets: the answer across them first, then its
+    overview and the tables and diagram behind the answer; each dataset's sections follow."""
     runs = collected.runs[collected.runs["study"] == source.name]
     key = slug(source.name)
+    selection = select_by(source.ranks_by)
+    finished = one_result_per_run_key(runs[runs["status"] == Status.FINISHED])
+    across = across_datasets(finished, selection, source.measure)
+    notes, details = across_datasets_section(
+        across, key=key, study=source.name, selection=selection, measure=source.measure
+    )
+    race = _race_of(source, finished)
+    if race is not None and source.expected is not None:  # the runs it asked for, not all seeds
+        source = replace(source, expected=tuple(runs_asked(race, source.expected)))
+    left_out = collected.left_out.get(source.name, 0)
+    overview = _overview(source, runs, key, left_out, datasets=across.datasets)
+    return Section(
+        key=key, title=f"Study {source.name}", blocks=notes, children=[details, overview]
+    )
+
+
+def _study_section(
+    source: Source,
+    collected: Collected,
+    study: RankedStudy,
+    *,
+    mlflow_url: str | None,
+    key: str | None = None,
+) -> Section:
+    """`key`: the section's, slug(source.name) by default."""
+    runs = collected.runs[collected.runs["study"] == source.name]
+    key = key or slug(source.name)
     section = Section(key=key, title=f"Study {source.name}")
     selection, ranking = study.selection, study.ranking
     race = _race_of(source, runs if ranking is None else ranking.finished)
@@ -141,7 +210,7 @@ def _study_section(
     return section
 
 
-def _race_of(source: Source, finished: pd.DataFrame) -> RaceState | None:
+def _race_of(source: Source, finished: pd.DataFrame) -> Race | None:
     """A race study's race, from its finished runs' values for the study's objective."""
     if source.race is None or source.expected is None:
         return None
@@ -164,9 +233,19 @@ def _grid_levels(source: Source) -> dict | None:
 _LEFT_OUT = "{} (of other studies or another KERAS_BACKEND: not results of this study)"
 
 
-def _overview(source: Source, runs: pd.DataFrame, key: str, left_out: int) -> Section:
+def _overview(
+    source: Source,
+    runs: pd.DataFrame,
+    key: str,
+    left_out: int,
+    *,
+    datasets: list[str] | None = None,
+) -> Section:
+    """`datasets`: those the finished runs of a study that spans several were trained on."""
     section = Section(key=f"{key}-overview", title="Overview")
     facts = _facts(source, runs)
+    if datasets:
+        facts.insert(1, ("datasets", ", ".join(datasets)))
     if left_out:
         facts.insert(2, ("other runs in the experiment (left out)", _LEFT_OUT.format(left_out)))
     section.blocks.append(facts_table(facts, key=f"{key}-overview", title="Overview"))

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import ticker
@@ -366,6 +367,46 @@ def variance_shares(terms: pd.DataFrame, study: str, measure: Measure = CLASSIFI
         xlabel="share of the total sum of squares (%)",
         ylabel="",
     )
+    return figure
+
+
+def critical_difference(
+    average_rank: pd.Series, p_holm: pd.DataFrame, cells: pd.Series, study: str
+) -> Figure:
+    """scikit-posthocs' critical-difference diagram: each configuration at its average rank
+    (best first), a bar over each group the tests (`p_holm`) cannot tell apart; colour: cell.
+
+    Drawn narrow, every label on one side: a phone shows a figure at about 360 px whatever
+    its size, so its text is legible only if the figure is about 4 inches wide at 9 points
+    (18 configurations, two columns of labels, would be twice that)."""
+    import scikit_posthocs
+
+    k = len(average_rank)
+    bars = len(scikit_posthocs.compact_letter_display(p_holm).iloc[0])  # at most, stacked
+    # The axis spans the figure; the labels stand to its left, and the saved image is cropped
+    # to all of it (`to_data_uri`): a layout engine would shrink the axis to fit them instead.
+    figure, axis = plt.subplots(figsize=(2.2, 0.22 * (k + bars + 1)))
+    figure.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    order = _cell_order(cells)
+    scikit_posthocs.critical_difference_diagram(
+        average_rank,
+        p_holm,
+        ax=axis,
+        alpha=0.05,
+        left_only=True,
+        label_fmt_left="{label} ({rank:.2f})",
+        label_props={"fontsize": 9},
+        hue=cells,
+        hue_order=order,
+        color_palette={cell: palette(cells)[cell] for cell in order},
+    )
+    axis.set_xlim(0.5, k + 0.5)  # the whole scale of ranks, 1 to k: distances read true
+    axis.grid(False)
+    ticks = range(1, k + 1) if k <= 8 else sorted({round(r) for r in np.linspace(1, k, 5)})
+    axis.set_xticks(list(ticks))  # 1 and k among them
+    axis.tick_params(axis="x", labelsize=9)
+    axis.set_xlabel(f"{study}: average rank (1 = best)", fontsize=9)
+    axis.xaxis.set_label_position("top")
     return figure
 
 
