@@ -483,3 +483,58 @@ def test_what_follows_the_dataset_is_no_factor_across_datasets():
         "lstm-uni-1L-train_size=512",
         "lstm-uni-1L-train_size=<NA>",
     ]
+
+
+def test_published_baselines_stand_beside_each_best_and_are_not_ranked(tmp_path):
+    """GunPoint: gru-uni-1L best (validation 0.91 against lstm's 0.81); ItalyPowerDemand:
+    lstm-uni-1L (0.96 against 0.86). Beside each, the published accuracies of the shipped
+    table (read by eye from the bake-off's files: GunPoint 1NN-DTW 0.9067, ROCKET 1.0)."""
+    means = {
+        "GunPoint": {"gru": 0.91, "lstm": 0.81},
+        "ItalyPowerDemand": {"gru": 0.86, "lstm": 0.96},
+    }
+    runs = [
+        SyntheticRun(cell, False, 1, seed, mean - 0.01 + 0.02 * seed, dataset=dataset)
+        for dataset, cells in means.items()
+        for cell, mean in cells.items()
+        for seed in (0, 1)
+    ]
+    out = synthetic_report(tmp_path, runs, "beside")
+    rows = html_tables(out)["beside-published"]
+    assert rows[0] == ["dataset", "classifier", "test accuracy", "which number", "source"]
+    by = {(row[0], row[1]): row for row in rows[1:]}
+    best = by[("GunPoint", "this study's best: gru-uni-1L")]
+    assert float(best[2]) == pytest.approx(0.91, abs=1e-4)
+    assert best[3] == "mean over 2 seeds, chosen by validation"
+    italy = by[("ItalyPowerDemand", "this study's best: lstm-uni-1L")]
+    assert float(italy[2]) == pytest.approx(0.96, abs=1e-4)
+    assert float(by[("GunPoint", "1NN-DTW")][2]) == pytest.approx(0.9067, abs=1e-4)
+    assert float(by[("GunPoint", "ROCKET")][2]) == pytest.approx(1.0)
+    assert by[("GunPoint", "ROCKET")][4].startswith("Middlehurst")
+    # Never ranked: the configuration table and its ranks hold the study's own runs only.
+    board = html_tables(out)["beside-across-datasets"]
+    assert {row[0] for row in board[1:]} == {"gru-uni-1L", "lstm-uni-1L"}
+
+
+def test_pairs_that_cannot_differ_over_so_few_datasets_are_said_so(tmp_path):
+    """Six datasets, four configurations in the same order on each: Friedman finds the ranks
+    differ, but a signed-rank test over 6 datasets never goes below 2/2^6 = 0.03125, above
+    Holm's first level 0.05/6: no pair can be told apart, and the report says why (8 datasets
+    are the fewest for 6 pairs: 2/2^8 = 0.0078 < 0.0083)."""
+    runs = [
+        SyntheticRun(cell, bi, 1, seed, 0.6 + 0.1 * rank + 0.01 * i + 0.002 * seed, dataset=f"S{i}")
+        for i in range(6)
+        for rank, (cell, bi) in enumerate(
+            [("lstm", False), ("gru", False), ("lstm", True), ("gru", True)]
+        )
+        for seed in (0, 1)
+    ]
+    out = synthetic_report(tmp_path, runs, "fewpairs")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", out.read_text()))
+    text = " ".join(text.split())
+    assert "Friedman's test finds the 4 configurations differ" in text
+    assert (
+        "No pair could differ here, whatever the results: a signed-rank test over 6 datasets"
+        " never goes below 2/2^6 = 0.0312, above Holm's first level 0.05/6 = 0.0083; telling"
+        " 4 configurations apart takes 8 datasets or more"
+    ) in text

@@ -12,13 +12,20 @@ One way, each step a module:
   ranking.py                which configuration is best, by one rule (validation, not test)
   stats.py                  intervals, pivots, effects, Welch and Holm tests
   variance.py               a grid's ANOVA: each factor's share of the variance, F tests
-  build.py                  Collected -> Report: one section per study, the overview
+  across_datasets.py        several datasets: average ranks, Friedman, pairwise signed-rank
+                            tests (Holm), cliques, wins per factor
+  baselines.py              other classifiers' published accuracies (package data), never
+                            ranked among the runs
+  build.py                  Collected -> Report: one section per study (and per dataset of
+                            a study over several), the overview
   sections/leaderboard.py   the headline, the rule and the ranked configurations
   sections/comparisons.py   pivots, main effects, tests against the best
   sections/variance.py      the shares of the variance, their F tests, and their plot
   sections/figures.py       the study's figures, with captions
   sections/best_run.py      the best run: facts, curves, confusion matrix (classes only)
   sections/search.py        a search's trials and Optuna's plots
+  sections/across_datasets.py  the answer across datasets, its tables, the diagram, the
+                            published baselines beside
   plots.py                  seaborn / matplotlib figures as data URIs
   content.py                the report's data types: sections, tables, notes, figures
   render.py                 Report -> HTML (Jinja2), Markdown, CSV files

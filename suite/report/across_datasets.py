@@ -27,15 +27,15 @@ import pandas as pd
 import scikit_posthocs
 from scipy import stats
 
-from suite.report.measures import TARGET_STD_PARAM, TEST_VALUE
+from suite.report.measures import TARGET_STD_PARAM
 from suite.report.ranking import (
     Selection,
     chance_of,
     configuration_factors,
-    near_chance,
+    over_seeds,
     with_config,
 )
-from suite.report.stats import ALPHA, CELL_ORDER, DIRECTION_ORDER, holm, mean_ci
+from suite.report.stats import ALPHA, CELL_ORDER, DIRECTION_ORDER, holm
 from suite.schema import Measure
 from suite.study.config import DataConfig
 
@@ -183,20 +183,12 @@ def _follows(finished: pd.DataFrame, factor: str) -> bool:
 def _cells(finished: pd.DataFrame, selection: Selection, measure: Measure) -> pd.DataFrame:
     rows = []
     for (config, dataset), group in finished.groupby(["config", DATASET], sort=False):
-        summary = mean_ci(group[TEST_VALUE])
-        chance = chance_of(group, measure)
         rows.append(
             {
                 "config": config,
                 DATASET: dataset,
                 "cell": group["cell"].iloc[0],
-                "seeds": int(group["seed"].nunique()),
-                "validation_score": group[selection.column].mean(),
-                TEST_VALUE: summary["mean"],
-                "test_std": summary["std"],
-                "ci_low": summary["ci_low"],
-                "ci_high": summary["ci_high"],
-                "near_chance": near_chance(summary["mean"], chance, measure),
+                **over_seeds(group, selection, measure),
             }
         )
     cells = pd.DataFrame(rows)
@@ -204,6 +196,13 @@ def _cells(finished: pd.DataFrame, selection: Selection, measure: Measure) -> pd
     by_dataset = score.groupby(cells[DATASET])
     best = by_dataset.transform("max" if selection.higher_is_better else "min")
     return cells.assign(best=score == best)
+
+
+def datasets_for_holm(pairs: int) -> int:
+    """The fewest datasets over which a two-sided signed-rank test can go below Holm's first
+    level, ALPHA / pairs: its smallest p over n datasets is 2 / 2^n (every difference of one
+    sign), so fewer datasets can tell no pair apart, whatever the results."""
+    return max(MIN_DATASETS, math.ceil(math.log2(2 * pairs / ALPHA) + 1e-12))
 
 
 def _untested(configurations: int, datasets: int, fewest_seeds: int) -> str | None:

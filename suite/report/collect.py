@@ -26,6 +26,7 @@ from mlflow.tracking import MlflowClient
 from suite.errors import StoreError
 from suite.forecast.race import RaceRules
 from suite.record.run_identity import RunIdentity
+from suite.report.across_datasets import dataset_of
 from suite.report.collect_search import read_search
 from suite.report.measures import (
     BEST_VAL_VALUE,
@@ -210,20 +211,22 @@ def _best_run_confusions(
     sources: Sequence[Source], runs: pd.DataFrame
 ) -> dict[str, list[list[int]]]:
     """The confusion matrix of each classification study's best run, chosen by the rule the
-    report's best-run section uses (`rank`): one artifact download per study, never one per
-    run. A regression run has none."""
+    report's best-run section uses (`rank`), on each of its datasets where it has several
+    (each gets a best-run section): one artifact download per study and dataset, never one
+    per run. A regression run has none."""
     confusions: dict[str, list[list[int]]] = {}
     for source in sources:
         if source.measure.task != "classification":
             continue
         study_runs = runs[runs["study"] == source.name]
-        ranking = rank(study_runs, selection(source.ranks_by), source.measure)
-        if ranking is None:
-            continue
-        run_id = ranking.best["run_id"]
-        matrix = load_confusion(MlflowClient(source.tracking_uri), run_id)
-        if matrix is not None:
-            confusions[run_id] = matrix
+        for _, dataset_runs in study_runs.groupby(dataset_of(study_runs)):
+            ranking = rank(dataset_runs, selection(source.ranks_by), source.measure)
+            if ranking is None:
+                continue
+            run_id = ranking.best["run_id"]
+            matrix = load_confusion(MlflowClient(source.tracking_uri), run_id)
+            if matrix is not None:
+                confusions[run_id] = matrix
     return confusions
 
 

@@ -166,6 +166,21 @@ def best_run(group: pd.DataFrame, selection: Selection = BY_VAL_ACCURACY) -> pd.
     return group.loc[selection.best_index(group[selection.column])]
 
 
+def over_seeds(group: pd.DataFrame, selection: Selection, measure: Measure) -> dict[str, Any]:
+    """One configuration's runs (one per seed) summed up: seeds, the mean validation score
+    that ranks it, the test value's mean, std and t-interval, and whether it is near chance."""
+    summary = mean_ci(group[TEST_VALUE])
+    return {
+        "seeds": summary["n"],
+        "validation_score": group[selection.column].mean(),
+        TEST_VALUE: summary["mean"],
+        "test_std": summary["std"],
+        "ci_low": summary["ci_low"],
+        "ci_high": summary["ci_high"],
+        "near_chance": near_chance(summary["mean"], chance_of(group, measure), measure),
+    }
+
+
 def leaderboard(
     finished: pd.DataFrame,
     factors: Sequence[str],
@@ -179,21 +194,13 @@ def leaderboard(
     """
     rows = []
     for (study, config), group in finished.groupby(["study", "config"], sort=False):
-        summary = mean_ci(group[TEST_VALUE])
-        chance = chance_of(group, measure)
         rows.append(
             {
                 "study": study,
                 "config": config,
                 **{f: group[f].iloc[0] for f in factors},
-                "seeds": summary["n"],
-                "validation_score": group[selection.column].mean(),
-                TEST_VALUE: summary["mean"],
-                "test_std": summary["std"],
-                "ci_low": summary["ci_low"],
-                "ci_high": summary["ci_high"],
-                "near_chance": near_chance(summary["mean"], chance, measure),
-                "chance": chance,
+                **over_seeds(group, selection, measure),
+                "chance": chance_of(group, measure),
                 BEST_VAL_VALUE: group[BEST_VAL_VALUE].mean(),
                 "best_epoch": group["best_epoch"].mean(),
                 "param_count": int(group["param_count"].iloc[0]),

@@ -11,7 +11,11 @@ import jinja2
 from suite.report.content import Figure, Note, Report, Table
 from suite.report.outputs import check_outputs, write_whole
 
-MARKDOWN_TABLES = ("leaderboard", "main-effects")  # what the Markdown summary carries
+MARKDOWN_TABLES = (
+    "leaderboard",
+    "main-effects",
+    "across-datasets",
+)  # what the Markdown summary carries
 MARKDOWN_SECTIONS = ("variance",)  # sections it carries whole: their notes and tables
 
 

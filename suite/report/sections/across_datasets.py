@@ -15,7 +15,9 @@ from suite.report.across_datasets import (
     MIN_DATASETS,
     ONE_SEED,
     AcrossDatasets,
+    datasets_for_holm,
 )
+from suite.report.baselines import published_baselines
 from suite.report.content import (
     INTEGER,
     NUMBER,
@@ -63,6 +65,8 @@ def across_datasets_section(
         notes.append(Note(f"Not ranked, having no result on every dataset: {missing}.", "warning"))
     section = Section(key=f"{key}-datasets", title="Across datasets")
     section.blocks.append(_each_on_each(across, key=key, selection=selection, measure=measure))
+    if measure.task == "classification" and (baselines := _baselines(across, key=key)):
+        section.blocks.append(baselines)
     if len(across.pairs):
         section.blocks.append(_pairs(across, key=key, measure=measure))
     if across.p_holm is not None:
@@ -136,10 +140,20 @@ def _tested(across: AcrossDatasets, best: str) -> str:
     )
     if len(pairs) == 1:
         return f"{found}By a Wilcoxon signed-rank test over the datasets, {with_best}."
-    return (
+    text = (
         f"{found}By Wilcoxon signed-rank tests over the datasets, Holm-corrected over the"
         f" {len(pairs)} pairs, {with_best}; {apart} of the {len(pairs)} pairs differ."
     )
+    n, needed = len(across.datasets), datasets_for_holm(len(pairs))
+    if needed > n:  # say why, rather than let one bar read as "all alike"
+        text += (
+            f" No pair could differ here, whatever the results: a signed-rank test over {n}"
+            f" datasets never goes below 2/2^{n} = {2 / 2**n:.3g}, above Holm's first level"
+            f" {ALPHA}/{len(pairs)} = {ALPHA / len(pairs):.2g}; telling {k} configurations"
+            f" apart takes {needed} datasets or more (or fewer configurations; the table per"
+            " factor below compares fewer levels)."
+        )
+    return text
 
 
 def _guarantees(across: AcrossDatasets) -> list[str]:
@@ -365,4 +379,48 @@ def _levels(across: AcrossDatasets, *, key: str, selection: Selection, measure: 
         columns=columns,
         caption=caption,
         sortable=True,
+    )
+
+
+def _baselines(across: AcrossDatasets, *, key: str) -> Table | None:
+    """The study's best per dataset (by validation) beside other classifiers' published
+    test accuracies on the same archive dataset: context, never ranked among the runs."""
+    published = published_baselines(across.datasets)
+    if published.empty:
+        return None
+    best = across.cells[across.cells["best"]].drop_duplicates(DATASET).set_index(DATASET)
+    rows = []
+    for dataset, group in published.groupby("dataset", sort=False):
+        mine = best.loc[dataset] if dataset in best.index else None
+        if mine is not None:
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "classifier": f"this study's best: {mine['config']}",
+                    "accuracy": mine[TEST_VALUE],
+                    "what": f"mean over {int(mine['seeds'])} seeds, chosen by validation",
+                    "source": "this report",
+                }
+            )
+        for _, row in group.iterrows():
+            rows.append({**row.to_dict(), "source": row["source"].split(";")[0]})
+    frame = pd.DataFrame(rows)
+    return table(
+        frame,
+        key=f"{key}-published",
+        title="Published accuracies of other classifiers, beside this study's best",
+        columns={
+            "dataset": ("dataset", TEXT),
+            "classifier": ("classifier", TEXT),
+            "accuracy": ("test accuracy", NUMBER),
+            "what": ("which number", TEXT),
+            "source": ("source", TEXT),
+        },
+        caption=(
+            "Published test accuracies on the same archive datasets, from other papers, code"
+            " and preprocessing: context, never ranked among this study's runs or tested"
+            " against them. Most are the archive's default train/test split, the one this"
+            " study trains on; suite/datasets/published_baselines.csv names the file and row"
+            " of each (suite/datasets/README.md attributes them)."
+        ),
     )
