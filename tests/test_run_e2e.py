@@ -503,7 +503,7 @@ def test_a_backend_installed_but_failing_to_import_is_refused_before_anything_is
     assert not (tmp_path / "mlruns").exists()
 
 
-NOT_MNIST = {"archive", "file", "task", "fill_missing", "split_seed", "digest"}
+NOT_MNIST = {"archive", "file", "task", "fill_missing", "split_seed", "digest", "name"}
 
 
 def test_a_study_without_the_backend_axis_keeps_its_run_keys(write_study):

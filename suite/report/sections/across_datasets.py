@@ -110,7 +110,8 @@ def _tested(across: AcrossDatasets, best: str) -> str:
         )
     if across.untested == ONE_SEED:
         cells = across.cells
-        single = cells.loc[(cells["seeds"] < 2) & cells["rank"].notna(), "config"].unique()
+        lone = set(cells.loc[(cells["seeds"] < 2) & cells["rank"].notna(), "config"])
+        single = [c for c in across.average_rank.index if c in lone]  # best first
         return (
             f"The per-dataset means of {', '.join(single)} rest on one seed: the ranks are shown"
             " untested (a test across datasets needs two seeds or more behind each mean)."
