@@ -37,7 +37,7 @@ from suite.report.ranking import (
 )
 from suite.report.stats import ALPHA, CELL_ORDER, DIRECTION_ORDER, holm
 from suite.schema import Measure
-from suite.study.config import DataConfig
+from suite.study.config import DataConfig, mnist_name
 
 DATASET = "dataset"  # the runs table's column this module adds: each run's dataset
 DATASET_PARAM = "param.dataset"
@@ -65,7 +65,7 @@ def dataset_of(runs: pd.DataFrame) -> pd.Series:
     have none, and are MNIST in their view (as DataConfig.dataset_name names it)."""
     view = runs.get("param.view", pd.Series("rows", index=runs.index, dtype=object))
     view = view.fillna("rows").astype(str)
-    mnist = view.map(lambda v: "MNIST" if v == "rows" else f"MNIST-{v}")
+    mnist = view.map(mnist_name)
     named = runs.get(DATASET_PARAM, pd.Series(None, index=runs.index, dtype=object))
     return named.where(named.notna(), mnist).astype(str)
 

@@ -157,9 +157,7 @@ class DataConfig(_Frozen):
         """The name the run's `dataset` param, its label and the report give this data."""
         if self.name is not None:
             return self.name
-        if self.is_mnist:
-            return "MNIST" if self.view == "rows" else f"MNIST-{self.view}"
-        return self.description.name
+        return mnist_name(self.view) if self.is_mnist else self.description.name
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -230,6 +228,11 @@ class DataConfig(_Frozen):
         from suite.study.sequences import prepared
 
         return prepared(self).description
+
+
+def mnist_name(view: str) -> str:
+    """MNIST's dataset name in one view: MNIST (rows), MNIST-pixels, MNIST-permuted."""
+    return "MNIST" if view == "rows" else f"MNIST-{view}"
 
 
 MNIST_NAME = "mnist"  # a dataset axis entry that means MNIST (any case), read row by row
