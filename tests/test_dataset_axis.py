@@ -46,7 +46,7 @@ def test_every_configuration_trains_on_every_dataset_with_the_keys_that_apply(tm
     # Archives take none of them: MNIST's validation_size would empty GunPoint's 50 cases,
     # which hold out 20% (10) for validation by default.
     assert gunpoint.archive == "GunPoint" and gunpoint.train_size is None
-    assert len(gunpoint.description.name) and gunpoint.description.input_shape == (150, 1)
+    assert gunpoint.dataset_name == "GunPoint" and gunpoint.description.input_shape == (150, 1)
     assert "validation_size" not in gunpoint.model_fields_set
     assert italy.dataset_name == "Italy" and italy.description.name == "ItalyPowerDemand"
 
