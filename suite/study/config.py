@@ -106,7 +106,7 @@ MNIST_FIELDS = ("view", "train_size", "test_size", "permutation_seed")
 class DataConfig(_Frozen):
     """Where the sequences come from and how to split them: MNIST (the default, in one of its
     views), a UCR/UEA archive dataset bundled with sktime (`archive`), or the user's own file
-    (`file`: a .ts train/test pair, an .npz or a long-format .csv). See docs/data.md."""
+    (`file`: a .ts train/test pair, an .npz or a long-format .csv). See docs/how-to/own-data.md."""
 
     archive: str | None = None
     file: str | None = None
