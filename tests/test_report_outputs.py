@@ -70,3 +70,25 @@ def test_a_write_that_fails_halfway_leaves_every_file_as_it_was(tmp_path):
     assert (tmp_path / "r.md").read_text() == "old summary"  # not half of a new report
     assert (tmp_path / "r.html").read_text() == "old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.md"]  # no partial file
+
+
+def test_report_files_get_the_mode_open_would_give_them(tmp_path):
+    """A new report file is 0666 less the umask (0644 under 022), as open() makes it, not the
+    private 0600 of its temporary file; a report written again keeps the mode its file has."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from suite.report.outputs import write_whole
+
+        os.umask(0o022)
+        folder = Path({str(tmp_path)!r})
+        write_whole({{folder / "new.html": "page", folder / "kept.md": "summary"}})
+        """
+    )
+    (tmp_path / "kept.md").write_text("old")
+    (tmp_path / "kept.md").chmod(0o640)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert (tmp_path / "new.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "kept.md").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "kept.md").read_text() == "summary"

@@ -87,12 +87,24 @@ def write_whole(contents: Mapping[Path, str]) -> None:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            # mkstemp makes the file private (0600); a report is shared like any file written
+            # with open(): the mode an existing report has, else 0666 less the umask.
+            os.chmod(temporary, _mode_of(path))
         for path, temporary in written.items():
             os.replace(temporary, path)
     finally:
         for temporary in written.values():
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _key(path: Path) -> str:
