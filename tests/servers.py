@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import free_port
 
 
-def _pg_bin(name: str) -> str:
+def pg_bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     assert found, "install Debian's postgresql package (apt-get install postgresql)"
     return found[-1]
@@ -45,13 +45,13 @@ def postgres() -> Iterator[str]:
         shutil.chown(sockets, "postgres")
     port = free_port()
     subprocess.run(
-        _as_postgres(_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "suite"),
+        _as_postgres(pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "suite"),
         check=True,
         capture_output=True,
     )
     subprocess.run(
         _as_postgres(
-            _pg_bin("pg_ctl"),
+            pg_bin("pg_ctl"),
             "-D",
             str(data),
             "-w",
@@ -67,14 +67,14 @@ def postgres() -> Iterator[str]:
     try:
         for database in ("optuna", "mlflow"):
             subprocess.run(
-                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "suite", database],
+                [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "suite", database],
                 check=True,
                 capture_output=True,
             )
         yield f"postgresql+psycopg2://suite@127.0.0.1:{port}"
     finally:
         subprocess.run(
-            _as_postgres(_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
+            _as_postgres(pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
             capture_output=True,
         )
 
@@ -119,10 +119,12 @@ def background_server(
 
 
 @contextlib.contextmanager
-def mlflow_server(backend_uri: str, artifacts: Path, *, port: int | None = None) -> Iterator[str]:
-    """`mlflow server` on `port` (default: a free loopback port); yields its http:// URI once
-    it answers, and stops it when the block ends. Its log is mlflow-server.log beside
-    `artifacts`."""
+def mlflow_server(
+    backend_uri: str, artifacts: Path, *, port: int | None = None, options: Sequence[str] = ()
+) -> Iterator[str]:
+    """`mlflow server` on `port` (default: a free loopback port) with any further `options`;
+    yields its http:// URI once it answers, and stops it when the block ends. Its log is
+    mlflow-server.log beside `artifacts`."""
     port = port or free_port()
     mlflow = Path(sys.executable).with_name("mlflow")
     command = [
@@ -138,6 +140,7 @@ def mlflow_server(backend_uri: str, artifacts: Path, *, port: int | None = None)
         str(port),
         "--workers",
         "1",
+        *options,
     ]
     url = f"http://127.0.0.1:{port}"
     log = artifacts.parent / "mlflow-server.log"

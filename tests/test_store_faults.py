@@ -36,6 +36,7 @@ from tests.conftest import (
     snapshot,
     start_cli,
 )
+from tests.servers import mlflow_server
 
 STORE_FAULTS = {
     # name: (how to break the folder, extra CLI arguments, what the one line must say)
@@ -77,7 +78,7 @@ STORE_FAULTS = {
     "tracking server down": (
         lambda d: None,
         ["--tracking-uri", f"http://127.0.0.1:{free_port()}"],
-        ["does not answer within 5 s", "Connection refused"],
+        ["does not answer within 10 s", "Connection refused"],
     ),
     "unknown storage scheme": (
         lambda d: None,
@@ -179,7 +180,7 @@ def test_a_server_whose_api_fails_is_refused_within_seconds(tmp_path, write_stud
 
 def test_a_server_that_accepts_but_never_answers_is_given_up_on(tmp_path, write_study):
     """A host that takes the connection and then says nothing (a hung server, a firewall):
-    refused after the 5 s reach timeout, not after minutes of MLflow's retries."""
+    refused after the 10 s reach timeout, not after minutes of MLflow's retries."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # never accepted: the request is never read
@@ -190,10 +191,10 @@ def test_a_server_that_accepts_but_never_answers_is_given_up_on(tmp_path, write_
         report = run_cli(
             tmp_path / "study.yaml", "--tracking-uri", uri, cwd=tmp_path, module="suite.report"
         )
-    assert_refused(result, uri, "does not answer within 5 s")
-    assert elapsed < 45, elapsed  # the 5 s timeout plus start-up; MLflow's retries take minutes
+    assert_refused(result, uri, "does not answer within 10 s")
+    assert elapsed < 45, elapsed  # the 10 s timeout plus start-up; MLflow's retries take minutes
     assert not (tmp_path / "mlruns").exists()  # the journal was not written first
-    assert_refused(report, uri, "does not answer within 5 s")  # the report, too
+    assert_refused(report, uri, "does not answer within 10 s")  # the report, too
 
 
 def _read_only_cli(folder: Path, store: Path, *args: str) -> subprocess.CompletedProcess:
@@ -393,3 +394,17 @@ def test_markup_in_messages_is_printed_as_written(tmp_path):
     result = run_cli(bad, cwd=tmp_path)
     assert result.returncode == 2 and "'[/x]'" in result.stderr, result.stderr
     assert "'[bold]y[/bold]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_server_that_refuses_the_host_name_says_which_option_lets_it_in(tmp_path, write_study):
+    """A real `mlflow server` that allows only another host name answers the suite's requests
+    with HTTP 403 "Invalid Host header": one line naming --allowed-hosts, not a hint about
+    disks and reachability after MLflow's retries."""
+    artifacts = tmp_path / "server" / "artifacts"
+    backend = f"sqlite:///{tmp_path / 'server' / 'mlflow.db'}"
+    new_mlflow_db(tmp_path / "server" / "mlflow.db")
+    with mlflow_server(backend, artifacts, options=["--allowed-hosts", "db-host:5000"]) as url:
+        result = run_cli(write_study(FAST), "--tracking-uri", url, cwd=tmp_path, timeout=120)
+    host = url.removeprefix("http://")
+    assert_refused(result, url, f"refuses requests addressed to {host}", f"--allowed-hosts {host}")
+    assert not (tmp_path / "mlruns").exists()

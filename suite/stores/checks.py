@@ -26,7 +26,9 @@ from suite.stores.sqlite import (
 )
 from suite.study.config import Study, sqlite_path
 
-REACH_SECONDS = 5.0
+# As long as one of MLflow's own requests may take (stores/http_limits.py): a server that is
+# up on a busy machine answers within it.
+REACH_SECONDS = 10.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 # What to install for each database driver module SQLAlchemy may ask for.
 DRIVER_PACKAGES = {
@@ -105,6 +107,13 @@ def _probe(uri: str, endpoint: str, what: str) -> None:
     try:
         urllib.request.urlopen(f"{uri.rstrip('/')}{endpoint}", timeout=REACH_SECONDS).close()
     except urllib.error.HTTPError as err:
+        if err.code == 403 and b"Invalid Host header" in err.read():
+            host = urlparse(uri).netloc
+            raise StoreError(
+                f"{what} refuses requests addressed to {host} (HTTP 403: Invalid Host header):"
+                f" start mlflow server with --allowed-hosts {host}, or reach it by an address"
+                " it allows"
+            ) from None
         if err.code in {401, 403}:
             return  # it answers, and wants credentials: MLflow's own calls send them
         raise StoreError(
