@@ -153,3 +153,20 @@ def test_every_page_is_in_a_table_of_contents_and_has_one_title():
             assert f"\n{name}\n" in index, f"docs/index.md's toctree leaves out {name}"
         titles = re.findall(r"^# ", FENCE.sub("", page.read_text()), re.M)
         assert len(titles) == 1, f"docs/{name}.md has {len(titles)} top-level titles"
+
+
+def test_every_test_the_docs_cite_exists():
+    """A guarantee names the test that checks it: `tests/FILE.py::name`, or `::name` for
+    another test of the file named before it on the line."""
+    missing = []
+    for page in _pages():
+        for line in page.read_text().splitlines():
+            current = None
+            for file, name in re.findall(r"`(tests/[\w/]+\.py)?::([a-z_0-9]+)", line):
+                current = file or current
+                if current is None:
+                    continue
+                source = (ROOT / current).read_text() if (ROOT / current).exists() else ""
+                if not re.search(rf"^def {name}\(", source, re.M):
+                    missing.append(f"{page.relative_to(ROOT)}: {current}::{name}")
+    assert not missing, "\n".join(missing)
