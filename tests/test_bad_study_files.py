@@ -91,6 +91,22 @@ BAD_FILES = {
         GOOD_HEAD + "grid: {cell: [lstm], seed: [0, -1]}\n",
         "grid.seed[1]: a seed must be a non-negative integer",
     ),
+    # The value refused is shown once, even where pydantic's message already says "got".
+    "fraction for a whole number": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ndata: {validation_size: 0.5}\n",
+        "data.validation_size: input should be a valid integer, got a number with a fractional"
+        " part (0.5)\n",
+    ),
+    "fraction in a grid list": (
+        GOOD_HEAD + "grid: {cell: [lstm], units: [8, 1.5]}\n",
+        "got a number with a fractional part (1.5)\n",
+    ),
+    # Only keys a user may write are offered: not the digest the suite fills in itself.
+    "unknown data key": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\ndata: {archive: GunPoint, colour: red}\n",
+        "data.colour: unknown key; allowed keys here: archive, file, task, fill_missing,"
+        " split_seed, view,",
+    ),
 }
 
 

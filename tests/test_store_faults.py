@@ -148,6 +148,19 @@ def test_empty_files_stay_empty_and_a_plan_creates_no_database(tmp_path, write_s
     assert (tmp_path / "e.db").stat().st_size == 0
 
 
+def test_the_report_names_a_tracking_file_that_is_no_database(tmp_path, write_study):
+    """Not "no tracking store: train a study first" (exit 1): the file is there, and it is not
+    a database, as suite.run says of it."""
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "mlflow.db").write_text("hello\n")
+    path = write_study(FAST)
+    report = run_cli(
+        path, "--tracking-uri", "sqlite:///x/mlflow.db", cwd=tmp_path, module="suite.report"
+    )
+    assert_refused(report, "x/mlflow.db is not an SQLite database", "--tracking-uri")
+    assert (tmp_path / "x" / "mlflow.db").read_text() == "hello\n"
+
+
 def test_a_pipe_as_study_file_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "study.yaml")
     assert_refused(run_cli(tmp_path / "study.yaml", cwd=tmp_path, timeout=60), "not a regular")

@@ -135,8 +135,9 @@ def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode,
         check_local_file(out, f"report file {out}", "choose another --out", writing=True)
         check_outputs([out, out.with_suffix(".md")], protected=protected)
         for source in sources:
+            # A file that is no database, a server that is down: before "no store yet".
+            check_tracking_store(source.tracking_uri, writing=False)
             _check_store(source.tracking_uri)
-            check_tracking_store(source.tracking_uri, writing=False)  # e.g. a server that is down
     except (StoreError, OutputError) as err:
         return ExitCode.BAD_INPUT, str(err)
     except ReportError as err:

@@ -92,7 +92,7 @@ def check_tracking_store(uri: str, *, writing: bool) -> None:
     elif scheme != "databricks":
         raise StoreError(
             f"{what}: unknown kind of store '{scheme}://'; use sqlite:///PATH (a local file),"
-            " http://HOST:PORT (an MLflow server) or a database URL (postgresql://...)"
+            " http://HOST:PORT (an MLflow server) or a database URL (postgresql+psycopg2://...)"
         )
 
 
@@ -144,7 +144,8 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
     if "://" in url:
         raise StoreError(
             f"{what}: unknown kind of storage; use a journal file path (the default) or a"
-            f" database URL (postgresql://USER:PASSWORD@HOST/DB): {STORAGE_FIX}"
+            " database URL (postgresql+psycopg2://USER@HOST/DB, the password in ~/.pgpass):"
+            f" {STORAGE_FIX}"
         )
     path = Path(url.removeprefix("journal:"))
     check_local_file(path, what, STORAGE_FIX, writing=writing)

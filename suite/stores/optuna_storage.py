@@ -122,5 +122,6 @@ def _refuse_another_studys(
     raise StoreError(
         f"Optuna storage {url}: the study {study.study_name!r} there is {what} that"
         f" {study.direction.name.lower()}s, not this {kind}, which {objective.direction}s"
-        f" {objective.metric}; give this study another name: (or another --storage)"
+        f" {objective.metric}; give this study another name (name: in the study file) or"
+        " another --storage"
     )

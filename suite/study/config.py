@@ -96,6 +96,8 @@ class _Frozen(BaseModel):
 # Fields of the data section that only sequences other than MNIST use: left out of an MNIST
 # run's identity, so every MNIST run_key stays what it was before they existed.
 SEQUENCE_FIELDS = frozenset({"archive", "file", "task", "fill_missing", "split_seed", "digest"})
+# Keys the suite fills in itself, never offered to a user as "allowed keys".
+SUITE_FILLED = frozenset({"digest"})
 # Fields that say where the data is, or what to call it, not what it is: never in a run's
 # identity (its content hash is) and never logged as params of their own (`dataset` is).
 LABELS = frozenset({"archive", "file", "name"})
@@ -265,7 +267,9 @@ def dataset_section(base: DataConfig, entry: Any) -> DataConfig:
     MNIST's 10,000 would empty a small archive). Raises ValueError or ValidationError."""
     fields = dataset_fields(entry)
     mnist = "archive" not in fields and "file" not in fields
-    skip = set(LABELS | {"digest"}) | (SEQUENCE_FIELDS if mnist else {*MNIST_FIELDS, "validation"})
+    skip = set(LABELS | SUITE_FILLED) | (
+        SEQUENCE_FIELDS if mnist else {*MNIST_FIELDS, "validation"}
+    )
     if mnist != base.is_mnist:
         skip.add("validation_size")
     inherited = {k: v for k, v in base.model_dump(exclude_unset=True).items() if k not in skip}

@@ -24,6 +24,7 @@ from suite.study.config import (
     GRID_SECTIONS,
     MAX_GRID_RUNS,
     SAFE_NAME,
+    SUITE_FILLED,
     DataConfig,
     SearchParam,
     Study,
@@ -563,7 +564,7 @@ def _read_value(study: Study, key: str, value: Any) -> tuple[Any, str | None]:
             where = _loc(first["loc"])
             message = _plain_message(first)
             if first["type"] == "extra_forbidden":
-                message = f"unknown key; allowed keys here: {', '.join(DataConfig.model_fields)}"
+                message = f"unknown key; allowed keys here: {', '.join(_user_keys(DataConfig))}"
             return None, f"{where + ': ' if where else ''}{message}"
         except ValueError as err:
             return None, str(err)
@@ -571,7 +572,7 @@ def _read_value(study: Study, key: str, value: Any) -> tuple[Any, str | None]:
     try:
         read = type(base).model_validate({**base.model_dump(exclude_unset=True), key: value})
     except ValidationError as err:
-        return None, f"{_plain_message(err.errors()[0])}, got {_shown(value)}"
+        return None, _with_input(_plain_message(err.errors()[0]), value)
     return getattr(read, key), None
 
 
@@ -586,7 +587,15 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = _plain_message(error)
     if error["type"] == "value_error" or not error["loc"]:
         return f"{loc or 'study'}: {message}"
-    return f"{loc}: {message}, got {_shown(error.get('input'))}"
+    return f"{loc}: {_with_input(message, error.get('input'))}"
+
+
+def _with_input(message: str, value: Any) -> str:
+    """The message and the value it refused, once: pydantic's own messages sometimes end with
+    what they got ("got a number with a fractional part")."""
+    if ", got " in message:
+        return f"{message} ({_shown(value)})"
+    return f"{message}, got {_shown(value)}"
 
 
 def _plain_message(error: Mapping[str, Any]) -> str:
@@ -621,7 +630,12 @@ def _allowed_keys(parent: Sequence[Any]) -> list[str]:
         if not nested:
             return []
         model = nested[0]
-    return list(model.model_fields)
+    return _user_keys(model)
+
+
+def _user_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a user may write: not the ones the suite fills in itself (a file's digest)."""
+    return [key for key in model.model_fields if key not in SUITE_FILLED]
 
 
 # A value shown in a message is cut short: a pasted list of a million values, or YAML aliases
