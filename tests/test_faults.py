@@ -176,3 +176,69 @@ def test_a_dead_workers_trial_is_closed_even_when_nothing_is_left_to_train(tmp_p
     assert TrialState.RUNNING not in states and TrialState.FAIL in states
     assert client.get_run(left_running).info.status == "KILLED"
     assert finished_per_key(tmp_path) == before  # nothing trained, nothing duplicated
+
+
+# How a fault can leave a run RUNNING, by what its trial holds (MLflow's run always has the
+# tags it was created with). Expected: the status the next invocation ends the run with.
+LEFT_BY_A_FAULT = {
+    # The store failed before the trial learned its run's id; the worker then died.
+    "trial running, worker gone, no run id": ("dead", None, "KILLED"),
+    # The worker failed the trial, but could not end the run, nor name it on the trial.
+    "trial failed without its run id": ("fail", None, "KILLED"),
+    # The worker failed the trial and named the run, but the store was lost before it ended.
+    "trial failed with its run id": ("fail", "run", "FAILED"),
+    # The queue was lost or replaced: no trial of that number.
+    "no such trial": ("missing", None, "KILLED"),
+    # A live worker (this test's process) holds the trial: its run is left alone.
+    "trial running, worker alive": ("alive", None, "RUNNING"),
+}
+
+
+@pytest.mark.parametrize("train_more", [False, True], ids=["nothing to train", "more to train"])
+@pytest.mark.parametrize("case", sorted(LEFT_BY_A_FAULT))
+def test_every_run_a_fault_left_running_is_ended_by_the_next_invocation(
+    tmp_path, fast_store, case, train_more
+):
+    """Matched to its trial by the number it was created with, not by the id the trial may
+    never have learned: whatever moment the fault hit, the next invocation ends the run (a
+    live worker's excepted), trains what is missing, and duplicates nothing."""
+    import os
+    import subprocess
+
+    from suite.record.environment import host_name
+
+    trial_state, named, expected = LEFT_BY_A_FAULT[case]
+    before = finished_per_key(tmp_path)
+    key = next(iter(before))
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tiny").experiment_id
+    queue = optuna.load_study(
+        study_name="tiny", storage=open_storage(str(tmp_path / "mlruns" / "optuna.journal"))
+    )
+    number = 10_000
+    trial = None
+    if trial_state != "missing":
+        trial = queue.ask()
+        number = trial.number
+    tags = {Tag.ROLE: Role.RUN, Tag.STUDY: "tiny", Tag.RUN_KEY: key, Tag.OPTUNA_TRIAL: str(number)}
+    left = client.create_run(experiment, tags=tags, run_name="cut-short").info.run_id
+    if trial is not None:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        pid = os.getpid() if trial_state == "alive" else dead.pid
+        trial.set_user_attr(TrialAttr.RUN_KEY, key)
+        trial.set_user_attr(TrialAttr.WORKER, {"host": host_name(), "pid": pid, "started": None})
+        if named:
+            trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, left)
+        if trial_state == "fail":
+            queue.tell(trial, state=TrialState.FAIL)
+
+    more = ["--set", "grid.seed=[0, 1]"] if train_more else []
+    result = run_cli(fast_store, *more, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert client.get_run(left).info.status == expected
+    after = finished_per_key(tmp_path)
+    assert set(after.values()) == {1}, after  # nothing trained twice
+    assert len(after) == len(before) * (2 if train_more else 1), after
+    if trial_state == "dead":
+        assert queue.get_trials(deepcopy=False)[number].state == TrialState.FAIL

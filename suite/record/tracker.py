@@ -12,6 +12,7 @@ import random
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,8 +153,10 @@ class Tracker:
         if run_id and self.client.get_run(run_id).info.status == Status.RUNNING:
             self.client.set_terminated(run_id, Status.KILLED)
 
-    def running_child_runs(self) -> list[str]:
-        """The ids of this study's runs that MLflow holds as RUNNING (one query)."""
+    def running_child_runs(self) -> list[LeftRunning]:
+        """This study's runs that MLflow holds as RUNNING (one query), with the trial number
+        and run_key they were created with: tags written with the run itself, so they are
+        there even when a fault cut the run short before its trial learned its id."""
         found = self.client.search_runs(
             [self.experiment_id],
             filter_string=(
@@ -161,7 +164,14 @@ class Tracker:
                 f" and tags.{Tag.STUDY} = '{self.study.name}'"
             ),
         )
-        return [run.info.run_id for run in found]
+        return [
+            LeftRunning(
+                run.info.run_id,
+                _trial_number(run.data.tags.get(Tag.OPTUNA_TRIAL)),
+                run.data.tags.get(Tag.RUN_KEY),
+            )
+            for run in found
+        ]
 
     def end_left_running(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
@@ -428,3 +438,16 @@ def _leave_unwritten(active: mlflow.ActiveRun) -> None:
     monitor = run_id_to_system_metrics_monitor.pop(active.info.run_id, None)
     if monitor is not None:  # its thread would ask the failed store again; let it stop
         monitor._shutdown_event.set()
+
+
+@dataclass(frozen=True)
+class LeftRunning:
+    """A child run MLflow holds as RUNNING: its id, its trial's number and its run_key."""
+
+    run_id: str
+    trial_number: int | None
+    run_key: str | None
+
+
+def _trial_number(tag: str | None) -> int | None:
+    return int(tag) if tag is not None and tag.isdigit() else None

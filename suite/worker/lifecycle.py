@@ -271,24 +271,50 @@ def _train_and_track(
 
 
 def end_runs_left_running(queue: RunQueue, tracker: Tracker) -> None:
-    """Every invocation's first step: end the study's MLflow runs that a store fault left
-    RUNNING for good, as their closed trials say. A worker that loses the tracking store (a
-    server gone, a disk full or read-only) cannot end its run; its trial, in the queue, may
-    still have been closed: failed (the run is ended FAILED and trained again), or complete
-    (the store failed as the run ended: its result is all there; ended FINISHED).
+    """Every invocation's first step: end each of the study's MLflow runs that no live worker
+    is training, as the trial it was created for says. A fault can leave a run RUNNING at any
+    moment: a store lost (a server gone, a disk full or read-only) before the run ended, or
+    even before its trial learned its id; a worker killed. So a run is matched to its trial by
+    the number it was created with (its tags), not by the id the trial may not hold:
 
-    Safe beside live workers: a trial closes only after its run has ended, except that a
-    complete trial closes just before its run ends FINISHED, which is what this does too.
-    A RUNNING trial's run is left alone (a dead worker's is handled by the worker loop)."""
-    ended = {TrialState.FAIL: Status.FAILED, TrialState.COMPLETE: Status.FINISHED}
-    ended[TrialState.PRUNED] = Status.FINISHED
-    running = set(tracker.running_child_runs())
-    if not running:
+    - its trial closed with this run: FINISHED (complete or pruned: its result is all there)
+      or FAILED (failed: trained again);
+    - its trial's worker is gone (stale), its trial closed without it, its trial is another
+      run's (a new or lost storage), or there is no such trial: KILLED; the stale trial
+      itself is failed and its work handed back by the worker loop's sweep.
+
+    Safe beside live workers: a live worker's trial is RUNNING and not stale, and its run is
+    left alone; a trial closes only after its run has ended, except that a complete trial
+    closes just before its run ends FINISHED, which is what this does too."""
+    left = tracker.running_child_runs()
+    if not left:
         return
-    for trial in queue.optuna_study.get_trials(deepcopy=False, states=tuple(ended)):
-        run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
-        if run_id in running:
-            tracker.end_left_running(run_id, ended[trial.state])
+    trials = {t.number: t for t in queue.optuna_study.get_trials(deepcopy=False)}
+    for run in left:
+        trial = trials.get(run.trial_number) if run.trial_number is not None else None
+        status = _status_of_left_run(queue, trial, run.run_id, run.run_key)
+        if status is not None:
+            tracker.end_left_running(run.run_id, status)
+
+
+def _status_of_left_run(
+    queue: RunQueue, trial: optuna.trial.FrozenTrial | None, run_id: str, run_key: str | None
+) -> str | None:
+    """The status a run left RUNNING ends with, from its trial; None: a live worker's."""
+    if trial is None:
+        return Status.KILLED
+    trial_key = trial.user_attrs.get(TrialAttr.RUN_KEY)
+    if trial_key is not None and run_key is not None and trial_key != run_key:
+        return Status.KILLED  # the number is another run's trial: this one's queue is gone
+    if trial.state == TrialState.RUNNING:
+        return Status.KILLED if queue.is_stale(trial) else None
+    if trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID) != run_id:
+        return Status.KILLED  # closed (or enqueued again) without this run
+    if trial.state == TrialState.FAIL:
+        return Status.FAILED
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return Status.FINISHED
+    return Status.KILLED
 
 
 def close_dead_workers_trials(queue: RunQueue, tracker: Tracker) -> int:
