@@ -71,8 +71,14 @@ def store_errors_stop_the_study(store: str) -> Iterator[None]:
 
 
 def first_line(err: BaseException) -> str:
-    """An error's message without the SQL, parameters and links that databases append."""
-    lines = str(err).strip().splitlines()
+    """An error's message without the SQL, parameters and links that databases append, nor
+    the note SQLAlchemy puts before the database's own words ("(raised as a result of
+    Query-invoked autoflush; ...)")."""
+    lines = [
+        line
+        for line in str(err).strip().splitlines()
+        if not line.startswith("(raised as a result of ")
+    ]
     return lines[0] if lines else type(err).__name__
 
 

@@ -132,3 +132,41 @@ def test_a_tracking_server_that_dies_mid_study(tmp_path, write_study):
         again = run_cli(path, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
     _assert_recovered(_runs(db), {"FAILED"})
+
+
+def test_a_tracking_database_locked_mid_study(tmp_path, write_study):
+    """Another program holds the tracking database's write lock (a backup, a viewer in a
+    transaction) mid-run: once MLflow's busy timeout is out the study stops with the suite's
+    one line, without MLflow's own report of the same error and its tracebacks before it; with
+    the lock gone, the next invocation ends the run the fault cut short and trains it again."""
+    import sqlite3
+
+    from tests.store_fault_driver import first_epoch_recorded, statuses
+
+    path = write_study(FAULT_STUDY)
+    db = tmp_path / "mlruns" / "mlflow.db"
+    first = start_cli(path, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while not first_epoch_recorded(db):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.2)
+    holder = sqlite3.connect(db, isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        locked = time.monotonic()
+        out, err = first.communicate(timeout=300)
+        ended_after = time.monotonic() - locked
+    finally:
+        holder.close()
+    assert first.returncode == 2, out + err
+    _one_error_line(err, "database is locked", str(db))
+    assert "Traceback" not in err and "SQLAlchemy" not in err, err
+    assert ended_after < BOUND_SECONDS, ended_after
+    assert "RUNNING" in [status for _, status, key in statuses(db) if key]  # cut short
+
+    again = run_cli(path, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = statuses(db)
+    ended = {status for _, status, key in after if key and status != "FINISHED"}
+    assert ended and ended <= {"KILLED", "FAILED"}, after  # the run cut short, ended
+    _assert_recovered(after, ended)  # no run RUNNING, each run_key FINISHED exactly once
