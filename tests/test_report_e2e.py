@@ -256,3 +256,31 @@ def test_several_studies_in_one_report_without_keras(tmp_path):
     assert (tmp_path / "both-first-leaderboard.csv").exists()
     assert (tmp_path / "both-second-leaderboard.csv").exists()
     assert "Comparison report: first, second" in out.read_text()
+
+
+def test_a_study_named_twice_is_reported_once(tmp_path):
+    """`suite.report first --experiment first --experiment first`: one study, its two runs
+    once each (not a report of "first+first" with every table twice); two different studies
+    of one name in one experiment cannot be told apart, and are refused."""
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    make_store(
+        uri,
+        [SyntheticRun("lstm", False, 1, s, 0.9 + s / 100) for s in range(2)],
+        experiment="first",
+        study="first",
+    )
+    twice = ["--experiment", "first", "--experiment", "first", "--tracking-uri", uri]
+    result = report_cli(*twice, "--no-log", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reports/first.html" in result.stdout, result.stdout
+    assert not list((tmp_path / "reports").glob("first+first*"))
+    board = pd.read_csv(tmp_path / "reports" / "first-leaderboard.csv")
+    assert list(board["configuration"]) == ["lstm-uni-1L"]
+    assert board["seeds"].tolist() == [2]
+
+    study = f"name: first\ngrid: {{cell: [lstm], seed: [0, 1]}}\ntracking: {{uri: '{uri}'}}\n"
+    (tmp_path / "a.yaml").write_text(study)
+    (tmp_path / "b.yaml").write_text(study.replace("[lstm]", "[gru]"))
+    refused = report_cli("a.yaml", "b.yaml", "--no-log", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "two different studies are named 'first'" in refused.stderr

@@ -185,9 +185,33 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
             )
     for name in args.experiment:
         sources.append(Source(name, name, args.tracking_uri or DEFAULT_TRACKING_URI))
+    sources = _each_once(sources)
     for source in sources:
         protected += store_files(sqlite_path(source.tracking_uri), None)
     return sources, protected
+
+
+def _each_once(sources: list) -> list:
+    """Each study once, however often it is named (`s.yaml s.yaml`, a study and its own
+    experiment): its runs are one result each, never counted twice. Two different studies of
+    one name in one experiment cannot be told apart in the report: refused."""
+    kept: dict[tuple[str, str, str], object] = {}
+    for source in sources:
+        key = (source.name, source.experiment, source.tracking_uri)
+        other = kept.setdefault(key, source)
+        if other is not source and other.expected is not None and source.expected is not None:
+            if other != source:
+                raise StudyError(
+                    "suite.report",
+                    [
+                        f"two different studies are named {source.name!r} in experiment"
+                        f" {source.experiment!r}: their runs cannot be told apart; give one"
+                        " another name (name: in its study file)"
+                    ],
+                )
+        elif other is not source and other.expected is None:
+            kept[key] = source  # the study file knows more than the bare experiment
+    return list(kept.values())
 
 
 def _on_other_backends(study, specs: tuple) -> tuple:
