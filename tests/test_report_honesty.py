@@ -213,3 +213,27 @@ def test_finished_runs_without_a_result_are_listed_apart_never_ranked(tmp_path):
         "lstm-uni-1L-s1": "FINISHED, no result",
         "bare": "FINISHED, no result",
     }
+
+
+def test_a_study_whose_runs_all_lack_a_result_says_so(tmp_path):
+    """Every run FINISHED without a test accuracy: the overview counts them as finished
+    without a result and says why nothing is ranked, not "No finished runs yet: train it"
+    (the runs are finished, and training again would not change them)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'odd.db'}"
+    runs = [SyntheticRun("lstm", False, 1, seed, 0.97) for seed in range(4)]
+    ids = make_store(uri, runs, experiment="odd", study="odd", epochs=4)
+    client = MlflowClient(uri)
+    for seed in range(4):
+        client.log_metric(ids[f"lstm-uni-1L-s{seed}"], "test_accuracy", float("nan"), step=5)
+    out = tmp_path / "odd.html"
+    result = report_cli(
+        "--experiment", "odd", "--tracking-uri", uri, "--out", out, "--no-log", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "No finished runs yet" not in text
+    assert "its 4 finished runs hold no final result" in text
+    facts = {row[0]: row[1] for row in html_tables(out)["odd-overview"][1:]}
+    assert facts["finished runs"] == "0" and facts["finished without a result"] == "4", facts

@@ -154,13 +154,7 @@ def _study_section(
         source = replace(source, expected=tuple(runs_asked(race, source.expected)))
     section.children.append(_overview(source, runs, key, collected.left_out.get(source.name, 0)))
     if ranking is None:
-        section.children[0].blocks.append(
-            Note(
-                f"No finished runs yet in {source.name}: train it with"
-                f" python -m suite.run STUDY.yaml, then regenerate this report.",
-                "warning",
-            )
-        )
+        section.children[0].blocks.append(Note(_nothing_ranked(source, runs), "warning"))
         return section
     measure = ranking.measure
     tests = against_best(ranking.finished, ranking.board, higher_is_better=measure.maximise)
@@ -290,6 +284,22 @@ def _overview(
     return section
 
 
+def _nothing_ranked(source: Source, runs: pd.DataFrame) -> str:
+    """Why a study has no ranking, from its runs: none finished, or none with a result."""
+    without = int((runs["status"] == NO_RESULT).sum()) if "status" in runs else 0
+    if without:
+        return (
+            f"Nothing to rank in {source.name}: its {without} finished"
+            f" run{'s' if without > 1 else ''} hold no final result (listed as"
+            f" {NO_RESULT!r} below: logged by hand, by another tool, or cut short between"
+            " their last metric and their end), and no other run has finished."
+        )
+    return (
+        f"No finished runs yet in {source.name}: train it with"
+        " python -m suite.run STUDY.yaml, then regenerate this report."
+    )
+
+
 def _facts(source: Source, runs: pd.DataFrame) -> list[tuple[str, str]]:
     """The study's counts, compute time, settings and versions, as (name, value) rows."""
     finished = runs[runs["status"] == Status.FINISHED]
@@ -309,6 +319,8 @@ def _facts(source: Source, runs: pd.DataFrame) -> list[tuple[str, str]]:
         facts.append(("missing (not finished)", str(len(expected_keys - finished_keys))))
     else:
         facts.append(("finished runs", str(len(finished_keys))))
+    if without := int((runs["status"] == NO_RESULT).sum()):
+        facts.append(("finished without a result", str(without)))
     facts += [
         ("failed or killed attempts", str(len(runs[runs["status"].isin(Status.ENDED_BADLY)]))),
         ("running now", str(len(unfinished[unfinished["status"] == Status.RUNNING]))),
