@@ -342,6 +342,10 @@ def test_seeds_cut_short_together_leave_no_run_and_train_again(tmp_path, write_s
     if how == signal.SIGINT:
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
+        # Not "marked KILLED in MLflow": MLflow holds nothing of them, as the CLI says.
+        assert "KILLED" not in stderr, stderr
+        members = "gru-uni-1L-s0, gru-uni-1L-s1, gru-uni-1L-s2"
+        assert f"{members} (trained together) had nothing in MLflow" in stderr, stderr
         assert [t.state for t in trials(tmp_path)] == [TrialState.FAIL] * 3
     else:
         assert process.returncode == -signal.SIGKILL

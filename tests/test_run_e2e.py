@@ -294,6 +294,9 @@ def test_killed_run_is_retrained_and_finished_ones_are_not(tmp_path, write_study
         assert process.returncode == 130, stderr
         assert "interrupted" in stderr and "Traceback" not in stderr
         assert client.get_run(victim).info.status == "KILLED"
+        if workers == "1":  # the CLI names the run it cut short, as the record holds it
+            label = client.get_run(victim).info.run_name
+            assert f"interrupted: {label} is marked KILLED in MLflow" in stderr, stderr
         states = [t.state for t in trials(tmp_path)]
         assert TrialState.FAIL in states and TrialState.RUNNING not in states
     else:

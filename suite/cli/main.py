@@ -211,8 +211,8 @@ def train_study(
         print_summary(stop.outcome, console)
         print_message(
             errors,
-            "the run in progress is marked KILLED in MLflow and its trial failed; run the same"
-            f" command again to resume:\n  python -m suite.run {source_file}",
+            f"{stop.outcome.interruption()}; run the same command again to resume:\n"
+            f"  python -m suite.run {source_file}",
             label="interrupted",
             style="yellow",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from suite.study.config import RunSpec, Study
 
@@ -31,11 +31,38 @@ class RunOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class CutShort:
+    """A run an interrupt cut short: whether MLflow holds a run of it (then marked KILLED),
+    or none yet (seeds trained together are recorded only once their program ends)."""
+
+    label: str
+    recorded: bool
+
+
 @dataclass
 class StudyOutcome:
     study: Study
     runs: list[RunOutcome]
     interrupted: bool = False
+    cut_short: list[CutShort] = field(default_factory=list)
+
+    def interruption(self) -> str:
+        """What the interrupt left, as the CLI says it: derived from the runs it cut short."""
+        recorded = [c.label for c in self.cut_short if c.recorded]
+        unrecorded = [c.label for c in self.cut_short if not c.recorded]
+        said = []
+        if recorded:
+            said.append(
+                f"{', '.join(recorded)} {'is' if len(recorded) == 1 else 'are'} marked KILLED in"
+                f" MLflow and {'its trial' if len(recorded) == 1 else 'their trials'} failed"
+            )
+        if unrecorded:
+            said.append(
+                f"{', '.join(unrecorded)} (trained together) had nothing in MLflow yet;"
+                f" {'its trial' if len(unrecorded) == 1 else 'their trials'} failed"
+            )
+        return "; ".join(said) or "no run was in progress"
 
     @property
     def failed(self) -> list[RunOutcome]:

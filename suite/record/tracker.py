@@ -75,6 +75,7 @@ class Tracker:
     def __init__(self, study: Study) -> None:
         self.study = study
         self.store_failed: list[BaseException] = []  # once it failed, it is asked no more
+        self.started: str | None = None  # the run_key of the last child run MLflow holds
         uri = study.tracking.uri
         db = sqlite_path(uri)
         with one_opener_at_a_time(db, create=True):
@@ -237,6 +238,7 @@ class Tracker:
                     log_system_metrics=tracking.system_metrics,
                 )
                 stack.enter_context(_ended_by_outcome(active, self.store_failed))
+                self.started = spec.run_key
                 mlflow.log_params(run_params(spec))
                 mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
                 if not spec.data.is_mnist:  # classes, standardisation, split, content hash

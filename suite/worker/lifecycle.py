@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import optuna
@@ -30,7 +30,7 @@ from suite.errors import (
     store_errors_stop_the_study,
     study_stores,
 )
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import CutShort, RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
 from suite.schema import Status, TrialAttr, TrialResult
@@ -60,6 +60,7 @@ class WorkerSession:
     tracker: Tracker
     progress: StudyProgress
     environment: dict[str, str]  # versions, backend, device, commit: the run's env tags
+    cut_short: list[CutShort] = field(default_factory=list)  # by an interrupt: what it left
 
 
 class _TrainingError(Exception):
@@ -155,6 +156,7 @@ def _interrupted(members: Sequence[tuple[RunSpec, optuna.Trial]], session: Worke
         for spec, trial in members:
             session.queue.close(trial, Verdict.failed("interrupted by the user"))
             session.progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+            session.cut_short.append(CutShort(spec.label, recorded=False))
 
 
 def run_trial(
@@ -170,6 +172,7 @@ def run_trial(
     queue, progress = session.queue, session.progress
     if trained is None:
         progress.run_started(spec)
+    session.tracker.started = None
     run_id: str | None = None
     try:
         stores = study_stores(session.tracker.study.tracking.uri, queue.url)
@@ -181,6 +184,8 @@ def run_trial(
         with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
             queue.close(trial, Verdict.failed("interrupted by the user"))
             progress.run_ended(spec, RunStatus.KILLED, "interrupted")
+            recorded = session.tracker.started == spec.run_key  # ended KILLED on the way
+            session.cut_short.append(CutShort(spec.label, recorded=recorded))
         raise
     except Superseded as err:  # its MLflow run was marked KILLED by the worker that failed it
         progress.run_ended(spec, RunStatus.KILLED, "superseded")

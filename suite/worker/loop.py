@@ -82,8 +82,10 @@ def run_worker(
                     _work(source, session, trained)
                     session.tracker.tag_study_run(source.answer_tags())
             except KeyboardInterrupt:
-                outcome = StudyOutcome(study, source.outcomes(trained), True)
+                outcome = StudyOutcome(study, source.outcomes(trained), True, session.cut_short)
                 raise StudyInterrupted(outcome) from None
+    except StudyInterrupted:
+        raise
     except KeyboardInterrupt:  # as the session ended: never "nothing is lost" after training
         if not trained:
             raise
