@@ -43,7 +43,7 @@ def test_a_lost_journal_or_another_storage_trains_nothing_again(tmp_path, fast_s
     again = run_cli(path, cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "2 runs, 2 done before, 0 to train" in again.stdout
-    assert "2 runs finished in MLflow were missing from the queue" in again.stdout
+    assert "2 runs this study finished in MLflow were missing from its queue" in again.stdout
     other = run_cli(path, "--storage", str(tmp_path / "other.journal"), cwd=tmp_path)
     assert other.returncode == 0 and "0 to train" in other.stdout, other.stdout + other.stderr
     assert finished_per_key(tmp_path) == Counter(dict.fromkeys(keys, 1))  # never twice
@@ -242,3 +242,21 @@ def test_every_run_a_fault_left_running_is_ended_by_the_next_invocation(
     assert len(after) == len(before) * (2 if train_more else 1), after
     if trial_state == "dead":
         assert queue.get_trials(deepcopy=False)[number].state == TrialState.FAIL
+
+
+def test_runs_another_study_of_the_experiment_finished_are_said_to_be_its(tmp_path, fast_store):
+    """A second study of the same grid in the same experiment (a race beside a grid shares
+    run_keys by design): its queue lacks the runs, but no storage was lost; the banner names
+    the study that trained them, and nothing trains again."""
+    import yaml
+
+    study = yaml.safe_load(fast_store.read_text())
+    study.update(name="tiny-again", experiment="tiny")
+    second = tmp_path / "again.yaml"
+    second.write_text(yaml.safe_dump(study))
+    before = finished_per_key(tmp_path)
+    result = run_cli(second, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 runs were finished already by tiny (same experiment" in result.stdout, result.stdout
+    assert "lost Optuna storage" not in result.stdout
+    assert finished_per_key(tmp_path) == before

@@ -239,15 +239,15 @@ class RunQueue:
                 planned.append(PlannedRun(spec, PlanState.TODO))
         return planned
 
-    def adopt_recorded_runs(self, planned: Sequence[PlannedRun]) -> int:
+    def adopt_recorded_runs(self, planned: Sequence[PlannedRun]) -> list[RecordedRun]:
         """Bring the queue in line with the record: a COMPLETE trial for each run MLflow holds
         as FINISHED and the queue does not (so optuna-dashboard and older workers agree), and
-        the open trials of such runs closed. How many runs the queue lacked."""
+        the open trials of such runs closed. The recorded runs the queue lacked."""
         assert self.optuna_study is not None
         if self.recorded is None:
-            return 0
+            return []
         by_key = self._trials_by_key()
-        added = 0
+        added: list[RecordedRun] = []
         for item in planned:
             run = self.recorded.get(item.spec.run_key)
             if item.state != PlanState.DONE or run is None:
@@ -258,7 +258,7 @@ class RunQueue:
                     self._close(trial, f"finished in MLflow as run {run.run_id}")
             if not any(t.state == TrialState.COMPLETE for t in trials):
                 self._add_complete(item.spec, run)
-                added += 1
+                added.append(run)
         return added
 
     def _add_complete(self, spec: RunSpec, run: RecordedRun) -> None:

@@ -33,6 +33,7 @@ class RecordedRun:
     status: str  # MLflow's: FINISHED, RUNNING, FAILED, KILLED
     end_time: int  # ms since the epoch: the latest finished run of a key is its result
     start_time: int = 0  # ms since the epoch
+    study: str | None = None  # the study that trained it (studies may share an experiment)
 
     def trial_result(
         self, objective: Objective | None = None, measure: Measure | None = None
@@ -150,6 +151,7 @@ class FinishedRuns:
                         status=run.info.status,
                         end_time=run.info.end_time or 0,
                         start_time=run.info.start_time or 0,
+                        study=tags.get(Tag.STUDY),
                     )
             token = page.token
             if not token:

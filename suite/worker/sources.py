@@ -12,7 +12,7 @@ heartbeats, stale trials and the stop after failures in a row are handled once, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -179,12 +179,7 @@ class GridTrials:
         todo = sum(p.needs_training for p in planned)
         done = len(self._done_before)
         lost = sum(p.state == PlanState.LOST for p in planned)
-        warning = ""
-        if adopted:
-            warning += (
-                f"\n  {adopted} runs finished in MLflow were missing from the queue (a new or"
-                " lost Optuna storage?): recorded there, not trained again"
-            )
+        warning = _adopted_warning(adopted, self.study.name)
         if lost:
             warning += (
                 f"\n  [yellow]{lost} runs the queue calls finished have no finished run in"
@@ -433,6 +428,27 @@ class SearchTrials:
     ) -> list[RunOutcome]:
         """A search has no list of runs in advance: the trials this worker trained."""
         return list(trained)
+
+
+def _adopted_warning(adopted: Sequence[RecordedRun], study: str) -> str:
+    """What the banner says of finished runs the queue lacked, by who trained them: this
+    study (its queue is new or was lost), or other studies of the experiment (they share
+    run_keys by design: a grid and a race of the same configurations)."""
+    own = [run for run in adopted if run.study in (study, None)]
+    others = sorted({run.study for run in adopted if run.study not in (study, None)})
+    said = ""
+    if own:
+        said += (
+            f"\n  {len(own)} runs this study finished in MLflow were missing from its queue (a"
+            " new or lost Optuna storage?): recorded there, not trained again"
+        )
+    if others:
+        count = len(adopted) - len(own)
+        said += (
+            f"\n  {count} runs were finished already by {', '.join(others)} (same experiment,"
+            " same run_keys): recorded in this queue, not trained again"
+        )
+    return said
 
 
 def trial_source(study: Study, *, backend: str | None = None) -> TrialSource:
