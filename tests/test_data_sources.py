@@ -17,6 +17,7 @@ from tests.conftest import (
     assert_refused,
     child_runs,
     deep_merge,
+    report_cli,
     run_cli,
     store_client,
     trials,
@@ -207,3 +208,13 @@ def test_a_regression_target_trains_on_rmse_and_is_recorded_so(tmp_path):
     assert {t.value for t in journal} == {r.data.metrics["best_val_rmse"] for r in runs}
     again = run_cli(study, cwd=tmp_path)
     assert again.returncode == 0 and "nothing to train" in again.stdout
+
+
+def test_a_report_whose_data_file_is_gone_names_the_way_to_report_anyway(tmp_path):
+    """The grid's run_keys hold the data's content, so a study file whose data has vanished
+    cannot pick out its runs: refused in one line that names --experiment, which reports
+    what MLflow recorded without reading the data."""
+    (tmp_path / "s.yaml").write_text("name: h\ndata: {file: gone.npz}\ngrid: {cell: [gru]}\n")
+    result = report_cli("s.yaml", cwd=tmp_path)
+    assert_refused(result, "gone.npz: no such file", "python -m suite.report --experiment NAME")
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "reports").exists()

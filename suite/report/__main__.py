@@ -70,7 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sources, protected = _sources(args)
     except StudyError as err:
-        print_message(errors, err.message)
+        message = err.message
+        if any(problem.startswith(("data", "grid.dataset")) for problem in err.problems):
+            # The grid's run_keys hold the data's content: without it, the study's runs cannot
+            # be picked out, but the experiment's can still be reported.
+            message += (
+                "; to report what MLflow recorded without reading the data:"
+                " python -m suite.report --experiment NAME (the study's experiment)"
+            )
+        print_message(errors, message)
         return ExitCode.BAD_INPUT
 
     from suite.report.build import build_report, slug
