@@ -36,6 +36,8 @@ def _one_error_line(output: str, *needles: str | tuple[str, ...], workers: int =
     holds each needle (a tuple: one of its wordings)."""
     lines = [line for line in output.splitlines() if "error" in line]
     assert len(lines) == workers, output
+    if workers == 1:  # stderr holds that line alone: no library's report of the same failure
+        assert len(output.strip().splitlines()) == 1, output
     for line in lines:
         assert line.startswith("error: " if workers == 1 else "["), output
         for needle in (*needles, "run the same command again"):

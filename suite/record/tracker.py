@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.tracking._tracking_service.utils import _get_store as _tracking_store
 
 from suite.errors import Superseded, is_store_fault, store_error_types
+from suite.record.held_warnings import held_monitor_warnings
 from suite.record.ui_links import LOCAL_UI, ui_url
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag, logged_model_name
 from suite.stores.checks import refuse_if_deleted
@@ -230,6 +231,7 @@ class Tracker:
             mlflow.set_system_metrics_sampling_interval(tracking.system_metrics_seconds)
             mlflow.set_system_metrics_samples_before_logging(1)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(held_monitor_warnings(self.store_failed))  # ends last
             with interrupts_held():  # an interrupt waits until the run is started and guarded
                 active = mlflow.start_run(
                     run_name=spec.label,
@@ -431,7 +433,7 @@ def _leave_unwritten(active: mlflow.ActiveRun) -> None:
     request would wait out its retries again (up to a minute each on a server gone), and
     MLflow's `end_run` writes the status before it lets the run go. Written by hand because
     MLflow has no public way to drop an active run locally; the next invocation ends the run
-    FAILED (`suite.worker.lifecycle.close_left_running`)."""
+    FAILED or KILLED (`suite.worker.lifecycle.end_runs_left_running`)."""
     from mlflow.tracking.fluent import _active_run_stack, run_id_to_system_metrics_monitor
 
     stack = _active_run_stack.get()
