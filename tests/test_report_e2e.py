@@ -225,7 +225,8 @@ def test_clear_messages_and_no_store_created(tmp_path):
         assert "Traceback" not in result.stderr
 
 
-def test_several_studies_in_one_report_without_keras(tmp_path):
+def _first_study(tmp_path: Path) -> str:
+    """A store holding study "first": lstm-uni-1L at seeds 0 and 1; its URI."""
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     make_store(
         uri,
@@ -233,6 +234,11 @@ def test_several_studies_in_one_report_without_keras(tmp_path):
         experiment="first",
         study="first",
     )
+    return uri
+
+
+def test_several_studies_in_one_report_without_keras(tmp_path):
+    uri = _first_study(tmp_path)
     make_store(
         uri,
         [SyntheticRun("gru", True, 2, s, 0.8 + s / 100) for s in range(2)],
@@ -262,13 +268,7 @@ def test_a_study_named_twice_is_reported_once(tmp_path):
     """`suite.report first --experiment first --experiment first`: one study, its two runs
     once each (not a report of "first+first" with every table twice); two different studies
     of one name in one experiment cannot be told apart, and are refused."""
-    uri = f"sqlite:///{tmp_path / 'store.db'}"
-    make_store(
-        uri,
-        [SyntheticRun("lstm", False, 1, s, 0.9 + s / 100) for s in range(2)],
-        experiment="first",
-        study="first",
-    )
+    uri = _first_study(tmp_path)
     twice = ["--experiment", "first", "--experiment", "first", "--tracking-uri", uri]
     result = report_cli(*twice, "--no-log", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
