@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -27,6 +28,9 @@ from suite.study.config import (
 )
 from suite.study.file import load_study
 from suite.study.grid import expand
+
+if TYPE_CHECKING:  # the report's modules load once the arguments are read
+    from suite.report.collect import Source
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -199,26 +203,25 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     return sources, protected
 
 
-def _each_once(sources: list) -> list:
+def _each_once(sources: list[Source]) -> list[Source]:
     """Each study once, however often it is named (`s.yaml s.yaml`, a study and its own
     experiment): its runs are one result each, never counted twice. Two different studies of
     one name in one experiment cannot be told apart in the report: refused."""
-    kept: dict[tuple[str, str, str], object] = {}
+    kept: dict[tuple[str, str, str], Source] = {}
     for source in sources:
         key = (source.name, source.experiment, source.tracking_uri)
-        other = kept.setdefault(key, source)
-        if other is not source and other.expected is not None and source.expected is not None:
-            if other != source:
-                raise StudyError(
-                    "suite.report",
-                    [
-                        f"two different studies are named {source.name!r} in experiment"
-                        f" {source.experiment!r}: their runs cannot be told apart; give one"
-                        " another name (name: in its study file)"
-                    ],
-                )
-        elif other is not source and other.expected is None:
-            kept[key] = source  # the study file knows more than the bare experiment
+        other = kept.get(key)
+        if other is None or other.expected is None:  # a study file knows more than its experiment
+            kept[key] = source
+        elif source.expected is not None and source != other:
+            raise StudyError(
+                "suite.report",
+                [
+                    f"two different studies are named {source.name!r} in experiment"
+                    f" {source.experiment!r}: their runs cannot be told apart; give one"
+                    " another name (name: in its study file)"
+                ],
+            )
     return list(kept.values())
 
 
