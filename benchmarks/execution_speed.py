@@ -25,7 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from suite.train.keras_startup import quiet_library_logs, start_backend
+from suite.library_logs import quiet_library_logs
+from suite.train.keras_startup import start_backend
 
 start_backend()
 quiet_library_logs()

@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from suite.train.keras_startup import quiet_library_logs
+from suite.library_logs import quiet_library_logs
 from tests.synthetic_store import SyntheticRun, make_store
 
 CONFIGURATIONS = [

@@ -43,7 +43,8 @@ def main() -> int:
     parser.add_argument("--study", type=Path, default=ROOT / "studies" / "smoke.yaml")
     args = parser.parse_args()
     began = time.perf_counter()
-    from suite.train.keras_startup import quiet_library_logs, start_backend
+    from suite.library_logs import quiet_library_logs
+    from suite.train.keras_startup import start_backend
 
     start = time.perf_counter()
     start_backend()

@@ -122,7 +122,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--runs", default=",".join(str(18 * s) for s in SEEDS_PER_SIZE))
     args = parser.parse_args()
-    from suite.train.keras_startup import quiet_library_logs
+    from suite.library_logs import quiet_library_logs
     from tests.servers import postgres
 
     quiet_library_logs()

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from suite.library_logs import quiet_library_logs
 from suite.report.build import build_report
 from suite.report.collect import CURVE_METRICS, Source, collect
 from suite.report.render import write_report
-from suite.train.keras_startup import quiet_library_logs
 
 # The synthetic store is a test fixture, not part of the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -159,8 +159,8 @@ def _read_the_bundled_mnist() -> None:
 def _start_up_as_every_command_does() -> None:
     """What every command's main sets before it reads a store: MLflow's loggers and variables,
     the bounds on a tracking server's requests (set only where the environment has none)."""
+    from suite.library_logs import quiet_library_logs
     from suite.stores.http_limits import bound_tracking_requests
-    from suite.train.keras_startup import quiet_library_logs
 
     quiet_library_logs()
     bound_tracking_requests()

@@ -16,10 +16,10 @@ from rich.console import Console
 
 from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
+from suite.library_logs import quiet_library_logs
 from suite.stores.http_limits import bound_tracking_requests
 from suite.study.config import Study, StudyError, backend_problem
 from suite.study.file import load_study
-from suite.train.keras_startup import quiet_library_logs
 
 # Only what answers bad input is imported up front: the worker modules import Optuna, MLflow
 # and Keras, and a bad study file is answered before any of them loads.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from suite.machine import worker_cores
 from suite.schema import config_label
 from suite.study.backends import study_backends
 from suite.study.config import RunSpec, Study, process_backend
@@ -14,7 +15,6 @@ from suite.study.grid import spec_at
 from suite.study.model_size import model_size
 from suite.train.data import split_sizes
 from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
-from suite.train.keras_startup import worker_cores
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).

@@ -83,8 +83,8 @@ def seeds_together(study: Study) -> SeedsTogether | None:
     lanes are measured; this process's backend started), or None where they would not."""
     import keras
 
-    from suite.train.execution import seeds_train_together_here
-    from suite.train.keras_startup import accelerator, cpu_cores
+    from suite.machine import cpu_cores
+    from suite.train.keras_startup import accelerator, seeds_train_together_here
 
     if accelerator() != "cpu":
         return None

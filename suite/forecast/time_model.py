@@ -92,8 +92,8 @@ class SeedsTogether:
     def cost(self, spec: RunSpec, members: int, workers: int) -> float | None:
         """`members` seeds of `spec`'s configuration: their training time in one separate
         run's time, for a worker of `workers`; None where it trains them separately."""
+        from suite.machine import CPU_DEVICES_PER_CORE, worker_cores
         from suite.train.execution import FUSED_MAX_MEMBERS
-        from suite.train.keras_startup import CPU_DEVICES_PER_CORE, worker_cores
         from suite.train.lanes import best_lanes, lanes_cost
 
         cores = worker_cores(workers, cores=self.cores)

@@ -249,7 +249,7 @@ class Tracker:
 
     def log_datasets(self, spec: RunSpec, splits: Splits) -> None:
         """The three splits as MLflow dataset inputs (the runs table's Dataset column)."""
-        from suite.train.data import split_datasets
+        from suite.record.dataset_inputs import split_datasets
 
         datasets, contexts, tags = split_datasets(spec.data, splits)
         with interrupts_held():

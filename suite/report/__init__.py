@@ -12,6 +12,8 @@ One way, each step a module:
   ranking.py                which configuration is best, by one rule (validation, not test)
   stats.py                  intervals, pivots, effects, Welch and Holm tests
   variance.py               a grid's ANOVA: each factor's share of the variance, F tests
+  learning_speed.py         epochs and seconds until each configuration's validation value
+                            first reaches each threshold
   across_datasets.py        several datasets: average ranks, Friedman, pairwise signed-rank
                             tests (Holm), cliques, wins per factor
   baselines.py              other classifiers' published accuracies (package data), never
@@ -24,6 +26,11 @@ One way, each step a module:
   sections/figures.py       the study's figures, with captions
   sections/best_run.py      the best run: facts, curves, confusion matrix (classes only)
   sections/search.py        a search's trials and Optuna's plots
+  sections/race.py          a race's answer, its rounds and eliminations, its plot
+  sections/budgets.py       the leaderboard and main effects within each parameter budget
+  sections/equal_size.py    whether the best cell at equal units is best at equal parameters
+  sections/learning_speed.py  how fast each configuration learns: sentence, table, plot
+  sections/pareto.py        the measure against parameters and seconds: who no one beats
   sections/across_datasets.py  the answer across datasets, its tables, the diagram, the
                             published baselines beside
   plots.py                  seaborn / matplotlib figures as data URIs

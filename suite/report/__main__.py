@@ -85,12 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_message(errors, message)
         return ExitCode.BAD_INPUT
 
+    from suite.library_logs import quiet_library_logs
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
     from suite.report.outputs import OutputError
     from suite.report.render import write_report
     from suite.stores.http_limits import bound_tracking_requests
-    from suite.train.keras_startup import quiet_library_logs
 
     quiet_library_logs()
     bound_tracking_requests()  # a server that dies as it is read: one line within 60 s

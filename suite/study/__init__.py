@@ -1,2 +1,3 @@
 """What to train: the validated study (config), its file (file), its runs (grid), the backend
-axis (backends). Pure: no Keras, no store."""
+axis (backends), a model's size by arithmetic (model_size), and the data a study names, read
+and prepared once per process (sequences). Pure: no Keras, no store."""

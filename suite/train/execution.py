@@ -113,21 +113,6 @@ def seeds_train_together(study: Study, *, backend: str, accelerator: str, cores:
     )
 
 
-def seeds_train_together_here(study: Study, *, cores: int | None = None) -> bool:
-    """`seeds_train_together` for this process: its Keras backend (started), its device, and
-    its cores (or `cores`)."""
-    import keras
-
-    from suite.train.keras_startup import accelerator, cpu_cores
-
-    return seeds_train_together(
-        study,
-        backend=keras.backend.backend(),
-        accelerator=accelerator(),
-        cores=cpu_cores() if cores is None else cores,
-    )
-
-
 def together(execution: Execution, members: int) -> Execution:
     """`execution` for `members` seeds trained together as one program: batched on a GPU,
     one after another (in lanes, set by the caller) on a CPU."""

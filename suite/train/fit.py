@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import keras
 import numpy as np
@@ -17,9 +17,6 @@ from suite.train import compiled
 from suite.train.data import Splits
 from suite.train.execution import Execution, choose_execution
 from suite.train.models import build_model
-
-if TYPE_CHECKING:
-    import optuna
 
 EAGER_MAX_TIME_STEPS = 32  # the rows view: an eager pass over 28 steps is cheaper than a trace
 
@@ -108,13 +105,20 @@ class EpochTimer(keras.callbacks.Callback):
             logs[Metric.EPOCH_SECONDS] = time.perf_counter() - self._start
 
 
+class Trial(Protocol):
+    """What an epoch reports to: an Optuna trial, whose two methods are all training needs
+    (train/ knows nothing of Optuna; suite.worker hands the real trial in)."""
+
+    def report(self, value: float, step: int) -> None: ...
+
+    def should_prune(self) -> bool: ...
+
+
 class ReportToTrial(keras.callbacks.Callback):
     """Each epoch's `monitor` as the Optuna trial's intermediate value (what other workers'
     progress displays read); with `prune`, stops training when the trial's pruner says so."""
 
-    def __init__(
-        self, trial: optuna.Trial, *, monitor: str = "val_accuracy", prune: bool = False
-    ) -> None:
+    def __init__(self, trial: Trial, *, monitor: str = "val_accuracy", prune: bool = False) -> None:
         super().__init__()
         self._trial, self._monitor, self._prune = trial, monitor, prune
         self.pruned_after: int | None = None  # epochs trained when the pruner stopped it

@@ -1,4 +1,5 @@
-"""Start the Keras backend quietly, and describe the environment a run trained in.
+"""Start the Keras backend quietly, and say what it found: the device a run trains on, and
+whether this process trains a configuration's seeds together.
 
 TensorFlow's C++ runtime prints start-up chatter straight to file descriptor 2 while it is
 imported and while it first looks for devices (oneDNN notes, CPU-feature notes, "could not find
@@ -13,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
-import logging
 import os
 import platform
 import re
 import sys
 import tempfile
 from collections.abc import Iterator
+
+from suite.machine import CPU_DEVICES_PER_CORE, cpu_cores
+from suite.study.config import Study
+from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
 
 # Lines TensorFlow prints at start-up on every machine; none of them is the user's business.
 STARTUP_CHATTER = re.compile(
@@ -59,28 +63,6 @@ def quiet_startup() -> Iterator[None]:
             kept = [ln for ln in text.splitlines() if ln.strip() and not STARTUP_CHATTER.search(ln)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
-
-
-def quiet_library_logs() -> None:
-    """Library INFO lines (study created, tables created) are noise here; warnings stay."""
-    import mlflow  # noqa: F401 - configures its loggers on import; adjust them after
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # small files only
-    # "View run ... at URL" for every run ended on a server: the CLI prints its own link.
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("mlflow.store.db.utils").addFilter(_drop_reraised_database_errors)
-
-
-def _drop_reraised_database_errors(record: logging.LogRecord) -> bool:
-    """MLflow logs a database error with its tracebacks and then raises it to its caller
-    (mlflow/store/db/utils.py, make_managed_session): the suite reports the raised error in
-    its one line, so the log is the same failure told twice, in 40 lines, before it. Every
-    other record of that logger, and every other library's, still shows."""
-    return not record.getMessage().startswith("SQLAlchemy database error.")
 
 
 @functools.cache
@@ -139,35 +121,10 @@ def _configure_devices(backend: str) -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
 
 
-def cpu_cores() -> int:
-    """The cores this process may use: its --workers share, else those it is allowed on."""
-    threads = int(os.environ.get("SUITE_THREADS", "0"))
-    return threads or machine_cores()
-
-
-def machine_cores() -> int:
-    """The cores this process is allowed on (a container's or `taskset`'s limit, not the
-    machine's count): what --workers share out."""
-    return len(os.sched_getaffinity(0))
-
-
-def worker_cores(workers: int, *, cores: int | None = None) -> int:
-    """One worker's share of this machine's cores (or of `cores`) when `workers` train at
-    once (never 0)."""
-    return max(1, (cpu_cores() if cores is None else cores) // max(workers, 1))
-
-
-# JAX CPU devices per core: seeds trained together step on them side by side (the fused
-# program's lanes, suite.train.lanes); 3 members on 3 lanes beat 2 lanes on 2 cores.
-CPU_DEVICES_PER_CORE = 2
-
-
 def _configure_jax_cpu_devices() -> None:
     """JAX's CPU devices for the fused program's lanes; a run on one device computes as
     before (the same compiled program on device 0: tests/test_fused.py holds it bit for bit)."""
     import jax
-
-    from suite.train.execution import FUSED_MAX_MEMBERS
 
     devices = min(CPU_DEVICES_PER_CORE * cpu_cores(), FUSED_MAX_MEMBERS)
     with contextlib.suppress(RuntimeError):  # JAX already started (a benchmark's own): keep
@@ -195,3 +152,17 @@ def describe_device(backend: str) -> str:
         if torch.cuda.is_available():
             return f"GPU x{torch.cuda.device_count()}: {torch.cuda.get_device_name(0)}"
     return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+def seeds_train_together_here(study: Study, *, cores: int | None = None) -> bool:
+    """`seeds_train_together` for this process: its Keras backend (started), its device, and
+    its cores (or `cores`)."""
+    start_backend()  # Keras imported inside the quiet window, if not yet
+    import keras
+
+    return seeds_train_together(
+        study,
+        backend=keras.backend.backend(),
+        accelerator=accelerator(),
+        cores=cpu_cores() if cores is None else cores,
+    )

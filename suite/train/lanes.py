@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from suite.machine import cpu_cores
 from suite.train.execution import Execution
 
 
@@ -46,8 +47,6 @@ def lanes_for(execution: Execution, members: int) -> int:
     if execution.fused_program != "map":
         return 1
     import jax
-
-    from suite.train.keras_startup import cpu_cores
 
     return best_lanes(members, cpu_cores(), len(jax.devices("cpu")))
 

@@ -35,7 +35,8 @@ from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
 from suite.study.config import RunSpec, Study
 from suite.study.grid import expand, search_spec
-from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together_here
+from suite.train.execution import FUSED_MAX_MEMBERS
+from suite.train.keras_startup import seeds_train_together_here
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress
