@@ -246,7 +246,7 @@ def train_study(
 
 def _leave_without_teardown(code: int) -> None:
     """The last exit handler: every run, file and library exit handler is closed by now, so
-    skip tearing TensorFlow's and Python's objects down one by one (about 2 s per process,
+    skip tearing TensorFlow's and Python's objects down one by one (seconds per process,
     paid again by every worker at the end of a study)."""
     import logging
 

@@ -28,13 +28,13 @@ from suite.train.data import split_sizes
 from suite.train.execution import reuses_traced_steps, training_steps
 
 PROBE_BATCHES = 16  # timed training steps, after the one that traces and the warm-up
-PROBE_WARMUP_STEPS = 3  # the first steps after tracing run slower (up to 1.5x): not timed
-# The most multiply-adds one timed step may take: about 5x the classic grid's largest step
-# (3-layer BiLSTM-50, batch 64: 8.3e8). A larger run is timed through a stand-in with fewer
-# units (`probe_stand_in`): the estimate is linear in multiply-adds anyway, and the dry run
-# would otherwise wait minutes, or hours, on a probe of a huge model.
+PROBE_WARMUP_STEPS = 3  # the first steps after tracing run slower than the rest: not timed
+# The most multiply-adds one timed step may take, a few times the classic grid's largest step
+# (3-layer BiLSTM-50, batch 64). A larger run is timed through a stand-in with fewer units
+# (`probe_stand_in`): the estimate is linear in multiply-adds anyway, and the dry run would
+# otherwise wait minutes, or hours, on a probe of a huge model.
 PROBE_MAX_STEP_MACS = 4e9
-DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation): the README's figure
+DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), until measured
 
 
 def forward_macs(spec: RunSpec) -> int:
@@ -257,9 +257,8 @@ def probe(spec: RunSpec) -> Probe:
             ends.append(time.perf_counter())
 
     # The run's own training split, not a slice of it: with a last partial batch (the grid's
-    # 50,000 images in 64s) Keras traces one step for any batch size, which steps about 1.4x
-    # slower than a step traced for a slice's full batches and traces about 2x longer (the
-    # grid's largest run: 33 against 23 ms, 20 against 10 s); a slice ran that much low.
+    # 50,000 images in 64s) Keras traces one step for any batch size, which steps slower and
+    # traces longer than a step traced for a slice's full batches, so a slice would time low.
     # `steps_per_epoch` stops the epoch after the timed steps; a split with fewer batches
     # gives its epochs until there are as many.
     steps = 1 + PROBE_WARMUP_STEPS + PROBE_BATCHES
@@ -288,8 +287,9 @@ def from_probes(largest: Probe, smallest: Probe | None = None) -> TimeModel:
     """A step costs a fixed overhead plus its multiply-adds (forward and backward, x3): the
     line through the largest and the smallest configuration's timed steps. Small models pay
     mostly the overhead, which one probe alone (a rate per multiply-add) leaves out. It runs
-    low (the README says by how much: a GRU costs more per multiply-add than the LSTM
-    probed); the estimate is refitted on the study's own runs as soon as one finishes."""
+    low (docs/explanation/performance.md says by how much: a GRU costs more per
+    multiply-add than the LSTM probed); the estimate is refitted on the study's own runs as
+    soon as one finishes."""
 
     big = step_macs(largest.spec)
     rate, overhead = largest.per_step / big, 0.0

@@ -1,12 +1,10 @@
 """How long a tracking server may keep the suite waiting: MLflow's HTTP retries, bounded.
 
-MLflow retries a failed request 7 times with a backoff factor of 2 (about 4 minutes), each
-attempt waiting up to 120 s for an answer, so a server that died mid-study left the CLI
-silent for minutes. The suite's defaults (a user's own MLFLOW_HTTP_REQUEST_* settings win):
-3 retries after the first attempt, backoff 1 (urllib3 waits 0, 2, 4 s, plus up to 1 s of
-jitter each), 10 s per attempt. One request then gives up within 4 x 10 + 6 + 3 = 49 s
-on a server that accepts and never answers, and within about 10 s on one that is gone: a
-study whose server dies says so in one line within 60 s (README, "When a store fails").
+MLflow's own defaults retry a failed request for minutes, so a server that died mid-study
+would leave the CLI silent that long. The suite sets fewer retries, a shorter backoff and a
+shorter wait per attempt, so that a dead server is one line within a minute; a user's own
+MLFLOW_HTTP_REQUEST_* settings win. The bound these values give is worked out in
+docs/explanation/record-and-queue.md ("A store lost mid-study").
 """
 
 from __future__ import annotations

@@ -1,39 +1,31 @@
 """How Keras executes one run: chosen for speed from the backend, the device, the sequence
 length and the run's size, never by changing the model, the data or the optimiser.
 
-Each choice below was measured (2-layer bidirectional LSTM-50 on the `rows` view, batch 64, on
-this project's 2-core CPU machine; `benchmarks/execution_speed.py` reruns it) and is kept only
-because it is faster there; the GPU choices are Keras's own (cuDNN):
+Each choice is kept only where `benchmarks/execution_speed.py` measured it faster on the CPU
+(figures: docs/explanation/performance.md); the GPU choices are Keras's own (cuDNN):
 
-- `unroll=True` for short sequences (`rows`: 28 steps) of LSTM and SimpleRNN layers on the
-  TensorFlow CPU backend. The loop over time steps becomes straight-line graph code: 0.46-0.52x
-  (BiLSTM) and 0.41-0.58x (BiSimpleRNN) the seconds per epoch of Keras's `tf.while_loop`, in
-  two benchmark runs an hour apart. Not the GRU: 0.83-0.93x in one run, 1.15-1.26x (slower) in
-  the other, so not reliably faster. Tracing the unrolled graph costs more once per run (about
-  +8 s for a 2-layer BiLSTM), so it pays only past `UNROLL_MIN_STEPS` training steps: the
-  classic grid's runs (7,820 steps) unroll, smoke runs (16 steps) do not. Never for the
-  784-step views (the graph would be huge), never on a GPU (it would disable cuDNN), and not on
-  JAX or PyTorch, where it was not measured faster.
+- `unroll=True` for short sequences of LSTM and SimpleRNN layers on the TensorFlow CPU
+  backend: the loop over time steps becomes straight-line graph code. Not the GRU, which was
+  not reliably faster. Tracing the unrolled graph costs more once per run, so it pays only past
+  `UNROLL_MIN_STEPS` training steps. Never for the 784-step views (the graph would be huge),
+  never on a GPU (it would disable cuDNN), and not on JAX or PyTorch, where it was not faster.
 - Validation at a large batch (`VALIDATION_BATCH`): the forward pass over the validation set
   runs as a few large matrix products instead of hundreds of small ones (a smaller last batch
   traces nothing again: Keras's step reads batches of any size). Training batches are never
   touched: they are the model's mathematics.
-- Not kept: `steps_per_execution` > 1 (no gain measured on the CPU: the per-step Python overhead
-  is small next to an LSTM step), thread settings other than TensorFlow's defaults (intra/inter
-  op 1/1, 1/2 and 2/1 were all slower than the default 2/2 on two cores; results are identical
-  whatever the threads), `jit_compile=True` (slower on the CPU, and XLA changes results: it is
-  left at Keras's "auto").
+- Not kept: `steps_per_execution` > 1 and thread settings other than TensorFlow's defaults
+  (no gain), `jit_compile=True` (slower on the CPU, and XLA changes results: it is left at
+  Keras's "auto").
 
-`unroll` may reorder the floating-point sums of the gradient over time steps, so losses can
-differ from the loop's in the last float32 digits (7e-6 relative after two epochs of 157 steps;
-none at all over 16 steps); validation at another batch size sums the validation loss in
-another order (1e-7 relative). Training
-batches, initial weights, dropout masks and the optimiser are identical. `tests/test_parity.py`
-holds the suite to a plain Keras script within those tolerances, for every cell and direction.
-`training.execution: plain` turns all of it off and runs Keras's defaults exactly;
-`training.execution: fused` makes the same choices and trains a worker's seeds of one
-configuration together as one JAX program (suite/train/fused.py); the default (`fast`) does
-too where that was measured faster with the same numbers (`seeds_train_together`).
+`unroll` may reorder the floating-point sums of the gradient over time steps, and validation
+at another batch size sums the validation loss in another order, so losses can differ from
+the loop's in the last float32 digits. Training batches, initial weights, dropout masks and the
+optimiser are identical; `tests/test_parity.py` holds the suite to a plain Keras script within
+its stated tolerances, for every cell and direction. `training.execution: plain` turns all of
+it off and runs Keras's defaults exactly; `training.execution: fused` makes the same choices
+and trains a worker's seeds of one configuration together as one JAX program
+(suite/train/fused.py); the default (`fast`) does too where that was measured faster with the
+same numbers (`seeds_train_together`).
 """
 
 from __future__ import annotations

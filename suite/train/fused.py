@@ -16,14 +16,14 @@ members one of two ways (`Execution.fused_program`, measured in benchmarks/fused
   (`suite.train.lanes`, `Execution.fused_lanes`): one program over all devices (`shard_map`)
   compiled to other float results, one executable per device does not.
 - "vmap" (GPU): the members batched (`jax.vmap`), so one small model's tiny kernels become K
-  times larger; only the float order of the batched operations may differ (a last float32
-  digit: 1e-7 relative on a loss after two epochs).
+  times larger; only the float order of the batched operations may differ (the last float32
+  digits; the tolerance is tests/test_fused.py's).
 
 `tests/test_fused.py` holds every member to its separate run: exactly with "map", within
 stated tolerances with "vmap". Written by hand because neither Keras nor MLflow trains a
 family of models as one program; what is hand-made is only the loop (batches, epochs,
 validation), never a layer, a loss or an optimiser step. JAX only: TensorFlow's one-graph
-variant measured below the bar (benchmarks/fused_one_graph.py, README, Performance).
+variant measured below the bar (benchmarks/fused_one_graph.py; docs/explanation/performance.md).
 """
 
 from __future__ import annotations

@@ -84,8 +84,8 @@ def _keras_without_tensorflow() -> None:
     Keras imports TensorFlow whenever it is installed, whatever the backend, only to ask
     optional questions: `set_random_seed` seeds TF's generator too, and serialising a layer
     (Bidirectional does at construction) checks for TF's shapes and dtypes. No JAX or PyTorch
-    computation reads either, and the import costs about 2 s of every worker's start (a
-    fifteenth of three fused seeds' whole CLI run). Keras has no switch for it, so its lazy
+    computation reads either, and the import is a large part of every worker's start.
+    Keras has no switch for it, so its lazy
     module's answer is set here; where a Keras version lacks that attribute, TensorFlow is
     imported as before, inside the quiet window (its start-up chatter filtered). Anything that
     really uses TF (an exported SavedModel) still imports it on first use."""
