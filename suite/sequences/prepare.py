@@ -3,6 +3,7 @@ Description that records every choice made on the way (task, holdouts, scale, pa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from suite.sequences.scaling import (
     refuse_pad_lookalikes,
 )
 from suite.sequences.splits import TEST_FROM_TRAIN, holdout, holdout_count, refuse_too_few
-from suite.sequences.targets import targets
+from suite.sequences.targets import Targets, targets
 
 
 @dataclass(frozen=True)
@@ -51,24 +52,21 @@ def prepare(
     validation_seed: int,
     min_train_cases: int = 1,
 ) -> Prepared:
-    """Model-ready arrays of `raw`.
-
-    task: classification, regression, or None to infer it from the labels (the Description
-    says how). fill_missing: None refuses NaN inside a series; "zero" puts the channel's
-    training mean there (0 once standardised); "previous" carries the last value forward (a
-    gap before the first value takes the first value). validation_size: None (20%), a count or
-    a fraction of the training cases, held out stratified by class with `validation_seed`; a
-    file with no test split first gives 20% of its cases to test the same way. Each channel is
-    then standardised by the mean and std of the remaining training cases' real steps, gaps
-    left out, and every step after a series' end is set to PAD_VALUE.
-    """
+    """Model-ready arrays of `raw`. task: classification, regression, or None to infer it
+    from the labels (the Description says how). fill_missing: None refuses NaN inside a series;
+    "zero" puts the channel's training mean there (0 once standardised); "previous" carries
+    the last value forward (a gap before the first value takes the first value).
+    validation_size: None (20%), a count or a fraction of the training cases, held out
+    stratified by class with `validation_seed`; a file with no test split first gives 20% of
+    its cases to test the same way. Each channel is then standardised by the mean and std of
+    the remaining training cases' real steps, gaps left out, and every step after a series'
+    end is set to PAD_VALUE."""
     for split in _splits(raw):
         refuse_gaps(split.x, split.lengths, fill_missing=fill_missing, **_named(raw, split))
     encoded = targets(raw, task)
-    labels = encoded.train if encoded.task == "classification" else None
     rows = holdouts(
         raw,
-        labels=labels,
+        labels=encoded.train if encoded.task == "classification" else None,
         validation_size=validation_size,
         seed=validation_seed,
         min_train_cases=min_train_cases,
@@ -76,32 +74,77 @@ def prepare(
     mean, std = channel_stats(
         raw.train.x[rows.train], raw.train.lengths[rows.train], where=raw.where
     )
-    lengths = np.concatenate([split.lengths for split in _splits(raw)])
-    steps = int(lengths.max())
-
-    def ready(split: RawSplit) -> np.ndarray:
-        x = fill_previous(split.x, split.lengths) if fill_missing == "previous" else split.x
-        x = model_input(x, split.lengths, mean=mean, std=std, steps=steps)
-        refuse_pad_lookalikes(x, split.lengths, **_named(raw, split))
-        return x
-
+    steps = max(int(split.lengths.max()) for split in _splits(raw))
+    ready = functools.partial(
+        _model_ready, raw, fill_missing=fill_missing, mean=mean, std=std, steps=steps
+    )
     x_file_train = ready(raw.train)
     if raw.test is not None:
         x_test, y_test = ready(raw.test), encoded.test
     else:
         x_test, y_test = x_file_train[rows.test], encoded.train[rows.test]
     assert y_test is not None  # a file's test split has labels, read with it
+    description = _description(
+        raw,
+        encoded,
+        rows,
+        test_cases=len(y_test),
+        mean=mean,
+        std=std,
+        validation_seed=validation_seed,
+        fill_missing=fill_missing,
+    )
+    return Prepared(
+        x_train=x_file_train[rows.train],
+        y_train=encoded.train[rows.train],
+        x_val=x_file_train[rows.validation],
+        y_val=encoded.train[rows.validation],
+        x_test=x_test,
+        y_test=y_test,
+        description=description,
+    )
 
-    description = Description(
+
+def _model_ready(
+    raw: RawSequences,
+    split: RawSplit,
+    *,
+    fill_missing: str | None,
+    mean: np.ndarray,
+    std: np.ndarray,
+    steps: int,
+) -> np.ndarray:
+    """One split's model input: gaps filled as asked, standardised, padded to `steps`."""
+    x = fill_previous(split.x, split.lengths) if fill_missing == "previous" else split.x
+    x = model_input(x, split.lengths, mean=mean, std=std, steps=steps)
+    refuse_pad_lookalikes(x, split.lengths, **_named(raw, split))
+    return x
+
+
+def _description(
+    raw: RawSequences,
+    encoded: Targets,
+    rows: Rows,
+    *,
+    test_cases: int,
+    mean: np.ndarray,
+    std: np.ndarray,
+    validation_seed: int,
+    fill_missing: str | None,
+) -> Description:
+    """What a run records of its prepared data: where it came from, its task, cases per split,
+    lengths, channels, classes or target, and how it was standardised and split."""
+    lengths = np.concatenate([split.lengths for split in _splits(raw)])
+    return Description(
         name=raw.name,
         source=raw.source,
         path=raw.path,
         digest=raw.digest,
         task=encoded.task,
         task_inferred=encoded.task_inferred,
-        cases={"train": len(rows.train), "validation": len(rows.validation), "test": len(y_test)},
+        cases={"train": len(rows.train), "validation": len(rows.validation), "test": test_cases},
         min_length=int(lengths.min()),
-        max_length=steps,
+        max_length=int(lengths.max()),
         channels=raw.train.x.shape[2],
         classes=encoded.classes,
         target_range=_target_range(raw, rows, task=encoded.task),
@@ -114,15 +157,6 @@ def prepare(
         stratified=rows.stratified,
         test_from_train=raw.test is None,
         fill_missing=fill_missing,
-    )
-    return Prepared(
-        x_train=x_file_train[rows.train],
-        y_train=encoded.train[rows.train],
-        x_val=x_file_train[rows.validation],
-        y_val=encoded.train[rows.validation],
-        x_test=x_test,
-        y_test=y_test,
-        description=description,
     )
 
 
