@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import assert_refused, new_mlflow_db, report_cli, snapshot
@@ -41,6 +42,22 @@ def test_no_report_output_lands_on_a_store_an_input_or_another_output(tmp_path, 
         assert_refused(result, f"report file {out}" if "html" not in needle else out, needle)
     assert snapshot(tmp_path) == before
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_journal_named_journal_colon_path_is_a_store_the_report_never_writes(
+    tmp_path, write_study
+):
+    """`storage: journal:PATH` names the file PATH: an output there is refused even before the
+    queue's journal exists (no file yet whose contents would give it away)."""
+    _store_with_an_experiment(tmp_path)
+    study = write_study()
+    changed = yaml.safe_load(study.read_text())
+    changed["storage"] = f"journal:{tmp_path / 'mlruns' / 'queue.html'}"
+    study.write_text(yaml.safe_dump(changed, sort_keys=False))
+    before = snapshot(tmp_path)
+    result = report_cli(study, "--out", "mlruns/queue.html", cwd=tmp_path)
+    assert_refused(result, "report file mlruns/queue.html", "would overwrite")
+    assert snapshot(tmp_path) == before
 
 
 def test_a_write_that_fails_halfway_leaves_every_file_as_it_was(tmp_path):

@@ -28,9 +28,10 @@ from suite.record.ui_links import LOCAL_UI, ui_url
 from suite.schema import EXPERIMENT_KIND, Artifact, Role, Status, Tag, logged_model_name
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
+from suite.stores.locations import artifacts_folder, sqlite_path
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.stores.uninterrupted import hold_interrupts_in_sessions, interrupts_held
-from suite.study.config import DataConfig, ModelConfig, RunSpec, Study, sqlite_path, unnamed
+from suite.study.config import DataConfig, ModelConfig, RunSpec, Study, unnamed
 from suite.train.execution import Execution
 
 if TYPE_CHECKING:  # Keras loads only once a worker trains
@@ -62,7 +63,8 @@ def browse_hint(study: Study) -> list[str]:
 def default_artifact_root(uri: str) -> str | None:
     """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
     db = sqlite_path(uri)
-    return None if db is None else (db.parent.resolve() / "artifacts").as_uri()
+    # An absolute location (MLflow records it as is), the database's folder's links resolved.
+    return None if db is None else artifacts_folder(db.parent.resolve() / db.name).as_uri()
 
 
 def experiment_artifact_location(uri: str, experiment: str) -> str | None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode
 from suite.schema import Artifact
+from suite.stores.locations import sqlite_path
 from suite.study.backends import study_backends
 from suite.study.config import (
     BACKENDS,
@@ -24,7 +25,6 @@ from suite.study.config import (
     DEFAULT_TRACKING_URI,
     StudyError,
     backend_problem,
-    sqlite_path,
 )
 from suite.study.file import load_study
 from suite.study.grid import expand
@@ -161,7 +161,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     """The studies to report, and what they read or a store holds (outputs land on none)."""
     from suite.forecast.race import rules_of
     from suite.report.collect import Source
-    from suite.report.outputs import store_files
+    from suite.stores.locations import files_beside_database, files_beside_journal, journal_path
     from suite.stores.optuna_storage import storage_url
 
     sources = []
@@ -170,8 +170,8 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
         study = load_study(path)
         uri = args.tracking_uri or study.tracking.uri
         queue = storage_url(study)  # a grid's queue is a store too, though its report skips it
-        if "://" not in queue:
-            protected += store_files(None, Path(queue.removeprefix("journal:")))
+        if (journal := journal_path(queue)) is not None:
+            protected += files_beside_journal(journal)
         if study.search is not None:
             sources.append(
                 Source(
@@ -199,7 +199,8 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
         sources.append(Source(name, name, args.tracking_uri or DEFAULT_TRACKING_URI))
     sources = _each_once(sources)
     for source in sources:
-        protected += store_files(sqlite_path(source.tracking_uri), None)
+        if (db := sqlite_path(source.tracking_uri)) is not None:
+            protected += files_beside_database(db)
     return sources, protected
 
 

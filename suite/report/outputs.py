@@ -15,27 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from suite.errors import SetupError
+from suite.stores.locations import SQLITE_HEADER
 
 HTML_SUFFIXES = (".html", ".htm")
-SQLITE_HEADER = b"SQLite format 3\x00"
-SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class OutputError(SetupError):
     """An output path the report must not write: one line, exit 2, nothing written."""
-
-
-def store_files(db: Path | None, journal: Path | None) -> list[Path]:
-    """Every file and folder of a local store that a report must never write into: MLflow's
-    database with SQLite's side files and the artifact folder beside it, Optuna's journal and
-    its lock."""
-    files: list[Path] = []
-    if db is not None:
-        files += [db, *(db.with_name(db.name + side) for side in SQLITE_SIDE_FILES)]
-        files.append(db.parent / "artifacts")
-    if journal is not None:
-        files += [journal, journal.with_name(journal.name + ".lock")]
-    return files
 
 
 def check_outputs(outputs: Iterable[Path], *, protected: Iterable[Path]) -> None:

@@ -18,18 +18,18 @@ from urllib.parse import unquote, urlparse
 
 from suite.errors import StoreError, first_line
 from suite.stores.journal import check_journal
-from suite.stores.optuna_storage import is_rdb, is_sqlite_rdb, storage_url
+from suite.stores.locations import SQLITE_HEADER, is_rdb, is_sqlite_rdb, journal_path, sqlite_path
+from suite.stores.optuna_storage import storage_url
 from suite.stores.sqlite import (
     MLFLOW_TABLE,
     OPTUNA_TABLE,
     tables_of,
 )
-from suite.study.config import Study, sqlite_path
+from suite.study.config import Study
 
 # As long as one of MLflow's own requests may take (stores/http_limits.py): a server that is
 # up on a busy machine answers within it.
 REACH_SECONDS = 10.0
-SQLITE_HEADER = b"SQLite format 3\x00"
 # What to install for each database driver module SQLAlchemy may ask for.
 DRIVER_PACKAGES = {
     "psycopg2": "pip install psycopg2-binary (pip install -e '.[postgres]' does)",
@@ -141,13 +141,13 @@ def _check_queue_storage(url: str, *, writing: bool) -> Callable[[], str] | None
         else:
             _check_database(url, what, STORAGE_FIX)
         return None
-    if "://" in url:
+    path = journal_path(url)
+    if path is None:
         raise StoreError(
             f"{what}: unknown kind of storage; use a journal file path (the default) or a"
             " database URL (postgresql+psycopg2://USER@HOST/DB, the password in ~/.pgpass):"
             f" {STORAGE_FIX}"
         )
-    path = Path(url.removeprefix("journal:"))
     check_local_file(path, what, STORAGE_FIX, writing=writing)
     if path.exists() and not path.is_file():  # a pipe or a device would never end
         raise StoreError(f"{what}: {path} is not a regular file; {STORAGE_FIX}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from suite.stores.locations import sqlite_path
 from suite.stores.sqlite import MLFLOW_TABLE, no_store_yet, one_opener_at_a_time
-from suite.study.config import sqlite_path
 
 if TYPE_CHECKING:
     from mlflow.entities import Experiment

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -19,47 +18,40 @@ from optuna.storages.journal import JournalFileBackend
 
 from suite.errors import StoreError
 from suite.schema import Objective
+from suite.stores.locations import default_journal, is_rdb, journal_path, sqlite_path
 from suite.stores.sqlite import OPTUNA_TABLE, no_store_yet
-from suite.study.config import Study, sqlite_path
+from suite.study.config import Study
 
 STUDY_KIND = "suite_kind"  # an Optuna study attribute: "grid" or "search"
-RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
 
 
 def storage_url(study: Study) -> str:
     """The study's Optuna storage: its `storage:` key, else a journal file beside MLflow's db."""
     if study.storage:
         return study.storage
-    db = sqlite_path(study.tracking.uri)
-    return str((db.parent if db is not None else Path("mlruns")) / "optuna.journal")
-
-
-def is_rdb(url: str) -> bool:
-    return url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES
-
-
-def is_sqlite_rdb(url: str) -> bool:
-    """Optuna's RDB storage on SQLite: not safe for several workers claiming at once."""
-    return is_rdb(url) and url.startswith("sqlite")
+    return str(default_journal(study.tracking.uri))
 
 
 def open_storage(url: str) -> BaseStorage:
-    """The storage, its local folder made where missing (as the tracking store's is)."""
-    if is_rdb(url):
+    """The storage, its local folder made where missing (as the tracking store's is). A URL
+    that is no journal goes to Optuna's RDBStorage, which names what it cannot use (the checks
+    refuse a URL of no known kind before this)."""
+    path = journal_path(url)
+    if path is None:
         if (db := sqlite_path(url)) is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.RDBStorage(url)
-    path = Path(url.removeprefix("journal:"))
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
 def storage_exists(url: str) -> bool:
     """Whether the storage holds an Optuna storage already (reading never creates one)."""
+    if (path := journal_path(url)) is not None:
+        return path.exists()
     if not is_rdb(url):
-        return Path(url.removeprefix("journal:")).exists()
-    db = sqlite_path(url)
-    return not no_store_yet(db, OPTUNA_TABLE)
+        return False  # a URL of no kind the suite knows holds nothing it could read
+    return not no_store_yet(sqlite_path(url), OPTUNA_TABLE)
 
 
 def create_or_load(

@@ -10,7 +10,6 @@ import json
 import re
 import typing
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -324,13 +323,6 @@ class TrackingConfig(_Frozen):
     # while each run trains, one sample every `system_metrics_seconds`.
     system_metrics: bool = True
     system_metrics_seconds: float = Field(2.0, ge=0.5, le=3600)
-
-
-def sqlite_path(uri: str) -> Path | None:
-    """The database file of a `sqlite:///` URI (relative paths are relative to the cwd)."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///"))
 
 
 MAX_WORKERS = 64  # local worker processes; each holds a backend (about 2 GB with TensorFlow)

@@ -62,7 +62,8 @@ def worker_count(study: Study, *, runs_left: int | None = None) -> int:
     wanted = study.execution.workers
     workers = most_workers(study)
     if wanted == "auto":
-        from suite.stores.optuna_storage import is_sqlite_rdb, storage_url
+        from suite.stores.locations import is_sqlite_rdb
+        from suite.stores.optuna_storage import storage_url
 
         if is_sqlite_rdb(storage_url(study)):
             return 1
