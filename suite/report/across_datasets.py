@@ -142,17 +142,9 @@ def across_datasets(
     scales = {d: _scale(group, measure) for d, group in finished.groupby(DATASET)}
     sign = 1.0 if selection.higher_is_better else -1.0
     gains = scores[list(average.index)].mul(sign).div(pd.Series(scales), axis=0)
-    friedman = pairs = p_matrix = None
-    cliques = pd.Series(dtype=str)
-    if untested is None:
-        order = list(average.index)
-        friedman = friedman_test(scores[order]) if len(order) >= 3 else None
-        if friedman is None or friedman.p < ALPHA:
-            pairs = pairwise(gains[order])
-            p_matrix = _matrix(pairs, order)
-        else:  # no difference found: no pairwise test, one clique
-            p_matrix = pd.DataFrame(1.0, index=order, columns=order)
-        cliques = scikit_posthocs.compact_letter_display(p_matrix, alpha=ALPHA).str.strip()
+    friedman, pairs, p_matrix, cliques = (
+        _tests(scores, gains, list(average.index)) if untested is None else _not_tested()
+    )
     return AcrossDatasets(
         datasets=datasets,
         factors=factors,
@@ -169,6 +161,26 @@ def across_datasets(
             finished[finished["config"].isin(ranked)], factors, gains, tested=untested is None
         ),
     )
+
+
+def _tests(
+    scores: pd.DataFrame, gains: pd.DataFrame, order: list[str]
+) -> tuple[Friedman | None, pd.DataFrame | None, pd.DataFrame, pd.Series]:
+    """Friedman's test over the datasets (three configurations or more), then, where it finds
+    a difference (or cannot be run), the pairwise tests, their Holm p-values and the cliques."""
+    friedman = friedman_test(scores[order]) if len(order) >= 3 else None
+    pairs = None
+    if friedman is None or friedman.p < ALPHA:
+        pairs = pairwise(gains[order])
+        p_matrix = _matrix(pairs, order)
+    else:  # no difference found: no pairwise test, one clique
+        p_matrix = pd.DataFrame(1.0, index=order, columns=order)
+    cliques = scikit_posthocs.compact_letter_display(p_matrix, alpha=ALPHA).str.strip()
+    return friedman, pairs, p_matrix, cliques
+
+
+def _not_tested() -> tuple[None, None, None, pd.Series]:
+    return None, None, None, pd.Series(dtype=str)
 
 
 def _follows(finished: pd.DataFrame, factor: str) -> bool:

@@ -191,17 +191,19 @@ def _study_section(
             key=key,
             selection=selection,
         ),
+        *_search_sections(source, collected, key=key),
     ]
-    if source.search_storage:
-        section.children.append(
-            search_section(
-                collected.searches.get(source.name),
-                key=key,
-                study_name=source.name,
-                storage_url=source.search_storage,
-            )
-        )
     return section
+
+
+def _search_sections(source: Source, collected: Collected, *, key: str) -> list[Section]:
+    """A search's trials and Optuna's plots, for a study that searched (none for a grid)."""
+    if not source.search_storage:
+        return []
+    trials = collected.searches.get(source.name)
+    return [
+        search_section(trials, key=key, study_name=source.name, storage_url=source.search_storage)
+    ]
 
 
 def _race_of(source: Source, finished: pd.DataFrame) -> Race | None:

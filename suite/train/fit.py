@@ -237,6 +237,21 @@ def execution_for(spec: RunSpec, splits: Splits) -> Execution:
     )
 
 
+def early_stopping(spec: RunSpec) -> list[keras.callbacks.Callback]:
+    """Keras's EarlyStopping on the validation loss, where the study asks for it."""
+    stopping = spec.training.early_stopping
+    if stopping is None:
+        return []
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=stopping.patience,
+            min_delta=stopping.min_delta,
+            restore_best_weights=stopping.restore_best_weights,
+        )
+    ]
+
+
 def train(
     spec: RunSpec,
     splits: Splits,
@@ -259,17 +274,7 @@ def train(
     compile_model(fresh, spec, steps_per_execution=execution.steps_per_execution)
     model = compiled.model_for(spec, execution, fresh)
 
-    every_epoch: list[keras.callbacks.Callback] = [EpochTimer(), *callbacks]
-    stopping = spec.training.early_stopping
-    if stopping is not None:
-        every_epoch.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=stopping.patience,
-                min_delta=stopping.min_delta,
-                restore_best_weights=stopping.restore_best_weights,
-            )
-        )
+    every_epoch = [EpochTimer(), *callbacks, *early_stopping(spec)]
     start = time.perf_counter()
     try:
         fitted = model.fit(

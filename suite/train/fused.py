@@ -278,24 +278,8 @@ def train_together(
     size, count = len(splits.y_train), len(members)
     for member in members:  # fit's first look at the data draws one permutation, then drops it
         member.order.permutation(size)
-    curve_names = specs[0].measure.curves
-    history: list[dict[str, list[float]]] = [{name: [] for name in curve_names} for _ in members]
     started = time.perf_counter()
-    for epoch in range(training.epochs):
-        epoch_start = time.perf_counter()
-        curves = program.epoch(
-            lanes, np.stack([m.order.permutation(size) for m in members]), splits
-        )
-        share = (time.perf_counter() - epoch_start) / count
-        each = [
-            {**{name: float(v[k]) for name, v in curves.items()}, Metric.EPOCH_SECONDS: share}
-            for k in range(count)
-        ]
-        for member_history, logs in zip(history, each, strict=True):
-            for name in curve_names:
-                member_history[name].append(logs[name])
-        if epoch_ended is not None:
-            epoch_ended(epoch, each)
+    history = _epochs(program, lanes, members, splits, specs[0], epoch_ended)
     train_seconds = (time.perf_counter() - started) / count
     outputs = program.outputs(lanes, splits.x_test)
     for lane in lanes:
@@ -315,3 +299,34 @@ def train_together(
         )
         results.append((model, result))
     return results
+
+
+def _epochs(
+    program: _Program,
+    lanes: list[_Lane],
+    members: list[_Member],
+    splits: Splits,
+    spec: RunSpec,
+    epoch_ended: EpochEnded | None,
+) -> list[dict[str, list[float]]]:
+    """Every epoch of the members, each drawing its separate run's permutation; each member's
+    curves (its history, as Keras's `fit` returns it), reported after each epoch."""
+    size, count = len(splits.y_train), len(members)
+    curve_names = spec.measure.curves
+    history: list[dict[str, list[float]]] = [{name: [] for name in curve_names} for _ in members]
+    for epoch in range(spec.training.epochs):
+        epoch_start = time.perf_counter()
+        curves = program.epoch(
+            lanes, np.stack([m.order.permutation(size) for m in members]), splits
+        )
+        share = (time.perf_counter() - epoch_start) / count
+        each = [
+            {**{name: float(v[k]) for name, v in curves.items()}, Metric.EPOCH_SECONDS: share}
+            for k in range(count)
+        ]
+        for member_history, logs in zip(history, each, strict=True):
+            for name in curve_names:
+                member_history[name].append(logs[name])
+        if epoch_ended is not None:
+            epoch_ended(epoch, each)
+    return history

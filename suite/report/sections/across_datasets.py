@@ -218,6 +218,29 @@ def _each_on_each(
             keys.append("" if cell is None else float(cell[TEST_VALUE]))
         rows.append(row)
         sort_keys.append(keys)
+    caption = _each_on_each_caption(across, cells, selection, measure, seeded=seeded)
+    return Table(
+        key=f"{key}-across-datasets",
+        title="Each configuration on each dataset",
+        header=header,
+        rows=rows,
+        sort_keys=sort_keys,
+        raw=_raw(cells, selection=selection, measure=measure, seeded=seeded, tested=tested),
+        caption=caption,
+        sortable=True,
+    )
+
+
+def _each_on_each_caption(
+    across: AcrossDatasets,
+    cells: pd.DataFrame,
+    selection: Selection,
+    measure: Measure,
+    *,
+    seeded: bool,
+) -> str:
+    """What each cell shows, which is best, what the average rank ranks, and the cliques."""
+    tested = across.untested is None
     shown = "mean test " + measure.words + " over seeds"
     if seeded:
         shown += " ± the half-width of its 95% t-interval (with two seeds or more)"
@@ -236,16 +259,7 @@ def _each_on_each(
     if cells["near_chance"].any():
         caption += f" {near_chance_rule(measure)}"
     caption += " The CSV holds one row per configuration and dataset. Click a header to sort."
-    return Table(
-        key=f"{key}-across-datasets",
-        title="Each configuration on each dataset",
-        header=header,
-        rows=rows,
-        sort_keys=sort_keys,
-        raw=_raw(cells, selection=selection, measure=measure, seeded=seeded, tested=tested),
-        caption=caption,
-        sortable=True,
-    )
+    return caption
 
 
 def _cell_text(cell: pd.Series, value: Formatter) -> str:

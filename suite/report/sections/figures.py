@@ -10,6 +10,7 @@ from suite.report import plots
 from suite.report.content import Figure, Section
 from suite.report.measures import heading
 from suite.report.ranking import Ranking
+from suite.schema import Measure
 
 
 def plots_section(
@@ -28,7 +29,7 @@ def _figures(
     """(name, title, caption, matplotlib figure) of each plot, in the page's order; each says
     the study's measure (accuracy, or RMSE for regression)."""
     finished, board, measure = ranking.finished, ranking.board, ranking.measure
-    words, title = measure.words, heading(measure)
+    words = measure.words
     order = board["config"].tolist()
     seeds = int(board["seeds"].max())
     spread = (
@@ -36,8 +37,6 @@ def _figures(
         if seeds >= 2
         else "one seed per configuration: one line each, no band"
     )
-    # Lower is better for an RMSE: the gap's sign reads the other way round.
-    fits = "above 0" if measure.maximise else "below 0"
     return [
         (
             "heatmap",
@@ -64,6 +63,18 @@ def _figures(
             + ("; box: quartiles across seeds" if seeds >= 2 else "; one seed: no box"),
             plots.seeds_per_config(finished, order, study, seeds=seeds, measure=measure),
         ),
+        *_cost_figures(board, study=study, measure=measure),
+    ]
+
+
+def _cost_figures(
+    board: pd.DataFrame, *, study: str, measure: Measure
+) -> list[tuple[str, str, str, Any]]:
+    """The measure against what it cost (parameters, seconds) and against the training fit."""
+    words, title = measure.words, heading(measure)
+    # Lower is better for an RMSE: the gap's sign reads the other way round.
+    fits = "above 0" if measure.maximise else "below 0"
+    return [
         (
             "params",
             f"{title} against parameter count",

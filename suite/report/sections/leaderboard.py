@@ -74,17 +74,7 @@ def leaderboard_section(
     if mlflow_url:
         links = [ui_url(mlflow_url, experiment_id, run_id) for run_id in board["run_id"]]
     section = Section(key=f"{key}-leaderboard", title="Leaderboard")
-    caption = (
-        f"Ranked by {selection.words} (each run's best epoch, mean over seeds); equal ranks"
-        f" are ties. Test {measure.words} is the estimate, mean over seeds. Click a header to"
-        " sort."
-    )
-    if not seeded:
-        caption += " One seed per configuration: no spread or interval can be given."
-    elif int(board["seeds"].min()) < 2:
-        caption += " n/a: a configuration with one seed has no spread or interval."
-    if board["near_chance"].any():
-        caption += f" {near_chance_rule(measure)}"
+    caption = _caption(board, selection, measure)
     section.blocks.append(
         table(
             board,
@@ -161,3 +151,20 @@ def _tested_against_best(tests: pd.DataFrame, measure: Measure) -> str:
         f"Against it on test {measure.words}, of {len(tests)} configurations tested (Welch,"
         f" Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
     )
+
+
+def _caption(board: pd.DataFrame, selection: Selection, measure: Measure) -> str:
+    """How the board is ranked, what its test column estimates, and what its seeds allow."""
+    seeded = int(board["seeds"].max()) >= 2
+    caption = (
+        f"Ranked by {selection.words} (each run's best epoch, mean over seeds); equal ranks"
+        f" are ties. Test {measure.words} is the estimate, mean over seeds. Click a header to"
+        " sort."
+    )
+    if not seeded:
+        caption += " One seed per configuration: no spread or interval can be given."
+    elif int(board["seeds"].min()) < 2:
+        caption += " n/a: a configuration with one seed has no spread or interval."
+    if board["near_chance"].any():
+        caption += f" {near_chance_rule(measure)}"
+    return caption

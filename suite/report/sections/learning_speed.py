@@ -89,15 +89,7 @@ def learning_speed_section(
         )
         return section
     points = elapsed(ranking.finished, curves, measure)
-    rows = first_reached(points, levels, higher_is_better=measure.maximise)
-    order = {config: i for i, config in enumerate(ranking.board["config"])}
-    rows = rows.sort_values(  # easiest threshold first: the lowest accuracy, the highest RMSE
-        ["config", "threshold"],
-        key=lambda c: c.map(order) if c.name == "config" else (c if measure.maximise else -c),
-    ).reset_index(drop=True)
-    rows["reached_of"] = [
-        f"{r} of {n}" for r, n in zip(rows["reached"], rows["seeds"], strict=True)
-    ]
+    rows = _reached_rows(ranking, points, levels)
     section.blocks.append(Note(_sentence(rows, levels, said)))
     words = measure.words
     columns = {"config": ("configuration", TEXT), "threshold": ("threshold", LEVEL)}
@@ -144,6 +136,21 @@ def learning_speed_section(
         )
     )
     return section
+
+
+def _reached_rows(ranking: Ranking, points: pd.DataFrame, levels: list[float]) -> pd.DataFrame:
+    """When each configuration first reached each threshold, in the leaderboard's order."""
+    measure = ranking.measure
+    rows = first_reached(points, levels, higher_is_better=measure.maximise)
+    order = {config: i for i, config in enumerate(ranking.board["config"])}
+    rows = rows.sort_values(  # easiest threshold first: the lowest accuracy, the highest RMSE
+        ["config", "threshold"],
+        key=lambda c: c.map(order) if c.name == "config" else (c if measure.maximise else -c),
+    ).reset_index(drop=True)
+    rows["reached_of"] = [
+        f"{r} of {n}" for r, n in zip(rows["reached"], rows["seeds"], strict=True)
+    ]
+    return rows
 
 
 def _sentence(rows: pd.DataFrame, levels: list[float], said: _Levels) -> str:

@@ -42,23 +42,7 @@ def race_section(
         else ""
     )
     section.blocks.append(Note(f"{GUARANTEE} {_rules(state.rules, measure)}{apart}"))
-    rows = pd.DataFrame(
-        [
-            {
-                "configuration": row.configuration,
-                "seeds": row.seeds,
-                "mean": row.mean,
-                "low": row.low,
-                "high": row.high,
-                "status": row.status,
-                "leader": row.elimination.leader if row.elimination else None,
-                "gap": row.elimination.gap if row.elimination else None,
-                "p": row.elimination.p_value if row.elimination else None,
-                "level": row.elimination.level if row.elimination else None,
-            }
-            for row in standings(state)
-        ]
-    )
+    rows = _standings_frame(state)
     confidence = f"{state.rules.confidence:.0%}"
     value, signed = value_format(measure), difference_format(measure)
     section.blocks.append(
@@ -114,4 +98,25 @@ def _rules(rules: RaceRules, measure: Measure) -> str:
         f"This race: {rules.min_seeds} seeds for every configuration, then one more per round"
         f" for the survivors up to {rules.max_seeds}{margin}; ranked by each run's best"
         f" validation {measure.words}, never by test {measure.words}."
+    )
+
+
+def _standings_frame(state: Race) -> pd.DataFrame:
+    """One row per configuration: its seeds, mean and interval, status and elimination."""
+    return pd.DataFrame(
+        [
+            {
+                "configuration": row.configuration,
+                "seeds": row.seeds,
+                "mean": row.mean,
+                "low": row.low,
+                "high": row.high,
+                "status": row.status,
+                "leader": row.elimination.leader if row.elimination else None,
+                "gap": row.elimination.gap if row.elimination else None,
+                "p": row.elimination.p_value if row.elimination else None,
+                "level": row.elimination.level if row.elimination else None,
+            }
+            for row in standings(state)
+        ]
     )
