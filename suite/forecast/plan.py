@@ -13,7 +13,6 @@ from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, Objective, TrialAttr
 from suite.study.config import RunSpec, Study
-from suite.study.grid import expand
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +23,7 @@ def plan_study(study: Study) -> list[PlannedRun]:
     creating or changing anything."""
     from suite.record.finished_runs import FinishedRuns
 
-    specs = expand(study)
+    specs = study.runs
     queue = RunQueue(study, specs=specs, create=False)
     record = FinishedRuns(study, specs)
     queue.use_record(record.read(), record.run_exists)

@@ -27,7 +27,6 @@ from suite.study.config import (
     sqlite_path,
 )
 from suite.study.file import load_study
-from suite.study.grid import expand
 
 if TYPE_CHECKING:  # the report's modules load once the arguments are read
     from suite.report.collect import Source
@@ -184,7 +183,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
                 )
             )
         else:
-            specs = tuple(expand(study))
+            specs = study.runs
             sources.append(
                 Source(
                     study.name,

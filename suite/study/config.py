@@ -5,6 +5,7 @@ Read from YAML by `suite.study.file`; expanded into RunSpecs by `suite.study.gri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -539,6 +540,20 @@ class Study(_Frozen):
     @property
     def experiment_name(self) -> str:
         return self.experiment or self.name
+
+    @functools.cached_property
+    def runs(self) -> tuple[RunSpec, ...]:
+        """Every run of the grid (`suite.study.grid.expand`; none for a search), expanded on
+        first use and kept: an invocation's one expansion, which all its parts read."""
+        from suite.study import grid
+
+        return tuple(grid.expand(self))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose runs are expanded afresh: `update` may change its grid."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("runs", None)
+        return copied
 
 
 def unnamed(model: ModelConfig) -> set[str]:

@@ -34,6 +34,7 @@ from suite.study.config import (
     process_backend,
     seed_problem,
 )
+from suite.study.grid import seed_values
 from suite.study.sequences import data_problems, pin
 
 
@@ -245,8 +246,7 @@ def _grid_problems(study: Study) -> list[str]:
     assert study.grid is not None
     if not study.grid:
         return ["grid: empty; list at least one value, e.g.  grid: {cell: [lstm]}"]
-    seeds = {"seed": range(study.race.max_seeds)} if study.race else {}
-    if size_problem := _grid_size_problem({**study.grid, **seeds}):
+    if size_problem := _grid_size_problem({**study.grid, "seed": seed_values(study)}):
         return [size_problem]  # before reading a value: a huge grid is refused at once
     problems: list[str] = []
     for key, values in study.grid.items():
@@ -378,7 +378,6 @@ def _budgets_too_small(study: Study) -> list[str]:
     """A budget below a configuration's one-unit model would train that model whatever the
     budget says: a slip (20 for 20000), not a size. Expands the grid: a valid one only."""
     from suite.schema import config_label
-    from suite.study.grid import expand
     from suite.study.model_size import model_size
 
     grid = study.grid or {}
@@ -386,7 +385,7 @@ def _budgets_too_small(study: Study) -> list[str]:
         return []
     where = "grid.params" if "params" in grid else "model.params"
     problems: dict[str, str] = {}
-    for spec in expand(study):
+    for spec in study.runs:
         m = spec.model
         smallest = model_size(m, spec.data.input_shape, spec.data.outputs).parameters
         if m.units == 1 and smallest > (budget := m.params or 0):

@@ -44,11 +44,10 @@ def workers_at_most(study: Study) -> int:
     grid has runs (a search: than it wants trials), at least one per backend of its axis.
     What the memory check multiplies one run's memory by."""
     from suite.study.backends import study_backends
-    from suite.study.grid import expand
 
     workers = most_workers(study)
     if study.grid is not None:
-        workers = min(workers, len(expand(study)))
+        workers = min(workers, len(study.runs))
     elif study.search is not None and study.search.n_trials:
         workers = min(workers, study.search.n_trials)
     return max(workers, len(study_backends(study)), 1)
