@@ -1,6 +1,7 @@
 """The grid is expanded once per invocation (DESIGN.md: "Study --expand once--> [RunSpec ...]"):
 `python -m suite.run` and `python -m suite.report` each expand a study's grid once, and every
-part of them (validation, memory check, plan, queue, record, summary) reads that one list.
+part of them (the file's budget check, the worker count, the plan, the queue, the record, the
+summary) reads that one list.
 
 Counted by wrapping `suite.study.grid.expand` in this process around the commands' own `main`:
 a dry run, a real run of a tiny race (its summary reads the race again) and its report."""

@@ -17,7 +17,8 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
 from suite.stores.http_limits import bound_tracking_requests
-from suite.study.config import Study, StudyError, backend_problem
+from suite.study.backends import backend_problem
+from suite.study.config import Study, StudyError
 from suite.study.file import load_study
 from suite.train.keras_startup import quiet_library_logs
 

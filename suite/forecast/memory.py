@@ -8,10 +8,11 @@ import itertools
 from typing import Any
 
 from suite.schema import config_label
-from suite.study.backends import study_backends
-from suite.study.config import RunSpec, Study, process_backend
+from suite.study.backends import process_backend, study_backends
+from suite.study.config import Study
 from suite.study.grid import seed_values, spec_at
 from suite.study.model_size import model_size
+from suite.study.run_spec import RunSpec
 from suite.train.data import split_sizes
 from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
 from suite.train.keras_startup import worker_cores

@@ -12,7 +12,8 @@ from suite.forecast.race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, Objective, TrialAttr
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -51,7 +51,9 @@ from suite.record.environment import host_name
 from suite.record.finished_runs import RecordedRun, RecordSnapshot
 from suite.schema import TrialAttr, TrialResult
 from suite.stores.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
-from suite.study.config import RunSpec, Study, allowed_values
+from suite.study.config import Study
+from suite.study.grid_keys import allowed_values
+from suite.study.run_spec import RunSpec
 
 HEARTBEAT = TrialAttr.HEARTBEAT
 

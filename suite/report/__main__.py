@@ -17,16 +17,10 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode
 from suite.schema import Artifact
-from suite.study.backends import study_backends
-from suite.study.config import (
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_TRACKING_URI,
-    StudyError,
-    backend_problem,
-    sqlite_path,
-)
+from suite.study.backends import BACKENDS, DEFAULT_BACKEND, backend_problem, study_backends
+from suite.study.config import StudyError, sqlite_path
 from suite.study.file import load_study
+from suite.study.sections import DEFAULT_TRACKING_URI
 
 if TYPE_CHECKING:  # the report's modules load once the arguments are read
     from suite.report.collect import Source

@@ -8,14 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from suite.study.config import (
-    GRID_SECTIONS,
-    RunSpec,
-    Study,
-    dataset_section,
-    process_backend,
-)
+from suite.study.backends import process_backend
+from suite.study.config import Study
+from suite.study.data_config import dataset_section
+from suite.study.grid_keys import GRID_SECTIONS
 from suite.study.model_size import units_for_budget
+from suite.study.run_spec import RunSpec
 from suite.study.sequences import pin
 
 

@@ -26,7 +26,9 @@ from suite.errors import ExitCode, store_error_types, store_errors_stop_the_stud
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study.config import MAX_AUTO_WORKERS, RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
+from suite.study.sections import MAX_AUTO_WORKERS
 from suite.train.keras_startup import machine_cores, worker_cores
 from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source

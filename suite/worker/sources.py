@@ -33,8 +33,9 @@ from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns, RecordedRun
 from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
 from suite.study.grid import search_spec
+from suite.study.run_spec import RunSpec
 from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together_here
 
 if TYPE_CHECKING:
