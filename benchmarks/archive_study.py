@@ -85,7 +85,7 @@ def plain_wall(runs: list, epochs: int, arrays: Path, *, backend: str) -> tuple[
 
 def write_arrays(path: Path) -> None:
     """The suite's prepared JapaneseVowels, for the plain scripts (untimed)."""
-    from suite.study.config import DataConfig
+    from suite.study.data_config import DataConfig
     from suite.train.data import load_splits
 
     splits = load_splits(DataConfig(archive="JapaneseVowels"))

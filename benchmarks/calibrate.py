@@ -20,7 +20,7 @@ start_backend()
 
 import keras  # noqa: E402
 
-from suite.study.config import DataConfig  # noqa: E402
+from suite.study.data_config import DataConfig  # noqa: E402
 from suite.train.data import load_splits  # noqa: E402
 
 

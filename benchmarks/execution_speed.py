@@ -35,7 +35,7 @@ import keras  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from suite.study.config import DataConfig  # noqa: E402
+from suite.study.data_config import DataConfig  # noqa: E402
 from suite.study.file import load_study  # noqa: E402
 from suite.train.data import load_splits  # noqa: E402
 from suite.worker.loop import run_worker  # noqa: E402

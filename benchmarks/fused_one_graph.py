@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import load_splits
 
 TRAIN_SIZE = 8192

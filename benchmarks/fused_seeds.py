@@ -46,7 +46,9 @@ CONFIGURATIONS = {  # name: (spec fields, training images)
 
 
 def specs_of(fields: dict, train_size: int, members: int) -> list:
-    from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+    from suite.study.data_config import DataConfig
+    from suite.study.run_spec import RunSpec
+    from suite.study.sections import ModelConfig, TrainingConfig
 
     model = {k: v for k, v in fields.items() if k != "batch_size"}
     return [

@@ -64,8 +64,8 @@ def main() -> int:
     import suite.worker.loop
     from suite.queue.run_queue import RunQueue
     from suite.record.epoch_callback import EpochCurves
-    from suite.study.config import ExecutionConfig
     from suite.study.file import load_study
+    from suite.study.sections import ExecutionConfig
 
     for owner, name, label in [
         (suite.worker.lifecycle, "run_trial", "whole run (claim to close)"),

@@ -49,7 +49,7 @@ def plain(seed: int, cell: str) -> None:
     evaluate on the test set."""
     from calibrate import keras, seed_model  # starts Keras quietly, as the suite does
 
-    from suite.study.config import DataConfig
+    from suite.study.data_config import DataConfig
     from suite.train.data import load_splits
 
     splits = load_splits(DataConfig(train_size=TRAIN_SIZE, test_size=TEST_SIZE))

@@ -32,9 +32,11 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from suite.schema import Role, Tag
-from suite.study.config import DataConfig, ModelConfig, RunSpec, TrainingConfig
+from suite.study.data_config import DataConfig
 from suite.study.file import load_study
 from suite.study.grid import expand
+from suite.study.run_spec import RunSpec
+from suite.study.sections import ModelConfig, TrainingConfig
 from tests.warm_cli import WarmProcess, WarmServer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import jax
 
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train import lanes as lanes_module
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from suite.sequences import PAD_VALUE
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import load_splits
 from suite.train.models import build_model
 from tests.conftest import make_spec

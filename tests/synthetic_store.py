@@ -24,7 +24,8 @@ from mlflow.tracking import MlflowClient
 from suite.record.tracker import confusion_json, run_params
 from suite.schema import Artifact, Measure, Role, Tag, run_label
 from suite.schema import Metric as MetricName
-from suite.study.config import MNIST_FIELDS, RunSpec
+from suite.study.data_config import MNIST_FIELDS
+from suite.study.run_spec import RunSpec
 from tests.conftest import make_spec, new_mlflow_db
 
 

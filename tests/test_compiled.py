@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from suite.queue.run_queue import Verdict
-from suite.study.config import RunSpec
 from suite.study.file import load_study
+from suite.study.run_spec import RunSpec
 from suite.train import compiled
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train

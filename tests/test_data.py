@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import (
     MNIST_SHA256,
     DataError,

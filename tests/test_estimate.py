@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from suite.forecast.time_model import Observation, fit, format_duration, forward_macs, work
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import split_sizes
 from tests.conftest import make_spec, run_cli, trials
 

@@ -6,7 +6,7 @@ from functools import partial
 
 import pytest
 
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 from suite.train.execution import UNROLL_MIN_STEPS, choose_execution, training_steps
 from tests.conftest import make_spec
 

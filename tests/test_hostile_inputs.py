@@ -15,10 +15,12 @@ from suite.forecast.memory import (
     memory_problem,
     training_bytes,
 )
-from suite.study.config import MAX_GRID_RUNS, ModelConfig, StudyError
+from suite.study.bounds import MAX_GRID_RUNS
+from suite.study.config import StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.study.model_size import model_size
+from suite.study.sections import ModelConfig
 from tests.conftest import make_spec, run_cli
 
 SEARCH_HEAD = "search:\n  space: {units: {low: 8, high: 64}}\n"

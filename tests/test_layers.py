@@ -49,10 +49,32 @@ def _part(module: str) -> str:
     return module.split(".")[1]
 
 
-def _imports(path: Path) -> list[str]:
+def _type_checking(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` (or typing.TYPE_CHECKING): imports read by type checkers only."""
+    test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _nodes(tree: ast.AST, *, runtime_only: bool) -> list[ast.AST]:
+    """Every node of `tree`; with `runtime_only`, none inside an `if TYPE_CHECKING:` block."""
+    found, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        children = list(ast.iter_child_nodes(node))
+        if runtime_only and _type_checking(node):
+            children = list(node.orelse)  # type: ignore[attr-defined]
+        stack += children
+    return found
+
+
+def _imports(path: Path, *, runtime_only: bool = False) -> list[str]:
     """Every absolute module a file imports (`from a.b import c` gives a.b and a.b.c)."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in _nodes(tree, runtime_only=runtime_only):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append(node.module)
             found += [f"{node.module}.{alias.name}" for alias in node.names]
@@ -61,10 +83,10 @@ def _imports(path: Path) -> list[str]:
     return found
 
 
-def suite_imports(path: Path) -> set[str]:
+def suite_imports(path: Path, *, runtime_only: bool = False) -> set[str]:
     """Every `suite.*` name a file imports, at any depth of its code (modules, and the names
     `from suite.x import name` takes out of them)."""
-    return {name for name in _imports(path) if name.startswith("suite.")}
+    return {name for name in _imports(path, runtime_only=runtime_only) if name.startswith("suite.")}
 
 
 def _is_module(name: str, modules: dict[str, Path]) -> bool:
@@ -105,7 +127,8 @@ def library_violations(root: Path = SUITE) -> list[str]:
 
 
 def circles(root: Path = SUITE) -> list[list[str]]:
-    """Modules of one package that import each other, directly or round a longer loop."""
+    """Modules of one package that import each other when they run, directly or round a
+    longer loop (an import for type checkers alone, under `if TYPE_CHECKING:`, is not one)."""
     modules = _modules(root)
     found = []
     for package in sorted({_part(m) for m in modules if m.count(".") >= 2}):
@@ -114,7 +137,7 @@ def circles(root: Path = SUITE) -> list[list[str]]:
         for module in inside:
             targets = {
                 name if name in inside else name.rsplit(".", 1)[0]
-                for name in suite_imports(modules[module])
+                for name in suite_imports(modules[module], runtime_only=True)
             }
             graph[module] = (targets & inside) - {module, f"suite.{package}.__init__"}
         try:
@@ -169,9 +192,11 @@ def test_each_checker_finds_what_it_looks_for(tmp_path):
     root = tmp_path / "suite"
     files = {
         "__init__.py": "",
-        "study/__init__.py": '"""What to train: the grid (grid), its sizes (sizes)."""',
-        "study/grid.py": "from suite.study import sizes\nimport keras\n",
+        "study/__init__.py": '"""The grid (grid), its sizes (sizes), its types (types)."""',
+        "study/grid.py": "from suite.study import sizes, types\nimport keras\n",
         "study/sizes.py": "def f():\n    from suite.study.grid import expand\n",
+        "study/types.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from suite.study.grid import Grid\n",
         "study/probe.py": "def f():\n    from suite.worker.loop import run_worker\n",
         "worker/__init__.py": '"""The loop (loop)."""',
         "worker/loop.py": "import mlflow\n",

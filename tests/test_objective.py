@@ -10,7 +10,7 @@ import pytest
 
 from suite.forecast.race import RaceRules, race, race_of_runs, standings
 from suite.schema import Objective
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import load_splits
 from suite.train.fit import train
 from tests.conftest import make_spec

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import pytest
 
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 from suite.train.data import bundled_mnist_path, load_splits
 from suite.train.execution import choose_execution
 from suite.train.fit import train

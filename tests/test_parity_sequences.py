@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from suite.sequences import PAD_VALUE
-from suite.study.config import DataConfig
+from suite.study.data_config import DataConfig
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
 from tests.conftest import make_spec

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from suite.study.config import RunSpec
 from suite.study.file import load_study
 from suite.study.grid import expand
+from suite.study.run_spec import RunSpec
 from tests.conftest import make_spec, report_cli, run_cli, snapshot, store_uri
 from tests.report_helpers import html_tables
 from tests.synthetic_store import SyntheticRun, make_store

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from suite.study.config import GRID_SECTIONS, StudyError
+from suite.study.config import StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand
+from suite.study.grid_keys import GRID_SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from suite.study.config import DataConfig, EarlyStoppingConfig
+from suite.study.data_config import DataConfig
+from suite.study.sections import EarlyStoppingConfig
 from suite.train.data import load_splits
 from suite.train.fit import train
 from tests.conftest import make_spec

@@ -18,7 +18,8 @@ from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
 from suite.library_logs import quiet_library_logs
 from suite.stores.http_limits import bound_tracking_requests
-from suite.study.config import Study, StudyError, backend_problem
+from suite.study.backends import backend_problem
+from suite.study.config import Study, StudyError
 from suite.study.file import load_study
 
 # Only what answers bad input is imported up front: the worker modules import Optuna, MLflow

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from suite.forecast.outcomes import StudyOutcome
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 if TYPE_CHECKING:
     from suite.queue.run_queue import PlannedRun

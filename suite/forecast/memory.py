@@ -9,10 +9,11 @@ from typing import Any
 
 from suite.machine import worker_cores
 from suite.schema import config_label
-from suite.study.backends import study_backends
-from suite.study.config import RunSpec, Study, process_backend
-from suite.study.grid import spec_at
+from suite.study.backends import process_backend, study_backends
+from suite.study.config import Study
+from suite.study.grid import seed_values, spec_at
 from suite.study.model_size import model_size
+from suite.study.run_spec import RunSpec
 from suite.train.data import split_sizes
 from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
 
@@ -58,8 +59,7 @@ def fused_members(study: Study, *, workers: int = 1) -> int:
         for backend in backends
     ):
         return 1
-    seeds = study.race.max_seeds if study.race else len((study.grid or {}).get("seed", [0]))
-    return min(seeds, FUSED_MAX_MEMBERS)
+    return min(len(seed_values(study)), FUSED_MAX_MEMBERS)
 
 
 def largest_run(study: Study) -> RunSpec:

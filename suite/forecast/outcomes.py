@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 
 class RunStatus(enum.StrEnum):

@@ -12,8 +12,8 @@ from suite.forecast.race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, Objective, TrialAttr
-from suite.study.config import RunSpec, Study
-from suite.study.grid import expand
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +24,7 @@ def plan_study(study: Study) -> list[PlannedRun]:
     creating or changing anything."""
     from suite.record.finished_runs import FinishedRuns
 
-    specs = expand(study)
+    specs = study.runs
     queue = RunQueue(study, specs=specs, create=False)
     record = FinishedRuns(study, specs)
     queue.use_record(record.read(), record.run_exists)

@@ -59,7 +59,8 @@ from typing import NamedTuple
 import numpy as np
 
 from suite.schema import Objective
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 GUARANTEE = (
     "Guarantee: if each configuration's results over seeds are normally distributed (with any"

@@ -22,8 +22,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from suite.study.config import RunSpec
 from suite.study.model_size import model_size
+from suite.study.run_spec import RunSpec
 from suite.train.data import split_sizes
 from suite.train.execution import reuses_traced_steps, training_steps
 

@@ -51,8 +51,9 @@ from suite.record.environment import host_name
 from suite.record.finished_runs import RecordedRun, RecordSnapshot
 from suite.schema import TrialAttr, TrialResult
 from suite.stores.optuna_storage import create_or_load, open_storage, storage_exists, storage_url
-from suite.study.config import RunSpec, Study, allowed_values
-from suite.study.grid import expand
+from suite.study.config import Study
+from suite.study.grid_keys import allowed_values
+from suite.study.run_spec import RunSpec
 
 HEARTBEAT = TrialAttr.HEARTBEAT
 
@@ -119,7 +120,7 @@ class RunQueue:
         create: bool = True,
         **study_options: Any,
     ) -> None:
-        """`specs`: the grid's runs, as the caller expanded it (else expanded here);
+        """`specs`: the runs to plan and claim (else all of the grid's: `Study.runs`);
         `study_options` (sampler, pruner) go to `optuna.create_study`."""
         self.study = study
         self.url = storage_url(study)
@@ -134,7 +135,7 @@ class RunQueue:
         self._looked_up: dict[str, bool] = {}
         self._planned_from: dict[str, list[FrozenTrial]] = {}  # the trials the last plan read
         if specs is None:
-            specs = expand(study) if study.grid is not None else []
+            specs = study.runs
         self.distributions = grid_distributions(study, specs)
         if create:
             self._storage, self.optuna_study = create_or_load(

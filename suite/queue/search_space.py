@@ -8,8 +8,9 @@ from typing import Any
 import optuna
 
 from suite.queue.run_queue import RunQueue
-from suite.study.config import SearchConfig, SearchParam, Study
-from suite.study.file import INTEGER_FIELDS
+from suite.study.config import Study
+from suite.study.search_checks import INTEGER_FIELDS
+from suite.study.sections import SearchConfig, SearchParam
 
 
 def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from suite.record.run_identity import RunIdentity
 from suite.schema import Measure, Metric, Objective, Role, Status, Tag, TrialResult
 from suite.stores.experiment import existing_experiment
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 PAGE = 1000
 ALL_RUNS = f"tags.{Tag.ROLE} = '{Role.RUN}'"

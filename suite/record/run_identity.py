@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 
 
 class RunIdentity:

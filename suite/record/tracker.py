@@ -31,7 +31,10 @@ from suite.stores.experiment import existing_experiment
 from suite.stores.locations import artifacts_folder, sqlite_path
 from suite.stores.sqlite import fold_write_ahead_log, one_opener_at_a_time, use_write_ahead_log
 from suite.stores.uninterrupted import hold_interrupts_in_sessions, interrupts_held
-from suite.study.config import DataConfig, ModelConfig, RunSpec, Study, unnamed
+from suite.study.config import Study
+from suite.study.data_config import DataConfig
+from suite.study.run_spec import RunSpec, unnamed
+from suite.study.sections import ModelConfig
 from suite.train.execution import Execution
 
 if TYPE_CHECKING:  # Keras loads only once a worker trains

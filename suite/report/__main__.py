@@ -18,16 +18,10 @@ from suite.cli.messages import print_message
 from suite.errors import ExitCode
 from suite.schema import Artifact
 from suite.stores.locations import sqlite_path
-from suite.study.backends import study_backends
-from suite.study.config import (
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_TRACKING_URI,
-    StudyError,
-    backend_problem,
-)
+from suite.study.backends import BACKENDS, DEFAULT_BACKEND, backend_problem, study_backends
+from suite.study.config import StudyError
 from suite.study.file import load_study
-from suite.study.grid import expand
+from suite.study.sections import DEFAULT_TRACKING_URI
 
 if TYPE_CHECKING:  # the report's modules load once the arguments are read
     from suite.report.collect import Source
@@ -184,7 +178,7 @@ def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
                 )
             )
         else:
-            specs = tuple(expand(study))
+            specs = study.runs
             sources.append(
                 Source(
                     study.name,

@@ -37,7 +37,7 @@ from suite.report.ranking import (
 )
 from suite.report.stats import ALPHA, CELL_ORDER, DIRECTION_ORDER, holm
 from suite.schema import Measure
-from suite.study.config import DataConfig, mnist_name
+from suite.study.data_config import DataConfig, mnist_name
 
 DATASET = "dataset"  # the runs table's column this module adds: each run's dataset
 DATASET_PARAM = "param.dataset"

@@ -41,7 +41,8 @@ from suite.report.ranking import rank, selection
 from suite.schema import Artifact, Measure, Metric, Objective, Role, Status, Tag
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
-from suite.study.config import RunSpec, numeric_fields
+from suite.study.grid_keys import numeric_fields
+from suite.study.run_spec import RunSpec
 
 CURVE_METRICS = CLASSIFICATION.curves[:4]  # a classification run's (benchmarks/report_speed.py)
 # Either measure's final metrics, and the curves' last values too

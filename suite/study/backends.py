@@ -8,15 +8,41 @@ study that names several trains each run in a worker process started on the run'
 from __future__ import annotations
 
 import importlib.util
+import typing
+from typing import Literal
 
-from suite.study.config import Study
-from suite.study.grid import RunSpec
+if typing.TYPE_CHECKING:
+    from suite.study.config import Study
+    from suite.study.run_spec import RunSpec
 
 INSTALL = {  # each backend's module has the backend's name
     "tensorflow": "pip install tensorflow",
     "jax": "pip install jax",
     "torch": "pip install torch==2.13.0 (the CPU build; pip install -e '.[dev]' does)",
 }
+
+
+Backend = Literal["tensorflow", "jax", "torch"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
+DEFAULT_BACKEND = "tensorflow"  # Keras's own default, when KERAS_BACKEND is not set
+
+
+def process_backend() -> str:
+    """The backend Keras starts on in this process: KERAS_BACKEND, or Keras's default. Checked
+    (`backend_problem`) before any study is expanded."""
+    import os
+
+    return os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
+
+
+def backend_problem() -> str | None:
+    """Why this process's KERAS_BACKEND cannot run a study, or None."""
+    if process_backend() in BACKENDS:
+        return None
+    return (
+        f"KERAS_BACKEND={process_backend()!r} is not a backend the suite trains on; set it to one"
+        f" of {', '.join(BACKENDS)}, or unset it (TensorFlow)"
+    )
 
 
 def study_backends(study: Study) -> list[str]:
@@ -42,8 +68,6 @@ def broken_backends(study: Study) -> list[str]:
     a process of its own, all at once (a backend is imported once per process)."""
     import subprocess
     import sys
-
-    from suite.study.config import process_backend
 
     others = [b for b in study_backends(study) if b != process_backend() and _installed(b)]
     imports = {

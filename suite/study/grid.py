@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from suite.study.config import (
-    GRID_SECTIONS,
-    RunSpec,
-    Study,
-    dataset_section,
-    process_backend,
-)
+from suite.study.backends import process_backend
+from suite.study.data_config import dataset_section
+from suite.study.grid_keys import GRID_SECTIONS
 from suite.study.model_size import units_for_budget
+from suite.study.run_spec import RunSpec
 from suite.study.sequences import pin
+
+if TYPE_CHECKING:
+    from suite.study.config import Study  # imports this module for Study.runs
 
 
 def expand(study: Study) -> list[RunSpec]:
@@ -24,9 +24,7 @@ def expand(study: Study) -> list[RunSpec]:
     search study: its trials are proposed one at a time)."""
     if study.grid is None:
         return []
-    grid = dict(study.grid)
-    # A race's runs: every seed it may give a configuration (it trains those it needs).
-    grid.setdefault("seed", list(range(study.race.max_seeds)) if study.race else [0])
+    grid = {**study.grid, "seed": seed_values(study)}
     keys = list(grid)
     varied = tuple(k for k in keys if len(grid[k]) > 1)
     specs = []
@@ -36,6 +34,14 @@ def expand(study: Study) -> list[RunSpec]:
             spec_at(study, point, seed=point["seed"], varied=varied, backend=point.get("backend"))
         )
     return specs
+
+
+def seed_values(study: Study) -> list[int]:
+    """The seeds each configuration may train with: a race's (0, 1, ... up to max_seeds; it
+    trains those it needs), else the grid's seed axis, else [0]."""
+    if study.race is not None:
+        return list(range(study.race.max_seeds))
+    return list((study.grid or {}).get("seed", [0]))
 
 
 def search_spec(study: Study, params: Mapping[str, Any]) -> RunSpec:

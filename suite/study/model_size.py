@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.study.config import MAX_UNITS, ModelConfig
+from suite.study.bounds import MAX_UNITS
+from suite.study.sections import ModelConfig
 
 # Weight matrices (gate blocks) of each cell: a SimpleRNN has one, an LSTM four (input,
 # forget, cell, output), a GRU three (update, reset, candidate).

@@ -25,7 +25,7 @@ from suite.sequences import (
 )
 
 if TYPE_CHECKING:
-    from suite.study.config import DataConfig
+    from suite.study.data_config import DataConfig
 
 MAX_DATASETS_HELD = 32
 MIN_TRAIN_CASES = 2  # fewer training cases than this after the validation split: nothing to fit

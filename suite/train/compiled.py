@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import keras
 
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 from suite.train.execution import Execution, reuses_traced_steps
 
 

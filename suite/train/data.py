@@ -15,7 +15,7 @@ import numpy as np
 
 from suite.errors import SetupError
 from suite.sequences import Description
-from suite.study.config import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
+from suite.study.data_config import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, DataConfig
 from suite.study.sequences import prepared
 
 # sha256 of each array's raw bytes, from the dataset's README (suite/datasets/README.md).

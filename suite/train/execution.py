@@ -34,7 +34,8 @@ import math
 from dataclasses import dataclass, replace
 
 from suite.schema import Tag
-from suite.study.config import RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
 
 UNROLL_MAX_TIME_STEPS = 32  # the rows view (28) unrolls; pixels / permuted (784) never do
 UNROLL_MIN_STEPS = 1_000  # training steps past which unrolling's extra tracing pays for itself

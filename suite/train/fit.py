@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from suite.schema import Measure, Metric, Objective
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 from suite.train import compiled
 from suite.train.data import Splits
 from suite.train.execution import Execution, choose_execution

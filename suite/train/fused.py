@@ -37,7 +37,8 @@ import keras
 import numpy as np
 
 from suite.schema import Metric
-from suite.study.config import RunSpec, TrainingConfig
+from suite.study.run_spec import RunSpec
+from suite.study.sections import TrainingConfig
 from suite.train.data import Splits
 from suite.train.execution import Execution
 from suite.train.fit import TrainResult, compile_model, prediction_batch, scores

@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 
 from suite.sequences import PAD_VALUE
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 
 CELLS: dict[str, type[keras.layers.Layer]] = {
     "simple_rnn": keras.layers.SimpleRNN,

@@ -34,7 +34,7 @@ from suite.forecast.outcomes import CutShort, RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
 from suite.schema import Status, TrialAttr, TrialResult
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
 

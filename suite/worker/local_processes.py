@@ -27,7 +27,9 @@ from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.machine import machine_cores, worker_cores
 from suite.queue.run_queue import PlanState, RunQueue
 from suite.schema import TrialAttr
-from suite.study.config import MAX_AUTO_WORKERS, RunSpec, Study
+from suite.study.config import Study
+from suite.study.run_spec import RunSpec
+from suite.study.sections import MAX_AUTO_WORKERS
 from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source
 
@@ -44,11 +46,10 @@ def workers_at_most(study: Study) -> int:
     grid has runs (a search: than it wants trials), at least one per backend of its axis.
     What the memory check multiplies one run's memory by."""
     from suite.study.backends import study_backends
-    from suite.study.grid import expand
 
     workers = most_workers(study)
     if study.grid is not None:
-        workers = min(workers, len(expand(study)))
+        workers = min(workers, len(study.runs))
     elif study.search is not None and study.search.n_trials:
         workers = min(workers, study.search.n_trials)
     return max(workers, len(study_backends(study)), 1)

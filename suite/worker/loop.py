@@ -19,8 +19,8 @@ from rich.console import Console
 from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores, tracking_store
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.schema import TrialAttr
-from suite.study.backends import study_backends
-from suite.study.config import Study, process_backend
+from suite.study.backends import process_backend, study_backends
+from suite.study.config import Study
 from suite.worker.lifecycle import (
     WorkerSession,
     answer_from_record,

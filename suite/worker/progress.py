@@ -19,7 +19,7 @@ from rich.progress import (
 from suite.forecast.outcomes import RunStatus
 from suite.forecast.time_model import format_duration
 from suite.schema import Objective
-from suite.study.config import RunSpec
+from suite.study.run_spec import RunSpec
 
 
 class StudyProgress:

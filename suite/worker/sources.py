@@ -33,8 +33,9 @@ from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns, RecordedRun
 from suite.schema import Objective, Tag
 from suite.study.backends import trains_here
-from suite.study.config import RunSpec, Study
-from suite.study.grid import expand, search_spec
+from suite.study.config import Study
+from suite.study.grid import search_spec
+from suite.study.run_spec import RunSpec
 from suite.train.execution import FUSED_MAX_MEMBERS
 from suite.train.keras_startup import seeds_train_together_here
 
@@ -148,7 +149,7 @@ class GridTrials:
         """`backend`: a worker started on it sees only the runs of that backend (or of none)."""
         self.study = study
         self.objective = study.objective
-        self.grid = expand(study)  # once per invocation: every later read gets these
+        self.grid = study.runs  # the invocation's one expansion of the grid
         self.specs = [spec for spec in self.grid if trains_here(spec, backend)]
         self.queue = RunQueue(study, specs=self.grid)
         self.finished_runs = FinishedRuns(study, self.grid)
