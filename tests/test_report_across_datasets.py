@@ -49,7 +49,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 from scipy import stats
 
-from suite.report.across_datasets import across_datasets
+from suite.report.dataset_ranks import across_datasets
 from suite.report.measures import CLASSIFICATION, REGRESSION
 from suite.report.ranking import selection as select_by
 from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR, STATISTIC

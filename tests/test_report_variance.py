@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from suite.report.anova import why_not
 from suite.report.build import build_report
 from suite.report.collect import Source, collect
 from suite.report.content import Figure, Note, Report, Section, Table
 from suite.report.render import render_markdown, write_report
-from suite.report.variance import why_not
 from suite.study.file import load_study
 from suite.study.grid import expand
 from tests.conftest import STATISTIC  # the words that state a statistic

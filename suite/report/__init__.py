@@ -11,10 +11,10 @@ One way, each step a module:
   collect_search.py         a search's Optuna trials, copied into an in-memory study
   ranking.py                which configuration is best, by one rule (validation, not test)
   stats.py                  intervals, pivots, effects, Welch and Holm tests
-  variance.py               a grid's ANOVA: each factor's share of the variance, F tests
-  learning_speed.py         epochs and seconds until each configuration's validation value
+  anova.py                  a grid's ANOVA: each factor's share of the variance, F tests
+  thresholds.py             epochs and seconds until each configuration's validation value
                             first reaches each threshold
-  across_datasets.py        several datasets: average ranks, Friedman, pairwise signed-rank
+  dataset_ranks.py          several datasets: average ranks, Friedman, pairwise signed-rank
                             tests (Holm), cliques, wins per factor
   baselines.py              other classifiers' published accuracies (package data), never
                             ranked among the runs

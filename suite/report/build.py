@@ -13,9 +13,9 @@ from dataclasses import replace
 import pandas as pd
 
 from suite.forecast.race import Race, race_of_runs, runs_asked
-from suite.report.across_datasets import across_datasets, dataset_of, datasets_of
 from suite.report.collect import NO_RESULT, Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
+from suite.report.dataset_ranks import across_datasets, dataset_of, datasets_of
 from suite.report.ranking import one_result_per_run_key, rank
 from suite.report.ranking import selection as select_by
 from suite.report.sections.across_datasets import across_datasets_section

@@ -26,8 +26,8 @@ from mlflow.tracking import MlflowClient
 from suite.errors import StoreError
 from suite.forecast.race import RaceRules
 from suite.record.run_identity import RunIdentity
-from suite.report.across_datasets import dataset_of
 from suite.report.collect_search import read_search
+from suite.report.dataset_ranks import dataset_of
 from suite.report.measures import (
     BEST_VAL_VALUE,
     CLASSIFICATION,

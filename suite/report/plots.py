@@ -18,9 +18,9 @@ import seaborn as sns
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from suite.report.anova import RESIDUAL
 from suite.report.measures import BEST_VAL_VALUE, CLASSIFICATION, GAP, TEST_VALUE
 from suite.report.stats import CELL_ORDER, DIRECTION_ORDER, non_dominated, pivot
-from suite.report.variance import RESIDUAL
 from suite.schema import Measure
 
 CELL_COLOURS = dict(zip(CELL_ORDER, sns.color_palette("colorblind", 3), strict=True))

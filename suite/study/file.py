@@ -22,7 +22,7 @@ from suite.study.grid_checks import (
     grid_problems,
     race_problems,
 )
-from suite.study.messages import describe
+from suite.study.problems import describe
 from suite.study.reading import apply_override, name_from_file, read_yaml
 from suite.study.search_checks import objective_problem, search_problems
 from suite.study.sequences import data_problems

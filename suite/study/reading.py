@@ -13,7 +13,7 @@ import yaml
 
 from suite.study.bounds import SAFE_NAME
 from suite.study.config import StudyError
-from suite.study.messages import shown
+from suite.study.problems import shown
 
 
 def name_from_file(path: Path, source: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from suite.study.config import Study
 from suite.study.grid_keys import GRID_SECTIONS, numeric_fields
-from suite.study.messages import shown
+from suite.study.problems import shown
 from suite.study.sections import SearchParam
 from suite.study.values import read_value, value_list_problems
 

@@ -13,7 +13,7 @@ from suite.study.bounds import seed_problem
 from suite.study.config import Study
 from suite.study.data_config import DataConfig, dataset_section
 from suite.study.grid_keys import GRID_SECTIONS
-from suite.study.messages import key_path, plain_message, shown, user_keys, with_input
+from suite.study.problems import key_path, plain_message, shown, user_keys, with_input
 
 
 def value_list_problems(study: Study, where: str, key: str, values: Sequence[Any]) -> list[str]:

@@ -1,5 +1,5 @@
 """A study's answer across its datasets: the sentences that open its section, and the tables
-and diagram behind them (suite.report.across_datasets computes; this module says it)."""
+and diagram behind them (suite.report.dataset_ranks computes; this module says it)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ import math
 import pandas as pd
 
 from suite.report import plots
-from suite.report.across_datasets import (
-    DATASET,
-    FEW_CONFIGURATIONS,
-    FEW_DATASETS,
-    MIN_DATASETS,
-    ONE_SEED,
-    AcrossDatasets,
-    datasets_for_holm,
-)
 from suite.report.baselines import published_baselines
 from suite.report.content import (
     INTEGER,
@@ -29,6 +20,15 @@ from suite.report.content import (
     Section,
     Table,
     table,
+)
+from suite.report.dataset_ranks import (
+    DATASET,
+    FEW_CONFIGURATIONS,
+    FEW_DATASETS,
+    MIN_DATASETS,
+    ONE_SEED,
+    AcrossDatasets,
+    datasets_for_holm,
 )
 from suite.report.measures import TEST_VALUE, value_format
 from suite.report.ranking import Selection, near_chance_rule

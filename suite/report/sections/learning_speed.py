@@ -20,7 +20,9 @@ from suite.report.content import (
     blank_if_missing,
     table,
 )
-from suite.report.learning_speed import (
+from suite.report.measures import value_format
+from suite.report.ranking import Ranking
+from suite.report.thresholds import (
     CANDIDATE_SHARES,
     CANDIDATE_THRESHOLDS,
     elapsed,
@@ -28,8 +30,6 @@ from suite.report.learning_speed import (
     scale_of,
     thresholds,
 )
-from suite.report.measures import value_format
-from suite.report.ranking import Ranking
 from suite.schema import Measure
 
 # A threshold as an accuracy (0.95), never as a percentage: "95%" reads as a confidence level.

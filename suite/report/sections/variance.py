@@ -5,6 +5,7 @@ interactions), its F test where seeds allow one, and a plot of the shares."""
 from __future__ import annotations
 
 from suite.report import plots
+from suite.report.anova import RESIDUAL, TOTAL, Decomposition, decompose, why_not
 from suite.report.content import (
     INTEGER,
     NUMBER,
@@ -18,7 +19,6 @@ from suite.report.content import (
 )
 from suite.report.measures import CLASSIFICATION
 from suite.report.ranking import Ranking
-from suite.report.variance import RESIDUAL, TOTAL, Decomposition, decompose, why_not
 from suite.schema import Measure
 
 TITLE = "Variance decomposition"
