@@ -165,8 +165,9 @@ class Objective:
         return HIGHER_IS_BETTER[self.metric]
 
     @property
-    def direction(self) -> str:
-        """Optuna's word for it."""
+    def optuna_direction(self) -> str:
+        """Optuna's word for which way is better ("direction" in the suite means a model's
+        reading order: unidirectional or bidirectional)."""
         return "maximize" if self.maximise else "minimize"
 
     @property

@@ -7,7 +7,13 @@ from functools import partial
 
 import pytest
 
-from suite.forecast.time_model import Observation, fit, format_duration, forward_macs, work
+from suite.forecast.time_model import (
+    Observation,
+    format_duration,
+    forward_macs,
+    least_squares,
+    work,
+)
 from suite.study.data_config import DataConfig
 from suite.train.data import split_sizes
 from tests.conftest import make_spec, run_cli, trials
@@ -43,7 +49,7 @@ def test_work_counts_training_thrice_validation_and_test_once():
 def test_fit_recovers_a_known_startup_and_rate():
     specs = [spec(units=u, train_size=1000) for u in (8, 32, 64)]
     seen = [Observation(s, 2.5 + 4e-10 * work(s)) for s in specs]
-    model = fit(seen)
+    model = least_squares(seen)
     assert model is not None
     assert model.startup == pytest.approx(2.5) and model.rate == pytest.approx(4e-10)
     new = spec(units=128, train_size=1000)
@@ -52,9 +58,9 @@ def test_fit_recovers_a_known_startup_and_rate():
 
 def test_a_configurations_own_times_win_over_the_line():
     seen = [Observation(spec(seed=0), 10.0), Observation(spec(units=8), 1.0)]
-    model = fit(seen)
+    model = least_squares(seen)
     assert model is not None and model.seconds(spec(seed=5)) == 10.0  # same configuration
-    assert fit([]) is None
+    assert least_squares([]) is None
 
 
 @pytest.mark.parametrize(
@@ -80,7 +86,7 @@ def test_dry_run_estimates_new_seeds_from_the_finished_runs(tmp_path, tiny_store
 
 def test_wall_time_with_workers_is_an_even_share_but_never_less_than_the_largest_run():
     small, large = spec(units=8, train_size=1000), spec(units=64, train_size=1000)
-    model = fit([Observation(small, 10.0), Observation(large, 50.0)])
+    model = least_squares([Observation(small, 10.0), Observation(large, 50.0)])
     assert model is not None
     assert model.wall([small, large], 1) == pytest.approx(60.0)
     assert model.wall([small, large], 2) == pytest.approx(50.0)  # the large run alone

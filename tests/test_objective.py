@@ -40,7 +40,7 @@ def test_which_way_is_better():
     assert not Objective("val_loss").better(NAN, 10.0)  # NaN is never better
     assert Objective("val_rmse").score(2.0) == -2.0 and Objective().score(NAN) == -math.inf
     assert Objective.default_for("regression").metric == "val_rmse"
-    assert Objective.default_for("classification").direction == "maximize"
+    assert Objective.default_for("classification").optuna_direction == "maximize"
 
 
 def test_a_run_compared_by_val_loss_records_its_best_epoch_by_val_loss():

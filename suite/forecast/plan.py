@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.race import Race, race_of_runs, rules_of
-from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, fit, work
+from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, least_squares, work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
 from suite.schema import Metric, Objective, TrialAttr
 from suite.study.config import Study
@@ -31,19 +31,19 @@ def plan_study(study: Study) -> list[PlannedRun]:
     return queue.plan(specs)
 
 
-def time_model(planned: list[PlannedRun]) -> TimeModel | None:
+def calibrate(planned: list[PlannedRun]) -> TimeModel | None:
     """The study's time model, fitted on its finished runs (None before the first)."""
     observations = [
         Observation(p.spec, float(p.attributes[TrialAttr.RUN_SECONDS]))
         for p in planned
         if p.state == PlanState.DONE and TrialAttr.RUN_SECONDS in p.attributes
     ]
-    return fit(observations)
+    return least_squares(observations)
 
 
 def remaining_seconds(planned: list[PlannedRun]) -> dict[str, float] | None:
     """Estimated seconds of each run not finished yet, by run_key; None without a model."""
-    model = time_model(planned)
+    model = calibrate(planned)
     if model is None:
         return None
     left = [p.spec for p in planned if p.state != PlanState.DONE]
@@ -59,7 +59,7 @@ def estimate_plan(
     seeds trained together where this machine's workers would."""
     from suite.forecast.time_model import from_probes, probe, probe_stand_in
 
-    model = time_model(planned)
+    model = calibrate(planned)
     todo = [p.spec for p in planned if p.needs_training]
     if model is not None or not todo or not probe_allowed:
         return model

@@ -191,7 +191,7 @@ class TimeModel:
         return max(sum(each) / workers, *each, *together)
 
 
-def fit(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:
+def least_squares(observations: Sequence[Observation], *, source: str = "") -> TimeModel | None:
     """Least squares of seconds on work, startup kept at or above zero; None without data."""
     if not observations:
         return None

@@ -90,7 +90,7 @@ def why_not(
         )
     if float(data[TEST_VALUE].var(ddof=0)) == 0.0:
         return f"every run has the same test {measure.words}, so there is no variance to decompose."
-    if len(names) > 1 and _fit(data, names, []) is None:
+    if len(names) > 1 and _anova_table(data, names, []) is None:
         return (
             "the runs cannot tell the factors' effects apart: the factors are not crossed (their"
             " levels do not each meet the others', as in a search's trials), or nothing is left"
@@ -108,11 +108,11 @@ def decompose(finished: pd.DataFrame, factors: Sequence[str]) -> Decomposition:
     pairs = list(itertools.combinations(names, 2))
     uncrossed = [(a, b) for a, b in pairs if not _crossed(data, a, b)]
     pairs = [pair for pair in pairs if pair not in uncrossed]
-    fitted, in_residual = _fit(data, names, pairs), []
+    fitted, in_residual = _anova_table(data, names, pairs), []
     if fitted is None and pairs:
         # E.g. one run per configuration of two factors: with their interaction the model
         # fits every run and leaves no residual. The interactions go to the residual instead.
-        fitted, in_residual, pairs = _fit(data, names, []), pairs, []
+        fitted, in_residual, pairs = _anova_table(data, names, []), pairs, []
     formula, anova = fitted or (_formula(names, []), _saturated(data, names[0]))
     terms = {f"C({n})": n for n in names} | {f"C({a}):C({b})": f"{a} x {b}" for a, b in pairs}
     terms["Residual"] = RESIDUAL
@@ -166,7 +166,7 @@ def _formula(names: Sequence[str], pairs: Sequence[tuple[str, str]]) -> str:
     return f"{TEST_VALUE} ~ " + " + ".join(terms)
 
 
-def _fit(
+def _anova_table(
     data: pd.DataFrame, names: Sequence[str], pairs: Sequence[tuple[str, str]]
 ) -> tuple[str, pd.DataFrame] | None:
     """The model's formula and its Type II ANOVA table; None when the runs cannot estimate

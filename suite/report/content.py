@@ -22,8 +22,9 @@ def blank_if_missing(format_value: Formatter) -> Formatter:
     return formatted
 
 
-ACCURACY = blank_if_missing(lambda v: f"{float(v):.4f}")
-SIGNED = blank_if_missing(lambda v: f"{float(v):+.4f}")
+# Formats are named for how they write a value, not for what it measures (schema says that).
+FOUR_PLACES = blank_if_missing(lambda v: f"{float(v):.4f}")  # an accuracy
+SIGNED_FOUR_PLACES = blank_if_missing(lambda v: f"{float(v):+.4f}")
 
 
 def _significant(value: float, sign: str = "") -> str:
@@ -33,8 +34,8 @@ def _significant(value: float, sign: str = "") -> str:
 
 
 # An RMSE is in the target's own units, of any size: four significant digits, not places.
-RMSE = blank_if_missing(lambda v: _significant(float(v)))
-RMSE_SIGNED = blank_if_missing(lambda v: _significant(float(v), "+"))
+FOUR_DIGITS = blank_if_missing(lambda v: _significant(float(v)))
+SIGNED_FOUR_DIGITS = blank_if_missing(lambda v: _significant(float(v), "+"))
 P_VALUE = blank_if_missing(lambda v: f"{float(v):.3g}")
 PERCENT = blank_if_missing(lambda v: f"{float(v):.1f}%")  # the value is already in percent
 NUMBER = blank_if_missing(lambda v: f"{float(v):.4g}")  # a sum of squares, an F statistic

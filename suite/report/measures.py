@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.report.content import ACCURACY, RMSE, RMSE_SIGNED, SIGNED, Formatter
+from suite.report.content import (
+    FOUR_DIGITS,
+    FOUR_PLACES,
+    SIGNED_FOUR_DIGITS,
+    SIGNED_FOUR_PLACES,
+    Formatter,
+)
 from suite.schema import Measure, Metric
 
 TASK_PARAM = "param.task"  # every run on data other than MNIST logs its task
@@ -60,12 +66,12 @@ def with_values(runs: pd.DataFrame, measure: Measure) -> pd.DataFrame:
 def value_format(measure: Measure) -> Formatter:
     """How a value is written: an accuracy to four places, an RMSE to four significant
     digits (its units are the target's, of any size)."""
-    return {"accuracy": ACCURACY, "rmse": RMSE}[measure.name]
+    return {"accuracy": FOUR_PLACES, "rmse": FOUR_DIGITS}[measure.name]
 
 
 def difference_format(measure: Measure) -> Formatter:
     """How a difference of two values is written, signed."""
-    return {"accuracy": SIGNED, "rmse": RMSE_SIGNED}[measure.name]
+    return {"accuracy": SIGNED_FOUR_PLACES, "rmse": SIGNED_FOUR_DIGITS}[measure.name]
 
 
 def heading(measure: Measure) -> str:

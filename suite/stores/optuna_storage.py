@@ -83,7 +83,7 @@ def create_or_load(
                     study_name=name,
                     storage=storage,
                     load_if_exists=True,  # another worker may create it first
-                    direction=objective.direction,
+                    direction=objective.optuna_direction,
                     **options,
                 )
         except (SQLAlchemyError, optuna.exceptions.StorageInternalError):
@@ -106,14 +106,14 @@ def _refuse_another_studys(
     """The Optuna study must be this study's queue: same direction, same kind (grid, search).
     A study made before kinds were recorded takes this one's."""
     theirs = study.user_attrs.get(STUDY_KIND)
-    if study.direction.name.lower() == objective.direction and theirs in (None, kind):
+    if study.direction.name.lower() == objective.optuna_direction and theirs in (None, kind):
         if theirs is None:
             study.set_user_attr(STUDY_KIND, kind)
         return
     what = f"a {theirs}" if theirs and theirs != kind else "a study"
     raise StoreError(
         f"Optuna storage {url}: the study {study.study_name!r} there is {what} that"
-        f" {study.direction.name.lower()}s, not this {kind}, which {objective.direction}s"
+        f" {study.direction.name.lower()}s, not this {kind}, which {objective.optuna_direction}s"
         f" {objective.metric}; give this study another name (name: in the study file) or"
         " another --storage"
     )

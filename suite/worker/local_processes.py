@@ -248,7 +248,7 @@ def _status_table(
     """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
     from optuna.trial import TrialState
 
-    from suite.forecast.plan import time_model
+    from suite.forecast.plan import calibrate
     from suite.forecast.time_model import format_duration
 
     names = {process.pid: name for name, process in processes.items()}
@@ -261,7 +261,7 @@ def _status_table(
         planned = queue.plan(specs)
         done = sum(p.state == PlanState.DONE for p in planned)
         title = f"{study.name}: runs {done}/{len(planned)}"
-        model = time_model(planned)  # the same estimate as --dry-run and a single worker's ETA
+        model = calibrate(planned)  # the same estimate as --dry-run and a single worker's ETA
         left = [p.spec for p in planned if p.state != PlanState.DONE]
         if model is not None and left:
             title += f", eta {format_duration(model.wall(left, len(processes)))}"
