@@ -77,3 +77,32 @@ def test_a_claim_from_what_an_earlier_plan_read_never_makes_a_second_owner(write
     trials = optuna.load_study(study_name=study.name, storage=mine.storage).trials
     running = [t.user_attrs[TrialAttr.RUN_KEY] for t in trials if t.state == TrialState.RUNNING]
     assert sorted(running) == sorted([first.run_key, second.run_key])
+
+
+def test_the_one_sweep_fails_a_dead_workers_trial_kills_its_run_and_hands_its_point_back(
+    write_study,
+):
+    """A search's trial whose worker died: failed, its MLflow run ended KILLED, and its point
+    enqueued again for the next `ask` (the sweep every invocation makes, with or without
+    something left to train)."""
+    from suite.record.tracker import Tracker
+    from suite.worker.left_behind import sweep_dead_workers
+    from suite.worker.sources import trial_source
+
+    space = {"learning_rate": {"choices": [0.01, 0.02]}}
+    study = load_study(
+        write_study({"grid": None, "search": {"n_trials": 1, "sampler": "random", "space": space}})
+    )
+    source, tracker = trial_source(study), Tracker(study)
+    trial = source.queue.optuna_study.ask()
+    trial.suggest_categorical("learning_rate", [0.01, 0.02])
+    run_id = tracker.client.create_run(tracker.experiment_id).info.run_id
+    trial.set_user_attr(TrialAttr.WORKER, _dead_worker())
+    trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
+
+    assert sweep_dead_workers(source, tracker) == 1
+    trials = optuna.load_study(study_name=study.name, storage=source.queue.storage).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[1].system_attrs["fixed_params"] == trials[0].params  # the same point again
+    assert tracker.client.get_run(run_id).info.status == "KILLED"
+    assert sweep_dead_workers(source, tracker) == 0  # swept once

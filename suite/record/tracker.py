@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
-from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.tracking._tracking_service.utils import _get_store as _tracking_store
@@ -82,6 +81,8 @@ class Tracker:
         self.study = study
         self.store_failed: list[BaseException] = []  # once it failed, it is asked no more
         self.started: str | None = None  # the run_key of the last child run MLflow holds
+        self._open: dict[str, mlflow.ActiveRun] = {}  # runs started here and not ended yet
+        self._child_run: str | None = None  # the open one of a trial, if any
         uri = study.tracking.uri
         db = sqlite_path(uri)
         with one_opener_at_a_time(db, create=True):
@@ -151,14 +152,14 @@ class Tracker:
         left RUNNING would stay so in the store for good) and deleted."""
         oldest = min(self._parent_runs(), key=lambda r: (r.info.start_time, r.info.run_id))
         if oldest.info.run_id != mine:
-            self.client.set_terminated(mine, Status.FINISHED)
+            self._write_status(mine, Status.FINISHED)
             self.client.delete_run(mine)
         return oldest.info.run_id
 
     def mark_killed(self, run_id: str | None) -> None:
         """Close the MLflow run of a worker that died mid-training (SIGKILL, power loss)."""
         if run_id and self.client.get_run(run_id).info.status == Status.RUNNING:
-            self.client.set_terminated(run_id, Status.KILLED)
+            self._write_status(run_id, Status.KILLED)
 
     def running_child_runs(self) -> list[LeftRunning]:
         """This study's runs that MLflow holds as RUNNING (one query), with the trial number
@@ -181,13 +182,76 @@ class Tracker:
         ]
 
     def end_left_running(self, run_id: str, status: str) -> None:
-        self.client.set_terminated(run_id, status)
+        self._write_status(run_id, status)
 
     def end_study_run_left_running(self) -> None:
         """The study's run, where a fault left it RUNNING and no worker is training."""
         for run in self._parent_runs():
             if run.info.status == Status.RUNNING:
-                self.client.set_terminated(run.info.run_id, Status.FINISHED)
+                self._write_status(run.info.run_id, Status.FINISHED)
+
+    def open_child_run(self) -> str | None:
+        """The id of the trial's child run this tracker started and has not ended, if any."""
+        return self._child_run
+
+    def end_run(self, run_id: str, error: BaseException | None = None) -> None:
+        """End a run this tracker started (the study's, or a trial's child run) as `error`
+        says, once: none FINISHED; an interrupt, or a result superseded, KILLED; a store's
+        fault: left as the store holds it (see `_leave_unwritten`); any other error FAILED,
+        its traceback kept. A run ended already is left alone."""
+        active = self._open.pop(run_id, None)
+        if active is None:
+            return
+        if run_id == self._child_run:
+            self._child_run = None
+        if error is None:
+            with interrupts_held(second_at_once=False):
+                self._write_status(run_id, Status.FINISHED)
+        elif isinstance(error, (KeyboardInterrupt, Superseded)):
+            self._end_unless_store_failed(active, Status.KILLED)
+        elif is_store_fault(error):
+            self.store_failed.append(error)
+            _leave_unwritten(active)
+        else:
+            with contextlib.suppress(Exception):
+                mlflow.log_text("".join(traceback.format_exception(error)), Artifact.ERROR)
+            self._end_unless_store_failed(active, Status.FAILED)
+
+    def _end_unless_store_failed(self, active: mlflow.ActiveRun, status: str) -> None:
+        """End the run with `status`, unless the store has failed (now or before): then leave
+        it for the next invocation, which ends it from its trial's state."""
+        if self.store_failed:
+            _leave_unwritten(active)
+            return
+        try:
+            with interrupts_held(second_at_once=False):  # a run half ended would stay RUNNING
+                self._write_status(active.info.run_id, status)
+        except store_error_types() as err:
+            self.store_failed.append(err)
+            _leave_unwritten(active)
+
+    def _write_status(self, run_id: str, status: str) -> None:
+        """The one writer of a run's final status: the active run through MLflow's fluent
+        API, which also lets it go (and stops its system metrics); any other through the
+        client (a run another worker, or a fault, left RUNNING)."""
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == run_id:
+            mlflow.end_run(status)
+        else:
+            self.client.set_terminated(run_id, status)
+
+    @contextlib.contextmanager
+    def _ended_by_outcome(self, active: mlflow.ActiveRun) -> Iterator[None]:
+        """End the active run as its block ended (`end_run`), unless it was ended inside."""
+        run_id = active.info.run_id
+        self._open[run_id] = active
+        try:
+            yield
+        except BaseException as err:
+            self.end_run(run_id, err)
+            raise
+        else:
+            self.end_run(run_id)
 
     def tag_study_run(self, tags: dict[str, str]) -> None:
         """Tags on the study's parent run (active inside `study_run`): e.g. a race's answer."""
@@ -201,7 +265,7 @@ class Tracker:
         with contextlib.ExitStack() as stack:
             with interrupts_held():  # an interrupt waits until the run is started and guarded
                 active = mlflow.start_run(run_id=run_id)
-                stack.enter_context(_ended_by_outcome(active, self.store_failed))
+                stack.enter_context(self._ended_by_outcome(active))
                 # Overwritten each time: the study as last run.
                 mlflow.log_dict(self.study.model_dump(mode="json"), Artifact.STUDY)
                 if source_file is not None:
@@ -217,7 +281,8 @@ class Tracker:
         execution: Execution,
         trial_number: int,
     ) -> Iterator[str]:
-        """A child run of the study run for one RunSpec; KILLED on interrupt, FAILED on error."""
+        """A child run of the study run for one RunSpec, ended as its block ends (KILLED on
+        interrupt, FAILED on error) unless `end_run` ended it inside, as a trial's close does."""
         tags = {
             Tag.ROLE: Role.RUN,
             Tag.RUN_KEY: spec.run_key,
@@ -244,7 +309,8 @@ class Tracker:
                     tags=tags,
                     log_system_metrics=tracking.system_metrics,
                 )
-                stack.enter_context(_ended_by_outcome(active, self.store_failed))
+                stack.enter_context(self._ended_by_outcome(active))
+                self._child_run = active.info.run_id
                 self.started = spec.run_key
                 mlflow.log_params(run_params(spec))
                 mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
@@ -388,49 +454,6 @@ def log_keras_model(model: keras.Model, spec: RunSpec, *, step: int) -> None:
             f"{backend_package}=={env['backend_version']}",
         ],
     )
-
-
-@contextlib.contextmanager
-def _ended_by_outcome(
-    active: mlflow.ActiveRun, store_failed: list[BaseException]
-) -> Iterator[None]:
-    """End the active run FINISHED, KILLED (interrupted) or FAILED (error, traceback kept);
-    once the store has failed, leave it as the store holds it (see `_leave_unwritten`)."""
-    try:
-        yield
-    except (KeyboardInterrupt, Superseded):
-        _end_unless_store_failed(active, RunStatus.KILLED, store_failed)
-        raise
-    except BaseException as err:
-        if is_store_fault(err):
-            store_failed.append(err)
-            _leave_unwritten(active)
-            raise
-        with contextlib.suppress(Exception):
-            mlflow.log_text(traceback.format_exc(), Artifact.ERROR)
-        _end_unless_store_failed(active, RunStatus.FAILED, store_failed)
-        raise
-    else:
-        with interrupts_held(second_at_once=False):
-            mlflow.end_run(RunStatus.to_string(RunStatus.FINISHED))
-    finally:
-        del active
-
-
-def _end_unless_store_failed(
-    active: mlflow.ActiveRun, status: int, store_failed: list[BaseException]
-) -> None:
-    """End the run with `status`, unless the store has failed (now or before): then leave it
-    for the next invocation, which ends it from its trial's state."""
-    if store_failed:
-        _leave_unwritten(active)
-        return
-    try:
-        with interrupts_held(second_at_once=False):  # a run half ended would stay RUNNING
-            mlflow.end_run(RunStatus.to_string(status))
-    except store_error_types() as err:
-        store_failed.append(err)
-        _leave_unwritten(active)
 
 
 def _leave_unwritten(active: mlflow.ActiveRun) -> None:

@@ -1,12 +1,15 @@
 """One trial's whole life once a worker holds it: train and track it, then close it once.
 
-As in Optuna's `_run_trial`, the trial's final state is decided in one place and the trial is
-closed exactly once, whatever happens: COMPLETE or PRUNED with its result, FAIL with its
-traceback, FAIL as interrupted (Ctrl-C), or left alone when another worker failed it as stale
-meanwhile (its result is discarded as superseded). A trial the record already answers (its
-run finished through another queue) is closed here too, with the recorded result. This module
-is the only caller of `RunQueue.close`: trial sources decide, they never close. Grid points
-and search trials alike.
+As in Optuna's `_run_trial`, every path through a trial's life sets its ending (`Ending`):
+COMPLETE or PRUNED with its result, FAIL with its traceback, FAIL as interrupted (Ctrl-C), or
+a trial the record already answers (its run finished through another queue) with the recorded
+result. One function at the end, `_close`, acts on it: it closes the Optuna trial and the
+trial's MLflow run, in the order that keeps one result per run_key, and says it on the
+progress display; a trial another worker failed as stale meanwhile is left to it and its
+result is discarded as superseded. What training raised is classified in one place
+(`_errors_of_training`), and what an error means for the trial in one other (`_ending_of`).
+This module is the only caller of `RunQueue.close`: trial sources decide, they never close.
+Grid points and search trials alike.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from __future__ import annotations
 import signal
 import time
 import traceback
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -33,7 +36,7 @@ from suite.errors import (
 from suite.forecast.outcomes import CutShort, RunOutcome, RunStatus
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
-from suite.schema import Status, TrialAttr, TrialResult
+from suite.schema import TrialAttr, TrialResult
 from suite.study.run_spec import RunSpec
 from suite.train.data import load_splits
 from suite.worker.signals import signal_handled
@@ -67,6 +70,129 @@ class _TrainingError(Exception):
     """An error raised by Keras while this run trained: the run's own, never the setup's."""
 
 
+INTERRUPTED = "interrupted by the user"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How one path through a trial's life ended (Optuna's `state` and `func_err`): set on
+    every path, acted on once by `_close`."""
+
+    verdict: Verdict  # what the Optuna trial is told
+    outcome: RunOutcome  # what the worker's loop is told
+    progress: tuple[RunStatus, str, float | None] | None = None  # its line; None: no line
+    run_id: str | None = None  # the MLflow run this worker holds open for it, if any
+    error: KeyboardInterrupt | Exception | None = None  # what cut it short: the run ends so
+    fatal: bool = False  # raise `error` again once closed: the worker or the study stops
+    cut_short: CutShort | None = None  # an interrupt's: what it left
+
+    def superseded(self, err: Superseded) -> Ending:
+        """Its trial was failed as stale meanwhile: its result is discarded, its run KILLED."""
+        outcome = RunOutcome(
+            self.outcome.spec,
+            RunStatus.SUPERSEDED,
+            mlflow_run_id=self.outcome.mlflow_run_id,
+            error=str(err),
+        )
+        progress = None if self.progress is None else (RunStatus.KILLED, "superseded", None)
+        return replace(self, outcome=outcome, progress=progress, error=err)
+
+
+@contextmanager
+def _errors_of_training() -> Iterator[None]:
+    """The one classification of what training raised: the user's (Ctrl-C), the setup's or
+    a store's (the queue's too) pass as they are; anything else is the run's own error."""
+    try:
+        yield
+    except StoreLostInCallback as lost:
+        raise lost.error from None  # the store's, not this run's
+    except (KeyboardInterrupt, SetupError, *store_error_types()):
+        raise
+    except Exception as err:
+        raise _TrainingError from err
+
+
+def _ending_of(
+    err: KeyboardInterrupt | Exception, spec: RunSpec, *, run_id: str | None, recorded: bool
+) -> Ending:
+    """What an error that cut a trial short means for it. Ctrl-C: the trial fails as
+    interrupted and the worker stops (`recorded`: MLflow holds a run of it). A setup error
+    (the data's, a store's): the trial fails, for a retry once mended, and the study stops.
+    Any other: the run's own; the trial fails and the study goes on."""
+    if isinstance(err, KeyboardInterrupt):
+        return Ending(
+            Verdict.failed(INTERRUPTED),
+            RunOutcome(spec, RunStatus.KILLED, mlflow_run_id=run_id, error=INTERRUPTED),
+            progress=(RunStatus.KILLED, "interrupted", None),
+            run_id=run_id,
+            error=err,
+            fatal=True,
+            cut_short=CutShort(spec.label, recorded=recorded),
+        )
+    failed = Verdict.failed("".join(traceback.format_exception(err)))
+    cause = err.__cause__ if isinstance(err, _TrainingError) else err
+    error = f"{type(cause).__name__}: {cause}"
+    outcome = RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
+    if isinstance(err, SetupError):
+        return Ending(failed, outcome, run_id=run_id, error=err, fatal=True)
+    progress = (RunStatus.FAILED, error[:40], None)
+    return Ending(failed, outcome, progress=progress, run_id=run_id, error=err)
+
+
+def _close(
+    spec: RunSpec, trial: optuna.Trial, session: WorkerSession, ending: Ending
+) -> RunOutcome:
+    """The one close of a trial, as Optuna's `_run_trial` tells once: its Optuna trial and
+    its MLflow run as `ending` says, then its progress line. A finished trial is told first
+    and its run ends FINISHED after, so a trial failed as stale meanwhile ends its run KILLED
+    instead (one result per run_key); a failed trial's run ends first, so the trial opens for
+    a retry only once its run has ended. Raises nothing of the ending's: the caller does."""
+    queue, tracker = session.queue, session.tracker
+    if ending.verdict.state != TrialState.FAIL:
+        try:
+            queue.close(trial, ending.verdict)
+        except Superseded as err:  # another worker failed it as stale while it trained
+            ending = ending.superseded(err)
+    if ending.run_id is not None:
+        stores = study_stores(tracker.study.tracking.uri, queue.url)
+        with store_errors_stop_the_study(stores):
+            tracker.end_run(ending.run_id, ending.error)
+    with _second_interrupt_waits(ending):
+        if ending.verdict.state == TrialState.FAIL:
+            queue.close(trial, ending.verdict)
+        if ending.progress is not None:
+            status, detail, seconds = ending.progress
+            session.progress.run_ended(spec, status, detail, seconds=seconds)
+        if ending.cut_short is not None:
+            session.cut_short.append(ending.cut_short)
+    return ending.outcome
+
+
+def _second_interrupt_waits(*endings: Ending) -> AbstractContextManager[object]:
+    """While an interrupted trial closes, a second Ctrl-C waits: the trial is closed whole."""
+    if any(isinstance(ending.error, KeyboardInterrupt) for ending in endings):
+        return signal_handled(signal.SIGINT, signal.SIG_IGN)
+    return nullcontext()
+
+
+def _close_all(
+    members: Sequence[tuple[RunSpec, optuna.Trial]],
+    session: WorkerSession,
+    err: KeyboardInterrupt | Exception,
+) -> list[RunOutcome]:
+    """Close the trials of members that `err` cut short before they were recorded (seeds
+    trained together: one error of one program), then raise `err` if it is fatal."""
+    endings = [_ending_of(err, spec, run_id=None, recorded=False) for spec, _ in members]
+    with _second_interrupt_waits(*endings):
+        outcomes = [
+            _close(spec, trial, session, ending)
+            for (spec, trial), ending in zip(members, endings, strict=True)
+        ]
+    if any(ending.fatal for ending in endings):
+        raise err
+    return outcomes
+
+
 def answer_from_record(
     spec: RunSpec, trial: optuna.Trial, run: RecordedRun, session: WorkerSession, *, value: float
 ) -> RunOutcome:
@@ -76,17 +202,14 @@ def answer_from_record(
     verdict = Verdict.finished(
         run.trial_result(spec.compared_by, spec.measure), value=value, pruned=run.pruned
     )
-    try:
-        session.queue.close(trial, verdict)
-    except Superseded as err:
-        return RunOutcome(spec, RunStatus.SUPERSEDED, mlflow_run_id=run.run_id, error=str(err))
-    return RunOutcome(
+    outcome = RunOutcome(
         spec,
         RunStatus.DONE_ELSEWHERE,
         test_value=run.metrics.get(spec.measure.test),
         value=value,
         mlflow_run_id=run.run_id,
     )
+    return _close(spec, trial, session, Ending(verdict, outcome))
 
 
 def run_together(
@@ -114,49 +237,22 @@ def run_together(
             splits = load_splits(specs[0].data)
             execution = together(execution_for(specs[0], splits), len(specs))
             execution = replace(execution, fused_lanes=lanes_for(execution, len(specs)))
-            try:
+            with _errors_of_training():
                 trained = train_together(
                     specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended
                 )
-            except (KeyboardInterrupt, SetupError, *store_error_types()):
-                raise
-            except Exception as err:
-                raise _TrainingError from err
             share = (time.perf_counter() - program_started) / len(specs)
-    except KeyboardInterrupt:
-        _interrupted(members, session)
-        raise
-    except SetupError:
-        for _, trial in members:
-            queue.close(trial, Verdict.failed(traceback.format_exc()))
-        raise
-    except _TrainingError as err:
-        cause = err.__cause__
-        error = f"{type(cause).__name__}: {cause}"
-        outcomes = []
-        for spec, trial in members:
-            queue.close(trial, Verdict.failed(traceback.format_exc()))
-            progress.run_ended(spec, RunStatus.FAILED, error[:40])
-            outcomes.append(RunOutcome(spec, RunStatus.FAILED, error=error))
-        return outcomes
+    except (KeyboardInterrupt, SetupError, _TrainingError) as err:
+        return _close_all(members, session, err)
     outcomes = []
     for index, ((spec, trial), done) in enumerate(zip(members, trained, strict=True)):
         try:
             trial_trained = (execution, *done, share)
             outcomes.append(run_trial(spec, trial, session, trained=trial_trained))
-        except KeyboardInterrupt:  # this member's trial is closed; the ones after it too
-            _interrupted(members[index + 1 :], session)
+        except KeyboardInterrupt as err:  # this member's trial is closed; the ones after it too
+            _close_all(members[index + 1 :], session, err)
             raise
     return outcomes
-
-
-def _interrupted(members: Sequence[tuple[RunSpec, optuna.Trial]], session: WorkerSession) -> None:
-    """Fail the trials of members that Ctrl-C cut short before they were recorded."""
-    with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
-        for spec, trial in members:
-            session.queue.close(trial, Verdict.failed("interrupted by the user"))
-            session.progress.run_ended(spec, RunStatus.KILLED, "interrupted")
-            session.cut_short.append(CutShort(spec.label, recorded=False))
 
 
 def run_trial(
@@ -168,67 +264,54 @@ def run_trial(
     trained: Trained | None = None,
 ) -> RunOutcome:
     """Train and track `spec` as `trial` (or, given what was `trained` for it, only track
-    it); the outcome of a run error, or raise for the setup's."""
-    queue, progress = session.queue, session.progress
+    it), then close it once; the outcome of a run error, or raise for the setup's (or the
+    user's Ctrl-C) once the trial is closed."""
     if trained is None:
-        progress.run_started(spec)
+        session.progress.run_started(spec)
     session.tracker.started = None
-    run_id: str | None = None
+    with ExitStack() as open_until_closed:  # its heartbeat and MLflow run, for the close
+        ending = _live(spec, trial, session, open_until_closed, prune=prune, trained=trained)
+        outcome = _close(spec, trial, session, ending)
+    if ending.fatal and ending.error is not None:
+        raise ending.error
+    return outcome
+
+
+def _live(
+    spec: RunSpec,
+    trial: optuna.Trial,
+    session: WorkerSession,
+    open_until_closed: ExitStack,
+    *,
+    prune: bool,
+    trained: Trained | None,
+) -> Ending:
+    """Every path through `spec`'s training and tracking, each to its ending; its heartbeat
+    and MLflow run are entered into `open_until_closed`, so the close finds them open."""
+    tracker = session.tracker
     try:
-        stores = study_stores(session.tracker.study.tracking.uri, queue.url)
+        stores = study_stores(tracker.study.tracking.uri, session.queue.url)
         with store_errors_stop_the_study(stores):
-            run_id, result, pruned_after = _train_and_track(
-                spec, trial, session, prune=prune, trained=trained
+            return _train_and_track(
+                spec, trial, session, open_until_closed, prune=prune, trained=trained
             )
-    except KeyboardInterrupt:
-        with signal_handled(signal.SIGINT, signal.SIG_IGN):  # a second Ctrl-C waits
-            queue.close(trial, Verdict.failed("interrupted by the user"))
-            progress.run_ended(spec, RunStatus.KILLED, "interrupted")
-            recorded = session.tracker.started == spec.run_key  # ended KILLED on the way
-            session.cut_short.append(CutShort(spec.label, recorded=recorded))
-        raise
-    except Superseded as err:  # its MLflow run was marked KILLED by the worker that failed it
-        progress.run_ended(spec, RunStatus.KILLED, "superseded")
-        return RunOutcome(spec, RunStatus.SUPERSEDED, mlflow_run_id=run_id, error=str(err))
-    except SetupError:  # the data's or the store's: the trial waits for a retry once mended
-        queue.close(trial, Verdict.failed(traceback.format_exc()))
-        raise
-    except Exception as err:
-        cause = err.__cause__ if isinstance(err, _TrainingError) else err
-        queue.close(trial, Verdict.failed(traceback.format_exc()))
-        error = f"{type(cause).__name__}: {cause}"
-        progress.run_ended(spec, RunStatus.FAILED, error[:40])
-        return RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
-    seconds = None if trained is None else result.train_seconds  # its share of the program
-    if pruned_after is not None:
-        progress.run_ended(spec, RunStatus.PRUNED, f"at epoch {pruned_after}")
-        status = RunStatus.PRUNED
-    else:
-        detail = f"test {result.measure.words} {result.test_value:.4f}"
-        progress.run_ended(spec, RunStatus.TRAINED, detail, seconds=seconds)
-        status = RunStatus.TRAINED
-    return RunOutcome(
-        spec,
-        status,
-        test_value=result.test_value,
-        value=result.best_value,
-        seconds=result.train_seconds,
-        mlflow_run_id=run_id,
-    )
+    except (KeyboardInterrupt, Exception) as err:
+        recorded = tracker.started == spec.run_key  # MLflow holds a run of it
+        return _ending_of(err, spec, run_id=tracker.open_child_run(), recorded=recorded)
 
 
 def _train_and_track(
     spec: RunSpec,
     trial: optuna.Trial,
     session: WorkerSession,
+    open_until_closed: ExitStack,
     *,
     prune: bool,
     trained: Trained | None,
-) -> tuple[str, TrainResult, int | None]:
-    """Train inside the trial's heartbeat and MLflow child run, and close the trial with its
-    result before the run ends FINISHED (a superseded result ends it KILLED instead).
-    `trained`: what training together gave this run; its epochs go through the same
-    callbacks as a live run's. (run id, result, pruned at)."""
+) -> Ending:
+    """Train inside the trial's heartbeat and MLflow child run, left open for the close;
+    the ending of a trained (or pruned) run. `trained`: what training together gave this
+    run; its epochs go through the same callbacks as a live run's."""
     from suite.train.fit import ReportToTrial, execution_for, replay, train
 
     queue, tracker = session.queue, session.tracker
@@ -236,100 +319,60 @@ def _train_and_track(
     reporter = ReportToTrial(trial, monitor=spec.compared_by.metric, prune=prune)
     splits = load_splits(spec.data)
     execution = execution_for(spec, splits) if trained is None else trained[0]
-    with (
-        queue.heartbeat(trial),
+    open_until_closed.enter_context(queue.heartbeat(trial))
+    run_id = open_until_closed.enter_context(
         tracker.child_run(
             spec, environment=session.environment, execution=execution, trial_number=trial.number
-        ) as run_id,
-    ):
-        trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
-        tracker.log_datasets(spec, splits)
-        callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
-        try:
-            if trained is None:
-                model, result = train(spec, splits, execution=execution, callbacks=callbacks)
-            else:
-                _, model, result, _ = trained
-                replay(model, result.history, callbacks)
-        except StoreLostInCallback as lost:
-            raise lost.error from None  # the store's, not this run's
-        except (KeyboardInterrupt, SetupError, *store_error_types()):
-            raise  # the user's, the setup's or a store's (the queue's, too): not this run's
-        except Exception as err:
-            raise _TrainingError from err
-        tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
-        shared = 0.0 if trained is None else trained[3]  # its share of the program
-        trial_result = TrialResult(
-            mlflow_run_id=run_id,
-            measure=result.measure,
-            test_value=result.test_value,
-            best_val_value=result.best_val_value,
-            train_seconds=result.train_seconds,
-            best_epoch=result.best_epoch,
-            run_seconds=time.perf_counter() - started + shared,  # what estimates learn from
-            selection=(result.objective.column, result.best_value),
         )
-        value = result.best_value
-        pruned = reporter.pruned_after is not None
-        queue.close(trial, Verdict.finished(trial_result, value=value, pruned=pruned))
-    return run_id, result, reporter.pruned_after
+    )
+    trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
+    tracker.log_datasets(spec, splits)
+    callbacks = [*tracker.callbacks(), session.progress.callback(), reporter]
+    with _errors_of_training():
+        if trained is None:
+            model, result = train(spec, splits, execution=execution, callbacks=callbacks)
+        else:
+            _, model, result, _ = trained
+            replay(model, result.history, callbacks)
+    tracker.log_result(spec, result, model, pruned_after=reporter.pruned_after)
+    shared = 0.0 if trained is None else trained[3]  # its share of the program
+    run_seconds = time.perf_counter() - started + shared  # what estimates learn from
+    return _trained(spec, run_id, result, run_seconds, reporter.pruned_after, trained=trained)
 
 
-def end_runs_left_running(queue: RunQueue, tracker: Tracker) -> None:
-    """Every invocation's first step: end each of the study's MLflow runs that no live worker
-    is training, as the trial it was created for says. A fault can leave a run RUNNING at any
-    moment: a store lost (a server gone, a disk full or read-only) before the run ended, or
-    even before its trial learned its id; a worker killed. So a run is matched to its trial by
-    the number it was created with (its tags), not by the id the trial may not hold:
-
-    - its trial closed with this run: FINISHED (complete or pruned: its result is all there)
-      or FAILED (failed: trained again);
-    - its trial's worker is gone (stale), its trial closed without it, its trial is another
-      run's (a new or lost storage), or there is no such trial: KILLED; the stale trial
-      itself is failed and its work handed back by the worker loop's sweep.
-
-    Safe beside live workers: a live worker's trial is RUNNING and not stale, and its run is
-    left alone; a trial closes only after its run has ended, except that a complete trial
-    closes just before its run ends FINISHED, which is what this does too."""
-    left = tracker.running_child_runs()
-    if not left:
-        return
-    trials = {t.number: t for t in queue.optuna_study.get_trials(deepcopy=False)}
-    for run in left:
-        trial = trials.get(run.trial_number) if run.trial_number is not None else None
-        status = _status_of_left_run(queue, trial, run.run_id, run.run_key)
-        if status is not None:
-            tracker.end_left_running(run.run_id, status)
-
-
-def _status_of_left_run(
-    queue: RunQueue, trial: optuna.trial.FrozenTrial | None, run_id: str, run_key: str | None
-) -> str | None:
-    """The status a run left RUNNING ends with, from its trial; None: a live worker's."""
-    if trial is None:
-        return Status.KILLED
-    trial_key = trial.user_attrs.get(TrialAttr.RUN_KEY)
-    if trial_key is not None and run_key is not None and trial_key != run_key:
-        return Status.KILLED  # the number is another run's trial: this one's queue is gone
-    if trial.state == TrialState.RUNNING:
-        return Status.KILLED if queue.is_stale(trial) else None
-    if trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID) != run_id:
-        return Status.KILLED  # closed (or enqueued again) without this run
-    if trial.state == TrialState.FAIL:
-        return Status.FAILED
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return Status.FINISHED
-    return Status.KILLED
-
-
-def close_dead_workers_trials(queue: RunQueue, tracker: Tracker) -> int:
-    """Fail every trial whose worker is gone and end its MLflow run KILLED where it was left
-    RUNNING (a SIGKILL, or a journal repaired after a crash); how many there were. Every
-    invocation with nothing to train does it (else the worker loop does, as it claims), and
-    then ends the study's own run if a fault left it RUNNING: no run stays RUNNING."""
-    stale = queue.fail_stale_trials()
-    for trial in stale:
-        tracker.mark_killed(trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID))
-    if not queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        tracker.end_study_run_left_running()
-    return len(stale)
+def _trained(
+    spec: RunSpec,
+    run_id: str,
+    result: TrainResult,
+    run_seconds: float,
+    pruned_after: int | None,
+    *,
+    trained: Trained | None,
+) -> Ending:
+    """The ending of a run trained (or pruned) and recorded, its MLflow run still open."""
+    trial_result = TrialResult(
+        mlflow_run_id=run_id,
+        measure=result.measure,
+        test_value=result.test_value,
+        best_val_value=result.best_val_value,
+        train_seconds=result.train_seconds,
+        best_epoch=result.best_epoch,
+        run_seconds=run_seconds,
+        selection=(result.objective.column, result.best_value),
+    )
+    pruned = pruned_after is not None
+    verdict = Verdict.finished(trial_result, value=result.best_value, pruned=pruned)
+    if pruned:
+        status, detail, seconds = RunStatus.PRUNED, f"at epoch {pruned_after}", None
+    else:
+        status, detail = RunStatus.TRAINED, f"test {result.measure.words} {result.test_value:.4f}"
+        seconds = None if trained is None else result.train_seconds  # its share of the program
+    outcome = RunOutcome(
+        spec,
+        status,
+        test_value=result.test_value,
+        value=result.best_value,
+        seconds=result.train_seconds,
+        mlflow_run_id=run_id,
+    )
+    return Ending(verdict, outcome, progress=(status, detail, seconds), run_id=run_id)

@@ -96,14 +96,14 @@ def open_for_workers(study: Study) -> tuple[TrialSource, Opening]:
     """The queue reconciled with the record and every run to train enqueued, and the store and
     experiment created, once, before workers race to: the parent's one read of the study."""
     from suite.record.tracker import Tracker
-    from suite.worker.lifecycle import close_dead_workers_trials, end_runs_left_running
+    from suite.worker.left_behind import close_dead_workers_trials, end_runs_left_running
 
     source = trial_source(study)
     with store_errors_stop_the_study(study_stores(study.tracking.uri, source.queue.url)):
         tracker = Tracker(study)
         end_runs_left_running(source.queue, tracker)
         opening = source.open()
-        if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
+        if opening.nothing_to_do and close_dead_workers_trials(source, tracker):
             opening = source.open()  # their runs, where the record holds them, are done again
     return source, opening
 

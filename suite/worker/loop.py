@@ -1,8 +1,8 @@
 """One worker's loop, for every kind of study: ask the study's trial source what next, train
 it through the one trial lifecycle, until the source says stop.
 
-Handled here once, for grids and searches alike: stale trials of dead workers (failed, their
-MLflow runs marked KILLED, their work handed back), the stop after failures in a row, Ctrl-C
+Handled here once, for grids and searches alike: the sweep of dead workers' trials before
+each claim (suite.worker.left_behind), the stop after failures in a row, Ctrl-C
 and the signals that mean it, and the session every trial trains in.
 """
 
@@ -18,17 +18,14 @@ from rich.console import Console
 
 from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores, tracking_store
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
-from suite.schema import TrialAttr
 from suite.study.backends import process_backend, study_backends
 from suite.study.config import Study
-from suite.worker.lifecycle import (
-    WorkerSession,
-    answer_from_record,
+from suite.worker.left_behind import (
     close_dead_workers_trials,
     end_runs_left_running,
-    run_together,
-    run_trial,
+    sweep_dead_workers,
 )
+from suite.worker.lifecycle import WorkerSession, answer_from_record, run_together, run_trial
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import (
     FromRecord,
@@ -65,7 +62,7 @@ def run_worker(
         tracker = Tracker(study)
         end_runs_left_running(source.queue, tracker)
         opening = source.open()
-        if opening.nothing_to_do and close_dead_workers_trials(source.queue, tracker):
+        if opening.nothing_to_do and close_dead_workers_trials(source, tracker):
             opening = source.open()  # their runs, where the record holds them, are done again
     if worker_name is None:  # a worker of --workers: its parent printed the banner
         console.print(opening.banner(study, source.queue.url), highlight=False)
@@ -96,9 +93,7 @@ def run_worker(
 def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]) -> None:
     consecutive_failures = 0
     while True:
-        for stale in source.queue.fail_stale_trials():
-            session.tracker.mark_killed(stale.user_attrs.get(TrialAttr.MLFLOW_RUN_ID))
-            source.hand_back(stale)
+        sweep_dead_workers(source, session.tracker)
         decision = source.next(session.progress, tried={o.spec.run_key for o in trained})
         if isinstance(decision, Stop):
             return
