@@ -58,6 +58,7 @@ def main() -> int:
     from rich.console import Console
 
     import suite.record.figures
+    import suite.record.run_content
     import suite.record.tracker
     import suite.train.fit
     import suite.worker.lifecycle
@@ -73,7 +74,7 @@ def main() -> int:
         (suite.train.fit, "evaluate_once", "test evaluation"),
         (suite.train.fit, "build_model", "build model"),
         (keras.backend, "clear_session", "clear_session"),
-        (suite.record.tracker, "log_keras_model", "log the model"),
+        (suite.record.run_content, "log_keras_model", "log the model"),
         (suite.record.figures, "curve_figures", "draw curve figures"),
         (mlflow, "log_figure", "curve PNGs (savefig + write)"),
         (mlflow, "log_dict", "log_dict (config, confusion matrix, study)"),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from suite.record.tracker import confusion_json, run_params
+from suite.record.run_content import confusion_json, run_params
 from suite.schema import Artifact, Measure, Role, Tag, run_label
 from suite.schema import Metric as MetricName
 from suite.study.data_config import MNIST_FIELDS

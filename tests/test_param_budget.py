@@ -178,7 +178,7 @@ def test_a_budget_run_records_its_budget_units_and_count(tmp_path, write_study):
 
 def test_a_study_without_a_budget_records_no_budget_param():
     """The run's MLflow params of a units study are what they were: no 'params' key."""
-    from suite.record.tracker import run_params
+    from suite.record.run_content import run_params
 
     for spec in itertools.islice(expand(load_study(ROOT / "studies/smoke.yaml")), 3):
         assert "params" not in run_params(spec) and run_params(spec)["units"] == 32

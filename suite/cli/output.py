@@ -183,7 +183,7 @@ def _print_runs(outcome: StudyOutcome, console: Console) -> None:
 
 def print_next_steps(study: Study, console: Console, *, source_file: str) -> None:
     """Where the answer is: the report (best chosen on validation) and MLflow's UI."""
-    from suite.record.tracker import browse_hint
+    from suite.record.study_experiment import browse_hint
 
     console.print(
         f"next: python -m suite.report {source_file}   (the comparison: best configuration by"
