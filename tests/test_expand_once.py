@@ -28,6 +28,7 @@ INVOCATION_MODULES = (
     "suite.cli.output",
     "suite.forecast.memory",
     "suite.forecast.plan",
+    "suite.queue.queue_storage",
     "suite.queue.run_queue",
     "suite.report.__main__",
     "suite.study.file",

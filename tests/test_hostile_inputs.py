@@ -309,7 +309,7 @@ def test_dry_run_of_a_huge_grid_is_one_error_and_writes_nothing(tmp_path):
 def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeypatch):
     import suite.forecast.plan
     from suite.cli.output import MAX_PLAN_ROWS, print_plan
-    from suite.queue.run_queue import PlannedRun, PlanState
+    from suite.queue.planning import PlannedRun, PlanState
 
     units = ", ".join(str(u) for u in range(1, 126))
     study = load_study(write(tmp_path, f"grid: {{units: [{units}], seed: [0, 1]}}\n"))

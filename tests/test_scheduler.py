@@ -8,7 +8,8 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from suite.queue.run_queue import PlanState, RunQueue
+from suite.queue.planning import PlanState
+from suite.queue.run_queue import RunQueue
 from suite.record.environment import host_name
 from suite.schema import TrialAttr
 from suite.study.file import load_study

@@ -14,7 +14,7 @@ from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 
 if TYPE_CHECKING:
-    from suite.queue.run_queue import PlannedRun
+    from suite.queue.planning import PlannedRun
 
 MAX_PLAN_ROWS = 200  # a longer plan lists its first runs, then counts them all by state
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, least_squares, work
-from suite.queue.run_queue import PlannedRun, PlanState, RunQueue
+from suite.queue.planning import PlannedRun, PlanState
+from suite.queue.run_queue import RunQueue
 from suite.schema import Metric, Objective, TrialAttr
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec

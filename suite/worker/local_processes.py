@@ -25,7 +25,8 @@ from rich.table import Table
 from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.machine import machine_cores, worker_cores
-from suite.queue.run_queue import PlanState, RunQueue
+from suite.queue.planning import PlanState
+from suite.queue.run_queue import RunQueue
 from suite.schema import TrialAttr
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec

@@ -28,7 +28,8 @@ from suite.forecast.race import (
     runs_needed,
 )
 from suite.forecast.time_model import work
-from suite.queue.run_queue import PlannedRun, PlanState, RunQueue, queue_attributes
+from suite.queue.planning import PlannedRun, PlanState, queue_attributes
+from suite.queue.run_queue import RunQueue
 from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns, RecordedRun
 from suite.schema import Objective, Tag
