@@ -50,7 +50,8 @@ def load(study_file: Path):
 def worker(study_file: Path, claimed) -> None:
     from suite.queue.run_queue import Verdict
     from suite.schema import TrialResult
-    from suite.worker.sources import Stop, TrainThis, Wait, trial_source
+    from suite.worker.decisions import Stop, TrainThis, Wait
+    from suite.worker.sources import trial_source
 
     source = trial_source(load(study_file))
     source.open()  # as every worker of --workers does: reconcile, enqueue what lacks a trial

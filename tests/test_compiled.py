@@ -17,8 +17,9 @@ from suite.study.run_spec import RunSpec
 from suite.train import compiled
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
+from suite.worker.decisions import TrainThis
+from suite.worker.grid_source import GridTrials
 from suite.worker.progress import StudyProgress
-from suite.worker.sources import GridTrials, TrainThis
 from tests.conftest import make_spec
 
 KERNELS = [("simple_rnn", False), ("simple_rnn", True), ("lstm", False), ("lstm", True)]

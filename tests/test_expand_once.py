@@ -34,6 +34,9 @@ INVOCATION_MODULES = (
     "suite.study.file",
     "suite.worker.local_processes",
     "suite.worker.loop",
+    "suite.worker.grid_source",
+    "suite.worker.race_source",
+    "suite.worker.search_source",
     "suite.worker.sources",
 )
 

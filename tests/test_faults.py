@@ -23,9 +23,10 @@ from suite.schema import Metric, Role, Tag, TrialAttr
 from suite.stores.optuna_storage import open_storage
 from suite.study.file import load_study
 from suite.study.grid import expand
+from suite.worker.decisions import FromRecord, Stop
+from suite.worker.grid_source import GridTrials
 from suite.worker.lifecycle import WorkerSession, answer_from_record
 from suite.worker.progress import StudyProgress
-from suite.worker.sources import FromRecord, GridTrials, Stop
 from tests.conftest import FAST, finished_per_key, run_cli
 
 

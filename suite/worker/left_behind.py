@@ -14,7 +14,7 @@ from suite.schema import Status, TrialAttr
 
 if TYPE_CHECKING:
     from suite.record.tracker import Tracker
-    from suite.worker.sources import TrialSource
+    from suite.worker.decisions import TrialSource
 
 
 def end_runs_left_running(queue: RunQueue, tracker: Tracker) -> None:

@@ -31,8 +31,10 @@ from suite.schema import TrialAttr
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.study.sections import MAX_AUTO_WORKERS
+from suite.worker.decisions import Opening, TrialSource
+from suite.worker.grid_source import GridTrials
 from suite.worker.signals import STOP_SIGNALS, signal_handled
-from suite.worker.sources import GridTrials, Opening, TrialSource, trial_source
+from suite.worker.sources import trial_source
 
 
 def most_workers(study: Study) -> int:

@@ -20,6 +20,14 @@ from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores,
 from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.study.backends import process_backend, study_backends
 from suite.study.config import Study
+from suite.worker.decisions import (
+    FromRecord,
+    Opening,
+    Stop,
+    TrainTogether,
+    TrialSource,
+    Wait,
+)
 from suite.worker.left_behind import (
     close_dead_workers_trials,
     end_runs_left_running,
@@ -27,15 +35,7 @@ from suite.worker.left_behind import (
 )
 from suite.worker.lifecycle import WorkerSession, answer_from_record, run_together, run_trial
 from suite.worker.signals import stops_as_interrupts
-from suite.worker.sources import (
-    FromRecord,
-    Opening,
-    Stop,
-    TrainTogether,
-    TrialSource,
-    Wait,
-    trial_source,
-)
+from suite.worker.sources import trial_source
 
 if TYPE_CHECKING:
     from suite.record.tracker import Tracker
