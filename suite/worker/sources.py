@@ -21,12 +21,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.plan import grid_outcomes, race_of_plan, remaining_seconds
-from suite.forecast.race import (
-    Race,
-    race_line,
-    runs_asked,
-    runs_needed,
-)
+from suite.forecast.race_summary import race_line
+from suite.forecast.study_race import Race, runs_asked, runs_needed
 from suite.forecast.time_model import work
 from suite.queue.run_queue import PlannedRun, PlanState, RunQueue, queue_attributes
 from suite.queue.search_space import open_search, suggest

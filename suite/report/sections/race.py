@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.forecast.race import (
-    GUARANTEE,
-    DatasetRaces,
-    Outcome,
-    Race,
-    RaceRules,
-    race_line,
-    standings,
-)
+from suite.forecast.race import GUARANTEE, Outcome, RaceRules
+from suite.forecast.race_summary import race_line, standings
+from suite.forecast.study_race import DatasetRaces, Race
 from suite.report import plots
 from suite.report.content import (
     INTEGER,
