@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from suite.report import plots
+from suite.report import plot_style, statistics_plots
 from suite.report.baselines import published_baselines
 from suite.report.content import (
     INTEGER,
@@ -345,11 +345,13 @@ def _diagram(across: AcrossDatasets, *, key: str, study: str) -> Figure:
     assert across.p_holm is not None
     order = list(across.average_rank.index)
     cell_of = across.cells.drop_duplicates("config").set_index("config")["cell"].reindex(order)
-    figure = plots.critical_difference(across.average_rank, across.p_holm, cell_of, study)
+    figure = statistics_plots.critical_difference(
+        across.average_rank, across.p_holm, cell_of, study
+    )
     return Figure(
         f"{key}-critical-difference",
         "Critical-difference diagram",
-        plots.to_data_uri(figure),
+        plot_style.to_data_uri(figure),
         f"each configuration at its average rank over the {len(across.datasets)} datasets"
         f" (1 = best, on the scale 1 to {len(order)}); a bar joins configurations that cannot"
         " be told apart (the pairwise tests above, or one bar where Friedman's test finds no"
