@@ -31,8 +31,10 @@ One way, each step a module:
   sections/equal_size.py    whether the best cell at equal units is best at equal parameters
   sections/learning_speed.py  how fast each configuration learns: sentence, table, plot
   sections/pareto.py        the measure against parameters and seconds: who no one beats
-  sections/across_datasets.py  the answer across datasets, its tables, the diagram, the
-                            published baselines beside
+  sections/across_datasets.py  the answer across datasets, its diagram, its section
+  sections/across_datasets_tables.py  each configuration on each dataset, the pairs, each
+                            factor's levels: the tables behind that answer
+  sections/baselines_table.py  each dataset's best beside the published baselines
   plot_style.py             every figure's style: the theme, a colour per cell, the cells'
                             order; a figure as a data URI
   grid_plots.py             a grid's figures: heatmap, learning curves, seeds, the gap
