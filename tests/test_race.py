@@ -1,4 +1,5 @@
-"""The race's decision rule (suite.forecast.race): hand-computed tests, replay, simulation.
+"""The race's decision rule (suite.forecast.race, its test suite.forecast.padded_welch):
+hand-computed tests, replay, simulation.
 
 The guarantee under test: if each configuration's seed results are normal (any variance),
 the true best is eliminated with probability at most 1 - confidence; each elimination is a
@@ -17,15 +18,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from suite.forecast import race as race_module
-from suite.forecast.race import (
-    Outcome,
-    RaceRules,
-    compare_with_leader,
-    padding_share,
-    race,
-    standings,
-)
+from suite.forecast import padded_welch
+from suite.forecast.padded_welch import compare_with_leader, padding_share
+from suite.forecast.race import Outcome, RaceRules, race
 from suite.forecast.race_simulation import (
     LAYOUTS,
     SCENARIOS,
@@ -33,6 +28,7 @@ from suite.forecast.race_simulation import (
     scenario,
     simulate,
 )
+from suite.forecast.race_summary import standings
 from suite.study.config import StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand
@@ -275,7 +271,7 @@ def _pooled(own, leader, share, seeds):
 def test_a_common_variance_breaks_the_guarantee_where_the_best_is_the_noisiest(monkeypatch):
     """The simulation catches a rule whose assumption the noise breaks: a pooled variance
     understates the noisiest configuration's noise; where that is the best, it falls often."""
-    monkeypatch.setattr(race_module, "_padded", _pooled)
+    monkeypatch.setattr(padded_welch, "_padded", _pooled)
     _, found = _simulate("all equal", "best noisiest", races=2_000)
     assert found.best_eliminated > 0.2
 

@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from suite.report import plots
+from suite.report import plot_style
 from suite.report.build import build_report
 from suite.report.collect import Source, collect
 from suite.report.measures import measure_of
@@ -208,13 +208,13 @@ def test_every_figure_says_rmse_and_none_accuracy(report, monkeypatch):
     """The figures' own text (titles, axes, legends), read from matplotlib as they are
     drawn: the page holds them only as images."""
     texts: list[str] = []
-    to_data_uri = plots.to_data_uri
+    to_data_uri = plot_style.to_data_uri
 
     def recording(figure):
         texts.extend(t.get_text() for t in figure.findobj(matplotlib.text.Text))
         return to_data_uri(figure)
 
-    monkeypatch.setattr(plots, "to_data_uri", recording)
+    monkeypatch.setattr(plot_style, "to_data_uri", recording)
     uri = f"sqlite:///{report.with_suffix('.db')}"
     build_report(collect([Source("reg", "reg", uri)]))
     drawn = " ".join(texts)

@@ -69,28 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
-    for flag, value in (
-        ("--tracking-uri", args.tracking_uri),
-        ("--storage", args.storage),
-        ("--workers", args.workers),
-    ):
-        if value is not None and not value.strip():
-            print_message(errors, f"{flag}: empty; give a value or leave the option out")
-            return ExitCode.BAD_INPUT
-    overrides = list(args.overrides)
-    if args.tracking_uri is not None:
-        overrides.append(f"tracking.uri={args.tracking_uri}")
-    if args.storage is not None:
-        overrides.append(f"storage={args.storage}")
-    if args.workers is not None:
-        overrides.append(f"execution.workers={args.workers}")
-    if problem := backend_problem():  # every run_key names the backend it computes on
-        print_message(errors, problem)
-        return ExitCode.BAD_INPUT
-    try:
-        study = load_study(args.study, overrides=overrides)
-    except StudyError as err:
-        print_message(errors, err.message)
+    study = _load(args, errors)
+    if study is None:
         return ExitCode.BAD_INPUT
     quiet_library_logs()
     bound_tracking_requests()  # a server that dies mid-study: one line within 60 s
@@ -105,6 +85,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print_plan(study, console, probe_allowed=fits)  # never build what cannot fit
         return ExitCode.OK
+    return _train(study, args, argv, console, errors)
+
+
+def _load(args: argparse.Namespace, errors: Console) -> Study | None:
+    """The study file with the command line's options as overrides, or None once the bad
+    input has been said (exit 2)."""
+    for flag, value in (
+        ("--tracking-uri", args.tracking_uri),
+        ("--storage", args.storage),
+        ("--workers", args.workers),
+    ):
+        if value is not None and not value.strip():
+            print_message(errors, f"{flag}: empty; give a value or leave the option out")
+            return None
+    overrides = list(args.overrides)
+    if args.tracking_uri is not None:
+        overrides.append(f"tracking.uri={args.tracking_uri}")
+    if args.storage is not None:
+        overrides.append(f"storage={args.storage}")
+    if args.workers is not None:
+        overrides.append(f"execution.workers={args.workers}")
+    if problem := backend_problem():  # every run_key names the backend it computes on
+        print_message(errors, problem)
+        return None
+    try:
+        return load_study(args.study, overrides=overrides)
+    except StudyError as err:
+        print_message(errors, err.message)
+        return None
+
+
+def _train(
+    study: Study, args: argparse.Namespace, argv: list[str], console: Console, errors: Console
+) -> int:
+    """Train the study here, or in worker processes where it takes several (or backends)."""
     from suite.study.backends import study_backends
     from suite.train.data import load_mnist
     from suite.worker.local_processes import most_workers, open_for_workers, worker_count

@@ -93,7 +93,8 @@ def race_so_far(study: Study, planned: list[PlannedRun], console: Console) -> li
     """Print the race as the record holds it; return the runs it has asked for so far (the
     current round's still to train among them)."""
     from suite.forecast.plan import race_of_plan
-    from suite.forecast.race import race_line, runs_asked, standings
+    from suite.forecast.race_summary import race_line, standings
+    from suite.forecast.study_race import runs_asked
 
     specs = [p.spec for p in planned]
     state = race_of_plan(study, planned)
@@ -158,7 +159,7 @@ def print_summary(outcome: StudyOutcome, console: Console) -> None:
     _print_runs(outcome, console)
     if outcome.study.race is not None:  # the answer, or where the race stands: the last line
         from suite.forecast.plan import plan_study, race_of_plan
-        from suite.forecast.race import race_line
+        from suite.forecast.race_summary import race_line
 
         state = race_of_plan(outcome.study, plan_study(outcome.study))
         console.print(race_line(state), highlight=False)

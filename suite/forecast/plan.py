@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
-from suite.forecast.race import Race, race_of_runs, rules_of
+from suite.forecast.study_race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, least_squares, work
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue

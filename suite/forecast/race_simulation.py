@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.forecast.race import RaceRules, compare_with_leader
+from suite.forecast.padded_welch import compare_with_leader
+from suite.forecast.race import RaceRules
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,16 @@ One way, each step a module:
   sections/equal_size.py    whether the best cell at equal units is best at equal parameters
   sections/learning_speed.py  how fast each configuration learns: sentence, table, plot
   sections/pareto.py        the measure against parameters and seconds: who no one beats
-  sections/across_datasets.py  the answer across datasets, its tables, the diagram, the
-                            published baselines beside
-  plots.py                  seaborn / matplotlib figures as data URIs
+  sections/across_datasets.py  the answer across datasets, its diagram, its section
+  sections/across_datasets_tables.py  each configuration on each dataset, the pairs, each
+                            factor's levels: the tables behind that answer
+  sections/baselines_table.py  each dataset's best beside the published baselines
+  plot_style.py             every figure's style: the theme, a colour per cell, the cells'
+                            order; a figure as a data URI
+  grid_plots.py             a grid's figures: heatmap, learning curves, seeds, the gap
+  tradeoff_plots.py         the validation value against parameters, time and seconds
+  run_plots.py              one run's curves and confusion matrix, as the run logged them
+  statistics_plots.py       the variance's shares, the critical-difference diagram, a race
   content.py                the report's data types: sections, tables, notes, figures
   render.py                 Report -> HTML (Jinja2), Markdown, CSV files
   outputs.py                where those files may go; written whole or not at all

@@ -25,6 +25,8 @@ from suite.study.sections import DEFAULT_TRACKING_URI
 
 if TYPE_CHECKING:  # the report's modules load once the arguments are read
     from suite.report.collect import Source
+    from suite.report.content import Report
+    from suite.report.render import Written
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -62,28 +64,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     errors = Console(stderr=True)
-    if problem := backend_problem():  # a study's run_keys name the backend they compute on
-        print_message(errors, problem)
+    read = _read_sources(args, errors)
+    if read is None:
         return ExitCode.BAD_INPUT
-    try:
-        sources, protected = _sources(args)
-    except StudyError as err:
-        message = err.message
-        if any(problem.startswith(("data", "grid.dataset")) for problem in err.problems):
-            # The grid's run_keys hold the data's content: without it, the study's runs cannot
-            # be picked out, but the experiment's can still be reported.
-            message += (
-                "; to report what MLflow recorded without reading the data:"
-                " python -m suite.report --experiment NAME (the study's experiment)"
-            )
-        print_message(errors, message)
-        return ExitCode.BAD_INPUT
+    sources, protected = read
 
     from suite.library_logs import quiet_library_logs
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
-    from suite.report.outputs import OutputError
-    from suite.report.render import write_report
     from suite.stores.http_limits import bound_tracking_requests
 
     quiet_library_logs()
@@ -105,17 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # a report only reads until it writes: nothing to undo
         print_message(errors, "before anything was written; nothing changed.", label="interrupted")
         return ExitCode.INTERRUPTED
-    try:
-        written = write_report(report, out, protected=protected)
-    except OutputError as err:  # a CSV named after a table that lands on a protected path
-        print_message(errors, str(err))
-        return ExitCode.BAD_INPUT
-    except OSError as err:  # e.g. the disk filled up, or the folder changed meanwhile
-        print_message(
-            errors,
-            f"cannot write the report to {out}: {err.strerror or err}; nothing was written"
-            " (files from an earlier report are as they were)",
-        )
+    written = _write(report, out, protected, errors)
+    if written is None:
         return ExitCode.BAD_INPUT
     console.print(
         f"report: {written.html}\nsummary: {written.markdown}\n"
@@ -127,6 +106,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in _log_to_parent_runs(collected, written):
             print_message(errors, note, label="note", style="yellow")
     return ExitCode.OK
+
+
+def _read_sources(
+    args: argparse.Namespace, errors: Console
+) -> tuple[list[Source], list[Path]] | None:
+    """`_sources`, or None once the bad input has been said (exit 2)."""
+    if problem := backend_problem():  # a study's run_keys name the backend they compute on
+        print_message(errors, problem)
+        return None
+    try:
+        return _sources(args)
+    except StudyError as err:
+        message = err.message
+        if any(problem.startswith(("data", "grid.dataset")) for problem in err.problems):
+            # The grid's run_keys hold the data's content: without it, the study's runs cannot
+            # be picked out, but the experiment's can still be reported.
+            message += (
+                "; to report what MLflow recorded without reading the data:"
+                " python -m suite.report --experiment NAME (the study's experiment)"
+            )
+        print_message(errors, message)
+        return None
+
+
+def _write(report: Report, out: Path, protected: list[Path], errors: Console) -> Written | None:
+    """The report's files written whole, or None once the refusal has been said (exit 2)."""
+    from suite.report.outputs import OutputError
+    from suite.report.render import write_report
+
+    try:
+        return write_report(report, out, protected=protected)
+    except OutputError as err:  # a CSV named after a table that lands on a protected path
+        print_message(errors, str(err))
+        return None
+    except OSError as err:  # e.g. the disk filled up, or the folder changed meanwhile
+        print_message(
+            errors,
+            f"cannot write the report to {out}: {err.strerror or err}; nothing was written"
+            " (files from an earlier report are as they were)",
+        )
+        return None
 
 
 def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode, str] | None:
@@ -153,7 +173,7 @@ def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode,
 
 def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     """The studies to report, and what they read or a store holds (outputs land on none)."""
-    from suite.forecast.race import rules_of
+    from suite.forecast.study_race import rules_of
     from suite.report.collect import Source
     from suite.stores.locations import files_beside_database, files_beside_journal, journal_path
     from suite.stores.optuna_storage import storage_url

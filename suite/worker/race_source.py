@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from suite.forecast.outcomes import RunOutcome, RunStatus
 from suite.forecast.plan import grid_outcomes, race_of_plan
-from suite.forecast.race import Race, race_line, runs_asked, runs_needed
+from suite.forecast.race_summary import race_line
+from suite.forecast.study_race import Race, runs_asked, runs_needed
 from suite.queue.planning import PlanState
 from suite.schema import Tag
 from suite.study.config import Study

@@ -1,26 +1,11 @@
-"""A study's answer across its datasets: the sentences that open its section, and the tables
-and diagram behind them (suite.report.dataset_ranks computes; this module says it)."""
+"""A study's answer across its datasets: the sentences that open its section, its
+critical-difference diagram, and the section that gathers them with the tables behind them
+(across_datasets_tables, baselines_table). suite.report.dataset_ranks computes; this says it."""
 
 from __future__ import annotations
 
-import math
-
-import pandas as pd
-
-from suite.report import plots
-from suite.report.baselines import published_baselines
-from suite.report.content import (
-    INTEGER,
-    NUMBER,
-    P_VALUE,
-    TEXT,
-    Figure,
-    Formatter,
-    Note,
-    Section,
-    Table,
-    table,
-)
+from suite.report import plot_style, statistics_plots
+from suite.report.content import Figure, Note, Section
 from suite.report.dataset_ranks import (
     DATASET,
     FEW_CONFIGURATIONS,
@@ -30,12 +15,16 @@ from suite.report.dataset_ranks import (
     AcrossDatasets,
     datasets_for_holm,
 )
-from suite.report.measures import TEST_VALUE, value_format
-from suite.report.ranking import Selection, near_chance_rule
+from suite.report.ranking import Selection
+from suite.report.sections.across_datasets_tables import (
+    RANK,
+    each_on_each_table,
+    levels_table,
+    pairs_table,
+)
+from suite.report.sections.baselines_table import baselines_table
 from suite.report.stats import ALPHA
 from suite.schema import Measure
-
-RANK = "{:.2f}".format
 
 
 def across_datasets_section(
@@ -64,15 +53,15 @@ def across_datasets_section(
         )
         notes.append(Note(f"Not ranked, having no result on every dataset: {missing}.", "warning"))
     section = Section(key=f"{key}-datasets", title="Across datasets")
-    section.blocks.append(_each_on_each(across, key=key, selection=selection, measure=measure))
-    if measure.task == "classification" and (baselines := _baselines(across, key=key)):
+    section.blocks.append(each_on_each_table(across, key=key, selection=selection, measure=measure))
+    if measure.task == "classification" and (baselines := baselines_table(across, key=key)):
         section.blocks.append(baselines)
     if len(across.pairs):
-        section.blocks.append(_pairs(across, key=key, measure=measure))
+        section.blocks.append(pairs_table(across, key=key, measure=measure))
     if across.p_holm is not None:
         section.blocks.append(_diagram(across, key=key, study=study))
     if len(across.levels):
-        section.blocks.append(_levels(across, key=key, selection=selection, measure=measure))
+        section.blocks.append(levels_table(across, key=key, selection=selection, measure=measure))
     return notes, section
 
 
@@ -184,258 +173,19 @@ def _guarantees(across: AcrossDatasets) -> list[str]:
     return said
 
 
-def _each_on_each(
-    across: AcrossDatasets, *, key: str, selection: Selection, measure: Measure
-) -> Table:
-    """Configurations as rows (best average rank first, those not ranked last), datasets as
-    columns: each cell the mean test value, its interval's half-width, and which is best; the
-    CSV holds the same, one row per configuration and dataset, at full precision."""
-    value = value_format(measure)
-    cells = across.cells.copy()
-    cells["average_rank"] = cells["config"].map(across.average_rank)
-    cells["cliques"] = cells["config"].map(across.cliques)
-    unranked = [c for c in dict.fromkeys(cells["config"]) if c not in across.average_rank.index]
-    order = [*across.average_rank.index, *sorted(unranked)]
-    position = {c: i for i, c in enumerate(order)}
-    dataset_order = {d: i for i, d in enumerate(across.datasets)}
-    cells = cells.sort_values(
-        ["config", DATASET], key=lambda s: s.map(position if s.name == "config" else dataset_order)
-    )
-    seeded = bool((cells["seeds"] >= 2).any())
-    tested = across.untested is None
-    header = ["configuration", "average rank", *(["cliques"] if tested else []), *across.datasets]
-    rows, sort_keys = [], []
-    for config in order:
-        mine = cells[cells["config"] == config].set_index(DATASET)
-        average = across.average_rank.get(config, math.nan)
-        row, keys = [config, _rank_text(average)], [config, _key(average)]
-        if tested:
-            row.append(str(across.cliques.get(config, "")))
-            keys.append(row[-1])
-        for dataset in across.datasets:
-            cell = mine.loc[dataset] if dataset in mine.index else None
-            row.append("n/a" if cell is None else _cell_text(cell, value))
-            keys.append("" if cell is None else float(cell[TEST_VALUE]))
-        rows.append(row)
-        sort_keys.append(keys)
-    caption = _each_on_each_caption(across, cells, selection, measure, seeded=seeded)
-    return Table(
-        key=f"{key}-across-datasets",
-        title="Each configuration on each dataset",
-        header=header,
-        rows=rows,
-        sort_keys=sort_keys,
-        raw=_raw(cells, selection=selection, measure=measure, seeded=seeded, tested=tested),
-        caption=caption,
-        sortable=True,
-    )
-
-
-def _each_on_each_caption(
-    across: AcrossDatasets,
-    cells: pd.DataFrame,
-    selection: Selection,
-    measure: Measure,
-    *,
-    seeded: bool,
-) -> str:
-    """What each cell shows, which is best, what the average rank ranks, and the cliques."""
-    tested = across.untested is None
-    shown = "mean test " + measure.words + " over seeds"
-    if seeded:
-        shown += " ± the half-width of its 95% t-interval (with two seeds or more)"
-    best = "highest" if selection.higher_is_better else "lowest"
-    caption = (
-        f"Each cell: {shown}; best: the {best} {selection.words} on that dataset, mean over"
-        " seeds, as its leaderboard chooses (validation chooses, test is shown)."
-    )
-    caption += (
-        f" Average rank: of {selection.words} over the {len(across.datasets)} datasets,"
-        " among the configurations with a result on every one (ties share their average"
-        " rank; rank 1 the best)."
-    )
-    if tested:
-        caption += " Configurations that share a letter cannot be told apart (a clique)."
-    if cells["near_chance"].any():
-        caption += f" {near_chance_rule(measure)}"
-    caption += " The CSV holds one row per configuration and dataset. Click a header to sort."
-    return caption
-
-
-def _cell_text(cell: pd.Series, value: Formatter) -> str:
-    """A cell as 0.9123 ± 0.0042 (best), unbroken (no-break spaces): a wide table scrolls in
-    its frame rather than wrapping each number over three lines."""
-    text = value(cell[TEST_VALUE])
-    if cell["seeds"] >= 2 and not math.isnan(cell["ci_high"]):
-        text += f"\u00a0±\u00a0{value(cell['ci_high'] - cell[TEST_VALUE])}"
-    text += "\u00a0(best)" if cell["best"] else ""
-    return text + ("\u00a0(near\u00a0chance)" if cell["near_chance"] else "")
-
-
-def _rank_text(rank: float) -> str:
-    return "n/a" if math.isnan(rank) else RANK(rank)
-
-
-def _key(number: float) -> float | str:
-    return "" if math.isnan(number) else float(number)
-
-
-def _raw(
-    cells: pd.DataFrame, *, selection: Selection, measure: Measure, seeded: bool, tested: bool
-) -> pd.DataFrame:
-    """The table's values in full, one row per configuration and dataset: the CSV."""
-    columns = {
-        "config": "configuration",
-        DATASET: "dataset",
-        "seeds": "seeds",
-        "validation_score": f"{selection.name} (selects)",
-        TEST_VALUE: f"test {measure.words} (mean)",
-    }
-    if seeded:
-        columns.update({"test_std": "std", "ci_low": "95% CI low", "ci_high": "95% CI high"})
-    columns.update({"best": "best on the dataset", "near_chance": "near chance"})
-    columns["rank"] = "rank on the dataset"
-    columns["average_rank"] = "average rank"
-    if tested:
-        columns["cliques"] = "cliques"
-    return cells[list(columns)].rename(columns=columns).reset_index(drop=True)
-
-
-def _scaled(measure: Measure) -> str:
-    """How the differences are made comparable across datasets, for a caption."""
-    if measure.task == "regression":
-        return " (each RMSE divided by its dataset's target std, to compare across datasets)"
-    return ""
-
-
-def _pairs(across: AcrossDatasets, *, key: str, measure: Measure) -> Table:
-    pairs = across.pairs.assign(
-        verdict=[
-            "cannot tell apart" if v == "cannot tell" else f"{c} {v}"
-            for c, v in zip(across.pairs["config"], across.pairs["verdict"], strict=True)
-        ]
-    )
-    return table(
-        pairs,
-        key=f"{key}-across-pairs",
-        title="Pairs of configurations over the datasets",
-        columns={
-            "config": ("configuration", TEXT),
-            "against": ("against", TEXT),
-            "better": ("better on (datasets)", INTEGER),
-            "equal": ("equal on", INTEGER),
-            "worse": ("worse on", INTEGER),
-            "statistic": ("signed-rank statistic", NUMBER),
-            "p": ("p", P_VALUE),
-            "p_holm": ("p (Holm)", P_VALUE),
-            "verdict": ("verdict", TEXT),
-        },
-        caption=(
-            "Each pair: a two-sided Wilcoxon signed-rank test over the datasets of the"
-            f" difference in the per-dataset mean validation value{_scaled(measure)}, zero"
-            " differences dropped; p-values Holm-corrected over"
-            f" all pairs; told apart where below {ALPHA}. Better, equal and worse count the"
-            " datasets by the difference's sign."
-        ),
-        sortable=True,
-    )
-
-
 def _diagram(across: AcrossDatasets, *, key: str, study: str) -> Figure:
     assert across.p_holm is not None
     order = list(across.average_rank.index)
     cell_of = across.cells.drop_duplicates("config").set_index("config")["cell"].reindex(order)
-    figure = plots.critical_difference(across.average_rank, across.p_holm, cell_of, study)
+    figure = statistics_plots.critical_difference(
+        across.average_rank, across.p_holm, cell_of, study
+    )
     return Figure(
         f"{key}-critical-difference",
         "Critical-difference diagram",
-        plots.to_data_uri(figure),
+        plot_style.to_data_uri(figure),
         f"each configuration at its average rank over the {len(across.datasets)} datasets"
         f" (1 = best, on the scale 1 to {len(order)}); a bar joins configurations that cannot"
         " be told apart (the pairwise tests above, or one bar where Friedman's test finds no"
         " difference); colour: cell",
-    )
-
-
-def _levels(across: AcrossDatasets, *, key: str, selection: Selection, measure: Measure) -> Table:
-    levels = across.levels
-    tested = "p_holm" in levels
-    columns: dict[str, tuple[str, Formatter]] = {
-        "factor": ("factor", TEXT),
-        "level": ("level", TEXT),
-        "against": ("against", TEXT),
-        "twins": ("twin pairs", INTEGER),
-        "better": ("better on (datasets)", INTEGER),
-        "equal": ("equal on", INTEGER),
-        "worse": ("worse on", INTEGER),
-    }
-    if tested:
-        columns.update({"p_holm": ("p (Holm)", P_VALUE), "verdict": ("verdict", TEXT)})
-    caption = (
-        "Twins: two configurations that differ in this factor alone. On each dataset a"
-        f" level's difference is the mean over its twin pairs of the difference in"
-        f" {selection.words} (mean over seeds){_scaled(measure)}; better, equal and worse"
-        " count the datasets by its sign."
-    )
-    if tested:
-        caption += (
-            " Verdict: a two-sided Wilcoxon signed-rank test over the datasets of that"
-            f" difference, Holm-corrected over the factor's pairs of levels: better or worse"
-            f" below {ALPHA}. Holm's correction keeps at most {ALPHA:.0%} the chance of a wrong"
-            " verdict on any of a factor's pairs of levels, assuming the datasets independent"
-            " and the differences symmetric about their median."
-        )
-    else:
-        caption += " Counts only: the datasets are not tested (see above)."
-    return table(
-        levels,
-        key=f"{key}-across-factors",
-        title="Each factor's levels across datasets",
-        columns=columns,
-        caption=caption,
-        sortable=True,
-    )
-
-
-def _baselines(across: AcrossDatasets, *, key: str) -> Table | None:
-    """The study's best per dataset (by validation) beside other classifiers' published
-    test accuracies on the same archive dataset: context, never ranked among the runs."""
-    published = published_baselines(across.datasets)
-    if published.empty:
-        return None
-    best = across.cells[across.cells["best"]].drop_duplicates(DATASET).set_index(DATASET)
-    rows = []
-    for dataset, group in published.groupby("dataset", sort=False):
-        mine = best.loc[dataset] if dataset in best.index else None
-        if mine is not None:
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "classifier": f"this study's best: {mine['config']}",
-                    "accuracy": mine[TEST_VALUE],
-                    "what": f"mean over {int(mine['seeds'])} seeds, chosen by validation",
-                    "source": "this report",
-                }
-            )
-        for _, row in group.iterrows():
-            rows.append({**row.to_dict(), "source": row["source"].split(";")[0]})
-    frame = pd.DataFrame(rows)
-    return table(
-        frame,
-        key=f"{key}-published",
-        title="Published accuracies of other classifiers, beside this study's best",
-        columns={
-            "dataset": ("dataset", TEXT),
-            "classifier": ("classifier", TEXT),
-            "accuracy": ("test accuracy", NUMBER),
-            "what": ("which number", TEXT),
-            "source": ("source", TEXT),
-        },
-        caption=(
-            "Published test accuracies on the same archive datasets, from other papers, code"
-            " and preprocessing: context, never ranked among this study's runs or tested"
-            " against them. Most are the archive's default train/test split, the one this"
-            " study trains on; suite/datasets/published_baselines.csv names the file and row"
-            " of each (suite/datasets/README.md attributes them)."
-        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.report import plots
+from suite.report import plot_style, run_plots
 from suite.report.content import EPOCH, INTEGER, Figure, Note, Section, facts_table
 from suite.report.measures import BEST_VAL_VALUE, TEST_VALUE, value_format
 from suite.report.ranking import Ranking, Selection
@@ -47,7 +47,7 @@ def best_run_section(
         Figure(
             f"{key}-best-curves",
             "Curves of the best run",
-            plots.to_data_uri(plots.run_curves(run_curves, best["run_name"], measure)),
+            plot_style.to_data_uri(run_plots.run_curves(run_curves, best["run_name"], measure)),
             f"training (solid) and validation (dashed) loss and {measure.words}, epochs from 1",
         )
     )
@@ -95,6 +95,6 @@ def _confusion(confusion: list[list[int]] | None, best: pd.Series, *, key: str) 
     return Figure(
         f"{key}-confusion",
         "Confusion matrix on the test set",
-        plots.to_data_uri(plots.confusion(confusion, best["run_name"])),
+        plot_style.to_data_uri(run_plots.confusion(confusion, best["run_name"])),
         "counts of test images: rows the true digit, columns the predicted one",
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.report import plots
+from suite.report import grid_plots, plot_style, tradeoff_plots
 from suite.report.content import Figure, Section
 from suite.report.measures import heading
 from suite.report.ranking import Ranking
@@ -19,7 +19,9 @@ def plots_section(
     """`curves`: every finished run's per-epoch points; `levels`: the study file's grid."""
     section = Section(key=f"{key}-plots", title="Plots")
     for name, title, caption, figure in _figures(ranking, curves, study=study, levels=levels):
-        section.blocks.append(Figure(f"{key}-{name}", title, plots.to_data_uri(figure), caption))
+        section.blocks.append(
+            Figure(f"{key}-{name}", title, plot_style.to_data_uri(figure), caption)
+        )
     return section
 
 
@@ -42,26 +44,26 @@ def _figures(
             "heatmap",
             f"Test {words} by cell and depth",
             f"mean test {words} of each grid point over its seeds; blank: no finished run",
-            plots.heatmap(finished, study, levels, measure),
+            grid_plots.heatmap(finished, study, levels, measure),
         ),
         (
             f"val-{measure.name}",
             f"Validation {words} per epoch",
             f"epochs from 1; {spread}",
-            plots.learning_curves(finished, curves, f"val_{measure.name}", study, seeds=seeds),
+            grid_plots.learning_curves(finished, curves, f"val_{measure.name}", study, seeds=seeds),
         ),
         (
             "val-loss",
             "Validation loss per epoch",
             f"epochs from 1; {spread}",
-            plots.learning_curves(finished, curves, "val_loss", study, seeds=seeds),
+            grid_plots.learning_curves(finished, curves, "val_loss", study, seeds=seeds),
         ),
         (
             "seeds",
             f"Test {words} of each configuration",
             "one point per seed, ranked by validation as in the leaderboard"
             + ("; box: quartiles across seeds" if seeds >= 2 else "; one seed: no box"),
-            plots.seeds_per_config(finished, order, study, seeds=seeds, measure=measure),
+            grid_plots.seeds_per_config(finished, order, study, seeds=seeds, measure=measure),
         ),
         *_cost_figures(board, study=study, measure=measure),
     ]
@@ -81,20 +83,20 @@ def _cost_figures(
             f"mean best validation {words} of each configuration (validation: a front is a"
             " choice); colour: cell, marker: direction, size: depth; dashed and named: the"
             " Pareto front, the configurations no other beats on both",
-            plots.value_vs_params(board, study, measure),
+            tradeoff_plots.value_vs_params(board, study, measure),
         ),
         (
             "time",
             f"{title} against training time",
             f"mean best validation {words} against mean training seconds per epoch; dashed and"
             " named: the Pareto front",
-            plots.value_vs_time(board, study, measure),
+            tradeoff_plots.value_vs_time(board, study, measure),
         ),
         (
             "gap",
             f"Train minus validation {words}",
             f"at the last epoch, mean over seeds; {fits}: the model fits its training data"
             " better than unseen data",
-            plots.generalisation_gap(board, study, measure),
+            grid_plots.generalisation_gap(board, study, measure),
         ),
     ]

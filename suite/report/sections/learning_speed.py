@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from suite.report import plots
+from suite.report import plot_style, tradeoff_plots
 from suite.report.content import (
     EPOCH,
     SECONDS,
@@ -124,13 +124,13 @@ def learning_speed_section(
         )
     )
     seeds = int(ranking.board["seeds"].max())
-    figure = plots.value_vs_seconds(points, study, seeds=seeds, measure=measure)
+    figure = tradeoff_plots.value_vs_seconds(points, study, seeds=seeds, measure=measure)
     spread = "band = 1 standard deviation across seeds" if seeds >= 2 else "one seed each"
     section.blocks.append(
         Figure(
             f"{key}-learning-speed-plot",
             f"Validation {words} against training seconds",
-            plots.to_data_uri(figure),
+            plot_style.to_data_uri(figure),
             "one line per configuration (colour: cell, dashes: direction, panel: depth);"
             f" x: training seconds at each epoch's end (mean over seeds); {spread}",
         )

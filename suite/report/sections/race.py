@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.forecast.race import (
-    GUARANTEE,
-    DatasetRaces,
-    Outcome,
-    Race,
-    RaceRules,
-    race_line,
-    standings,
-)
-from suite.report import plots
+from suite.forecast.race import GUARANTEE, Outcome, RaceRules
+from suite.forecast.race_summary import race_line, standings
+from suite.forecast.study_race import DatasetRaces, Race
+from suite.report import plot_style, statistics_plots
 from suite.report.content import (
     INTEGER,
     NUMBER,
@@ -70,7 +64,9 @@ def race_section(
         Figure(
             key=f"{key}-race-plot",
             title="The race: each configuration's mean and interval over its seeds",
-            uri=plots.to_data_uri(plots.race_intervals(rows, study, f"validation {measure.words}")),
+            uri=plot_style.to_data_uri(
+                statistics_plots.race_intervals(rows, study, f"validation {measure.words}")
+            ),
         )
     )
     return section

@@ -10,7 +10,7 @@ import pandas as pd
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
-from suite.report import plots
+from suite.report import plot_style
 from suite.report.content import INTEGER, TEXT, Figure, Note, Section, facts_table, table
 from suite.schema import TrialAttr
 
@@ -71,5 +71,7 @@ def search_section(
                 continue
             figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
             figure.set_size_inches(8, 4.5)
-            section.blocks.append(Figure(f"{key}-search-{name}", title, plots.to_data_uri(figure)))
+            section.blocks.append(
+                Figure(f"{key}-search-{name}", title, plot_style.to_data_uri(figure))
+            )
     return section

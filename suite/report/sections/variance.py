@@ -4,7 +4,7 @@ interactions), its F test where seeds allow one, and a plot of the shares."""
 
 from __future__ import annotations
 
-from suite.report import plots
+from suite.report import plot_style, statistics_plots
 from suite.report.anova import RESIDUAL, TOTAL, Decomposition, decompose, why_not
 from suite.report.content import (
     INTEGER,
@@ -68,7 +68,7 @@ def variance_section(ranking: Ranking, *, key: str, study: str) -> Section:
         Figure(
             f"{key}-variance-plot",
             "Share of the variance, by term",
-            plots.to_data_uri(plots.variance_shares(found.terms(), study, measure)),
+            plot_style.to_data_uri(statistics_plots.variance_shares(found.terms(), study, measure)),
             "each term's sum of squares as a percentage of the total; grey: the residual",
         )
     )
