@@ -8,7 +8,7 @@ from round to round, in this one process:
 
 - separate: `suite.train.fit.train` per seed, as a worker of `execution: fast` trains them
   (each run compiles its own steps: JAX keeps no compiled step across models);
-- map: `suite.train.fused.train_together`, one program stepping the K members one after
+- map: `suite.train.fused.train_fused`, one program stepping the K members one after
   another (`jax.lax.map`) on one CPU device;
 - lanes: the same program with the members shared over CPU devices (two per core) that step
   side by side, one executable compiled once and loaded onto each (what the suite runs on a
@@ -73,7 +73,7 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
 
     from suite.train.data import load_splits
     from suite.train.fit import execution_for, train
-    from suite.train.fused import train_together
+    from suite.train.fused import train_fused
     from suite.train.lanes import lanes_for
 
     splits = load_splits(specs[0].data)
@@ -91,7 +91,7 @@ def timed_ways(specs: list, order: list[str]) -> dict[str, tuple[float, float]]:
             )
             if way == "lanes":
                 fused = replace(fused, fused_lanes=lanes_for(fused, len(specs)))
-            results = [r for _, r in train_together(specs, splits, execution=fused)]
+            results = [r for _, r in train_fused(specs, splits, execution=fused)]
             steady = results[0].history["epoch_seconds"][-1] * len(specs)  # shares: K of them
         found[way] = (time.perf_counter() - start, steady)
     return found

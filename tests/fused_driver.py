@@ -1,6 +1,6 @@
 """Run by tests/test_fused.py in a process of its own on JAX (`python -m tests.fused_driver
 OUT.json CELL ...`): each cell's seeds trained separately by `suite.train.fit.train` (Keras's
-own `fit`) and together by `suite.train.fused.train_together`, with each of its programs
+own `fit`) and together by `suite.train.fused.train_fused`, with each of its programs
 (map on one CPU device; map over two and over three CPU devices side by side, the two-lane
 one padded with a copy of a member; vmap), on MNIST or on masked archive data; writes every
 result, and how many of the lanes' executables were loaded onto their device rather than
@@ -18,7 +18,7 @@ from suite.study.data_config import DataConfig
 from suite.train import lanes as lanes_module
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
-from suite.train.fused import train_together
+from suite.train.fused import train_fused
 from tests.conftest import make_spec
 
 jax.config.update("jax_num_cpu_devices", 3)  # three lanes, whatever this machine's cores
@@ -77,7 +77,7 @@ def main(out: str, cells: list[str]) -> None:
                 fused_lanes=lanes,
             )
             RETARGETED.clear()
-            together = train_together(specs, splits, execution=fused)
+            together = train_fused(specs, splits, execution=fused)
             found[cell][name] = [_result(*pair) for pair in together]
             found["retargeted"][f"{cell} {name}"] = sorted(set(RETARGETED))
     with open(out, "w") as file:

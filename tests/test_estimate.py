@@ -139,12 +139,12 @@ def test_seeds_trained_together_are_estimated_as_their_lanes_share_of_one_progra
     Two workers (1 core each) train them separately: 1 + 2 + 10 = 13 s a run; a study that
     asks for fused seeds fuses on one core too (and with more workers than cores), on 1 lane
     (3 runs' time): 1 + 32/3 s. A lone seed, and TensorFlow's runs, train separately."""
-    from suite.forecast.time_model import SeedsTogether, TimeModel
+    from suite.forecast.time_model import FusedSeeds, TimeModel
 
     three = [spec(seed=s, backend="jax") for s in range(3)]
     rate = 10.0 / work(three[0])
-    by_default = SeedsTogether(cores=2, min_cores=2, backend="jax")
-    model = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, together=by_default)
+    by_default = FusedSeeds(cores=2, min_cores=2, backend="jax")
+    model = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, fused=by_default)
     assert model.each(three) == pytest.approx([1 + 17 / 3] * 3)
     assert model.total(three) == pytest.approx(20.0)
     four = [spec(seed=s, backend="jax") for s in range(4)]
@@ -154,20 +154,20 @@ def test_seeds_trained_together_are_estimated_as_their_lanes_share_of_one_progra
     assert model.each(three[:1]) == pytest.approx([13.0])
     on_tensorflow = [spec(seed=s) for s in range(3)]  # the first traces, the later reuse it
     assert model.each(on_tensorflow) == pytest.approx([13.0, 11.0, 11.0])
-    asked = SeedsTogether(cores=2, min_cores=1, backend="jax")
-    fused = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, together=asked)
+    asked = FusedSeeds(cores=2, min_cores=1, backend="jax")
+    fused = TimeModel(1.0, rate, {}, "", trace_per_layer=2.0, fused=asked)
     assert fused.each(three, workers=2) == pytest.approx([1 + 32 / 3] * 3)
     assert fused.each(three, workers=4) == pytest.approx([1 + 32 / 3] * 3)  # still one core
     # On 4 cores, two workers of 2: one of them claims all three seeds, so the wall time is
     # that worker's program (3 + 17 = 20 s), not half of the total (10 s).
-    larger = TimeModel(1.0, rate, {}, "", 2.0, together=SeedsTogether(4, 2, "jax"))
+    larger = TimeModel(1.0, rate, {}, "", 2.0, fused=FusedSeeds(4, 2, "jax"))
     assert larger.wall(three, 2) == pytest.approx(20.0)
     assert larger.wall([*three, spec(cell="gru", backend="jax")], 2) == pytest.approx(20.0)
 
 
 def test_a_jax_dry_run_says_when_seeds_would_train_together(tmp_path):
     """Probed on JAX (nothing finished): with 2 cores for its one worker the estimate counts
-    the seeds trained together and says so; on one core it does not (`seeds_train_together`)."""
+    the seeds trained together and says so; on one core it does not (`fuses_seeds`)."""
     from tests.conftest import study_file
 
     path = study_file(tmp_path, {"grid": {"seed": [0, 1, 2]}})

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from suite.forecast.outcomes import RunStatus
+from suite.forecast.outcomes import Fate
 from suite.worker.progress import StudyProgress
 from tests.conftest import make_spec
 
@@ -29,7 +29,7 @@ def test_a_terminal_shows_runs_epochs_and_the_estimated_time_left():
         progress.epoch_ended(0, {"val_accuracy": 0.5})
         text = screen(progress, out)
         assert "epoch 1/2  val_accuracy 0.5000" in text and first.label in text
-        progress.run_ended(first, RunStatus.TRAINED, "test_acc 0.9000")
+        progress.run_ended(first, Fate.TRAINED, "test_acc 0.9000")
         progress.set_done(1)
         progress.set_estimates({second.run_key: 1200.0})
         assert "runs 1/2" in screen(progress, out) and "eta 20 min" in out.getvalue()

@@ -15,7 +15,7 @@ from suite.study.grid import seed_values, spec_at
 from suite.study.model_size import model_size
 from suite.study.run_spec import RunSpec
 from suite.train.data import split_sizes
-from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
+from suite.train.execution import FUSED_MAX_MEMBERS, fuses_seeds
 
 BYTES_PER_FLOAT = 4  # float32
 # Weights, their gradients and the optimiser's two moments (Adam's; SGD keeps fewer).
@@ -50,13 +50,12 @@ def training_bytes(spec: RunSpec, *, members: int = 1) -> int:
 
 def fused_members(study: Study, *, workers: int = 1) -> int:
     """Seeds one of `workers` may train together, at most (suite.train.execution's
-    seeds_train_together, on any backend the study trains on, with the worker's share of the
+    fuses_seeds, on any backend the study trains on, with the worker's share of the
     cores: the device is not known yet, so it counts as a CPU)."""
     cores = worker_cores(workers)
     backends = study_backends(study) or [process_backend()]
     if not any(
-        seeds_train_together(study, backend=backend, accelerator="cpu", cores=cores)
-        for backend in backends
+        fuses_seeds(study, backend=backend, accelerator="cpu", cores=cores) for backend in backends
     ):
         return 1
     return min(len(seed_values(study)), FUSED_MAX_MEMBERS)

@@ -9,7 +9,7 @@ from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 
 
-class RunStatus(enum.StrEnum):
+class Fate(enum.StrEnum):
     TRAINED = "trained"  # by this worker, in this invocation
     PRUNED = "pruned"  # stopped early by the search's pruner; its curves are kept
     FAILED = "failed"  # its traceback is the MLflow run's error.txt; a rerun retries it
@@ -24,7 +24,7 @@ class RunStatus(enum.StrEnum):
 @dataclass(frozen=True)
 class RunOutcome:
     spec: RunSpec
-    status: RunStatus
+    status: Fate
     test_value: float | None = None  # its test accuracy, or test RMSE (spec.measure)
     value: float | None = None  # the best epoch's value of the study's objective: what ranks
     seconds: float | None = None
@@ -67,7 +67,7 @@ class StudyOutcome:
 
     @property
     def failed(self) -> list[RunOutcome]:
-        return [r for r in self.runs if r.status == RunStatus.FAILED]
+        return [r for r in self.runs if r.status == Fate.FAILED]
 
 
 class StudyInterrupted(KeyboardInterrupt):

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.forecast.study_race import Race, race_of_runs, rules_of
-from suite.forecast.time_model import Observation, SeedsTogether, TimeModel, least_squares, work
+from suite.forecast.time_model import FusedSeeds, Observation, TimeModel, least_squares, work
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
 from suite.schema import Metric, Objective, TrialAttr
@@ -72,27 +72,27 @@ def estimate_plan(
         timed = probe(probe_stand_in(largest))
         other = probe(probe_stand_in(smallest)) if work(smallest) < work(largest) else None
     model = from_probes(timed, other)
-    together = seeds_together(study)
-    if together is None:
+    fused = fused_seeds(study)
+    if fused is None:
         return model
     source = f"{model.source}; seeds of a configuration trained together"
-    return replace(model, together=together, source=source)
+    return replace(model, fused=fused, source=source)
 
 
-def seeds_together(study: Study) -> SeedsTogether | None:
+def fused_seeds(study: Study) -> FusedSeeds | None:
     """How this machine's workers would train the study's seeds together (on a CPU, where
     lanes are measured; this process's backend started), or None where they would not."""
     import keras
 
     from suite.machine import cpu_cores
-    from suite.train.keras_startup import accelerator, seeds_train_together_here
+    from suite.train.keras_startup import accelerator, fuses_seeds_here
 
     if accelerator() != "cpu":
         return None
     cores = cpu_cores()
-    fewest = (c for c in range(1, cores + 1) if seeds_train_together_here(study, cores=c))
+    fewest = (c for c in range(1, cores + 1) if fuses_seeds_here(study, cores=c))
     min_cores = next(fewest, None)
-    return None if min_cores is None else SeedsTogether(cores, min_cores, keras.backend.backend())
+    return None if min_cores is None else FusedSeeds(cores, min_cores, keras.backend.backend())
 
 
 def grid_outcomes(
@@ -101,7 +101,7 @@ def grid_outcomes(
     *,
     done_before: set[str],
     trained_here: Mapping[str, RunOutcome],
-    newly_done: RunStatus = RunStatus.DONE_ELSEWHERE,
+    newly_done: Fate = Fate.DONE_ELSEWHERE,
 ) -> list[RunOutcome]:
     """Every grid run's outcome: this worker's own, else what the queue records now."""
     now = {p.spec.run_key: p for p in queue.plan(specs)}
@@ -115,7 +115,7 @@ def grid_outcomes(
             outcomes.append(
                 RunOutcome(
                     spec,
-                    RunStatus.DONE_BEFORE if spec.run_key in done_before else newly_done,
+                    Fate.DONE_BEFORE if spec.run_key in done_before else newly_done,
                     test_value=item.attributes.get(spec.measure.test),
                     value=item.attributes.get(spec.compared_by.column),
                     seconds=item.attributes.get(Metric.TRAIN_SECONDS),
@@ -123,9 +123,9 @@ def grid_outcomes(
                 )
             )
         elif item.state == PlanState.RUNNING:
-            outcomes.append(RunOutcome(spec, RunStatus.RUNNING_ELSEWHERE))
+            outcomes.append(RunOutcome(spec, Fate.RUNNING_ELSEWHERE))
         else:
-            outcomes.append(RunOutcome(spec, RunStatus.NOT_STARTED))
+            outcomes.append(RunOutcome(spec, Fate.NOT_STARTED))
     return outcomes
 
 

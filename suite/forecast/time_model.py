@@ -80,10 +80,10 @@ def recurrent_layers(spec: RunSpec) -> int:
 
 
 @dataclass(frozen=True)
-class SeedsTogether:
+class FusedSeeds:
     """How this machine's workers train a configuration's seeds (suite.train.fused): together,
     on lanes over the `cores` they share out, where a worker gets `min_cores` or more (1 for a
-    study that asks for it, 2 by default: `suite.train.execution.seeds_train_together`)."""
+    study that asks for it, 2 by default: `suite.train.execution.fuses_seeds`)."""
 
     cores: int
     min_cores: int
@@ -113,7 +113,7 @@ class TimeModel:
     per_step: float = 0.0  # fixed seconds of each training step (from probes)
     # Seeds trained together (a probed model's runs are timed separately; a finished fused
     # run's seconds are already its share of its program, so a fitted model leaves it None).
-    together: SeedsTogether | None = None
+    fused: FusedSeeds | None = None
 
     def seconds(self, spec: RunSpec, *, traced: bool = True) -> float:
         """One run's seconds; `traced=False`: a later seed of a configuration this worker has
@@ -134,7 +134,7 @@ class TimeModel:
         """Each run's seconds, in order, for a worker of `workers`: a configuration traced only
         by its first run where its seeds reuse the traced steps (workers claim a
         configuration's seeds in a row), and its seeds' share of one program where they train
-        together (traced once, trained in `SeedsTogether.cost` runs' time)."""
+        together (traced once, trained in `FusedSeeds.cost` runs' time)."""
         seconds = self._separately(specs)
         for members, cost in self._programs(specs, workers):
             first = specs[members[0]]
@@ -149,7 +149,7 @@ class TimeModel:
         one separate run's training time."""
         from suite.train.execution import FUSED_MAX_MEMBERS
 
-        if self.together is None:  # a model fitted on finished runs: their seconds are shares
+        if self.fused is None:  # a model fitted on finished runs: their seconds are shares
             return []
         by_configuration: dict[str, list[int]] = {}
         for index, spec in enumerate(specs):
@@ -158,7 +158,7 @@ class TimeModel:
         for indices in by_configuration.values():
             for start in range(0, len(indices), FUSED_MAX_MEMBERS):
                 members = indices[start : start + FUSED_MAX_MEMBERS]
-                cost = self.together.cost(specs[members[0]], len(members), workers)
+                cost = self.fused.cost(specs[members[0]], len(members), workers)
                 if cost is not None:
                     groups.append((members, cost))
         return groups

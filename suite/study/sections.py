@@ -51,7 +51,7 @@ class TrainingConfig(Frozen):
     early_stopping: EarlyStoppingConfig | None = None
     # How Keras executes the run (suite/train/execution.py): "fast" picks same-math speed-ups
     # (unrolled short sequences on the CPU, large validation batches; on a JAX CPU worker with
-    # 2 cores or more, seeds trained together: seeds_train_together); "plain" runs Keras's
+    # 2 cores or more, seeds trained together: fuses_seeds); "plain" runs Keras's
     # defaults exactly; "fused" trains a worker's seeds of one configuration together as one
     # JAX program (suite/train/fused.py), each still its own run. Not part of the run_key:
     # all compute the same result (within the tolerances tests/test_parity.py and

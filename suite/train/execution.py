@@ -25,7 +25,7 @@ its stated tolerances, for every cell and direction. `training.execution: plain`
 it off and runs Keras's defaults exactly; `training.execution: fused` makes the same choices
 and trains a worker's seeds of one configuration together as one JAX program
 (suite/train/fused.py); the default (`fast`) does too where that was measured faster with the
-same numbers (`seeds_train_together`).
+same numbers (`fuses_seeds`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Execution:
         return {Tag.exec(name): value for name, value in values.items()}
 
 
-def seeds_train_together(study: Study, *, backend: str, accelerator: str, cores: int) -> bool:
+def fuses_seeds(study: Study, *, backend: str, accelerator: str, cores: int) -> bool:
     """Whether a worker trains the seeds of one configuration together (suite.train.fused):
     when the study asks (`training.execution: fused`), and by default (`fast`) where it
     measured at least 1.5x the throughput of separate runs with each member's numbers its
@@ -106,7 +106,7 @@ def seeds_train_together(study: Study, *, backend: str, accelerator: str, cores:
     )
 
 
-def together(execution: Execution, members: int) -> Execution:
+def fused_execution(execution: Execution, members: int) -> Execution:
     """`execution` for `members` seeds trained together as one program: batched on a GPU,
     one after another (in lanes, set by the caller) on a CPU."""
     return replace(

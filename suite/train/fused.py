@@ -252,7 +252,7 @@ def _per_member(lanes: list[_Lane], logs_per_lane: list[dict]) -> dict[str, np.n
     }
 
 
-def train_together(
+def train_fused(
     specs: Sequence[RunSpec],
     splits: Splits,
     *,

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from suite.machine import CPU_DEVICES_PER_CORE, cpu_cores
 from suite.study.config import Study
-from suite.train.execution import FUSED_MAX_MEMBERS, seeds_train_together
+from suite.train.execution import FUSED_MAX_MEMBERS, fuses_seeds
 
 # Lines TensorFlow prints at start-up on every machine; none of them is the user's business.
 STARTUP_CHATTER = re.compile(
@@ -154,13 +154,13 @@ def describe_device(backend: str) -> str:
     return f"CPU: {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
-def seeds_train_together_here(study: Study, *, cores: int | None = None) -> bool:
-    """`seeds_train_together` for this process: its Keras backend (started), its device, and
+def fuses_seeds_here(study: Study, *, cores: int | None = None) -> bool:
+    """`fuses_seeds` for this process: its Keras backend (started), its device, and
     its cores (or `cores`)."""
     start_backend()  # Keras imported inside the quiet window, if not yet
     import keras
 
-    return seeds_train_together(
+    return fuses_seeds(
         study,
         backend=keras.backend.backend(),
         accelerator=accelerator(),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 import optuna
 from optuna.trial import FrozenTrial
 
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.queue.run_queue import RunQueue
 from suite.record.finished_runs import RecordedRun
 from suite.schema import Objective
@@ -38,7 +38,7 @@ class FromRecord:
 
 
 @dataclass(frozen=True)
-class TrainTogether:
+class TrainFused:
     """Seeds of one configuration, each claimed by this worker, to train as one program
     (`training.execution: fused`); `recorded`: claimed ones MLflow already holds as
     FINISHED, to close with that result."""
@@ -57,7 +57,7 @@ class Stop:
     """Nothing is left for this worker."""
 
 
-Decision = TrainThis | TrainTogether | FromRecord | Wait | Stop
+Decision = TrainThis | TrainFused | FromRecord | Wait | Stop
 
 
 @dataclass(frozen=True)
@@ -110,5 +110,5 @@ class TrialSource(Protocol):
         ...
 
     def outcomes(
-        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+        self, trained: list[RunOutcome], *, newly_done: Fate = Fate.DONE_ELSEWHERE
     ) -> list[RunOutcome]: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.forecast.plan import grid_outcomes, remaining_seconds
 from suite.forecast.time_model import work
 from suite.queue.planning import PlannedRun, PlanState
@@ -16,7 +16,7 @@ from suite.study.backends import trains_here
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.worker.decisions import Decision, FromRecord, Opening, Stop, TrainThis, Wait
-from suite.worker.seeds_together import claim_seeds_with, trains_together
+from suite.worker.fused_claims import claim_seeds_with, trains_fused
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -112,7 +112,7 @@ class GridTrials:
                 decision = self._claim(item.spec)
                 if decision is None:
                     continue
-                if isinstance(decision, TrainThis) and trains_together(
+                if isinstance(decision, TrainThis) and trains_fused(
                     self.study, decision, available
                 ):
                     return claim_seeds_with(decision, available, self._claim)
@@ -135,7 +135,7 @@ class GridTrials:
         return FromRecord(spec, trial, finished, value)
 
     def outcomes(
-        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+        self, trained: list[RunOutcome], *, newly_done: Fate = Fate.DONE_ELSEWHERE
     ) -> list[RunOutcome]:
         """Every grid run, in grid order: this worker's outcome, else the queue's record; runs
         finished since `open` by others are `newly_done` (TRAINED for the --workers parent)."""

@@ -33,7 +33,7 @@ from suite.errors import (
     store_errors_stop_the_study,
     study_stores,
 )
-from suite.forecast.outcomes import CutShort, RunOutcome, RunStatus
+from suite.forecast.outcomes import CutShort, Fate, RunOutcome
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
 from suite.schema import TrialAttr, TrialResult
@@ -80,7 +80,7 @@ class Ending:
 
     verdict: Verdict  # what the Optuna trial is told
     outcome: RunOutcome  # what the worker's loop is told
-    progress: tuple[RunStatus, str, float | None] | None = None  # its line; None: no line
+    progress: tuple[Fate, str, float | None] | None = None  # its line; None: no line
     run_id: str | None = None  # the MLflow run this worker holds open for it, if any
     error: KeyboardInterrupt | Exception | None = None  # what cut it short: the run ends so
     fatal: bool = False  # raise `error` again once closed: the worker or the study stops
@@ -90,11 +90,11 @@ class Ending:
         """Its trial was failed as stale meanwhile: its result is discarded, its run KILLED."""
         outcome = RunOutcome(
             self.outcome.spec,
-            RunStatus.SUPERSEDED,
+            Fate.SUPERSEDED,
             mlflow_run_id=self.outcome.mlflow_run_id,
             error=str(err),
         )
-        progress = None if self.progress is None else (RunStatus.KILLED, "superseded", None)
+        progress = None if self.progress is None else (Fate.KILLED, "superseded", None)
         return replace(self, outcome=outcome, progress=progress, error=err)
 
 
@@ -122,8 +122,8 @@ def _ending_of(
     if isinstance(err, KeyboardInterrupt):
         return Ending(
             Verdict.failed(INTERRUPTED),
-            RunOutcome(spec, RunStatus.KILLED, mlflow_run_id=run_id, error=INTERRUPTED),
-            progress=(RunStatus.KILLED, "interrupted", None),
+            RunOutcome(spec, Fate.KILLED, mlflow_run_id=run_id, error=INTERRUPTED),
+            progress=(Fate.KILLED, "interrupted", None),
             run_id=run_id,
             error=err,
             fatal=True,
@@ -132,10 +132,10 @@ def _ending_of(
     failed = Verdict.failed("".join(traceback.format_exception(err)))
     cause = err.__cause__ if isinstance(err, _TrainingError) else err
     error = f"{type(cause).__name__}: {cause}"
-    outcome = RunOutcome(spec, RunStatus.FAILED, mlflow_run_id=run_id, error=error)
+    outcome = RunOutcome(spec, Fate.FAILED, mlflow_run_id=run_id, error=error)
     if isinstance(err, SetupError):
         return Ending(failed, outcome, run_id=run_id, error=err, fatal=True)
-    progress = (RunStatus.FAILED, error[:40], None)
+    progress = (Fate.FAILED, error[:40], None)
     return Ending(failed, outcome, progress=progress, run_id=run_id, error=err)
 
 
@@ -204,7 +204,7 @@ def answer_from_record(
     )
     outcome = RunOutcome(
         spec,
-        RunStatus.DONE_ELSEWHERE,
+        Fate.DONE_ELSEWHERE,
         test_value=run.metrics.get(spec.measure.test),
         value=value,
         mlflow_run_id=run.run_id,
@@ -212,7 +212,7 @@ def answer_from_record(
     return _close(spec, trial, session, Ending(verdict, outcome))
 
 
-def run_together(
+def run_fused(
     members: Sequence[tuple[RunSpec, optuna.Trial]],
     session: WorkerSession,
 ) -> list[RunOutcome]:
@@ -220,14 +220,14 @@ def run_together(
     then track each as its own run through `run_trial`, which records what was trained
     instead of training it. Until all have trained, nothing is in MLflow: an interrupt or a
     crash leaves their trials to be trained again, never a half-recorded run."""
-    from suite.train.execution import together
+    from suite.train.execution import fused_execution
     from suite.train.fit import execution_for
-    from suite.train.fused import train_together
+    from suite.train.fused import train_fused
     from suite.train.lanes import lanes_for
 
     queue, progress = session.queue, session.progress
     specs = [spec for spec, _ in members]
-    progress.together_started(specs)
+    progress.fused_started(specs)
     try:
         stores = study_stores(session.tracker.study.tracking.uri, queue.url)
         with store_errors_stop_the_study(stores), ExitStack() as beating:
@@ -235,11 +235,11 @@ def run_together(
                 beating.enter_context(queue.heartbeat(trial))
             program_started = time.perf_counter()
             splits = load_splits(specs[0].data)
-            execution = together(execution_for(specs[0], splits), len(specs))
+            execution = fused_execution(execution_for(specs[0], splits), len(specs))
             execution = replace(execution, fused_lanes=lanes_for(execution, len(specs)))
             with _errors_of_training():
-                trained = train_together(
-                    specs, splits, execution=execution, epoch_ended=progress.together_epoch_ended
+                trained = train_fused(
+                    specs, splits, execution=execution, epoch_ended=progress.fused_epoch_ended
                 )
             share = (time.perf_counter() - program_started) / len(specs)
     except (KeyboardInterrupt, SetupError, _TrainingError) as err:
@@ -363,9 +363,9 @@ def _trained(
     pruned = pruned_after is not None
     verdict = Verdict.finished(trial_result, value=result.best_value, pruned=pruned)
     if pruned:
-        status, detail, seconds = RunStatus.PRUNED, f"at epoch {pruned_after}", None
+        status, detail, seconds = Fate.PRUNED, f"at epoch {pruned_after}", None
     else:
-        status, detail = RunStatus.TRAINED, f"test {result.measure.words} {result.test_value:.4f}"
+        status, detail = Fate.TRAINED, f"test {result.measure.words} {result.test_value:.4f}"
         seconds = None if trained is None else result.train_seconds  # its share of the program
     outcome = RunOutcome(
         spec,

@@ -23,7 +23,7 @@ from rich.live import Live
 from rich.table import Table
 
 from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.machine import machine_cores, worker_cores
 from suite.queue.planning import PlanState
 from suite.queue.run_queue import RunQueue
@@ -154,7 +154,7 @@ def run_workers(
     if code == ExitCode.BAD_INPUT:  # each worker said what is wrong; a table read now would
         return code, None  # call a run that a failed store cut short "not started"
     try:
-        return code, source.outcomes([], newly_done=RunStatus.TRAINED)  # by a worker of ours
+        return code, source.outcomes([], newly_done=Fate.TRAINED)  # by a worker of ours
     except store_error_types():  # a store failed: the workers each said so, in one line
         return code, None
 

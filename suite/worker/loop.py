@@ -24,7 +24,7 @@ from suite.worker.decisions import (
     FromRecord,
     Opening,
     Stop,
-    TrainTogether,
+    TrainFused,
     TrialSource,
     Wait,
 )
@@ -33,7 +33,7 @@ from suite.worker.left_behind import (
     end_runs_left_running,
     sweep_dead_workers,
 )
-from suite.worker.lifecycle import WorkerSession, answer_from_record, run_together, run_trial
+from suite.worker.lifecycle import WorkerSession, answer_from_record, run_fused, run_trial
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import trial_source
 
@@ -105,16 +105,16 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
                 decision.spec, decision.trial, decision.run, session, value=decision.value
             )
             continue
-        if isinstance(decision, TrainTogether):
+        if isinstance(decision, TrainFused):
             for recorded in decision.recorded:
                 answer_from_record(
                     recorded.spec, recorded.trial, recorded.run, session, value=recorded.value
                 )
             if len(decision.members) == 1 and source.study.training.execution != "fused":
                 decision = decision.members[0]  # the others were taken or recorded: alone
-        if isinstance(decision, TrainTogether):
+        if isinstance(decision, TrainFused):
             members = [(member.spec, member.trial) for member in decision.members]
-            outcomes = run_together(members, session)
+            outcomes = run_fused(members, session)
         else:
             outcomes = [
                 run_trial(

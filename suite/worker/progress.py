@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from suite.forecast.outcomes import RunStatus
+from suite.forecast.outcomes import Fate
 from suite.forecast.time_model import format_duration
 from suite.schema import Objective
 from suite.study.run_spec import RunSpec
@@ -88,14 +88,14 @@ class StudyProgress:
             spec.label, total=spec.training.epochs, status=f"epoch 0/{spec.training.epochs}", eta=""
         )
 
-    def together_started(self, specs: list[RunSpec]) -> None:
+    def fused_started(self, specs: list[RunSpec]) -> None:
         """Seeds of one configuration training as one program: one bar for all of them."""
         self.run_started(specs[0])
         seeds = ", ".join(str(spec.seed) for spec in specs)
         label = f"{specs[0].configuration} seeds {seeds}"
         self.progress.update(self.run_task, description=label)  # type: ignore[arg-type]
 
-    def together_epoch_ended(self, epoch: int, each: list[dict[str, Any]]) -> None:
+    def fused_epoch_ended(self, epoch: int, each: list[dict[str, Any]]) -> None:
         """An epoch of seeds trained together: the best member's value of the objective."""
         metric = self._objective.metric
         self.epoch_ended(
@@ -112,17 +112,17 @@ class StudyProgress:
         self._show_eta()
 
     def run_ended(
-        self, spec: RunSpec, status: RunStatus, detail: str, *, seconds: float | None = None
+        self, spec: RunSpec, status: Fate, detail: str, *, seconds: float | None = None
     ) -> None:
         """One permanent line per run this worker trained (`seconds`: its share of a program
         that trained it together with other seeds; else the time since it started)."""
         if seconds is None:
             seconds = time.perf_counter() - self._run_started
         mark = {
-            RunStatus.TRAINED: "[green]✓",
-            RunStatus.FAILED: "[red]✗",
-            RunStatus.KILLED: "[yellow]■",
-            RunStatus.PRUNED: "[cyan]✂",
+            Fate.TRAINED: "[green]✓",
+            Fate.FAILED: "[red]✗",
+            Fate.KILLED: "[yellow]■",
+            Fate.PRUNED: "[cyan]✂",
         }.get(status, "[dim]·")
         self.console.print(
             f"{self.prefix}{mark}[/] {spec.label:<24} {status:<8} {detail:<16} {seconds:6.1f} s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.forecast.plan import grid_outcomes, race_of_plan
 from suite.forecast.race_summary import race_line
 from suite.forecast.study_race import Race, runs_asked, runs_needed
@@ -61,7 +61,7 @@ class RaceTrials(GridTrials):
         }
 
     def outcomes(
-        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+        self, trained: list[RunOutcome], *, newly_done: Fate = Fate.DONE_ELSEWHERE
     ) -> list[RunOutcome]:
         """The runs the race asked for, in grid order (not the seeds it never needed)."""
         self.read_record()

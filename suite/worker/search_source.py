@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import FrozenTrial, TrialState
 
-from suite.forecast.outcomes import RunOutcome, RunStatus
+from suite.forecast.outcomes import Fate, RunOutcome
 from suite.queue.planning import queue_attributes
 from suite.queue.run_queue import RunQueue
 from suite.queue.search_space import open_search, suggest
@@ -101,7 +101,7 @@ class SearchTrials:
         )
 
     def outcomes(
-        self, trained: list[RunOutcome], *, newly_done: RunStatus = RunStatus.DONE_ELSEWHERE
+        self, trained: list[RunOutcome], *, newly_done: Fate = Fate.DONE_ELSEWHERE
     ) -> list[RunOutcome]:
         """A search has no list of runs in advance: the trials this worker trained."""
         return list(trained)

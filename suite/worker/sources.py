@@ -5,7 +5,7 @@ what is left), or stop. `suite.worker.loop` runs the same loop over either sourc
 heartbeats, stale trials and the stop after failures in a row are handled once, for both.
 
 - `GridTrials` (grid_source): every grid point is one trial, enqueued by run_key; the largest
-  runs first, seeds of one configuration together where that is faster (seeds_together).
+  runs first, seeds of one configuration together where that is faster (fused_claims).
 - `RaceTrials` (race_source): the grid's runs that a race of seeds' current round needs.
 - `SearchTrials` (search_source): Optuna's sampler asks for new points until the search has
   `n_trials` finished trials (complete or pruned) or its timeout passes.

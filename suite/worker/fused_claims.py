@@ -9,11 +9,11 @@ from suite.queue.planning import PlannedRun
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.train.execution import FUSED_MAX_MEMBERS
-from suite.train.keras_startup import seeds_train_together_here
-from suite.worker.decisions import FromRecord, TrainThis, TrainTogether
+from suite.train.keras_startup import fuses_seeds_here
+from suite.worker.decisions import FromRecord, TrainFused, TrainThis
 
 
-def trains_together(study: Study, first: TrainThis, available: list[PlannedRun]) -> bool:
+def trains_fused(study: Study, first: TrainThis, available: list[PlannedRun]) -> bool:
     """Whether `first` trains with the other available seeds of its configuration: as the
     study asks, or by default where that is faster (only when there are others)."""
     if study.training.execution == "fused":
@@ -21,14 +21,14 @@ def trains_together(study: Study, first: TrainThis, available: list[PlannedRun])
     key = first.spec.configuration_key
     if not any(p.spec.configuration_key == key and p.spec != first.spec for p in available):
         return False
-    return seeds_train_together_here(study)
+    return fuses_seeds_here(study)
 
 
 def claim_seeds_with(
     first: TrainThis,
     available: list[PlannedRun],
     claim: Callable[[RunSpec], TrainThis | FromRecord | None],
-) -> TrainTogether:
+) -> TrainFused:
     """`first` and the other available seeds of its configuration that `claim` takes for
     this worker (lowest seeds first, at most FUSED_MAX_MEMBERS to train)."""
     members, recorded = [first], []
@@ -48,4 +48,4 @@ def claim_seeds_with(
     members.sort(key=lambda member: member.spec.seed)
     # The others may have been taken or recorded meanwhile: the loop answers the recorded
     # ones and trains a lone member as a run of its own (unless the study asks for fused).
-    return TrainTogether(tuple(members), tuple(recorded))
+    return TrainFused(tuple(members), tuple(recorded))
