@@ -33,14 +33,14 @@ TRAIN, VAL, TEST, BATCH, UNITS, EPOCHS, SEED = 256, 64, 64, 32, 8, 2, 7
 PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
 
 
-def tutorial_arrays() -> tuple[np.ndarray, ...]:
+def tutorial_arrays(train: int = TRAIN, val: int = VAL, test: int = TEST) -> tuple[np.ndarray, ...]:
     """MNIST as the classic tutorial reads it, straight from the archive: rows of pixels / 255;
-    the last VAL training images held out for validation."""
+    the last `val` training images held out for validation."""
     with np.load(bundled_mnist_path()) as mnist:
         x_train, y_train = mnist["x_train"], mnist["y_train"]
-        x_test, y_test = mnist["x_test"][:TEST], mnist["y_test"][:TEST]
-    x_val, y_val = x_train[-VAL:], y_train[-VAL:]
-    x_train, y_train = x_train[:TRAIN], y_train[:TRAIN]
+        x_test, y_test = mnist["x_test"][:test], mnist["y_test"][:test]
+    x_val, y_val = x_train[-val:], y_train[-val:]
+    x_train, y_train = x_train[:train], y_train[:train]
     scale = np.float32(255.0)
     return (
         x_train.astype(np.float32) / scale,
@@ -52,25 +52,36 @@ def tutorial_arrays() -> tuple[np.ndarray, ...]:
     )
 
 
-def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
-    """The tutorial's script: Sequential, two recurrent layers with Dropout, Adam, fit, evaluate."""
-    x_train, y_train, x_val, y_val, x_test, y_test = tutorial_arrays()
+def plain_fit(
+    cell: str,
+    bidirectional: bool,
+    arrays: tuple[np.ndarray, ...],
+    *,
+    seed: int,
+    units: int = UNITS,
+    dropout: float = 0.2,
+    epochs: int = EPOCHS,
+    batch: int = BATCH,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """The tutorial's script: Sequential, two recurrent layers with Dropout, Adam, fit on
+    `arrays` (tutorial_arrays'); the trained model and its history."""
+    x_train, y_train, x_val, y_val, _, _ = arrays
     layer = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
              "gru": keras.layers.GRU}[cell]  # fmt: skip
 
     def recurrent(**kwargs):
-        inner = layer(UNITS, **kwargs)
+        inner = layer(units, **kwargs)
         return keras.layers.Bidirectional(inner) if bidirectional else inner
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28)),
             recurrent(return_sequences=True),
-            keras.layers.Dropout(0.2),
+            keras.layers.Dropout(dropout),
             recurrent(),
-            keras.layers.Dropout(0.2),
+            keras.layers.Dropout(dropout),
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
@@ -83,11 +94,19 @@ def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]],
         x_train,
         y_train,
         validation_data=(x_val, y_val),
-        epochs=EPOCHS,
-        batch_size=BATCH,
+        epochs=epochs,
+        batch_size=batch,
         verbose=0,
     ).history
-    _, test_accuracy = model.evaluate(x_test, y_test, batch_size=BATCH, verbose=0)
+    return model, history
+
+
+def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
+    """The tutorial's script at this module's settings (SEED read when called): its history
+    and test accuracy."""
+    arrays = tutorial_arrays()
+    model, history = plain_fit(cell, bidirectional, arrays, seed=SEED)
+    _, test_accuracy = model.evaluate(*arrays[4:], batch_size=BATCH, verbose=0)
     return history, float(test_accuracy)
 
 
