@@ -4,7 +4,8 @@ own `fit`) and together by `suite.train.fused.train_fused`, with each of its pro
 (map on one CPU device; map over two and over three CPU devices side by side, the two-lane
 one padded with a copy of a member; vmap), on MNIST or on masked archive data; writes every
 result, and how many of the lanes' executables were loaded onto their device rather than
-compiled again."""
+compiled again. On MNIST the separate runs are the tutorial's plain Keras script
+(tests/plain_keras.py) rather than the suite's: the members are held to Keras itself."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import sys
 from dataclasses import replace
 
 import jax
+import numpy as np
 
 from suite.study.data_config import DataConfig
 from suite.train import lanes as lanes_module
 from suite.train.data import load_splits
 from suite.train.fit import execution_for, train
 from suite.train.fused import train_fused
+from tests import plain_keras
 from tests.conftest import make_spec
 
 jax.config.update("jax_num_cpu_devices", 3)  # three lanes, whatever this machine's cores
@@ -40,6 +43,40 @@ def _result(model, result) -> dict:
         "param_count": result.param_count,
         "weights": [w.tolist() for w in model.get_weights()],
         "name": model.name,
+    }
+
+
+def _plain_keras(cell: str, seed: int) -> dict:
+    """The tutorial's script with TINY's model, data and training: what `_result` gives of a
+    run, computed with Keras and numpy alone (test loss by `evaluate`, at the batch size)."""
+    arrays = plain_keras.tutorial_arrays(
+        TINY["train_size"], TINY["validation_size"], TINY["test_size"]
+    )
+    model, history = plain_keras.plain_fit(
+        cell,
+        TINY["bidirectional"],
+        arrays,
+        seed=seed,
+        units=TINY["units"],
+        dropout=TINY["dropout"],
+        epochs=TINY["epochs"],
+        batch=TINY["batch_size"],
+    )
+    x_test, y_test = arrays[4:]
+    test_loss, _ = model.evaluate(x_test, y_test, batch_size=TINY["batch_size"], verbose=0)
+    predicted = model.predict(x_test, verbose=0).argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=int)
+    np.add.at(confusion, (y_test, predicted), 1)
+    return {
+        "history": {name: [float(v) for v in values] for name, values in history.items()},
+        "test_loss": float(test_loss),
+        "test_value": float(np.mean(predicted == y_test)),
+        "confusion": confusion.tolist(),
+        "best_epoch": int(np.argmax(history["val_accuracy"])) + 1,  # the first of equal bests
+        "param_count": int(model.count_params()),
+        "weights": [w.tolist() for w in model.get_weights()],
+        "name": f"{cell}-bi-2L-s{seed}",  # the suite's label of that run
+        "plain": True,
     }
 
 
@@ -67,7 +104,11 @@ def main(out: str, cells: list[str]) -> None:
         cell = name
         splits = load_splits(specs[0].data)
         execution = execution_for(specs[0], splits)
-        found[cell] = {"separate": [_result(*train(s, splits, execution=execution)) for s in specs]}
+        if archive is None:
+            separate = [_plain_keras(cell, seed) for seed in SEEDS]
+        else:
+            separate = [_result(*train(s, splits, execution=execution)) for s in specs]
+        found[cell] = {"separate": separate}
         for name, (program, lanes) in PROGRAMS.items():
             fused = replace(
                 execution,

@@ -1,6 +1,7 @@
 """Seeds trained together (`training.execution: fused`, suite/train/fused.py): each member
-equals its separate run (Keras's own `fit`) within stated tolerances, and each is recorded as
-its own run, once, whatever trained it before."""
+equals its separate run within stated tolerances (on MNIST the tutorial's plain Keras script,
+on archive data the suite's run by Keras's own `fit`), and each is recorded as its own run,
+once, whatever trained it before."""
 
 from __future__ import annotations
 
@@ -39,21 +40,27 @@ TEST_LOSS_RTOL = 1e-6
 
 
 def _same_run(alone: dict, member: dict, *, exact: bool, where: str) -> None:
+    """`member` against `alone`, its separate run: the suite's, or on MNIST the tutorial's
+    plain Keras script, whose validation and test losses are summed over batches of 32 (the
+    suite's over one batch: tests/test_parity.py's tolerance for that rounding)."""
     assert member["name"] == alone["name"], where  # its own label, as logged
+    summed_apart = {"val_loss"} if alone.get("plain") else set()
     for name, values in alone["history"].items():
         if name == "epoch_seconds":
             continue
-        if exact:
+        if exact and name not in summed_apart:
             assert member["history"][name] == values, (where, name)
         else:
             np.testing.assert_allclose(
-                member["history"][name], values, rtol=CURVE_RTOL, err_msg=where
+                member["history"][name], values, rtol=CURVE_RTOL, err_msg=f"{where} {name}"
             )
-    if exact:
+    if exact and not alone.get("plain"):
         assert member["test_loss"] == alone["test_loss"], where
-        assert member["weights"] == alone["weights"], where
     else:
         assert member["test_loss"] == pytest.approx(alone["test_loss"], rel=TEST_LOSS_RTOL)
+    if exact:
+        assert member["weights"] == alone["weights"], where
+    else:
         for a, b in zip(alone["weights"], member["weights"], strict=True):
             np.testing.assert_allclose(b, a, rtol=0, atol=WEIGHT_ATOL, err_msg=where)
     for final in ("test_value", "confusion", "best_epoch", "param_count"):

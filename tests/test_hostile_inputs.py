@@ -306,29 +306,50 @@ def test_dry_run_of_a_huge_grid_is_one_error_and_writes_nothing(tmp_path):
     assert not (tmp_path / "mlruns").exists()
 
 
-def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path, monkeypatch):
-    import suite.forecast.plan
+def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path):
+    """The real planner over a real store: the 18 configurations x 12 seeds of this grid,
+    seed 0 of each recorded FINISHED in MLflow, a seed-1 run FAILED; by hand: 216 runs, 18
+    done, 198 to do (a failed run is trained again), 16 past the table's 200 rows."""
     from suite.cli.output import MAX_PLAN_ROWS, print_plan
-    from suite.queue.planning import PlannedRun, PlanState
+    from tests.synthetic_store import SyntheticRun, make_store
 
-    units = ", ".join(str(u) for u in range(1, 126))
-    study = load_study(write(tmp_path, f"grid: {{units: [{units}], seed: [0, 1]}}\n"))
-    specs = expand(study)
-    planned = [
-        PlannedRun(spec, PlanState.DONE if i < 10 else PlanState.TODO)
-        for i, spec in enumerate(specs)
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    seeds = ", ".join(str(s) for s in range(12))
+    text = (
+        f"name: long\ntracking: {{uri: '{uri}'}}\n"
+        "grid: {cell: [simple_rnn, lstm, gru], bidirectional: [false, true],"
+        f" layers: [1, 2, 3], seed: [{seeds}]}}\n"
+    )
+    study = load_study(write(tmp_path, text))
+    configurations = [
+        (cell, bi, depth)
+        for cell in ("simple_rnn", "lstm", "gru")
+        for bi in (False, True)
+        for depth in (1, 2, 3)
     ]
-    monkeypatch.setattr(suite.forecast.plan, "plan_study", lambda _study: planned)
-    monkeypatch.setattr(suite.forecast.plan, "estimate_plan", lambda *_args, **_options: None)
+    finished = [SyntheticRun(*config, 0, 0.9) for config in configurations]
+    make_store(
+        uri,
+        [*finished, SyntheticRun("gru", True, 3, 1, 0.9, status="FAILED")],
+        experiment="long",
+        study="long",
+    )
+    specs = expand(study)
+    assert MAX_PLAN_ROWS == 200 and len(specs) == 18 * 12
     out = io.StringIO()
-    print_plan(study, Console(file=out, width=200))
+    print_plan(study, Console(file=out, width=200), probe_allowed=False)
     text = out.getvalue()
-    assert f"({len(specs)} runs)" in text
+    assert "(216 runs)" in text
     assert specs[MAX_PLAN_ROWS - 1].run_key in text
     assert specs[MAX_PLAN_ROWS].run_key not in text
     lines = text.splitlines()
-    assert lines[-2] == "... and 50 more runs not listed; all 250 runs by state: 10 done, 240 to do"
-    assert lines[-1] == "240 to train, 10 not; --dry-run trained nothing and wrote nothing."
+    assert lines[-3] == "... and 16 more runs not listed; all 216 runs by state: 18 done, 198 to do"
+    assert lines[-2] == "198 to train, 18 not; --dry-run trained nothing and wrote nothing."
+    assert lines[-1].startswith("estimated time on this machine: ")  # from the 18 finished
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+    listed = {key: state for _, key, state, _ in rows}  # the header is drawn with ┃
+    assert list(listed) == [spec.run_key for spec in specs[:MAX_PLAN_ROWS]]
+    assert listed == {s.run_key: "done" if s.seed == 0 else "to do" for s in specs[:MAX_PLAN_ROWS]}
 
 
 # 5. Heartbeat and polling: each beat writes the queue storage, each poll reads it.

@@ -24,70 +24,22 @@ import numpy as np
 import pytest
 
 from suite.study.run_spec import RunSpec
-from suite.train.data import bundled_mnist_path, load_splits
+from suite.train.data import load_splits
 from suite.train.execution import choose_execution
 from suite.train.fit import train
 from tests.conftest import make_spec
+from tests.plain_keras import BATCH, EPOCHS, TEST, TRAIN, UNITS, VAL, plain_fit, tutorial_arrays
 
-TRAIN, VAL, TEST, BATCH, UNITS, EPOCHS, SEED = 256, 64, 64, 32, 8, 2, 7
+SEED = 7
 PAIRS = [(cell, bi) for cell in ("simple_rnn", "lstm", "gru") for bi in (False, True)]
 
 
-def tutorial_arrays() -> tuple[np.ndarray, ...]:
-    """MNIST as the classic tutorial reads it, straight from the archive: rows of pixels / 255;
-    the last VAL training images held out for validation."""
-    with np.load(bundled_mnist_path()) as mnist:
-        x_train, y_train = mnist["x_train"], mnist["y_train"]
-        x_test, y_test = mnist["x_test"][:TEST], mnist["y_test"][:TEST]
-    x_val, y_val = x_train[-VAL:], y_train[-VAL:]
-    x_train, y_train = x_train[:TRAIN], y_train[:TRAIN]
-    scale = np.float32(255.0)
-    return (
-        x_train.astype(np.float32) / scale,
-        y_train.astype(np.int32),
-        x_val.astype(np.float32) / scale,
-        y_val.astype(np.int32),
-        x_test.astype(np.float32) / scale,
-        y_test.astype(np.int32),
-    )
-
-
 def plain_keras(cell: str, bidirectional: bool) -> tuple[dict[str, list[float]], float]:
-    """The tutorial's script: Sequential, two recurrent layers with Dropout, Adam, fit, evaluate."""
-    x_train, y_train, x_val, y_val, x_test, y_test = tutorial_arrays()
-    layer = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
-             "gru": keras.layers.GRU}[cell]  # fmt: skip
-
-    def recurrent(**kwargs):
-        inner = layer(UNITS, **kwargs)
-        return keras.layers.Bidirectional(inner) if bidirectional else inner
-
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(SEED)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(28, 28)),
-            recurrent(return_sequences=True),
-            keras.layers.Dropout(0.2),
-            recurrent(),
-            keras.layers.Dropout(0.2),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        verbose=0,
-    ).history
-    _, test_accuracy = model.evaluate(x_test, y_test, batch_size=BATCH, verbose=0)
+    """The tutorial's script at this module's settings (SEED read when called): its history
+    and test accuracy."""
+    arrays = tutorial_arrays()
+    model, history = plain_fit(cell, bidirectional, arrays, seed=SEED)
+    _, test_accuracy = model.evaluate(*arrays[4:], batch_size=BATCH, verbose=0)
     return history, float(test_accuracy)
 
 
