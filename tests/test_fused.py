@@ -221,16 +221,17 @@ def test_by_default_jax_on_a_cpu_trains_seeds_together_with_the_same_numbers(tmp
     assert len({c[-1] for c in curves["together"].values()}) == 3
 
 
-# The tutorial's script (tests/test_parity.py) on JAX, in a process without the suite's start
+# The tutorial's script (tests/plain_keras.py) on JAX, in a process without the suite's start
 # (one JAX CPU device, TensorFlow imported as Keras pleases), for each seed given.
 _PLAIN_KERAS_ON_JAX = """
 import json, sys
-import tests.test_parity as parity
+import tests.plain_keras as plain
 out = {}
 for seed in map(int, sys.argv[1:]):
-    parity.SEED = seed
-    history, test_accuracy = parity.plain_keras("lstm", True)
-    out[seed] = {**{k: [float(v) for v in vs] for k, vs in history.items()}, "test": test_accuracy}
+    arrays = plain.tutorial_arrays()
+    model, history = plain.plain_fit("lstm", True, arrays, seed=seed)
+    _, test_accuracy = model.evaluate(*arrays[4:], batch_size=plain.BATCH, verbose=0)
+    out[seed] = {**{k: [float(v) for v in vs] for k, vs in history.items()}, "test": float(test_accuracy)}
 print(json.dumps(out))
 """
 
@@ -253,7 +254,7 @@ def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_
     two of 32: tests/test_parity.py's tolerance). And Keras on JAX is told TensorFlow is
     absent (keras_startup._keras_without_tensorflow): the whole study, bidirectional models
     logged, never imports it (about 2 s of every worker's start)."""
-    from tests import test_parity as parity
+    from tests import plain_keras as plain
 
     seeds = (0, 1)
     plain = subprocess.run(
@@ -269,12 +270,12 @@ def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_
     study = {
         "tracking": {"log_model": True, "log_plots": False, "system_metrics": False},
         "data": {
-            "train_size": parity.TRAIN,
-            "validation_size": parity.VAL,
-            "test_size": parity.TEST,
+            "train_size": plain.TRAIN,
+            "validation_size": plain.VAL,
+            "test_size": plain.TEST,
         },
-        "model": {"units": parity.UNITS, "layers": 2, "dropout": 0.2},
-        "training": {"epochs": parity.EPOCHS, "batch_size": parity.BATCH, "learning_rate": 1e-3},
+        "model": {"units": plain.UNITS, "layers": 2, "dropout": 0.2},
+        "training": {"epochs": plain.EPOCHS, "batch_size": plain.BATCH, "learning_rate": 1e-3},
         "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": list(seeds)},
     }
     path = study_file(tmp_path, study)
