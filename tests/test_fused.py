@@ -231,7 +231,8 @@ for seed in map(int, sys.argv[1:]):
     arrays = plain.tutorial_arrays()
     model, history = plain.plain_fit("lstm", True, arrays, seed=seed)
     _, test_accuracy = model.evaluate(*arrays[4:], batch_size=plain.BATCH, verbose=0)
-    out[seed] = {**{k: [float(v) for v in vs] for k, vs in history.items()}, "test": float(test_accuracy)}
+    curves = {k: [float(v) for v in vs] for k, vs in history.items()}
+    out[seed] = {**curves, "test": float(test_accuracy)}
 print(json.dumps(out))
 """
 
@@ -254,7 +255,7 @@ def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_
     two of 32: tests/test_parity.py's tolerance). And Keras on JAX is told TensorFlow is
     absent (keras_startup._keras_without_tensorflow): the whole study, bidirectional models
     logged, never imports it (about 2 s of every worker's start)."""
-    from tests import plain_keras as plain
+    from tests import plain_keras as tutorial
 
     seeds = (0, 1)
     plain = subprocess.run(
@@ -270,12 +271,12 @@ def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_
     study = {
         "tracking": {"log_model": True, "log_plots": False, "system_metrics": False},
         "data": {
-            "train_size": plain.TRAIN,
-            "validation_size": plain.VAL,
-            "test_size": plain.TEST,
+            "train_size": tutorial.TRAIN,
+            "validation_size": tutorial.VAL,
+            "test_size": tutorial.TEST,
         },
-        "model": {"units": plain.UNITS, "layers": 2, "dropout": 0.2},
-        "training": {"epochs": plain.EPOCHS, "batch_size": plain.BATCH, "learning_rate": 1e-3},
+        "model": {"units": tutorial.UNITS, "layers": 2, "dropout": 0.2},
+        "training": {"epochs": tutorial.EPOCHS, "batch_size": tutorial.BATCH, "learning_rate": 1e-3},
         "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": list(seeds)},
     }
     path = study_file(tmp_path, study)
