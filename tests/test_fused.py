@@ -276,7 +276,11 @@ def test_the_default_on_jax_equals_plain_keras_and_never_imports_tensorflow(tmp_
             "test_size": tutorial.TEST,
         },
         "model": {"units": tutorial.UNITS, "layers": 2, "dropout": 0.2},
-        "training": {"epochs": tutorial.EPOCHS, "batch_size": tutorial.BATCH, "learning_rate": 1e-3},
+        "training": {
+            "epochs": tutorial.EPOCHS,
+            "batch_size": tutorial.BATCH,
+            "learning_rate": 1e-3,
+        },
         "grid": {"cell": ["lstm"], "bidirectional": [True], "seed": list(seeds)},
     }
     path = study_file(tmp_path, study)
