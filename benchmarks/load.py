@@ -32,7 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from suite.library_logs import quiet_library_logs
-from tests.synthetic_store import SyntheticRun, make_store
+from tests.helpers.synthetic_store import SyntheticRun, make_store
 
 CONFIGURATIONS = [
     (cell, bi, depth)

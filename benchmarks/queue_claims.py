@@ -124,7 +124,7 @@ def main() -> int:
     parser.add_argument("--runs", default=",".join(str(18 * s) for s in SEEDS_PER_SIZE))
     args = parser.parse_args()
     from suite.library_logs import quiet_library_logs
-    from tests.servers import postgres
+    from tests.helpers.servers import postgres
 
     quiet_library_logs()
     sizes = [int(runs) // 18 for runs in args.runs.split(",")]

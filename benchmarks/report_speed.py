@@ -27,7 +27,7 @@ from suite.report.render import write_report
 
 # The synthetic store is a test fixture, not part of the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.synthetic_store import SyntheticRun, make_store
+from tests.helpers.synthetic_store import SyntheticRun, make_store
 
 
 def synthetic_runs(seeds: int) -> list[SyntheticRun]:

@@ -1,7 +1,7 @@
 """The suite: train, track and compare recurrent networks on MNIST read as sequences.
 
-Packages, bottom to top; each imports only the ones below it (tests/test_layers.py holds this
-true from the code's own imports, so this list cannot drift):
+Packages, bottom to top; each imports only the ones below it (tests/project/test_layers.py
+holds this true from the code's own imports, so this list cannot drift):
 
   schema.py, errors.py  the record's names and the objective; exit codes and error kinds
   study/     what to train: the study, its file, its grid, the backend axis

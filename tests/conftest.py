@@ -37,7 +37,7 @@ from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.study.run_spec import RunSpec
 from suite.study.sections import ModelConfig, TrainingConfig
-from tests.warm_cli import WarmProcess, WarmServer
+from tests.helpers.warm_cli import WarmProcess, WarmServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,7 +132,7 @@ def start_cli(
 ) -> subprocess.Popen | WarmProcess:
     """`python -m suite.run ARGS` (or another module) started in a new process, as a user
     types it, with `env` added to the environment; its outputs piped, as text. The process
-    is forked from tests/warm_cli.py's server, its modules already imported, unless the test
+    is forked from tests/helpers/warm_cli.py's server, its modules already imported, unless the test
     is about what happens while they import (`fresh`, or an environment that changes how
     they import): then it starts from scratch."""
     env = {**os.environ, "COLUMNS": "160", **(env or {})}

@@ -14,7 +14,7 @@ assumes the seed noise is alike across configurations, and real grids' is not (s
 seeds are noisier than the gated cells'): where the true best is the noisiest, a pool of
 quieter ones understates its noise. In the race's simulation (`race_simulation`, 18 equal
 configurations, the best at 0.8 points of seed noise and every rival at 0.1) the best fell in
-38% of 10,000 races with a pooled t-test (tests/test_race.py keeps it as a broken rule the
+38% of 10,000 races with a pooled t-test (tests/race/test_race.py keeps it as a broken rule the
 simulation must catch) and, in an exploration not kept, 21% with a moderated t and 11% with the
 larger of the pooled and the pair's own variance; 5% is allowed. Padding borrows the degrees of
 freedom without that assumption: the padded variance's expectation is the gap's true variance

@@ -13,7 +13,7 @@ The guarantee, in one sentence: `GUARANTEE`. Why: the best is eliminated only if
 (K - 1) R possible tests against a configuration that is truly no better rejects; each rejects
 with probability at most its level (padding only adds variance; the degrees of freedom are
 Satterthwaite's approximation, as in Welch's test, hence the simulation), and Bonferroni's
-union bound caps their sum at 1 - confidence. The simulation (tests/test_race.py) checks it
+union bound caps their sum at 1 - confidence. The simulation (tests/race/test_race.py) checks it
 by 10,000 races per scenario, noise layouts chosen against it included. The margin only stops
 the race early (two one-sided tests on the same padded variance, each at that same level); it
 never eliminates, so it cannot weaken the guarantee.

@@ -1,6 +1,6 @@
 """Races simulated from known means: how often the true best is eliminated, what a race spends
 against the full grid, and in which round the clearly worse configurations go. The decision
-rule's test (tests/test_race.py) and its benchmark (benchmarks/race_simulation.py) both run
+rule's test (tests/race/test_race.py) and its benchmark (benchmarks/race_simulation.py) both run
 these: many races at once (`race_many`), each round decided by the `race` function's own test
 (`compare_with_leader`); the test checks race by race that `race_many` and `race` agree."""
 

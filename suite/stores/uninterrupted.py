@@ -5,7 +5,7 @@ SQLAlchemy sessions on a SQLite store can leave that session's connection holdin
 write lock. The run's own `end_run(KILLED)` then waits out MLflow's 20 s busy timeout and
 fails ("database is locked", or the same as a "Query-invoked autoflush"), MLflow logs a
 traceback, and the run stays RUNNING until the next invocation. Holding the signal for the
-session's few milliseconds, then raising it, closes that window: tests/test_interrupts.py
+session's few milliseconds, then raising it, closes that window: tests/faults/test_interrupts.py
 interrupts a logging loop at random points. MLflow has no hook around its sessions, so the
 store's session factory is wrapped by hand.
 """

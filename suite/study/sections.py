@@ -54,8 +54,8 @@ class TrainingConfig(Frozen):
     # 2 cores or more, seeds trained together: fuses_seeds); "plain" runs Keras's
     # defaults exactly; "fused" trains a worker's seeds of one configuration together as one
     # JAX program (suite/train/fused.py), each still its own run. Not part of the run_key:
-    # all compute the same result (within the tolerances tests/test_parity.py and
-    # tests/test_fused.py state).
+    # all compute the same result (within the tolerances tests/training/test_parity.py and
+    # tests/training/test_fused.py state).
     execution: Literal["fast", "plain", "fused"] = "fast"
 
 

@@ -8,7 +8,7 @@ by variable, and trains instead of it: its training, validation and prediction s
 already traced, so the run skips the tracing (seconds per run, most for unrolled layers).
 Keras keeps those steps on the model (`train_function` and its siblings, traced once per
 input signature, reading every variable when called), so the trained numbers are the ones
-the fresh model would give, bit for bit (`tests/test_compiled.py`, each cell and kernel).
+the fresh model would give, bit for bit (`tests/training/test_compiled.py`, each cell and kernel).
 Metrics are reset by `fit` itself at each epoch.
 
 Only on TensorFlow in the fast mode: `training.execution: plain` keeps a fresh model per run

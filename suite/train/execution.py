@@ -20,12 +20,12 @@ Each choice is kept only where `benchmarks/execution_speed.py` measured it faste
 `unroll` may reorder the floating-point sums of the gradient over time steps, and validation
 at another batch size sums the validation loss in another order, so losses can differ from
 the loop's in the last float32 digits. Training batches, initial weights, dropout masks and the
-optimiser are identical; `tests/test_parity.py` holds the suite to a plain Keras script within
-its stated tolerances, for every cell and direction. `training.execution: plain` turns all of
-it off and runs Keras's defaults exactly; `training.execution: fused` makes the same choices
-and trains a worker's seeds of one configuration together as one JAX program
-(suite/train/fused.py); the default (`fast`) does too where that was measured faster with the
-same numbers (`fuses_seeds`).
+optimiser are identical; `tests/training/test_parity.py` holds the suite to a plain Keras
+script within its stated tolerances, for every cell and direction. `training.execution:
+plain` turns all of it off and runs Keras's defaults exactly; `training.execution: fused`
+makes the same choices and trains a worker's seeds of one configuration together as one JAX
+program (suite/train/fused.py); the default (`fast`) does too where that was measured faster
+with the same numbers (`fuses_seeds`).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def choose_execution(
         and spec.data.input_shape[0] <= UNROLL_MAX_TIME_STEPS
         and training_steps(spec, train_size) >= min_unroll_steps
         # Keras's unrolled loop mis-orders a masked backward layer's returned sequence (a
-        # stacked bidirectional model's padded series then differ: tests/test_masking.py).
+        # stacked bidirectional model's padded series then differ: tests/sequences/test_masking.py).
         and not spec.data.masked
     )
     batch = max(spec.training.batch_size, min(validation_size, VALIDATION_BATCH))

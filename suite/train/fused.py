@@ -17,9 +17,9 @@ members one of two ways (`Execution.fused_program`, measured in benchmarks/fused
   compiled to other float results, one executable per device does not.
 - "vmap" (GPU): the members batched (`jax.vmap`), so one small model's tiny kernels become K
   times larger; only the float order of the batched operations may differ (the last float32
-  digits; the tolerance is tests/test_fused.py's).
+  digits; the tolerance is tests/training/test_fused.py's).
 
-`tests/test_fused.py` holds every member to its separate run: exactly with "map", within
+`tests/training/test_fused.py` holds every member to its separate run: exactly with "map", within
 stated tolerances with "vmap". Written by hand because neither Keras nor MLflow trains a
 family of models as one program; what is hand-made is only the loop (batches, epochs,
 validation), never a layer, a loss or an optimiser step. JAX only: TensorFlow's one-graph

@@ -123,7 +123,8 @@ def _configure_devices(backend: str) -> None:
 
 def _configure_jax_cpu_devices() -> None:
     """JAX's CPU devices for the fused program's lanes; a run on one device computes as
-    before (the same compiled program on device 0: tests/test_fused.py holds it bit for bit)."""
+    before (the same compiled program on device 0: tests/training/test_fused.py holds it bit
+    for bit)."""
     import jax
 
     devices = min(CPU_DEVICES_PER_CORE * cpu_cores(), FUSED_MAX_MEMBERS)

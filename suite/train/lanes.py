@@ -6,7 +6,7 @@ members of `suite.train.fused` are shared out over "lanes", one CPU device each
 `jax.lax.map` program. Shares are equal (the last lane padded with a copy of its last member,
 whose results are dropped), so one compiled executable serves every lane: it is compiled for
 the first lane and loaded onto the others (`retarget`). Each member's numbers are its separate
-run's bit for bit (tests/test_fused.py); the lanes only change which core computes them.
+run's bit for bit (tests/training/test_fused.py); the lanes only change which core computes them.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
     steps through time (suite/execution.py), not what it computes. Series of different
     lengths are padded at their end with PAD_VALUE and masked (keras.layers.Masking): each
     recurrent layer skips the padded steps, both directions of a Bidirectional one too, so
-    padding never changes an output (tests/test_masking.py); equal-length data has no mask.
+    padding never changes an output (tests/sequences/test_masking.py); equal-length data has
+    no mask.
     """
     m = spec.model
     cell = CELLS[m.cell]

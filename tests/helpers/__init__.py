@@ -1,0 +1,2 @@
+"""What the tests share: the warm CLI, servers, synthetic stores, drivers run as
+subprocesses."""

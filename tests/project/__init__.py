@@ -1,0 +1,1 @@
+"""The project stays true to itself: the package map and the docs."""

@@ -1,0 +1,1 @@
+"""Sequences from anywhere: archives, files, MNIST's views, and masks over padding."""
