@@ -69,15 +69,19 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def study_file(
-    folder: Path, changes: dict[str, Any] | None = None, *, name: str = "study.yaml"
+    folder: Path,
+    changes: dict[str, Any] | None = None,
+    *,
+    name: str = "study.yaml",
+    base: dict[str, Any] = TINY_STUDY,
 ) -> Path:
-    """Write the tiny study (with `changes`) to folder/name, its tracking store and Optuna
-    storage under folder/mlruns."""
-    study = deep_merge(TINY_STUDY, changes or {})
+    """Write `base` (the tiny study) with `changes` to folder/name, its tracking store and
+    Optuna storage under folder/mlruns: the one way the tests write a study that trains."""
+    study = deep_merge(base, changes or {})
     study = deep_merge(
         study,
         {
-            "tracking": {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"},
+            "tracking": {"uri": store_uri(folder)},
             "storage": str(folder / "mlruns" / "optuna.journal"),
         },
     )

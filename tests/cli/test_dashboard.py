@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import free_port, run_cli
+from tests.conftest import free_port, run_cli, store_uri, study_file
 from tests.helpers.servers import background_server
 
 pytestmark = pytest.mark.slow
@@ -49,8 +48,7 @@ def optuna_dashboard(storage: Path, log: Path) -> Iterator[str]:
 def grid_study(tmp_path_factory) -> dict[str, Any]:
     """A 2 x 2 grid (cell x layers), one epoch on tiny slices, trained through the CLI."""
     root = tmp_path_factory.mktemp("dashboard")
-    uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
-    journal = root / "mlruns" / "optuna.journal"
+    uri, journal = store_uri(root), root / "mlruns" / "optuna.journal"
     study = {
         "name": "dash",
         "data": {
@@ -63,11 +61,9 @@ def grid_study(tmp_path_factory) -> dict[str, Any]:
         "model": {"units": 4},
         "training": {"epochs": 1, "batch_size": 64},
         "grid": GRID,
-        "tracking": {"uri": uri, "log_model": False, "log_plots": False, "system_metrics": False},
-        "storage": str(journal),
+        "tracking": {"log_model": False, "log_plots": False, "system_metrics": False},
     }
-    path = root / "dash.yaml"
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    path = study_file(root, study, name="dash.yaml", base={})
     trained = run_cli(path, cwd=root)
     assert trained.returncode == 0, trained.stderr
     assert "4 runs, 0 done before, 4 to train" in trained.stdout

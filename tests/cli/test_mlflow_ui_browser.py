@@ -15,14 +15,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from suite.record.ui_links import ui_url
-from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR, run_cli
+from tests.conftest import CHROMIUM, FLAGS, SCREENSHOT_DIR, run_cli, store_uri, study_file
 from tests.helpers.servers import mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -48,7 +47,7 @@ class Tracked:
 def tracked(tmp_path_factory) -> Iterator[Tracked]:
     """Two runs (LSTM, GRU) of 3 epochs on tiny slices, trained by the CLI, served by MLflow."""
     root = tmp_path_factory.mktemp("mlflow-ui")
-    uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+    uri = store_uri(root)
     study = {
         "name": EXPERIMENT,
         "data": {
@@ -61,11 +60,9 @@ def tracked(tmp_path_factory) -> Iterator[Tracked]:
         "model": {"units": 4},
         "training": {"epochs": EPOCHS, "batch_size": 64},
         "grid": {"cell": ["lstm", "gru"]},
-        "tracking": {"uri": uri, "log_model": True, "log_plots": True},
-        "storage": str(root / "mlruns" / "optuna.journal"),
+        "tracking": {"log_model": True, "log_plots": True},
     }
-    path = root / "study.yaml"
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    path = study_file(root, study, base={})
     trained = run_cli(path, cwd=root)
     assert trained.returncode == 0, trained.stderr
     assert "2 runs, 0 done before, 2 to train" in trained.stdout

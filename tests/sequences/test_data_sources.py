@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from suite.sequences import SequenceError
 from tests.conftest import (
@@ -21,6 +20,7 @@ from tests.conftest import (
     report_cli,
     run_cli,
     store_client,
+    study_file,
     trials,
 )
 
@@ -51,13 +51,9 @@ def write_study(folder: Path, data: dict, **changes) -> Path:
         "model": {"units": 4},
         "training": {"epochs": 2, "batch_size": 16},
         "grid": {"cell": ["gru"], "bidirectional": [False, True]},
-        "tracking": {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}", "log_model": False},
-        "storage": str(folder / "mlruns" / "optuna.journal"),
+        "tracking": {"log_model": False},
     }
-    study = deep_merge(deep_merge(study, FAST), changes)
-    path = folder / "study.yaml"
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
-    return path
+    return study_file(folder, deep_merge(deep_merge(study, FAST), changes), base={})
 
 
 @pytest.mark.slow

@@ -7,21 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from suite.study.config import StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand
-from tests.conftest import FAST, child_runs, deep_merge, run_cli, store_client
+from tests.conftest import FAST, child_runs, deep_merge, run_cli, store_client, study_file
 
 
 def study_at(folder: Path, grid: dict, **sections) -> Path:
-    study = {"name": "axis", "grid": grid, **sections}
-    study["tracking"] = {"uri": f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}", "log_model": False}
-    study["storage"] = str(folder / "mlruns" / "optuna.journal")
-    path = folder / f"axis-{len(list(folder.glob('axis-*.yaml')))}.yaml"
-    path.write_text(yaml.safe_dump(deep_merge(study, FAST), sort_keys=False))
-    return path
+    study = {"name": "axis", "grid": grid, **sections, "tracking": {"log_model": False}}
+    name = f"axis-{len(list(folder.glob('axis-*.yaml')))}.yaml"
+    return study_file(folder, deep_merge(study, FAST), name=name, base={})
 
 
 MNIST_DATA = {"validation_size": 1000, "train_size": 2048, "test_size": 500}

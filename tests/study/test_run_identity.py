@@ -11,15 +11,15 @@ import csv
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from suite.study.file import load_study
 from suite.study.grid import expand
 from suite.study.run_spec import RunSpec
-from tests.conftest import make_spec, report_cli, run_cli, snapshot, store_uri
+from tests.conftest import make_spec, report_cli, run_cli, snapshot, store_uri, study_file
 from tests.helpers.report_helpers import html_tables
 from tests.helpers.synthetic_store import SyntheticRun, make_store
 
@@ -88,17 +88,10 @@ GRU = {"cell": ["gru"], "bidirectional": [False]}
 
 def classic_study(folder: Path, name: str, grid: dict, experiment: str | None = None) -> Path:
     """A study file of the classic setup (the synthetic runs' specs), stores under folder."""
-    study = {
-        "name": name,
-        "grid": grid,
-        "tracking": {"uri": store_uri(folder)},
-        "storage": str(folder / "mlruns" / "optuna.journal"),
-    }
+    study: dict[str, Any] = {"name": name, "grid": grid}
     if experiment:
         study["experiment"] = experiment
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(study))
-    return path
+    return study_file(folder, study, name=f"{name}.yaml", base={})
 
 
 def test_a_run_recorded_with_the_backend_named_counts_once_under_either_form(tmp_path):
