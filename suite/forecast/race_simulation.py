@@ -110,7 +110,7 @@ def scenario(kind: str, layout: str, *, confidence: float = 0.95) -> Scenario:
     means = scenario_means(kind)
     k = len(means)
     low, high = (0.01, 0.02) if kind == "race smoke" else (0.001, 0.008)
-    if layout == "shuffled":  # each scenario its own layout, seeded by the scenario (issue 39)
+    if layout == "shuffled":  # each scenario its own layout, seeded by the scenario
         rng = np.random.default_rng([39, SCENARIOS.index(kind)])
         noise = np.linspace(low, high, k)[rng.permutation(k)]
     elif layout == "best noisiest":

@@ -1,4 +1,4 @@
-"""Messages that must say what is true (issue 21, class 6): the name a study gets from its
+"""Messages that must say what is true: the name a study gets from its
 file, the workers a memory check counts, the storage refused for a backend axis."""
 
 from __future__ import annotations

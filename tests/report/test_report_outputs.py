@@ -1,5 +1,5 @@
 """A report never writes over what it reads, over a store, or over its own outputs, and its files
-appear whole or not at all (issue 21, class 1)."""
+appear whole or not at all."""
 
 from __future__ import annotations
 

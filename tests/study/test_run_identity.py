@@ -1,4 +1,4 @@
-"""One computation, one run_key; a study reads only its own runs (issue 21, classes 2 and 3).
+"""One computation, one run_key; a study reads only its own runs.
 
 A run_key hashes what changes the result, the backend included unless it is TensorFlow: the
 expected keys are computed here by hand from the payload, not by the code under test. The

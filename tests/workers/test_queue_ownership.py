@@ -1,6 +1,6 @@
 """A study sees only its own queue: an Optuna study of the same name that belongs to another
 kind of study (one that minimises, or a search where a grid is asked for) is refused with the
-fix, before anything is written to it (issue 21, class 3)."""
+fix, before anything is written to it."""
 
 from __future__ import annotations
 
