@@ -10,7 +10,7 @@ classic tutorial (Sequential, compile, fit with validation data, Keras's default
 per configuration: seconds per steady epoch of both (the last epoch; the first also traces the
 graphs), the first epoch's extra seconds, and the median of the paired ratios suite / plain.
 Target on a 2-core CPU: <= 0.5 for the `rows` view. The 784-step view is not unrolled (see
-suite/execution.py), so only its validation gets faster.
+suite/train/execution.py), so only its validation gets faster.
 """
 
 from __future__ import annotations

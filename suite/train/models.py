@@ -22,7 +22,7 @@ def build_model(spec: RunSpec, *, unroll: bool = False) -> keras.Model:
 
     Every recurrent layer but the last returns its whole sequence, so the next one has a
     sequence to read; `units` counts per direction, as in Keras. `unroll` changes how Keras
-    steps through time (suite/execution.py), not what it computes. Series of different
+    steps through time (suite/train/execution.py), not what it computes. Series of different
     lengths are padded at their end with PAD_VALUE and masked (keras.layers.Masking): each
     recurrent layer skips the padded steps, both directions of a Bidirectional one too, so
     padding never changes an output (tests/sequences/test_masking.py); equal-length data has

@@ -1,4 +1,5 @@
-"""How each run executes: the choices of suite/execution.py for each backend, device and size."""
+"""How each run executes: the choices of suite/train/execution.py for each backend, device
+and size."""
 
 from __future__ import annotations
 

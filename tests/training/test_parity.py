@@ -115,7 +115,7 @@ def test_plain_execution_is_keras_defaults_bit_for_bit(cell, bidirectional):
 
 @pytest.mark.parametrize(("cell", "bidirectional"), [p for p in PAIRS if p[0] != "gru"])
 def test_unrolled_path_equals_plain_keras_within_rounding(cell, bidirectional):
-    """The cells the suite unrolls (the GRU keeps its loop: suite/execution.py)."""
+    """The cells the suite unrolls (the GRU keeps its loop: suite/train/execution.py)."""
     history, test_accuracy = plain_result(cell, bidirectional)
     plan, result = suite_run(suite_spec(cell, bidirectional), force_unroll=True)
     assert plan.kernel == "unrolled" and plan.unroll
