@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.forecast.race import RaceRules, race
-from suite.forecast.race_summary import race_line
+from suite.race.decision import RaceRules, race
+from suite.race.summary import race_line
 from suite.schema import Metric, Role, Tag, config_label
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"

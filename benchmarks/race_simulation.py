@@ -5,7 +5,7 @@ about a minute).
 
     python benchmarks/race_simulation.py [--races 10000] [--confidence 0.95]
 
-Scenarios (suite/forecast/race_simulation.py): 18 configurations with seeds 2 to 10 and seed
+Scenarios (suite/race/simulation.py): 18 configurations with seeds 2 to 10 and seed
 noise 0.1 to 0.8 points (a spread over 25 points, near-ties, all equal, one half a point
 ahead), and the race smoke study's shape (6 configurations, seeds 2 to 4, one 16 points
 behind, seed noise 1 to 2 points); each with its noise shuffled, or laid out against the test
@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from suite.forecast.race_simulation import LAYOUTS, SCENARIOS, scenario, simulate
+from suite.race.simulation import LAYOUTS, SCENARIOS, scenario, simulate
 
 RULES = {"padded": None, "Welch": 0.0}  # the padding share: the race's own, or none
 

@@ -37,7 +37,7 @@ class Tag:
     def exec(name: str) -> str:
         return f"{Tag.EXEC_PREFIX}{name}"
 
-    # On a race's parent run, as of its last invocation (suite.forecast.race).
+    # On a race's parent run, as of its last invocation (suite.race.decision).
     RACE_OUTCOME = "race.outcome"  # running | separated | equivalent | tied | decided
     RACE_ANSWER = "race.answer"  # the CLI's last line: the best, or the tied set
     RACE_RUNS = "race.runs"  # runs the race has asked for so far

@@ -195,9 +195,9 @@ def train_with_workers(
     source_file: str,
 ) -> int:
     from suite.cli.output import print_next_steps, print_summary
-    from suite.forecast.outcomes import StudyOutcome
     from suite.study.backends import study_backends
     from suite.worker.local_processes import run_workers, worker_command
+    from suite.worker.outcomes import StudyOutcome
 
     code, outcomes = run_workers(
         study, opened, worker_command(argv), workers, console, backends=study_backends(study)
@@ -218,8 +218,8 @@ def train_study(
 ) -> int:
     from suite.cli.output import print_next_steps, print_summary
     from suite.errors import StudyFailed
-    from suite.forecast.outcomes import StudyInterrupted
     from suite.worker.loop import run_worker
+    from suite.worker.outcomes import StudyInterrupted
 
     try:
         outcome = run_worker(study, console=console, source_file=source_file, worker_name=worker)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from suite.forecast.outcomes import StudyOutcome
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
+from suite.worker.outcomes import StudyOutcome
 
 if TYPE_CHECKING:
     from suite.queue.planning import PlannedRun
@@ -93,8 +93,8 @@ def race_so_far(study: Study, planned: list[PlannedRun], console: Console) -> li
     """Print the race as the record holds it; return the runs it has asked for so far (the
     current round's still to train among them)."""
     from suite.forecast.plan import race_of_plan
-    from suite.forecast.race_summary import race_line, standings
-    from suite.forecast.study_race import runs_asked
+    from suite.race.study_race import runs_asked
+    from suite.race.summary import race_line, standings
 
     specs = [p.spec for p in planned]
     state = race_of_plan(study, planned)
@@ -159,7 +159,7 @@ def print_summary(outcome: StudyOutcome, console: Console) -> None:
     _print_runs(outcome, console)
     if outcome.study.race is not None:  # the answer, or where the race stands: the last line
         from suite.forecast.plan import plan_study, race_of_plan
-        from suite.forecast.race_summary import race_line
+        from suite.race.summary import race_line
 
         state = race_of_plan(outcome.study, plan_study(outcome.study))
         console.print(race_line(state), highlight=False)

@@ -3,18 +3,15 @@ Nothing here writes to a store (--dry-run, the workers' table and the summary us
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import Fate, RunOutcome
-from suite.forecast.study_race import Race, race_of_runs, rules_of
 from suite.forecast.time_model import FusedSeeds, Observation, TimeModel, least_squares, work
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
-from suite.schema import Metric, Objective, TrialAttr
+from suite.race.study_race import Race, race_of_runs, rules_of
+from suite.schema import Objective, TrialAttr
 from suite.study.config import Study
-from suite.study.run_spec import RunSpec
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,40 +90,6 @@ def fused_seeds(study: Study) -> FusedSeeds | None:
     fewest = (c for c in range(1, cores + 1) if fuses_seeds_here(study, cores=c))
     min_cores = next(fewest, None)
     return None if min_cores is None else FusedSeeds(cores, min_cores, keras.backend.backend())
-
-
-def grid_outcomes(
-    specs: Sequence[RunSpec],
-    queue: RunQueue,
-    *,
-    done_before: set[str],
-    trained_here: Mapping[str, RunOutcome],
-    newly_done: Fate = Fate.DONE_ELSEWHERE,
-) -> list[RunOutcome]:
-    """Every grid run's outcome: this worker's own, else what the queue records now."""
-    now = {p.spec.run_key: p for p in queue.plan(specs)}
-    outcomes = []
-    for spec in specs:
-        if spec.run_key in trained_here:
-            outcomes.append(trained_here[spec.run_key])
-            continue
-        item = now[spec.run_key]
-        if item.state == PlanState.DONE:
-            outcomes.append(
-                RunOutcome(
-                    spec,
-                    Fate.DONE_BEFORE if spec.run_key in done_before else newly_done,
-                    test_value=item.attributes.get(spec.measure.test),
-                    value=item.attributes.get(spec.compared_by.column),
-                    seconds=item.attributes.get(Metric.TRAIN_SECONDS),
-                    mlflow_run_id=item.attributes.get(TrialAttr.MLFLOW_RUN_ID),
-                )
-            )
-        elif item.state == PlanState.RUNNING:
-            outcomes.append(RunOutcome(spec, Fate.RUNNING_ELSEWHERE))
-        else:
-            outcomes.append(RunOutcome(spec, Fate.NOT_STARTED))
-    return outcomes
 
 
 def race_of_plan(study: Study, planned: list[PlannedRun]) -> Race:

@@ -173,7 +173,7 @@ def _refusal(sources: list, out: Path, protected: list[Path]) -> tuple[ExitCode,
 
 def _sources(args: argparse.Namespace) -> tuple[list, list[Path]]:
     """The studies to report, and what they read or a store holds (outputs land on none)."""
-    from suite.forecast.study_race import rules_of
+    from suite.race.study_race import rules_of
     from suite.report.collect import Source
     from suite.stores.locations import files_beside_database, files_beside_journal, journal_path
     from suite.stores.optuna_storage import storage_url

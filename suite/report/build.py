@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from suite.forecast.study_race import Race, race_of_runs, runs_asked
+from suite.race.study_race import Race, race_of_runs, runs_asked
 from suite.report.collect import NO_RESULT, Collected, Source
 from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.dataset_ranks import across_datasets, dataset_of, datasets_of

@@ -24,7 +24,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from suite.errors import StoreError
-from suite.forecast.race import RaceRules
+from suite.race.decision import RaceRules
 from suite.record.run_identity import RunIdentity
 from suite.report.collect_search import read_search
 from suite.report.dataset_ranks import dataset_of

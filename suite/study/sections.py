@@ -146,7 +146,7 @@ MAX_RACE_SEEDS = 100  # seeds per configuration: past this, a race is a grid in 
 
 
 class RaceConfig(Frozen):
-    """A race of seeds over the grid's configurations (suite.forecast.race): every
+    """A race of seeds over the grid's configurations (suite.race.decision): every
     configuration gets `min_seeds` seeds (0, 1, ...); then, round by round, those worse than
     the leader at `confidence` stop, the others get one more, up to `max_seeds`."""
 

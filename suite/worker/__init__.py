@@ -2,4 +2,5 @@
 race's round, race_source; a search's new points, search_source; seeds of one configuration
 claimed to train together, fused_claims; what each answers, decisions), one trial's life
 (lifecycle), what dead workers and faults left behind (left_behind), the loop (loop), worker
-processes on this machine (local_processes), progress and signals."""
+processes on this machine (local_processes), what became of each run (outcomes), progress and
+signals."""

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Protocol
 import optuna
 from optuna.trial import FrozenTrial
 
-from suite.forecast.outcomes import Fate, RunOutcome
 from suite.queue.run_queue import RunQueue
 from suite.record.finished_runs import RecordedRun
 from suite.schema import Objective
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
+from suite.worker.outcomes import Fate, RunOutcome
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress

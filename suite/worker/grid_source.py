@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import Fate, RunOutcome
-from suite.forecast.plan import grid_outcomes, remaining_seconds
+from suite.forecast.plan import remaining_seconds
 from suite.forecast.time_model import work
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
@@ -17,6 +16,7 @@ from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.worker.decisions import Decision, FromRecord, Opening, Stop, TrainThis, Wait
 from suite.worker.fused_claims import claim_seeds_with, trains_fused
+from suite.worker.outcomes import Fate, RunOutcome, grid_outcomes
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -33,12 +33,12 @@ from suite.errors import (
     store_errors_stop_the_study,
     study_stores,
 )
-from suite.forecast.outcomes import CutShort, Fate, RunOutcome
 from suite.queue.run_queue import RunQueue, Verdict
 from suite.record.finished_runs import RecordedRun
 from suite.schema import TrialAttr, TrialResult
 from suite.study.run_spec import RunSpec
 from suite.train.data import load_splits
+from suite.worker.outcomes import CutShort, Fate, RunOutcome
 from suite.worker.signals import signal_handled
 
 if TYPE_CHECKING:

@@ -23,7 +23,6 @@ from rich.live import Live
 from rich.table import Table
 
 from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
-from suite.forecast.outcomes import Fate, RunOutcome
 from suite.machine import machine_cores, worker_cores
 from suite.queue.planning import PlanState
 from suite.queue.run_queue import RunQueue
@@ -33,6 +32,7 @@ from suite.study.run_spec import RunSpec
 from suite.study.sections import MAX_AUTO_WORKERS
 from suite.worker.decisions import Opening, TrialSource
 from suite.worker.grid_source import GridTrials
+from suite.worker.outcomes import Fate, RunOutcome
 from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import trial_source
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from suite.errors import StudyFailed, store_errors_stop_the_study, study_stores, tracking_store
-from suite.forecast.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.study.backends import process_backend, study_backends
 from suite.study.config import Study
 from suite.worker.decisions import (
@@ -34,6 +33,7 @@ from suite.worker.left_behind import (
     sweep_dead_workers,
 )
 from suite.worker.lifecycle import WorkerSession, answer_from_record, run_fused, run_trial
+from suite.worker.outcomes import RunOutcome, StudyInterrupted, StudyOutcome
 from suite.worker.signals import stops_as_interrupts
 from suite.worker.sources import trial_source
 

@@ -16,10 +16,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from suite.forecast.outcomes import Fate
 from suite.forecast.time_model import format_duration
 from suite.schema import Objective
 from suite.study.run_spec import RunSpec
+from suite.worker.outcomes import Fate
 
 
 class StudyProgress:

@@ -5,22 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from suite.forecast.outcomes import Fate, RunOutcome
-from suite.forecast.plan import grid_outcomes, race_of_plan
-from suite.forecast.race_summary import race_line
-from suite.forecast.study_race import Race, runs_asked, runs_needed
+from suite.forecast.plan import race_of_plan
 from suite.queue.planning import PlanState
+from suite.race.study_race import Race, runs_asked, runs_needed
+from suite.race.summary import race_line
 from suite.schema import Tag
 from suite.study.config import Study
 from suite.worker.decisions import Decision, Opening
 from suite.worker.grid_source import GridTrials
+from suite.worker.outcomes import Fate, RunOutcome, grid_outcomes
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress
 
 
 class RaceTrials(GridTrials):
-    """A race of seeds (suite.forecast.race): the grid's runs that the race's current round
+    """A race of seeds (suite.race.decision): the grid's runs that the race's current round
     needs, decided afresh from the record at every claim, so workers on any machine train a
     round's runs in parallel and move to the next round when the record completes it."""
 

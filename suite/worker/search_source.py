@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import FrozenTrial, TrialState
 
-from suite.forecast.outcomes import Fate, RunOutcome
 from suite.queue.planning import queue_attributes
 from suite.queue.run_queue import RunQueue
 from suite.queue.search_space import open_search, suggest
@@ -17,6 +16,7 @@ from suite.record.finished_runs import FinishedRuns
 from suite.study.config import Study
 from suite.study.grid import search_spec
 from suite.worker.decisions import Decision, FromRecord, Opening, Stop, TrainThis, Wait
+from suite.worker.outcomes import Fate, RunOutcome
 
 if TYPE_CHECKING:
     from suite.worker.progress import StudyProgress

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from suite.forecast.outcomes import Fate
+from suite.worker.outcomes import Fate
 from suite.worker.progress import StudyProgress
 from tests.conftest import make_spec
 

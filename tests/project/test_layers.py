@@ -19,11 +19,12 @@ LAYERS = [
     ("schema", "errors", "datasets", "machine", "library_logs"),
     ("sequences",),  # sequences from anywhere, read, checked and described: no Keras, no MLflow
     ("study",),  # what to train
+    ("race",),  # a race of seeds decided from recorded results: pure statistics
     ("train",),  # one RunSpec trained: no MLflow, no Optuna
     ("stores",),  # where each store lives and whether it can be used
     ("record",),  # MLflow written and read
     ("queue",),  # the Optuna study as the queue
-    ("forecast",),  # read-only: the plan, time, memory, outcomes
+    ("forecast",),  # read-only: the plan, time, memory
     ("worker",),  # the loop: sources, one trial's life, processes
     ("cli", "run"),  # python -m suite.run
     ("report",),  # python -m suite.report
@@ -39,6 +40,7 @@ LIBRARIES_LEFT_OUT = {
     "schema": KERAS | STORES,
     "sequences": KERAS | {"mlflow", "optuna"},
     "study": KERAS | STORES,
+    "race": KERAS | STORES,
     "train": STORES,
     "report": KERAS,
 }

@@ -1,4 +1,4 @@
-"""The race's decision rule (suite.forecast.race, its test suite.forecast.padded_welch):
+"""The race's decision rule (suite.race.decision, its test suite.race.padded_welch):
 hand-computed tests, replay, simulation.
 
 The guarantee under test: if each configuration's seed results are normal (any variance),
@@ -18,17 +18,17 @@ import pytest
 import yaml
 from scipy import stats
 
-from suite.forecast import padded_welch
-from suite.forecast.padded_welch import compare_with_leader, padding_share
-from suite.forecast.race import Outcome, RaceRules, race
-from suite.forecast.race_simulation import (
+from suite.race import padded_welch
+from suite.race.decision import Outcome, RaceRules, race
+from suite.race.padded_welch import compare_with_leader, padding_share
+from suite.race.simulation import (
     LAYOUTS,
     SCENARIOS,
     race_many,
     scenario,
     simulate,
 )
-from suite.forecast.race_summary import standings
+from suite.race.summary import standings
 from suite.study.config import StudyError
 from suite.study.file import load_study
 from suite.study.grid import expand

@@ -174,9 +174,9 @@ def test_a_dataset_axis_trains_records_each_dataset_and_resumes_nothing(tmp_path
 
 
 def test_a_race_with_a_dataset_axis_races_each_dataset_on_its_own(tmp_path):
-    from suite.forecast.race import Outcome
-    from suite.forecast.race_summary import race_line, standings
-    from suite.forecast.study_race import DatasetRaces, race_of_runs, rules_of, runs_needed
+    from suite.race.decision import Outcome
+    from suite.race.study_race import DatasetRaces, race_of_runs, rules_of, runs_needed
+    from suite.race.summary import race_line, standings
 
     grid = {"dataset": ["GunPoint", "ItalyPowerDemand"], "cell": ["lstm", "gru", "simple_rnn"]}
     path = study_at(tmp_path, grid, race={"min_seeds": 2, "max_seeds": 4})
@@ -225,8 +225,8 @@ def test_a_race_with_a_dataset_axis_races_each_dataset_on_its_own(tmp_path):
 
 
 def test_a_race_of_one_configuration_claims_no_confidence(tmp_path):
-    from suite.forecast.race_summary import race_line
-    from suite.forecast.study_race import race_of_runs, rules_of
+    from suite.race.study_race import race_of_runs, rules_of
+    from suite.race.summary import race_line
 
     study = load_study(study_at(tmp_path, {"cell": ["lstm"]}, race={"min_seeds": 2}))
     specs = expand(study)

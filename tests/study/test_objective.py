@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from suite.forecast.race import RaceRules, race
-from suite.forecast.race_summary import standings
-from suite.forecast.study_race import race_of_runs
+from suite.race.decision import RaceRules, race
+from suite.race.study_race import race_of_runs
+from suite.race.summary import standings
 from suite.schema import Objective
 from suite.study.data_config import DataConfig
 from suite.train.data import load_splits

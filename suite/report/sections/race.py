@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.forecast.race import GUARANTEE, Outcome, RaceRules
-from suite.forecast.race_summary import race_line, standings
-from suite.forecast.study_race import DatasetRaces, Race
+from suite.race.decision import GUARANTEE, Outcome, RaceRules
+from suite.race.study_race import DatasetRaces, Race
+from suite.race.summary import race_line, standings
 from suite.report import plot_style, statistics_plots
 from suite.report.content import (
     INTEGER,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.forecast.padded_welch import compare_with_leader
-from suite.forecast.race import RaceRules
+from suite.race.decision import RaceRules
+from suite.race.padded_welch import compare_with_leader
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from suite.forecast.race import Outcome, RaceRules, RaceState, race
+from suite.race.decision import Outcome, RaceRules, RaceState, race
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.forecast.race import Elimination, Outcome, RaceState
-from suite.forecast.study_race import DatasetRaces, Race
+from suite.race.decision import Elimination, Outcome, RaceState
+from suite.race.study_race import DatasetRaces, Race
 
 
 @dataclass(frozen=True)

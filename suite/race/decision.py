@@ -32,7 +32,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from suite.forecast.padded_welch import LeaderComparison, compare_with_leader
+from suite.race.padded_welch import LeaderComparison, compare_with_leader
 from suite.schema import Objective
 
 GUARANTEE = (

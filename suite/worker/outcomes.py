@@ -1,10 +1,15 @@
-"""What became of each run of a study in one invocation: the rows of the CLI's summary."""
+"""What became of each run of a study in one invocation: the rows of the CLI's summary, from
+what this worker trained and what the queue records of the rest (grid_outcomes)."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from suite.queue.planning import PlanState
+from suite.queue.run_queue import RunQueue
+from suite.schema import Metric, TrialAttr
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 
@@ -76,3 +81,37 @@ class StudyInterrupted(KeyboardInterrupt):
     def __init__(self, outcome: StudyOutcome) -> None:
         super().__init__()
         self.outcome = outcome
+
+
+def grid_outcomes(
+    specs: Sequence[RunSpec],
+    queue: RunQueue,
+    *,
+    done_before: set[str],
+    trained_here: Mapping[str, RunOutcome],
+    newly_done: Fate = Fate.DONE_ELSEWHERE,
+) -> list[RunOutcome]:
+    """Every grid run's outcome: this worker's own, else what the queue records now."""
+    now = {p.spec.run_key: p for p in queue.plan(specs)}
+    outcomes = []
+    for spec in specs:
+        if spec.run_key in trained_here:
+            outcomes.append(trained_here[spec.run_key])
+            continue
+        item = now[spec.run_key]
+        if item.state == PlanState.DONE:
+            outcomes.append(
+                RunOutcome(
+                    spec,
+                    Fate.DONE_BEFORE if spec.run_key in done_before else newly_done,
+                    test_value=item.attributes.get(spec.measure.test),
+                    value=item.attributes.get(spec.compared_by.column),
+                    seconds=item.attributes.get(Metric.TRAIN_SECONDS),
+                    mlflow_run_id=item.attributes.get(TrialAttr.MLFLOW_RUN_ID),
+                )
+            )
+        elif item.state == PlanState.RUNNING:
+            outcomes.append(RunOutcome(spec, Fate.RUNNING_ELSEWHERE))
+        else:
+            outcomes.append(RunOutcome(spec, Fate.NOT_STARTED))
+    return outcomes
