@@ -66,7 +66,7 @@ def main() -> int:
     from suite.queue.run_queue import RunQueue
     from suite.record.epoch_callback import EpochCurves
     from suite.study.file import load_study
-    from suite.study.sections import ExecutionConfig
+    from suite.study.sections import WorkersConfig
 
     for owner, name, label in [
         (suite.worker.lifecycle, "run_trial", "whole run (claim to close)"),
@@ -97,7 +97,7 @@ def main() -> int:
                 f"tracking.uri=sqlite:///{tmp}/mlflow.db",
                 f"storage={tmp}/optuna.journal",
                 # One worker, where the version profiled knows the key.
-                *(["execution.workers=1"] if "workers" in ExecutionConfig.model_fields else []),
+                *(["workers.count=1"] if "count" in WorkersConfig.model_fields else []),
             ],
         )
         quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the run

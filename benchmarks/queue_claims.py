@@ -83,7 +83,7 @@ def study_file(folder: Path, seeds: int, storage: str) -> Path:
         "grid": classic_grid(seeds),
         "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}"},
         "storage": storage,
-        "execution": {"heartbeat_seconds": 5},
+        "workers": {"heartbeat_seconds": 5},
     }
     path = folder / f"claims{seeds}.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False))

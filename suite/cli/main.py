@@ -52,7 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers",
         metavar="N",
         help="N worker processes on this machine sharing the queue, or 'auto' (one per core);"
-        " overrides execution.workers (default 1)",
+        " overrides workers.count (default 1)",
     )
     parser.add_argument(
         "--no-memory-check",
@@ -105,7 +105,7 @@ def _load(args: argparse.Namespace, errors: Console) -> Study | None:
     if args.storage is not None:
         overrides.append(f"storage={args.storage}")
     if args.workers is not None:
-        overrides.append(f"execution.workers={args.workers}")
+        overrides.append(f"workers.count={args.workers}")
     if problem := backend_problem():  # every run_key names the backend it computes on
         print_message(errors, problem)
         return None

@@ -89,7 +89,7 @@ class ClaimingQueue(PlanningQueue):
     def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
         """Beat every `heartbeat_seconds` while the trial trains, from a background thread."""
         stop = threading.Event()
-        interval = self.study.execution.heartbeat_seconds
+        interval = self.study.workers.heartbeat_seconds
 
         def beat() -> None:
             while not stop.wait(interval):

@@ -91,7 +91,7 @@ class QueueStorage:
         if last is None:  # claimed a moment ago, before its first beat: judge by its start
             start = trial.datetime_start
             last = start.timestamp() if start else time.time()
-        return time.time() - float(last) > self.study.execution.stale_after_seconds
+        return time.time() - float(last) > self.study.workers.stale_after_seconds
 
     def _close(self, trial: FrozenTrial, reason: str) -> None:
         """Fail another worker's (or nobody's) trial; quietly skip one that finished meanwhile."""

@@ -59,7 +59,7 @@ def several_workers_problem(study: Study) -> str | None:
     from suite.study.backends import study_backends
 
     url = storage_url(study)
-    workers = study.execution.workers
+    workers = study.workers.count
     several = workers != "auto" and workers > 1
     backends = len(study_backends(study))
     if (several or backends > 1) and is_sqlite_rdb(url):

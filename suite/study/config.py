@@ -16,12 +16,12 @@ from suite.schema import Measure, Objective, Task
 from suite.study.bounds import SAFE_NAME, Frozen
 from suite.study.data_config import DataConfig, dataset_section
 from suite.study.sections import (
-    ExecutionConfig,
     ModelConfig,
     RaceConfig,
     SearchConfig,
     TrackingConfig,
     TrainingConfig,
+    WorkersConfig,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Study(Frozen):
     race: RaceConfig | None = None
     tracking: TrackingConfig = TrackingConfig()
     storage: str | None = None
-    execution: ExecutionConfig = ExecutionConfig()
+    workers: WorkersConfig = WorkersConfig()
 
     @field_validator("name", "experiment")
     @classmethod

@@ -12,9 +12,14 @@ from pydantic import BaseModel
 from suite.study.config import Study
 from suite.study.data_config import SUITE_FILLED
 
+# Keys an older study file may hold, said with what replaced them.
+RENAMED_KEYS = {("execution",): "renamed to workers (execution.workers is now workers.count)"}
+
 
 def describe(error: Mapping[str, Any]) -> str:
     loc = key_path(error["loc"])
+    if error["type"] == "extra_forbidden" and tuple(error["loc"]) in RENAMED_KEYS:
+        return f"{loc}: {RENAMED_KEYS[tuple(error['loc'])]}"
     if error["type"] == "extra_forbidden":
         allowed = _allowed_keys(error["loc"][:-1])
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""

@@ -1,4 +1,4 @@
-"""The study's sections besides its data: the model, training, tracking, execution, an
+"""The study's sections besides its data: the model, training, tracking, workers, an
 Optuna search and a race of seeds."""
 
 from __future__ import annotations
@@ -75,14 +75,14 @@ MAX_WORKERS = 64  # local worker processes; each holds a backend (about 2 GB wit
 MAX_AUTO_WORKERS = 4  # past this, one SQLite MLflow store becomes the bottleneck
 
 
-class ExecutionConfig(Frozen):
+class WorkersConfig(Frozen):
     """How many local workers train, how they share the queue (heartbeats), and when a silent
     worker counts as gone."""
 
     # "auto": one per CPU core (at most MAX_AUTO_WORKERS), no more than the runs left to train.
     # Small runs spend most of their time in one Python thread, so more workers than one pay
-    # (benchmarks/workers_speedup.py measures it; README, Performance).
-    workers: int | Literal["auto"] = 1
+    # (benchmarks/workers_speedup.py measures it; docs/explanation/performance.md).
+    count: int | Literal["auto"] = 1
     # Each beat writes to the shared queue storage, each poll reads it: below these floors the
     # workers would spend their time on the storage rather than on training.
     heartbeat_seconds: float = Field(10.0, ge=1, le=3600)
@@ -91,7 +91,7 @@ class ExecutionConfig(Frozen):
     stale_after_seconds: float = Field(60.0, gt=0, le=86_400)
     poll_seconds: float = Field(1.0, ge=0.1, le=600)  # how often an idle worker looks for work
 
-    @field_validator("workers", mode="before")
+    @field_validator("count", mode="before")
     @classmethod
     def _workers_in_range(cls, value: Any) -> Any:
         """One message for both forms, rather than one per branch of the union."""

@@ -40,7 +40,7 @@ from suite.worker.sources import trial_source
 def most_workers(study: Study) -> int:
     """The most worker processes the study may start ("auto": one per core, at most
     MAX_AUTO_WORKERS), before the runs left are counted."""
-    wanted = study.execution.workers
+    wanted = study.workers.count
     return min(machine_cores(), MAX_AUTO_WORKERS) if wanted == "auto" else wanted
 
 
@@ -59,11 +59,11 @@ def workers_at_most(study: Study) -> int:
 
 
 def worker_count(study: Study, *, runs_left: int | None = None) -> int:
-    """`execution.workers` as a number, never more than the grid's runs left to train (a
+    """`workers.count` as a number, never more than the grid's runs left to train (a
     worker with nothing to claim is a process for nothing; `runs_left` from a plan already
     made, else planned here). "auto": one per core, at most MAX_AUTO_WORKERS; one where the
     storage cannot take several."""
-    wanted = study.execution.workers
+    wanted = study.workers.count
     workers = most_workers(study)
     if wanted == "auto":
         from suite.stores.locations import is_sqlite_rdb

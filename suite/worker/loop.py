@@ -98,7 +98,7 @@ def _work(source: TrialSource, session: WorkerSession, trained: list[RunOutcome]
         if isinstance(decision, Stop):
             return
         if isinstance(decision, Wait):
-            time.sleep(source.study.execution.poll_seconds)  # others train: stand by for retries
+            time.sleep(source.study.workers.poll_seconds)  # others train: stand by for retries
             continue
         if isinstance(decision, FromRecord):  # closed with the recorded result; nothing trains
             answer_from_record(

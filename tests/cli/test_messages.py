@@ -40,11 +40,11 @@ def test_a_file_name_that_gives_no_name_asks_for_one(tmp_path):
 
 def test_the_memory_check_counts_the_workers_that_can_start(tmp_path):
     one_run = load_study(write(tmp_path, "a.yaml", {"grid": {"cell": ["gru"]}}))
-    assert workers_at_most(one_run.model_copy(update={"execution": _workers(one_run, 64)})) == 1
+    assert workers_at_most(one_run.model_copy(update={"workers": _workers(one_run, 64)})) == 1
     four_runs = load_study(
         write(tmp_path, "b.yaml", {"grid": {"cell": ["gru", "lstm"], "seed": [0, 1]}})
     )
-    assert workers_at_most(four_runs.model_copy(update={"execution": _workers(four_runs, 64)})) == 4
+    assert workers_at_most(four_runs.model_copy(update={"workers": _workers(four_runs, 64)})) == 4
     backends = load_study(
         write(tmp_path, "c.yaml", {"grid": {"cell": ["gru"], "backend": ["tensorflow", "jax"]}})
     )
@@ -52,7 +52,7 @@ def test_the_memory_check_counts_the_workers_that_can_start(tmp_path):
 
 
 def _workers(study, workers: int):
-    return study.execution.model_copy(update={"workers": workers})
+    return study.workers.model_copy(update={"count": workers})
 
 
 def test_a_backend_axis_on_sqlite_optuna_storage_is_refused_like_several_workers(tmp_path):

@@ -62,8 +62,8 @@ FINITE = "input should be a finite number (.inf and .nan are not allowed)"
             f"tracking.system_metrics_seconds: {FINITE}, got nan",
         ),
         (
-            "grid: {cell: [lstm]}\nexecution: {heartbeat_seconds: .nan}\n",
-            f"execution.heartbeat_seconds: {FINITE}, got nan",
+            "grid: {cell: [lstm]}\nworkers: {heartbeat_seconds: .nan}\n",
+            f"workers.heartbeat_seconds: {FINITE}, got nan",
         ),
         ("grid: {learning_rate: [0.1, .inf]}\n", f"grid.learning_rate[1]: {FINITE}, got inf"),
         ("grid: {dropout: [.nan]}\n", f"grid.dropout[0]: {FINITE}, got nan"),
@@ -356,32 +356,31 @@ def test_a_long_plan_lists_its_first_runs_then_counts_them_all(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("execution", "expected"),
+    ("workers", "expected"),
     [
         (
             "{heartbeat_seconds: 0.0001}",
-            "execution.heartbeat_seconds: input should be greater than or equal to 1, got 0.0001",
+            "workers.heartbeat_seconds: input should be greater than or equal to 1, got 0.0001",
         ),
         (
             "{poll_seconds: 0.001}",
-            "execution.poll_seconds: input should be greater than or equal to 0.1, got 0.001",
+            "workers.poll_seconds: input should be greater than or equal to 0.1, got 0.001",
         ),
         (
             "{stale_after_seconds: 1000000}",
-            "execution.stale_after_seconds: input should be less than or equal to 86400,"
-            " got 1000000",
+            "workers.stale_after_seconds: input should be less than or equal to 86400, got 1000000",
         ),
     ],
 )
-def test_heartbeat_and_polling_are_bounded(tmp_path, execution, expected):
-    assert one_problem(tmp_path, f"grid: {{cell: [lstm]}}\nexecution: {execution}\n") == expected
+def test_heartbeat_and_polling_are_bounded(tmp_path, workers, expected):
+    assert one_problem(tmp_path, f"grid: {{cell: [lstm]}}\nworkers: {workers}\n") == expected
 
 
 def test_the_fastest_beat_the_tests_use_is_still_valid(tmp_path):
     # tests/workers/test_workers.py beats this fast to find a dead worker in seconds
-    execution = "{heartbeat_seconds: 1, stale_after_seconds: 6, poll_seconds: 0.5}"
-    text = f"grid: {{cell: [lstm]}}\nexecution: {execution}\n"
-    assert load_study(write(tmp_path, text)).execution.heartbeat_seconds == 1
+    workers = "{heartbeat_seconds: 1, stale_after_seconds: 6, poll_seconds: 0.5}"
+    text = f"grid: {{cell: [lstm]}}\nworkers: {workers}\n"
+    assert load_study(write(tmp_path, text)).workers.heartbeat_seconds == 1
 
 
 # 6. Model size: the exact parameter count, and the memory the largest run needs.

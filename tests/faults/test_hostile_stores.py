@@ -393,7 +393,7 @@ def test_brackets_in_paths_are_printed_as_written(tmp_path, fast_store):
 
 
 def test_workers_are_never_more_than_the_runs_left(tmp_path, write_study):
-    path = write_study({**FAST, "execution": {"workers": 64}})
+    path = write_study({**FAST, "workers": {"count": 64}})
     assert worker_count(load_study(path)) == 2  # two runs to train: two processes, not 64
 
 

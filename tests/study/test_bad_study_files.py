@@ -29,6 +29,10 @@ BAD_FILES = {
         GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: turbo}\n",
         "training.execution: input should be 'fast', 'plain' or 'fused', got 'turbo'",
     ),
+    "the workers section under its old name": (
+        GOOD_HEAD + "grid: {cell: [lstm]}\nexecution: {workers: 2}\n",
+        "execution: renamed to workers (execution.workers is now workers.count)",
+    ),
     "fused on tensorflow": (
         GOOD_HEAD + "grid: {cell: [lstm]}\ntraining: {execution: fused}\n",
         "training.execution: fused trains seeds together as one JAX program, but this process"
@@ -53,12 +57,12 @@ BAD_FILES = {
         "grid.execution: unknown grid key",
     ),
     "too many workers": (
-        GOOD_HEAD + "grid: {cell: [lstm]}\nexecution: {workers: 1000}\n",
-        "execution.workers: workers must be a whole number from 1 to 64, or 'auto'",
+        GOOD_HEAD + "grid: {cell: [lstm]}\nworkers: {count: 1000}\n",
+        "workers.count: workers must be a whole number from 1 to 64, or 'auto'",
     ),
     "workers not a number": (
-        GOOD_HEAD + "grid: {cell: [lstm]}\nexecution: {workers: many}\n",
-        "execution.workers: workers must be a whole number from 1 to 64, or 'auto' (one per"
+        GOOD_HEAD + "grid: {cell: [lstm]}\nworkers: {count: many}\n",
+        "workers.count: workers must be a whole number from 1 to 64, or 'auto' (one per"
         " core), got 'many'",
     ),
     "empty grid": (GOOD_HEAD + "grid: {}\n", "grid: empty"),

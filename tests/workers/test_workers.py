@@ -75,7 +75,7 @@ def test_three_machines_on_postgres_and_mlflow_server_survive_a_sigkill(tmp_path
             "training": {"epochs": 12, "batch_size": 32},
             "grid": GRID,
             "tracking": {"log_model": False, "log_plots": False},
-            "execution": {"heartbeat_seconds": 1, "stale_after_seconds": 6, "poll_seconds": 0.5},
+            "workers": {"heartbeat_seconds": 1, "stale_after_seconds": 6, "poll_seconds": 0.5},
         }
         path = tmp_path / "shared.yaml"
         path.write_text(yaml.safe_dump(study))
