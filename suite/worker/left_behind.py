@@ -1,6 +1,7 @@
 """What dead workers and faults left behind, closed: each MLflow run left RUNNING ended as its
-trial says (end_runs_left_running), and the one sweep of dead workers' trials, which fails
-each, ends its run KILLED and hands its work back (sweep_dead_workers)."""
+trial says (end_runs_left_running), the one sweep of dead workers' trials, which fails
+each, ends its run KILLED and hands its work back (sweep_dead_workers), and the study runs
+left RUNNING, ended once no worker trains (end_study_runs_left_running)."""
 
 from __future__ import annotations
 
@@ -78,9 +79,16 @@ def sweep_dead_workers(source: TrialSource, tracker: Tracker) -> int:
 
 def close_dead_workers_trials(source: TrialSource, tracker: Tracker) -> int:
     """What an invocation with nothing to train does instead of the worker loop: sweep dead
-    workers' trials, then end the study's own run if a fault left it RUNNING and no worker
-    trains: no run stays RUNNING. How many trials there were."""
+    workers' trials, then end the study's runs left RUNNING. How many trials there were."""
     swept = sweep_dead_workers(source, tracker)
-    if not source.queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        tracker.end_study_run_left_running()
+    end_study_runs_left_running(source.queue, tracker)
     return swept
+
+
+def end_study_runs_left_running(queue: RunQueue, tracker: Tracker) -> None:
+    """Where no worker trains (no trial RUNNING), end every study run still RUNNING: one a
+    fault cut short, or a second one that two workers starting together both kept (each
+    found only its own before the other's was written). Every invocation's last worker does
+    it as it ends, and one with nothing to train does it at once: no run stays RUNNING."""
+    if not queue.optuna_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        tracker.end_study_run_left_running()

@@ -30,6 +30,7 @@ from suite.worker.decisions import (
 from suite.worker.left_behind import (
     close_dead_workers_trials,
     end_runs_left_running,
+    end_study_runs_left_running,
     sweep_dead_workers,
 )
 from suite.worker.lifecycle import WorkerSession, answer_from_record, run_fused, run_trial
@@ -87,6 +88,8 @@ def run_worker(
         if not trained:
             raise
         raise StudyInterrupted(StudyOutcome(study, trained, True)) from None
+    with store_errors_stop_the_study(stores):
+        end_study_runs_left_running(source.queue, tracker)
     return StudyOutcome(study, source.outcomes(trained))
 
 
