@@ -10,7 +10,7 @@ from suite.record.ui_links import LOCAL_UI, ui_url
 from suite.schema import EXPERIMENT_KIND, Role, Tag
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
-from suite.stores.locations import artifacts_folder, sqlite_path
+from suite.stores.locations import artifacts_folder, sqlite_path, store_folder
 from suite.study.config import Study
 
 
@@ -34,8 +34,8 @@ def browse_hint(study: Study) -> list[str]:
 def default_artifact_root(uri: str) -> str | None:
     """Artifacts beside a local SQLite store (mlruns/artifacts); a server chooses its own."""
     db = sqlite_path(uri)
-    # An absolute location (MLflow records it as is), the database's folder's links resolved.
-    return None if db is None else artifacts_folder(db.parent.resolve() / db.name).as_uri()
+    # An absolute location: MLflow records it as is.
+    return None if db is None else artifacts_folder(store_folder(db) / db.name).as_uri()
 
 
 def experiment_artifact_location(uri: str, experiment: str) -> str | None:

@@ -18,7 +18,14 @@ from urllib.parse import unquote, urlparse
 
 from suite.errors import StoreError, first_line
 from suite.stores.journal import check_journal
-from suite.stores.locations import SQLITE_HEADER, is_rdb, is_sqlite_rdb, journal_path, sqlite_path
+from suite.stores.locations import (
+    SQLITE_HEADER,
+    is_rdb,
+    is_sqlite_rdb,
+    journal_path,
+    sqlite_path,
+    store_folder,
+)
 from suite.stores.optuna_storage import storage_url
 from suite.stores.sqlite import (
     MLFLOW_TABLE,
@@ -302,7 +309,7 @@ def artifacts_outside_store(db: Path, experiment) -> str | None:
     if not location.startswith("file:"):
         return None
     folder = Path(unquote(urlparse(location).path))
-    store = db.resolve().parent
+    store = store_folder(db)
     if folder.resolve().is_relative_to(store):
         return None
     return (

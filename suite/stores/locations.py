@@ -61,6 +61,13 @@ def artifacts_folder(db: Path) -> Path:
     return db.parent / ARTIFACTS_FOLDER
 
 
+def store_folder(db: Path) -> Path:
+    """The folder a local store's artifacts are recorded under: the database's folder as
+    named, its links resolved. A database file that is itself a link (kept on another disk)
+    still keeps its artifacts beside the link, where its runs recorded them."""
+    return db.parent.resolve()
+
+
 def files_beside_database(db: Path) -> list[Path]:
     """A local tracking store's files: the database, SQLite's side files, the artifacts."""
     return [db, *(db.with_name(db.name + side) for side in SQLITE_SIDE_FILES), artifacts_folder(db)]

@@ -286,6 +286,25 @@ def test_a_copied_store_never_writes_into_the_originals_artifacts(tmp_path, fast
     assert renamed.returncode == 0, renamed.stdout + renamed.stderr  # the fix the line names
 
 
+def test_a_database_linked_from_another_disk_keeps_its_artifacts_beside_the_link(
+    tmp_path, fast_store
+):
+    database = tmp_path / "mlruns" / "mlflow.db"
+    elsewhere = tmp_path / "other-disk" / "tracking.db"
+    elsewhere.parent.mkdir()
+    shutil.move(database, elsewhere)
+    database.symlink_to(elsewhere)
+
+    planned = run_cli(fast_store, "--dry-run", cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "0 to train" in planned.stdout
+    report = run_cli(fast_store, cwd=tmp_path, module="suite.report")
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "not logged to MLflow" not in report.stderr
+    logged = list((tmp_path / "mlruns" / "artifacts").rglob("*.html"))
+    assert logged, "the report was not logged beside the link"
+
+
 def _journal_with_two_trials(path: Path) -> bytes:
     storage = open_storage(str(path))
     study = optuna.create_study(study_name="tiny", storage=storage, direction="maximize")
