@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from suite.sequences.errors import refusal
+from suite.sequences.limits import refuse_large_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +53,7 @@ def read_ts_split(path: Path, *, shown: str) -> tuple[np.ndarray, np.ndarray]:
             "write the values without timestamps, a missing value as ?",
         )
     frame, y = _sktime_read(path, shown=shown)
-    x = _padded(frame)
+    x = _padded(frame, what=path.name, shown=shown)
     if regression:
         return x, _targets(y, path=path, shown=shown)
     return x, _labels_as_declared(y, class_labels[1:], path=path, shown=shown)
@@ -87,11 +88,13 @@ def _sktime_read(path: Path, *, shown: str) -> tuple[pd.DataFrame, np.ndarray]:
         ) from err
 
 
-def _padded(frame: pd.DataFrame) -> np.ndarray:
+def _padded(frame: pd.DataFrame, *, what: str, shown: str) -> np.ndarray:
     """The nested frame (cases x channels of series) as float64 (cases, steps, channels)."""
     cells = frame.to_numpy()
     width = max(len(cell) for cell in cells.flat)
-    x = np.full((cells.shape[0], width, cells.shape[1]), np.nan)
+    shape = (cells.shape[0], width, cells.shape[1])
+    refuse_large_array(shown, what, shape, why="every series is padded to the longest")
+    x = np.full(shape, np.nan)
     for (case, channel), cell in np.ndenumerate(cells):
         values = np.asarray(cell, dtype=np.float64)
         x[case, : len(values), channel] = values
