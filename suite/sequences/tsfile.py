@@ -18,6 +18,7 @@ from suite.sequences.limits import refuse_large_array
 if TYPE_CHECKING:
     import pandas as pd
 
+BOM = "\ufeff"  # what a UTF-8 byte order mark reads as
 TRAIN_SUFFIX = "_TRAIN.ts"
 TEST_SUFFIX = "_TEST.ts"
 # What sktime's parser raises for a damaged file (OSError for its own checks, ValueError for a
@@ -54,6 +55,7 @@ def read_ts_split(path: Path, *, shown: str) -> tuple[np.ndarray, np.ndarray]:
         )
     frame, y = _sktime_read(path, shown=shown)
     x = _padded(frame, what=path.name, shown=shown)
+    _refuse_other_dimensions(header, x.shape[2], path=path, shown=shown)
     if regression:
         return x, _targets(y, path=path, shown=shown)
     return x, _labels_as_declared(y, class_labels[1:], path=path, shown=shown)
@@ -64,7 +66,14 @@ def read_header(path: Path, *, shown: str) -> dict[str, str]:
     header: dict[str, str] = {}
     try:
         with path.open(encoding="utf-8") as file:
-            for line in file:
+            for number, line in enumerate(file):
+                if number == 0 and line.startswith(BOM):
+                    raise refusal(
+                        shown,
+                        f"{path.name} starts with a byte order mark, which sktime's reader"
+                        " takes for part of its first tag",
+                        "save it as UTF-8 without a BOM",
+                    )
                 tag, _, value = line.strip().partition(" ")
                 if tag.lower() == "@data":
                     return header
@@ -73,6 +82,21 @@ def read_header(path: Path, *, shown: str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as err:
         raise refusal(shown, f"{path.name} cannot be read ({err})", "check the file") from err
     raise refusal(shown, f"{path.name} has no @data line", "is it a .ts file?")
+
+
+def _refuse_other_dimensions(
+    header: dict[str, str], channels: int, *, path: Path, shown: str
+) -> None:
+    """sktime does not check @dimensions against the data: a header that says 3 over series
+    of 1 channel is a file cut or written wrong, so the two must agree where it is given."""
+    declared = header.get("@dimensions")
+    if declared is not None and declared != str(channels):
+        raise refusal(
+            shown,
+            f"{path.name} declares @dimensions {declared} but its series have {channels}"
+            f" channel{'s' if channels != 1 else ''}",
+            "correct the @dimensions line, or give every case that many channels",
+        )
 
 
 def _sktime_read(path: Path, *, shown: str) -> tuple[pd.DataFrame, np.ndarray]:

@@ -168,3 +168,43 @@ def test_a_csv_cell_is_named_as_the_file_wrote_it(tmp_path, case):
     with pytest.raises(SequenceError) as refused:
         read_file(path)
     assert str(refused.value).startswith(f"{path}: {expected}; ")
+
+
+def ts_pair(folder: Path, text: bytes) -> Path:
+    for split in ("TRAIN", "TEST"):
+        (folder / f"t_{split}.ts").write_bytes(text)
+    return folder / "t_TRAIN.ts"
+
+
+TEN_SERIES = "".join(f"{i},{i + 1},{i + 2}:{'ab'[i % 2]}\n" for i in range(10))
+TS_HEADERS = {
+    "a byte order mark": (
+        b"\xef\xbb\xbf" + (TS_HEADER + TEN_SERIES).encode(),
+        "t_TRAIN.ts starts with a byte order mark, which sktime's reader takes for part of its"
+        " first tag; save it as UTF-8 without a BOM",
+    ),
+    "@dimensions over fewer channels": (
+        (
+            TS_HEADER.replace("@univariate true", "@univariate false\n@dimensions 3") + TEN_SERIES
+        ).encode(),
+        "t_TRAIN.ts declares @dimensions 3 but its series have 1 channel; correct the"
+        " @dimensions line, or give every case that many channels",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TS_HEADERS))
+def test_a_ts_header_that_sktime_would_misread_or_ignore_is_refused(tmp_path, case):
+    text, expected = TS_HEADERS[case]
+    path = ts_pair(tmp_path, text)
+    with pytest.raises(SequenceError) as refused:
+        read_file(path)
+    assert str(refused.value) == f"{path}: {expected}"
+
+
+def test_a_ts_header_whose_dimensions_agree_is_read(tmp_path):
+    header = TS_HEADER.replace("@univariate true", "@univariate false\n@dimensions 2")
+    rows = "".join(f"{i},{i + 1}:{i},{i}:{'ab'[i % 2]}\n" for i in range(10))
+    raw = read_file(ts_pair(tmp_path, (header + rows).replace("\n", "\r\n").encode()))
+    assert raw.train.x.shape == (10, 2, 2) and raw.train.x[3].tolist() == [[3, 3], [4, 3]]
+    assert raw.train.y.tolist()[:2] == ["a", "b"]
