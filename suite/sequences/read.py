@@ -26,13 +26,14 @@ Stamp = tuple[str, int, int]
 
 
 def read_file(path: str | Path) -> RawSequences:
-    """Any supported file, chosen by its suffix."""
+    """Any supported file, chosen by its suffix in any case (DATA.CSV is a csv)."""
     path = Path(path)
-    if path.suffix == ".ts":
+    suffix = path.suffix.lower()
+    if suffix == ".ts":
         return read_ts(path)
-    if path.suffix == ".npz":
+    if suffix == ".npz":
         return read_npz(path)
-    if path.suffix == ".csv":
+    if suffix == ".csv":
         return read_csv(path)
     raise refusal(path, f"unknown format {path.suffix or '(no suffix)'}", f"give {FORMATS}")
 

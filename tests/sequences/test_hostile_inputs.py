@@ -5,15 +5,17 @@ Each is one line that names the file and the fix, read before anything allocates
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from suite.sequences import SequenceError, prepare, read_file, read_npz
 from suite.sequences.limits import refuse_large_array
-from tests.conftest import assert_refused, run_cli
+from tests.conftest import assert_refused, child_runs, run_cli, start_cli, store_client
 from tests.sequences.test_data_sources import write_study
 
 HEADER = "case,step,channel,value,label"
@@ -208,3 +210,54 @@ def test_a_ts_header_whose_dimensions_agree_is_read(tmp_path):
     raw = read_file(ts_pair(tmp_path, (header + rows).replace("\n", "\r\n").encode()))
     assert raw.train.x.shape == (10, 2, 2) and raw.train.x[3].tolist() == [[3, 3], [4, 3]]
     assert raw.train.y.tolist()[:2] == ["a", "b"]
+
+
+def two_class_npz(path: Path, *, nudge: float = 0.0) -> Path:
+    x = np.random.default_rng(0).normal(size=(40, 6, 1))
+    x[0, 0, 0] += nudge
+    np.savez(path, x_train=x, y_train=np.arange(40) % 2)
+    return path
+
+
+def worker_processes(parent: int, *, timeout: float = 120) -> list[psutil.Process]:
+    """The `--worker-name` processes `parent` started, once it has started them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = psutil.Process(parent).children(recursive=True)
+        workers = [c for c in children if "--worker-name" in c.cmdline()]
+        if workers:
+            return workers
+        time.sleep(0.05)
+    raise AssertionError(f"no worker started within {timeout} s")
+
+
+@pytest.mark.slow
+def test_a_file_edited_after_the_invocation_read_it_is_refused_by_its_workers(tmp_path):
+    """Each worker reads the study again, seconds after its invocation did (it imports Keras
+    first): an edit in between would have it train other content than the one planned."""
+    data = two_class_npz(tmp_path / "moves.npz")
+    study = write_study(tmp_path, {"file": "moves.npz"}, workers={"count": 2})
+    process = start_cli(study, cwd=tmp_path)
+    worker_processes(process.pid)
+    two_class_npz(data, nudge=0.5)  # while the workers import
+    stdout, stderr = process.communicate(timeout=600)
+    refusals = [line for line in stdout.splitlines() if "error:" in line]
+    assert process.returncode == 2, stdout + stderr
+    assert len(refusals) == 2 and all(
+        "moves.npz: its content changed after this invocation read it" in line for line in refusals
+    ), stdout
+    assert child_runs(store_client(tmp_path), "own") == []  # nothing trained
+
+
+def test_a_file_suffix_in_capitals_is_read_as_its_format(tmp_path):
+    rows = csv_rows()
+    lower = read_file(write_csv(tmp_path / "moves.csv", rows))
+    upper = read_file(write_csv(tmp_path / "MOVES.CSV", rows))
+    assert upper.source == "csv" and upper.digest == lower.digest
+
+
+@pytest.mark.parametrize("key", ["file", "archive"])
+def test_an_empty_file_or_archive_name_is_refused_by_its_key(tmp_path, key):
+    study = write_study(tmp_path, {key: " "})
+    assert_refused(run_cli(study, cwd=tmp_path), f"data.{key}", "is empty: give an archive")
+    assert not (tmp_path / "mlruns").exists()
