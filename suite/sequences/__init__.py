@@ -3,11 +3,12 @@
 Read (read): a UCR/UEA dataset bundled with sktime (archive: `read_archive`, `archive_names`),
 a .ts pair (tsfile), an .npz of arrays (npzfile) or a long .csv (csvfile) (`read_file`), each
 into one `RawSequences` (raw): NaN-padded float64 arrays, the labels as read, and a digest of
-the data. Prepare (prepare): decides the task and encodes classes or the target (targets),
-holds out validation (and test) cases (splits), standardises each channel and pads to
-`PAD_VALUE` for masking (scaling), returning float32 arrays and the `Description` a run
-records (description). Every refusal is a `SequenceError` (errors): one line naming the file,
-the fault and its fix.
+the data. No file, and no array a reader makes of it, may take more than a quarter of the
+memory available (limits), checked before it is read or made. Prepare (prepare): decides
+the task and encodes classes or the target (targets), holds out validation (and test) cases
+(splits), standardises each channel and pads to `PAD_VALUE` for masking (scaling), returning
+float32 arrays and the `Description` a run records (description). Every refusal is a
+`SequenceError` (errors): one line naming the file, the fault and its fix.
 
 No Keras, no MLflow here: `study/` validates against this package and `train/` consumes it.
 """

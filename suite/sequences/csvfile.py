@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from suite.sequences.errors import refusal
+from suite.sequences.limits import refuse_large_array
 
 COLUMNS = ("case", "step", "channel", "value", "label")
 SPLITS = ("train", "test")
@@ -26,9 +27,11 @@ def read_csv_splits(
     table = _table(path, shown=shown)
     channels = sorted(table["channel"].unique().tolist(), key=_natural)
     splits = _split_column(table, shown=shown)
-    train = _arrays(table[splits == "train"], channels=channels, shown=shown)
+    train = _arrays(table[splits == "train"], channels=channels, shown=shown, split="train")
     test_rows = table[splits == "test"]
-    return train, (_arrays(test_rows, channels=channels, shown=shown) if len(test_rows) else None)
+    if not len(test_rows):
+        return train, None
+    return train, _arrays(test_rows, channels=channels, shown=shown, split="test")
 
 
 def _table(path: Path, *, shown: str) -> pd.DataFrame:
@@ -45,7 +48,7 @@ def _table(path: Path, *, shown: str) -> pd.DataFrame:
         )
     if table.empty:
         raise refusal(shown, "has no rows", "write one row per (case, step, channel) value")
-    for column in ("case", "channel", "label"):
+    for column in ("case", "channel", "label", *(["split"] if "split" in table.columns else [])):
         if table[column].isna().any():
             row = int(table[column].isna().to_numpy().argmax())
             raise refusal(shown, f"line {row + 2} has no {column}", f"give every row its {column}")
@@ -69,10 +72,15 @@ def _steps(steps: pd.Series, *, shown: str) -> pd.Series:
     if bad.any():
         raise refusal(
             shown,
-            f"step {steps[bad].iloc[0]!r} is not a position 0, 1, 2, ...",
+            f"step {_as_written(steps[bad].iloc[0])!r} is not a position 0, 1, 2, ...",
             "number each case's steps from 0",
         )
     return numbers.astype(np.int64)
+
+
+def _as_written(value: object) -> object:
+    """A cell as Python writes it: -1, not numpy's np.int64(-1)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _values(values: pd.Series, *, shown: str) -> pd.Series:
@@ -124,7 +132,9 @@ def _split_column(table: pd.DataFrame, *, shown: str) -> pd.Series:
     return splits
 
 
-def _arrays(rows: pd.DataFrame, *, channels: list, shown: str) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(
+    rows: pd.DataFrame, *, channels: list, shown: str, split: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of one split's rows: x (cases, steps, channels) NaN where no value was given."""
     labels = rows.groupby("case", sort=False)["label"]
     conflicting = labels.nunique() > 1
@@ -138,7 +148,10 @@ def _arrays(rows: pd.DataFrame, *, channels: list, shown: str) -> tuple[np.ndarr
         )
     case_index, cases = pd.factorize(rows["case"])
     channel_index = pd.Index(channels).get_indexer(rows["channel"])
-    x = np.full((len(cases), int(rows["step"].max()) + 1, len(channels)), np.nan)
+    shape = (len(cases), int(rows["step"].max()) + 1, len(channels))
+    why = f"the largest step, {shape[1] - 1}, sets the length of every series"
+    refuse_large_array(shown, f"the {split} rows", shape, why=why)
+    x = np.full(shape, np.nan)
     x[case_index, rows["step"].to_numpy(), channel_index] = rows["value"].to_numpy()
     y = labels.first().loc[cases].to_numpy()
     return x, (y.astype(str) if y.dtype == object else y)  # text labels as a str array

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.sequences.errors import refusal
+from suite.sequences.limits import refuse_large_array
 
 REQUIRED = ("x_train", "y_train")
 OPTIONAL = ("x_test", "y_test")
@@ -61,6 +62,8 @@ def _load(path: Path, *, shown: str) -> dict[str, np.ndarray]:
 
 def _member(archive: np.lib.npyio.NpzFile, key: str, *, shown: str) -> np.ndarray:
     try:
+        shape, itemsize = _declared(archive, key)
+        refuse_large_array(shown, key, shape, itemsize=itemsize)
         return archive[key]
     except ValueError as err:
         if "allow_pickle" not in str(err):
@@ -72,6 +75,22 @@ def _member(archive: np.lib.npyio.NpzFile, key: str, *, shown: str) -> np.ndarra
         ) from err
     except DAMAGED as err:
         raise _damaged(shown, err) from err
+
+
+def _declared(archive: np.lib.npyio.NpzFile, key: str) -> tuple[tuple[int, ...], int]:
+    """(shape, bytes per value) as the member's .npy header declares them: numpy allocates
+    that much before it reads a byte of data, which may be far more than the file holds."""
+    name = f"{key}.npy" if f"{key}.npy" in archive.zip.namelist() else key
+    with archive.zip.open(name) as member:
+        version = np.lib.format.read_magic(member)
+        # 2.0 and 3.0 headers differ only in their text's encoding, ASCII in both for numbers
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(member)
+    return shape, dtype.itemsize
 
 
 def _damaged(shown: str, err: BaseException) -> Exception:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from suite.sequences.archive import archive_path, canonical_name
 from suite.sequences.errors import refusal
+from suite.sequences.limits import refuse_too_large
 from suite.sequences.npzfile import read_npz_arrays
 from suite.sequences.raw import RawSequences, raw_sequences
 from suite.sequences.tsfile import TRAIN_SUFFIX, name_of, read_ts_split, ts_test_path
@@ -25,13 +26,14 @@ Stamp = tuple[str, int, int]
 
 
 def read_file(path: str | Path) -> RawSequences:
-    """Any supported file, chosen by its suffix."""
+    """Any supported file, chosen by its suffix in any case (DATA.CSV is a csv)."""
     path = Path(path)
-    if path.suffix == ".ts":
+    suffix = path.suffix.lower()
+    if suffix == ".ts":
         return read_ts(path)
-    if path.suffix == ".npz":
+    if suffix == ".npz":
         return read_npz(path)
-    if path.suffix == ".csv":
+    if suffix == ".csv":
         return read_csv(path)
     raise refusal(path, f"unknown format {path.suffix or '(no suffix)'}", f"give {FORMATS}")
 
@@ -79,28 +81,6 @@ def _stamp(path: Path, *, shown: str | Path) -> Stamp:
         raise refusal(shown, "cannot be read (permission denied)", "make it readable")
     refuse_too_large(shown, status.st_size)
     return (str(path.resolve()), status.st_size, status.st_mtime_ns)
-
-
-# Reading takes the file's arrays as float64 plus their float32 copies for the model: a file
-# past this share of the memory available now would leave nothing to train with (the memory
-# check, suite.forecast.memory, then judges training itself, from the arrays' shapes).
-MOST_OF_MEMORY = 0.25
-
-
-def refuse_too_large(shown: str | Path, size: int, available: int | None = None) -> None:
-    """Refuse a file larger than MOST_OF_MEMORY of the memory available (psutil's reading),
-    before it is read: reading it would exhaust the machine before any check could speak."""
-    if available is None:
-        import psutil
-
-        available = psutil.virtual_memory().available
-    if size > MOST_OF_MEMORY * available:
-        raise refusal(
-            shown,
-            f"is {size / 2**30:.1f} GiB, more than a quarter of the {available / 2**30:.1f} GiB"
-            " of memory available to read and train it",
-            "give a smaller file (fewer cases or steps), or run on a machine with more memory",
-        )
 
 
 @functools.cache

@@ -35,6 +35,7 @@ def targets(raw: RawSequences, task: str | None) -> Targets:
         test = encoded[1] if len(encoded) > 1 else None
         return Targets(task, inferred, (), encoded[0], test, kind)
     classes = class_order(raw.train.y)
+    refuse_spaced_twins(classes, where=raw.where)
     if len(classes) < 2:
         raise refusal(
             raw.where,
@@ -108,6 +109,20 @@ def class_order(y: np.ndarray) -> tuple[str, ...]:
     if all(number is not None for number in numbers.values()):
         return tuple(sorted(names, key=lambda name: (numbers[name], name)))
     return tuple(sorted(names))
+
+
+def refuse_spaced_twins(classes: tuple[str, ...], *, where: str) -> None:
+    """Two classes whose labels differ only in spaces around them ('a' and 'a ') are one
+    class mistyped far more often than two: refused, naming both."""
+    by_stripped: dict[str, str] = {}
+    for name in classes:
+        twin = by_stripped.setdefault(name.strip(), name)
+        if twin != name:
+            raise refusal(
+                where,
+                f"labels {twin!r} and {name!r} differ only in spaces around them",
+                "write each class's label one way (strip the spaces)",
+            )
 
 
 def encode(y: np.ndarray, classes: tuple[str, ...], *, where: str, label: str) -> np.ndarray:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from suite.sequences.errors import refusal
+from suite.sequences.limits import refuse_large_array
 
 if TYPE_CHECKING:
     import pandas as pd
 
+BOM = "\ufeff"  # what a UTF-8 byte order mark reads as
 TRAIN_SUFFIX = "_TRAIN.ts"
 TEST_SUFFIX = "_TEST.ts"
 # What sktime's parser raises for a damaged file (OSError for its own checks, ValueError for a
@@ -52,7 +54,8 @@ def read_ts_split(path: Path, *, shown: str) -> tuple[np.ndarray, np.ndarray]:
             "write the values without timestamps, a missing value as ?",
         )
     frame, y = _sktime_read(path, shown=shown)
-    x = _padded(frame)
+    x = _padded(frame, what=path.name, shown=shown)
+    _refuse_other_dimensions(header, x.shape[2], path=path, shown=shown)
     if regression:
         return x, _targets(y, path=path, shown=shown)
     return x, _labels_as_declared(y, class_labels[1:], path=path, shown=shown)
@@ -63,7 +66,14 @@ def read_header(path: Path, *, shown: str) -> dict[str, str]:
     header: dict[str, str] = {}
     try:
         with path.open(encoding="utf-8") as file:
-            for line in file:
+            for number, line in enumerate(file):
+                if number == 0 and line.startswith(BOM):
+                    raise refusal(
+                        shown,
+                        f"{path.name} starts with a byte order mark, which sktime's reader"
+                        " takes for part of its first tag",
+                        "save it as UTF-8 without a BOM",
+                    )
                 tag, _, value = line.strip().partition(" ")
                 if tag.lower() == "@data":
                     return header
@@ -72,6 +82,21 @@ def read_header(path: Path, *, shown: str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as err:
         raise refusal(shown, f"{path.name} cannot be read ({err})", "check the file") from err
     raise refusal(shown, f"{path.name} has no @data line", "is it a .ts file?")
+
+
+def _refuse_other_dimensions(
+    header: dict[str, str], channels: int, *, path: Path, shown: str
+) -> None:
+    """sktime does not check @dimensions against the data: a header that says 3 over series
+    of 1 channel is a file cut or written wrong, so the two must agree where it is given."""
+    declared = header.get("@dimensions")
+    if declared is not None and declared != str(channels):
+        raise refusal(
+            shown,
+            f"{path.name} declares @dimensions {declared} but its series have {channels}"
+            f" channel{'s' if channels != 1 else ''}",
+            "correct the @dimensions line, or give every case that many channels",
+        )
 
 
 def _sktime_read(path: Path, *, shown: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -87,11 +112,13 @@ def _sktime_read(path: Path, *, shown: str) -> tuple[pd.DataFrame, np.ndarray]:
         ) from err
 
 
-def _padded(frame: pd.DataFrame) -> np.ndarray:
+def _padded(frame: pd.DataFrame, *, what: str, shown: str) -> np.ndarray:
     """The nested frame (cases x channels of series) as float64 (cases, steps, channels)."""
     cells = frame.to_numpy()
     width = max(len(cell) for cell in cells.flat)
-    x = np.full((cells.shape[0], width, cells.shape[1]), np.nan)
+    shape = (cells.shape[0], width, cells.shape[1])
+    refuse_large_array(shown, what, shape, why="every series is padded to the longest")
+    x = np.full(shape, np.nan)
     for (case, channel), cell in np.ndenumerate(cells):
         values = np.asarray(cell, dtype=np.float64)
         x[case, : len(values), channel] = values

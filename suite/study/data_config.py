@@ -58,6 +58,13 @@ class DataConfig(Frozen):
     # not an input: never part of a run's identity.
     name: str | None = None
 
+    @field_validator("archive", "file")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is empty: give an archive dataset's name or a file's path")
+        return value
+
     @field_validator("name")
     @classmethod
     def _safe_dataset_name(cls, value: str | None) -> str | None:

@@ -5,12 +5,15 @@ The study file is read with its data (`data_problems`): any problem with the dat
 before anything is written. Each run's data section is pinned (`pin`): its task settled
 (inferred where the study does not say) and its content hash set, so the hash joins the
 run's identity. Each later read (a worker's, a run's) is checked against that hash, so a
-file that changes mid-study is refused, never trained on.
+file that changes mid-study is refused, never trained on: the local worker processes an
+invocation starts read the study again, and get the digests it read (`digests_for_workers`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,12 +34,36 @@ MAX_DATASETS_HELD = 32
 MIN_TRAIN_CASES = 2  # fewer training cases than this after the validation split: nothing to fit
 
 
+# The digests of the files an invocation read, handed to the worker processes it starts
+# (`digests_for_workers`): each worker reads the study again, and must find the same content.
+DIGESTS_VARIABLE = "SUITE_DATA_DIGESTS"
+_digests_read: dict[str, str] = {}  # resolved path -> digest, of the files this process read
+
+
 @functools.lru_cache(maxsize=MAX_DATASETS_HELD)
 def _read(archive: str | None, file: str | None) -> RawSequences:
     """A dataset read once per process, however many runs, sections or names point at it
     (archives and the user's files are small: the largest bundled one, PLAID, is about 4 MB
-    as float32). A process trains on the content it read, which its runs' digest names."""
-    return read_archive(archive) if archive is not None else read_file(Path(str(file)))
+    as float32). A process trains on the content it read, which its runs' digest names; a
+    worker, on the content its invocation read, or not at all."""
+    if archive is not None:
+        return read_archive(archive)  # bundled with sktime: it does not change mid-study
+    raw = read_file(Path(str(file)))
+    key = str(Path(str(file)).resolve())
+    expected = json.loads(os.environ.get(DIGESTS_VARIABLE, "{}")).get(key)
+    if expected is not None and raw.digest != expected:
+        raise SequenceError(
+            f"{raw.where}: its content changed after this invocation read it (digest"
+            f" {raw.digest}, read first with {expected}); run the study again to train on the"
+            " new content (its runs get new run_keys), or restore the file"
+        )
+    _digests_read[key] = raw.digest
+    return raw
+
+
+def digests_for_workers() -> dict[str, str]:
+    """The environment that pins each worker process to the content this process read."""
+    return {DIGESTS_VARIABLE: json.dumps(_digests_read)} if _digests_read else {}
 
 
 @functools.lru_cache(maxsize=MAX_DATASETS_HELD)

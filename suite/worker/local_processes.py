@@ -30,6 +30,7 @@ from suite.schema import TrialAttr
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.study.sections import MAX_AUTO_WORKERS
+from suite.study.sequences import digests_for_workers
 from suite.worker.decisions import Opening, TrialSource
 from suite.worker.grid_source import GridTrials
 from suite.worker.outcomes import Fate, RunOutcome
@@ -92,6 +93,7 @@ def worker_environment(workers: int) -> dict[str, str]:
         "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
         "PYTHONUNBUFFERED": "1",
         "COLUMNS": "200",  # their lines are relayed, not wrapped by a narrow pipe width
+        **digests_for_workers(),  # a data file edited since this process read it is refused
     }
 
 
