@@ -39,9 +39,11 @@ One way, each step a module:
                             order; a figure as a data URI
   grid_plots.py             a grid's figures: heatmap, learning curves, seeds, the gap
   tradeoff_plots.py         the validation value against parameters, time and seconds
-  run_plots.py              one run's curves and confusion matrix, as the run logged them
+  run_plots.py              one run's curves and confusion matrix, as the run logged them (a
+                            matrix's axes say classes off MNIST)
   statistics_plots.py       the variance's shares, the critical-difference diagram, a race
-  content.py                the report's data types: sections, tables, notes, figures
+  content.py                the report's data types: sections, tables, notes, figures; how a
+                            value or a count (1 seed, 2 seeds) is written
   render.py                 Report -> HTML (Jinja2), Markdown, CSV files
   outputs.py                where those files may go; written whole or not at all
 """

@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.library_logs import quiet_library_logs
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
+    from suite.report.content import counted
     from suite.stores.http_limits import bound_tracking_requests
 
     quiet_library_logs()
@@ -98,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.BAD_INPUT
     console.print(
         f"report: {written.html}\nsummary: {written.markdown}\n"
-        f"tables: {len(written.csvs)} CSV files beside them",
+        f"tables: {counted(len(written.csvs), 'CSV file')} beside them",
         highlight=False,
         markup=False,  # paths are the user's, brackets and all
     )

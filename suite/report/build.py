@@ -13,8 +13,8 @@ from dataclasses import replace
 import pandas as pd
 
 from suite.race.study_race import Race, race_of_runs, runs_asked
-from suite.report.collect import NO_RESULT, Collected, Source
-from suite.report.content import TEXT, Note, Report, Section, facts_table, table
+from suite.report.collect import NO_RESULT, PRUNED, Collected, Source
+from suite.report.content import TEXT, Note, Report, Section, counted, facts_table, table
 from suite.report.dataset_ranks import across_datasets, dataset_of, datasets_of
 from suite.report.ranking import one_result_per_run_key, rank
 from suite.report.ranking import selection as select_by
@@ -288,13 +288,21 @@ def _overview(
 
 def _nothing_ranked(source: Source, runs: pd.DataFrame) -> str:
     """Why a study has no ranking, from its runs: none finished, or none with a result."""
-    without = int((runs["status"] == NO_RESULT).sum()) if "status" in runs else 0
+    without = len(_without_result(runs))
     if without:
         return (
-            f"Nothing to rank in {source.name}: its {without} finished"
-            f" run{'s' if without > 1 else ''} hold no final result (listed as"
+            f"Nothing to rank in {source.name}: its {counted(without, 'finished run')}"
+            f" {'holds' if without == 1 else 'hold'} no final result (listed as"
             f" {NO_RESULT!r} below: logged by hand, by another tool, or cut short between"
-            " their last metric and their end), and no other run has finished."
+            f" {'its' if without == 1 else 'their'} last metric and"
+            f" {'its' if without == 1 else 'their'} end), and no other run has finished."
+        )
+    if pruned := runs.loc[runs["status"] == PRUNED, "run_key"].nunique():
+        return (
+            f"Nothing to rank in {source.name}: its {counted(pruned, 'run')}"
+            f" {'was' if pruned == 1 else 'were'} pruned by the search (stopped early on"
+            f" {'its' if pruned == 1 else 'their'} validation value, so kept out of every"
+            " comparison), and no other run has finished."
         )
     return (
         f"No finished runs yet in {source.name}: train it with"
@@ -321,11 +329,14 @@ def _facts(source: Source, runs: pd.DataFrame) -> list[tuple[str, str]]:
         facts.append(("missing (not finished)", str(len(expected_keys - finished_keys))))
     else:
         facts.append(("finished runs", str(len(finished_keys))))
-    if without := int((runs["status"] == NO_RESULT).sum()):
+    if without := len(_without_result(runs)):
         facts.append(("finished without a result", str(without)))
+    if pruned := runs.loc[runs["status"] == PRUNED, "run_key"].nunique():
+        facts.append(("pruned by the search", str(pruned)))
+    running = unfinished.loc[unfinished["status"] == Status.RUNNING, "run_key"].nunique()
     facts += [
         ("failed or killed attempts", str(len(runs[runs["status"].isin(Status.ENDED_BADLY)]))),
-        ("running now", str(len(unfinished[unfinished["status"] == Status.RUNNING]))),
+        ("running now", str(running)),
         ("total compute time", f"{compute / 3600:.2f} h ({compute:,.0f} s)"),
     ]
     columns = [(name, finished, f"param.{name}") for name in SETTINGS]
@@ -335,3 +346,10 @@ def _facts(source: Source, runs: pd.DataFrame) -> list[tuple[str, str]]:
         if values:
             facts.append((name.replace("_", " "), ", ".join(values)))
     return facts
+
+
+def _without_result(runs: pd.DataFrame) -> set[str]:
+    """The run_keys that FINISHED without a result and never with one: a run_key is one
+    result (or one missing result), however many of its runs MLflow holds."""
+    finished = set(runs.loc[runs["status"] == Status.FINISHED, "run_key"])
+    return set(runs.loc[runs["status"] == NO_RESULT, "run_key"]) - finished

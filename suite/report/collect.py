@@ -56,6 +56,7 @@ RESULT_METRICS = (
     Metric.TRAIN_SECONDS,
 )
 NO_RESULT = "FINISHED, no result"  # the report's status of a FINISHED run missing RESULT_METRICS
+PRUNED = "PRUNED"  # the report's status of a pruned search trial's run (FINISHED in MLflow)
 BULK_CHUNK = 100  # run ids per bulk metric request: the MLflow server's own limit
 PAGE = 1000
 
@@ -285,7 +286,7 @@ def _run_row(source: Source, run: Run, identity: RunIdentity) -> dict[str, Any]:
         "run_id": run.info.run_id,
         "run_name": run.info.run_name or run.info.run_id[:8],
         # A pruned search trial ends FINISHED in MLflow; the report keeps it out of comparisons.
-        "status": "PRUNED" if tags.get(Tag.PRUNED) == "true" else run.info.status,
+        "status": PRUNED if tags.get(Tag.PRUNED) == "true" else run.info.status,
         "start_time": run.info.start_time,
         "end_time": run.info.end_time,
         "run_key": identity.key_of(recorded_key, tags.get(Tag.env("backend"))),

@@ -37,8 +37,12 @@ def _say(axis: plt.Axes, run_label: str, words: str) -> None:
     axis.legend(axis.get_lines(), [f"train {words}", f"validation {words}"])
 
 
-def confusion(matrix: list[list[int]], run_label: str) -> Figure:
-    """The confusion matrix as the run logged it."""
+def confusion(matrix: list[list[int]], run_label: str, *, digits: bool = True) -> Figure:
+    """The confusion matrix as the run logged it; `digits`: its classes are MNIST's digits
+    (the run's drawing says so), else its axes say classes."""
     from suite.record.figures import confusion_figure
 
-    return confusion_figure(run_label, matrix)
+    figure = confusion_figure(run_label, matrix)
+    if not digits:
+        figure.axes[0].set(xlabel="predicted class", ylabel="true class")
+    return figure

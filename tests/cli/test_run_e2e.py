@@ -186,7 +186,10 @@ def assert_report_reads_the_runs(path: Path, root: Path, done: list) -> None:
     assert best_run in {t.user_attrs["label"] for t in done if t.value == best_value}
     assert dict(tables["tiny-overview"][1:])["missing (not finished)"] == "0"
     page = (root / "r.html").read_text()
-    assert "Confusion matrix on the test set" in page and "logged no confusion matrix" not in page
+    assert (
+        "Confusion matrix on the test set" in page
+        and "No confusion matrix could be read" not in page
+    )
 
 
 @pytest.mark.slow

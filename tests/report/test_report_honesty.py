@@ -158,7 +158,7 @@ def test_only_the_configurations_near_chance_are_flagged(tmp_path):
     }
     headline = notes(out)[0]
     assert headline.startswith("Best configuration by validation: lstm-bi-1L")
-    assert "1 configuration(s) stayed near chance level (flagged)" in headline
+    assert "1 configuration stayed near chance level (flagged)" in headline
 
 
 @pytest.mark.parametrize("seeds", [1, 3])

@@ -54,6 +54,6 @@ def test_epochs_and_seconds_to_each_threshold(tmp_path):
     page = out.read_text()
     assert (
         "Fastest to 0.97 validation accuracy: gru-bi-2L, after 4 epochs and 16.0 s of training"
-        " (mean over its seeds); 1 of 2 configurations reached it in every seed."
+        " (mean over its 2 seeds); 1 of 2 configurations reached it in every seed."
     ) in page
     assert "Validation accuracy against training seconds" in page

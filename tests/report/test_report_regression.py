@@ -120,7 +120,7 @@ def test_a_configuration_at_nine_tenths_of_the_target_std_is_near_chance(report)
         " (the RMSE of always predicting their mean), so the predictions explain at most 19%"
         " of the variance: little was learned."
     ) in page
-    assert _notes(report)[0].endswith(" 1 configuration(s) stayed near chance level (flagged).")
+    assert _notes(report)[0].endswith(" 1 configuration stayed near chance level (flagged).")
 
 
 def test_the_headline_and_the_best_run_name_the_lowest(report):
@@ -294,7 +294,7 @@ def test_epochs_and_seconds_until_validation_rmse_falls_to_each_threshold(tmp_pa
     page = out.read_text().replace("&#39;", "'")
     assert (
         "Fastest to a validation RMSE of 1 (0.50 x the targets' std): gru-bi-1L, after 3"
-        " epochs and 6.0 s of training (mean over its seeds); 1 of 2 configurations reached"
+        " epochs and 6.0 s of training (mean over its 2 seeds); 1 of 2 configurations reached"
         " it in every seed."
     ) in page
     assert "Epochs and seconds until validation RMSE first falls to each threshold" in page

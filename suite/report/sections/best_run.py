@@ -7,6 +7,7 @@ import pandas as pd
 
 from suite.report import plot_style, run_plots
 from suite.report.content import EPOCH, INTEGER, Figure, Note, Section, facts_table
+from suite.report.dataset_ranks import dataset_of
 from suite.report.measures import BEST_VAL_VALUE, TEST_VALUE, value_format
 from suite.report.ranking import Ranking, Selection
 from suite.schema import Measure
@@ -86,15 +87,25 @@ def _tied_with_best(ranking: Ranking, selection: Selection) -> list[str]:
 
 
 def _confusion(confusion: list[list[int]] | None, best: pd.Series, *, key: str) -> Note | Figure:
-    if confusion is None:
+    if confusion is None:  # collect cannot tell a matrix never logged from one out of reach
         return Note(
-            "This run logged no confusion matrix (runs trained before"
-            " the suite logged confusion_matrix.json).",
+            "No confusion matrix could be read for this run: it logged none (trained before"
+            " the suite logged confusion_matrix.json, or by another tool), or its artifacts"
+            " cannot be read from here.",
             "warning",
         )
+    digits = _of_digits(best)
     return Figure(
         f"{key}-confusion",
         "Confusion matrix on the test set",
-        plot_style.to_data_uri(run_plots.confusion(confusion, best["run_name"])),
-        "counts of test images: rows the true digit, columns the predicted one",
+        plot_style.to_data_uri(run_plots.confusion(confusion, best["run_name"], digits=digits)),
+        "counts of test images: rows the true digit, columns the predicted one"
+        if digits
+        else "counts of test sequences: rows the true class, columns the predicted one",
     )
+
+
+def _of_digits(best: pd.Series) -> bool:
+    """Whether the run read MNIST, in any view: its classes are the ten digits."""
+    name = dataset_of(best.to_frame().T).iloc[0]
+    return name == "MNIST" or name.startswith("MNIST-")

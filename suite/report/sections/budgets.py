@@ -9,7 +9,7 @@ import pandas as pd
 
 from suite.report.content import INTEGER, TEXT, Note, Section, Table, table
 from suite.report.measures import TEST_VALUE, value_format
-from suite.report.ranking import Ranking, Selection, leaderboard, with_config
+from suite.report.ranking import Ranking, Selection, leaderboard, tied_with_best, with_config
 from suite.report.stats import main_effects
 from suite.schema import Measure
 
@@ -57,14 +57,16 @@ def budgets_section(ranking: Ranking, *, key: str, selection: Selection) -> Sect
     best_by_budget = {}
     for budget, (finished, board) in boards_by_size(ranking, selection).items():
         best = board.iloc[0]
-        best_by_budget[budget] = " or ".join(best_cells(board))
+        best_by_budget[budget] = best_cells(board)
         size = f"{budget:,} weights"
+        tied = tied_with_best(board)
         section.blocks.append(
             Note(
                 f"At {size}: best {best['config']} by {selection.words}"
                 f" ({value(best['validation_score'])}; test {words}"
                 f" {value(best[TEST_VALUE])}, {int(best['units'])} units,"
-                f" {int(best['param_count']):,} parameters)."
+                f" {int(best['param_count']):,} parameters)"
+                + (f"; tied on validation with {', '.join(tied)}." if tied else ".")
             )
         )
         section.blocks.append(
@@ -111,9 +113,10 @@ def _board(
     )
 
 
-def _same_best(best_cells: dict[int, str]) -> str:
-    cells = set(best_cells.values())
-    if len(cells) == 1:
-        return f"The best cell is the same at every budget: {cells.pop()}."
-    listed = ", ".join(f"{cell} at {budget:,} weights" for budget, cell in best_cells.items())
+def _same_best(best_cells: dict[int, list[str]]) -> str:
+    """Whether the same cells rank first at every budget: tied cells are a set, in any order."""
+    firsts = {budget: " or ".join(sorted(cells)) for budget, cells in best_cells.items()}
+    if len(set(firsts.values())) == 1:
+        return f"The best cell is the same at every budget: {next(iter(firsts.values()))}."
+    listed = ", ".join(f"{cells} at {budget:,} weights" for budget, cells in firsts.items())
     return f"The best cell differs between budgets: {listed}."

@@ -39,6 +39,8 @@ def _figures(
         if seeds >= 2
         else "one seed per configuration: one line each, no band"
     )
+    if seeds >= 2 and int(board["seeds"].min()) < 2:
+        spread += " (none for a configuration with one seed)"
     return [
         (
             "heatmap",

@@ -11,7 +11,9 @@ from suite.report.content import (
     NEAR_CHANCE_FLAG,
     SECONDS,
     TEXT,
+    Formatter,
     Section,
+    counted,
     interval_columns,
     table,
 )
@@ -102,8 +104,8 @@ def headline(
     value = value_format(measure)
     estimate = f"test {measure.words} {value(best[TEST_VALUE])}"
     if seeds >= 2:
-        estimate += f" (95% CI {value(best['ci_low'])} to {value(best['ci_high'])})"
-    seed_words = f"{seeds} seed" + ("s" if seeds != 1 else "")
+        estimate += f" ({_interval(best, value)})"
+    seed_words = counted(seeds, "seed")
     tied = tied_with_best(board)
     if best["near_chance"]:
         return (
@@ -118,17 +120,28 @@ def headline(
     )
     if tied:
         text += f" Tied on validation with {', '.join(tied)}: the data cannot separate them."
-    if tests.empty:
-        text += (
-            " Differences are not tested: a test needs two or more seeds per configuration"
-            " (for example grid: {seed: [0, 1, 2]})."
-        )
-    else:
-        text += " " + _tested_against_best(tests, measure)
+    text += " " + (_untested(board) if tests.empty else _tested_against_best(tests, measure))
     flagged = int(board["near_chance"].sum())
     if flagged:
-        text += f" {flagged} configuration(s) stayed near chance level (flagged)."
+        text += f" {counted(flagged, 'configuration')} stayed near chance level (flagged)."
     return text, "info"
+
+
+def _interval(best: pd.Series, value: Formatter) -> str:
+    """The best configuration's 95% interval, or why two seeds or more give none."""
+    if pd.isna(best["ci_low"]):  # a spread of 0 scales no interval (stats.mean_ci)
+        return f"its {int(best['seeds'])} seeds agree exactly on test: no interval"
+    return f"95% CI {value(best['ci_low'])} to {value(best['ci_high'])}"
+
+
+def _untested(board: pd.DataFrame) -> str:
+    """Why nothing is tested against the best: nothing to test it against, or seeds."""
+    if len(board) == 1:
+        return "No other configuration has a result: there is nothing to test it against."
+    return (
+        "Differences are not tested: a test needs two or more seeds per configuration"
+        " (for example grid: {seed: [0, 1, 2]})."
+    )
 
 
 def _tested_against_best(tests: pd.DataFrame, measure: Measure) -> str:
@@ -148,8 +161,8 @@ def _tested_against_best(tests: pd.DataFrame, measure: Measure) -> str:
     if len(better):
         parts.append(f"{len(better)} {better_word} ({', '.join(better['config'])})")
     return (
-        f"Against it on test {measure.words}, of {len(tests)} configurations tested (Welch,"
-        f" Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
+        f"Against it on test {measure.words}, of {counted(len(tests), 'configuration')}"
+        f" tested (Welch, Holm-corrected, alpha {ALPHA}): {'; '.join(parts)}."
     )
 
 
@@ -165,6 +178,8 @@ def _caption(board: pd.DataFrame, selection: Selection, measure: Measure) -> str
         caption += " One seed per configuration: no spread or interval can be given."
     elif int(board["seeds"].min()) < 2:
         caption += " n/a: a configuration with one seed has no spread or interval."
+    if (board["ci_low"].isna() & (board["seeds"] >= 2)).any():
+        caption += " n/a beside two seeds or more: their test values agree exactly, no interval."
     if board["near_chance"].any():
         caption += f" {near_chance_rule(measure)}"
     return caption

@@ -18,6 +18,7 @@ from suite.report.content import (
     Note,
     Section,
     blank_if_missing,
+    counted,
     table,
 )
 from suite.report.measures import value_format
@@ -162,11 +163,13 @@ def _sentence(rows: pd.DataFrame, levels: list[float], said: _Levels) -> str:
         if every_seed.empty:
             continue
         fastest = every_seed.loc[every_seed["seconds"].idxmin()]
+        seeds = int(fastest["seeds"])
+        over = "its one seed" if seeds == 1 else f"mean over its {seeds} seeds"
         return (
             f"Fastest to {said.reach(level)}: {fastest['config']}, after"
             f" {EPOCH(fastest['epochs'])} epoch{'' if fastest['epochs'] == 1 else 's'} and"
-            f" {SECONDS(fastest['seconds'])} s of"
-            f" training (mean over its seeds); {len(every_seed)} of {len(at_level)}"
-            " configurations reached it in every seed."
+            f" {SECONDS(fastest['seconds'])} s of training ({over});"
+            f" {len(every_seed)} of {counted(len(at_level), 'configuration')} reached it in"
+            " every seed."
         )
     return f"No configuration reached {said.reach(levels[0])} in every seed."
