@@ -55,12 +55,25 @@ def estimate_plan(
     training steps of its largest run still to train (the model is thrown away; not where
     `probe_allowed` is False: a model too large for this machine is never built), with its
     seeds trained together where this machine's workers would."""
-    from suite.forecast.time_model import from_probes, probe, probe_stand_in
+    from suite.forecast.time_model import (
+        PROBE_MAX_SEQUENCE_STEPS,
+        from_probes,
+        probe,
+        probe_stand_in,
+    )
 
     model = calibrate(planned)
     todo = [p.spec for p in planned if p.needs_training]
     if model is not None or not todo or not probe_allowed:
         return model
+    if (longest := max(spec.data.input_shape[0] for spec in todo)) > PROBE_MAX_SEQUENCE_STEPS:
+        console.print(
+            f"no time estimate: sequences of {longest:,} steps are too long to time a few"
+            f" training steps quickly (a probe times up to {PROBE_MAX_SEQUENCE_STEPS:,});"
+            " the plan estimates from the study's own runs once some have finished",
+            highlight=False,
+        )
+        return None
     from suite.train.keras_startup import start_backend
 
     largest, smallest = max(todo, key=work), min(todo, key=work)

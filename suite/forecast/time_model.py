@@ -34,6 +34,11 @@ PROBE_WARMUP_STEPS = 3  # the first steps after tracing run slower than the rest
 # (`probe_stand_in`): the estimate is linear in multiply-adds anyway, and the dry run would
 # otherwise wait minutes, or hours, on a probe of a huge model.
 PROBE_MAX_STEP_MACS = 4e9
+# The longest sequences a probe times. Its time grows with the steps of a sequence however
+# small the stand-in (each step of the recurrence runs after the last), so sequences longer
+# than the longest archive dataset's (EigenWorms, 17,984 steps) are not probed: their plan
+# gives no estimate until runs of the study have finished.
+PROBE_MAX_SEQUENCE_STEPS = 20_000
 DEFAULT_STARTUP_SECONDS = 1.0  # per run besides tracing (tracking, evaluation), until measured
 
 

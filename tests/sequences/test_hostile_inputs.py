@@ -261,3 +261,15 @@ def test_an_empty_file_or_archive_name_is_refused_by_its_key(tmp_path, key):
     study = write_study(tmp_path, {key: " "})
     assert_refused(run_cli(study, cwd=tmp_path), f"data.{key}", "is empty: give an archive")
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_plan_of_sequences_too_long_to_probe_says_it_has_no_estimate(tmp_path):
+    """A probe's time grows with a sequence's steps however small its stand-in model: a
+    plan of 30,000-step sequences says it has no estimate instead of timing them."""
+    x = np.random.default_rng(0).normal(size=(8, 30_000, 1)).astype("float32")
+    np.savez(tmp_path / "long.npz", x_train=x, y_train=np.arange(8) % 2)
+    study = write_study(tmp_path, {"file": "long.npz"})
+    planned = run_cli(study, "--dry-run", cwd=tmp_path, timeout=120)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "no time estimate: sequences of 30,000 steps are too long" in planned.stdout
+    assert "estimated time" not in planned.stdout
