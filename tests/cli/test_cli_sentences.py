@@ -6,6 +6,7 @@ many as it wants, the only configuration of a race called its best."""
 from __future__ import annotations
 
 import io
+import subprocess
 
 import optuna
 from rich.console import Console
@@ -173,9 +174,10 @@ def test_a_plan_one_row_past_the_table_says_one_more_run():
     )
 
 
-def test_a_race_in_its_second_round_shows_every_run_it_asked_for_in_its_progress(
+def test_a_race_in_its_second_round_counts_every_run_it_asked_for_in_its_progress(
     write_study, tmp_path
 ):
+    from suite.worker.local_processes import _status_table
     from suite.worker.race_source import RaceTrials
 
     race_study = {
@@ -189,6 +191,12 @@ def test_a_race_in_its_second_round_shows_every_run_it_asked_for_in_its_progress
     source = RaceTrials(load_study(path))
     opening = source.open()
     assert (opening.total, opening.done, opening.to_train) == (8, 6, 2)  # 3 x 2, then 2 x 1
+    worker = subprocess.Popen(["true"])
+    worker.wait()
+    table = _status_table(
+        source.study, source.queue, {"w1": worker}, specs=source.specs, counted=source.counted_runs
+    )
+    assert str(table.title).startswith("tiny: runs 6/8"), table.title  # the --workers table
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=150, color_system=None)
     with StudyProgress(console, study="tiny", total=opening.total, done=opening.done) as progress:
