@@ -1,6 +1,6 @@
-"""The record's schema: every name the suite writes to MLflow and Optuna and reads back, and the
-run label. Tracking writes with these names, the report reads with them, tests check them: a
-name changes here or nowhere.
+"""The record's schema: every name the suite writes to MLflow and Optuna and reads back, the
+run label, and a count in words (`counted`). Tracking writes with these names, the report reads
+with them, tests check them: a name changes here or nowhere.
 """
 
 from __future__ import annotations
@@ -323,6 +323,11 @@ def run_label(
     """A run's short name (its MLflow run name; `logged_model_name` of it names its model):
     the configuration's, then the seed."""
     return f"{config_label(cell, bidirectional, layers, extras)}-s{seed}"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`count` and its noun as a sentence says it: "1 run", "0 runs", "2 configurations"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 # What MLflow refuses in a logged model's name (mlflow.utils.validation's private

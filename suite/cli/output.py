@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from suite.queue.planning import PlanState
+from suite.schema import counted
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
 from suite.worker.outcomes import StudyOutcome
@@ -42,7 +44,9 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
     if study.race is not None:
         planned = race_so_far(study, planned, console)
     model = estimate_plan(study, planned, console, probe_allowed=probe_allowed)
-    table = Table(title=f"plan of study {study.name} ({len(planned)} runs)", title_justify="left")
+    table = Table(
+        title=f"plan of study {study.name} ({counted(len(planned), 'run')})", title_justify="left"
+    )
     for column in ("run", "run_key", "state"):
         table.add_column(column)
     # A budget in weights: the units each configuration got and its exact count.
@@ -71,10 +75,7 @@ def print_plan(study: Study, console: Console, *, probe_allowed: bool = True) ->
     console.print(table)
     if len(planned) > MAX_PLAN_ROWS:
         console.print(plan_tail_line(planned), highlight=False)
-    console.print(
-        f"{len(todo)} to train, {len(planned) - len(todo)} not; --dry-run trained nothing and"
-        " wrote nothing."
-    )
+    console.print(f"{plan_counts(planned)}; --dry-run trained nothing and wrote nothing.")
     if model is not None and todo:
         workers = worker_count(study, runs_left=len(todo))
         with_workers = (
@@ -115,13 +116,23 @@ def race_so_far(study: Study, planned: list[PlannedRun], console: Console) -> li
     return [p for p in planned if p.spec.run_key in asked]
 
 
+def plan_counts(planned: list[PlannedRun]) -> str:
+    """How many runs train and how many do not; those others train now, said apart."""
+    todo = sum(item.needs_training for item in planned)
+    running = sum(item.state == PlanState.RUNNING for item in planned)
+    said = f"{todo} to train, {len(planned) - todo} not"
+    if running:
+        said += f" ({len(planned) - todo - running} done, {running} running elsewhere)"
+    return said
+
+
 def plan_tail_line(planned: list[PlannedRun]) -> str:
     """What a table cut at MAX_PLAN_ROWS leaves out, and every run counted by state."""
     counts = Counter(item.state.value for item in planned)
     by_state = ", ".join(f"{n:,} {state}" for state, n in sorted(counts.items()))
     return (
-        f"... and {len(planned) - MAX_PLAN_ROWS:,} more runs not listed; all {len(planned):,}"
-        f" runs by state: {by_state}"
+        f"... and {counted(len(planned) - MAX_PLAN_ROWS, 'more run')} not listed; all"
+        f" {len(planned):,} runs by state: {by_state}"
     )
 
 
@@ -147,9 +158,11 @@ def print_search_plan(study: Study, console: Console) -> None:
     for trial in trials:
         states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
     finished = states.get("complete", 0) + states.get("pruned", 0)
+    wanted = f"{search.n_trials} wanted" if search.n_trials else "n_trials not set"
+    every = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
     console.print(
-        f"{finished} of {search.n_trials or 'unlimited'} trials finished"
-        f" ({', '.join(f'{n} {s}' for s, n in sorted(states.items())) or 'none yet'});"
+        f"{counted(finished, 'trial')} finished (complete or pruned), {wanted};"
+        f" {f'all trials by state: {every}' if every else 'no trial yet'};"
         f" sampler {search.sampler}, pruner {search.pruner}, objective {study.objective.metric}."
         " --dry-run trained nothing."
     )

@@ -10,6 +10,7 @@ import numpy as np
 
 from suite.race.decision import Elimination, Outcome, RaceState
 from suite.race.study_race import DatasetRaces, Race
+from suite.schema import counted
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Standing:
     mean: float
     low: float  # the mean's t-interval at the race's confidence (nan below two seeds)
     high: float
-    status: str  # "best", "racing", "tied", "equivalent" or "eliminated in round N"
+    status: str  # "best", "only one", "racing", "tied", "equivalent", "eliminated in round N"
     elimination: Elimination | None = None
 
 
@@ -37,6 +38,8 @@ def standings(state: Race) -> list[Standing]:
         Outcome.EQUIVALENT: "equivalent",
         Outcome.RUNNING: "racing",
     }[state.outcome]
+    if final == "best" and not state.eliminated:  # nothing compared: no best, only one
+        final = "only one"
     seeds_of = state.seeds_of
     rows = []
     order = [*state.survivors, *sorted(state.eliminated, key=lambda n: -state.eliminated[n].round)]
@@ -63,7 +66,7 @@ def race_line(state: Race) -> str:
     datasets, each dataset's in a clause of its own."""
     confidence = f"{state.rules.confidence:.0%} confidence"
     full = f"a full grid to {state.rules.max_seeds} seeds: {state.full_grid_runs}"
-    spent = f"after {state.runs} runs ({full})"
+    spent = f"after {counted(state.runs, 'run')} ({full})"
     if isinstance(state, DatasetRaces):
         each = "; ".join(f"{name}: {_verdict(part)}" for name, part in state.parts.items())
         return f"race on each of {len(state.parts)} datasets at {confidence} {spent}: {each}"
@@ -80,9 +83,10 @@ def _verdict(state: RaceState) -> str:
     if state.outcome == Outcome.RUNNING:
         to_train = sum(len(seeds) for seeds in state.needed.values())
         return (
-            f"round {state.rounds + 1} ({state.seeds} seeds each), {len(state.survivors)}"
-            f" configurations left, {len(state.eliminated)} eliminated; {to_train} runs to"
-            " train in this round"
+            f"round {state.rounds + 1} ({state.seeds} seeds each),"
+            f" {counted(len(state.survivors), 'configuration')} left,"
+            f" {len(state.eliminated)} eliminated; {counted(to_train, 'run')} to train in this"
+            " round"
         )
     if len(state.survivors) + len(state.eliminated) == 1:  # nothing to compare it with
         return f"{names} is the only configuration, compared with none"

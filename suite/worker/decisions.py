@@ -65,7 +65,7 @@ class Opening:
     """Where the study stands as a worker starts: what the banner says."""
 
     headline: str  # "study NAME: 18 runs, 0 done before, 18 to train"
-    total: int  # runs (grid) or wanted trials (search; 0 when unlimited)
+    total: int  # runs (grid; a race: those it asked for) or wanted trials (search; 0: unset)
     done: int
     nothing_to_do: str | None  # the message when nothing is left to train, else None
     running: int = 0  # trials other workers are training now

@@ -11,6 +11,7 @@ from suite.forecast.time_model import work
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
 from suite.record.finished_runs import FinishedRuns, RecordedRun
+from suite.schema import counted
 from suite.study.backends import trains_here
 from suite.study.config import Study
 from suite.study.run_spec import RunSpec
@@ -62,27 +63,44 @@ class GridTrials:
         planned = self.queue.plan(self.specs)
         adopted = self.queue.adopt_recorded_runs(planned)
         self.queue.enqueue(planned)
-        self._done_before = {p.spec.run_key for p in planned if p.state == PlanState.DONE}
+        counted_runs = self.counted_runs(planned)
+        self._done_before = {p.spec.run_key for p in counted_runs if p.state == PlanState.DONE}
         todo = sum(p.needs_training for p in planned)
-        done = len(self._done_before)
+        running = sum(p.state == PlanState.RUNNING for p in planned)
         lost = sum(p.state == PlanState.LOST for p in planned)
         warning = _adopted_warning(adopted, self.study.name)
         if lost:
             warning += (
-                f"\n  [yellow]{lost} runs the queue calls finished have no finished run in"
-                " MLflow (a new or replaced tracking store?): MLflow is the record, so they"
-                " train again[/]"
+                f"\n  [yellow]{counted(lost, 'run')} the queue calls finished"
+                f" {'has' if lost == 1 else 'have'} no finished run in MLflow (a new or replaced"
+                " tracking store?): MLflow is the record, so"
+                f" {'it trains' if lost == 1 else 'they train'} again[/]"
             )
+        elsewhere = f", {running} running elsewhere" if running else ""
+        nothing = None if todo else self._nothing_to_train(running, len(planned) - running)
         return Opening(
-            headline=f"study [bold]{self.study.name}[/]: {len(planned)} runs, {done} done"
-            f" before, {todo} to train{warning}",
-            total=len(planned),
-            done=done,
-            nothing_to_do=None
-            if todo
-            else "nothing to train: every run of this study has finished already.",
-            running=sum(p.state == PlanState.RUNNING for p in planned),
+            headline=f"study [bold]{self.study.name}[/]: {counted(len(counted_runs), 'run')},"
+            f" {len(self._done_before)} done before{elsewhere}, {todo} to train{warning}",
+            total=len(counted_runs),
+            done=len(self._done_before),
+            nothing_to_do=nothing,
+            running=running,
         )
+
+    def counted_runs(self, planned: list[PlannedRun]) -> list[PlannedRun]:
+        """The runs the banner and the progress count, from the plan of `self.specs`: the
+        grid's runs (a race counts every run it has asked for instead)."""
+        return planned
+
+    def _nothing_to_train(self, running: int, done: int) -> str:
+        """Why a worker finds nothing to claim: every run finished, or some train elsewhere."""
+        if running:
+            rest = f"; the other {counted(done, 'run')} finished" if done else ""
+            return (
+                f"nothing to train here: {counted(running, 'run')} of this study"
+                f" {'is' if running == 1 else 'are'} being trained by another worker now{rest}."
+            )
+        return "nothing to train: every run of this study has finished already."
 
     def read_record(self) -> None:
         """Read MLflow's record (again): from now on it says which runs are done."""
@@ -102,7 +120,10 @@ class GridTrials:
                 # it again, so only runs MLflow really lacks are trained again.
                 self.read_record()
                 planned = self.queue.plan(self.specs)
-            progress.set_done(sum(p.state == PlanState.DONE for p in planned))
+            counted_runs = self.counted_runs(planned)
+            progress.set_done(
+                sum(p.state == PlanState.DONE for p in counted_runs), total=len(counted_runs)
+            )
             progress.set_estimates(remaining_seconds(planned))
             # A run this worker already tried is not retried by it: a run that always fails
             # must not loop. Runs of workers that died are retried.
@@ -158,13 +179,15 @@ def _adopted_warning(adopted: Sequence[RecordedRun], study: str) -> str:
     said = ""
     if own:
         said += (
-            f"\n  {len(own)} runs this study finished in MLflow were missing from its queue (a"
-            " new or lost Optuna storage?): recorded there, not trained again"
+            f"\n  {counted(len(own), 'run')} this study finished in MLflow"
+            f" {'was' if len(own) == 1 else 'were'} missing from its queue (a new or lost Optuna"
+            " storage?): recorded there, not trained again"
         )
     if others:
         count = len(adopted) - len(own)
         said += (
-            f"\n  {count} runs were finished already by {', '.join(others)} (same experiment,"
-            " same run_keys): recorded in this queue, not trained again"
+            f"\n  {counted(count, 'run')} {'was' if count == 1 else 'were'} finished already by"
+            f" {', '.join(others)} (same experiment, same run_keys): recorded in this queue,"
+            " not trained again"
         )
     return said

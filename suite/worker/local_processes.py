@@ -24,7 +24,7 @@ from rich.table import Table
 
 from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
 from suite.machine import machine_cores, worker_cores
-from suite.queue.planning import PlanState
+from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
 from suite.schema import TrialAttr
 from suite.study.config import Study
@@ -189,11 +189,13 @@ def _watch(
     queue's trials alone, not the whole MLflow record: a worker completes a trial once its
     run is in MLflow (looked up once each, then kept)."""
     specs = source.specs if isinstance(source, GridTrials) else []
+    counted = source.counted_runs if isinstance(source, GridTrials) else None
     with Live(console=console, refresh_per_second=2, transient=True) as live:
         while any(p.poll() is None for p in processes.values()):
             # A store that fails mid-study: the workers say so; the table waits for it.
             with contextlib.suppress(*store_error_types()):
-                live.update(_status_table(study, source.queue, processes, specs=specs))
+                table = _status_table(study, source.queue, processes, specs=specs, counted=counted)
+                live.update(table)
             time.sleep(1.0)
 
 
@@ -249,8 +251,11 @@ def _status_table(
     processes: dict[str, subprocess.Popen[str]],
     *,
     specs: Sequence[RunSpec],
+    counted: Callable[[list[PlannedRun]], list[PlannedRun]] | None = None,
 ) -> Table:
-    """What each worker trains now, read from the storage: run, epoch, latest val accuracy."""
+    """What each worker trains now, read from the storage: run, epoch, latest val accuracy;
+    the runs done out of those `counted` from the plan of `specs` (a race: every run it has
+    asked for, not only its round's)."""
     from optuna.trial import TrialState
 
     from suite.forecast.plan import calibrate
@@ -264,6 +269,8 @@ def _status_table(
         title = f"{study.name}: trials finished {len(finished)}/{study.search.n_trials or '-'}"
     else:
         planned = queue.plan(specs)
+        if counted is not None:
+            planned = counted(planned)
         done = sum(p.state == PlanState.DONE for p in planned)
         title = f"{study.name}: runs {done}/{len(planned)}"
         model = calibrate(planned)  # the same estimate as --dry-run and a single worker's ETA

@@ -173,6 +173,7 @@ def worker_session(
                 total=opening.total,
                 done=opening.done,
                 worker=worker_name,
+                unit=source.unit,
             )
         )
         yield WorkerSession(source.queue, tracker, progress, environment())

@@ -26,10 +26,20 @@ class StudyProgress:
     """Two bars: the study (runs done / total by any worker, ETA) and the current run."""
 
     def __init__(
-        self, console: Console, *, study: str, total: int, done: int, worker: str | None = None
+        self,
+        console: Console,
+        *,
+        study: str,
+        total: int,
+        done: int,
+        worker: str | None = None,
+        unit: str = "runs",
     ) -> None:
+        """`total`: the runs (or trials) the study wants; 0 where it sets no number (a
+        search without n_trials). `unit`: what is counted."""
         self.console = console
         self.total = total
+        self.unit = unit
         self.prefix = f"[{worker}] " if worker else ""
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -41,7 +51,7 @@ class StudyProgress:
             transient=True,
         )
         self.study_task: TaskID = self.progress.add_task(
-            study, total=max(total, 1), completed=done, status=f"runs {done}/{total}", eta=""
+            study, total=max(total, 1), completed=done, status=self._count(done), eta=""
         )
         self.run_task: TaskID | None = None
         self._run_started = 0.0
@@ -57,9 +67,21 @@ class StudyProgress:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def set_done(self, done: int) -> None:
-        """Runs finished so far by every worker (read from the queue)."""
-        self.progress.update(self.study_task, completed=done, status=f"runs {done}/{self.total}")
+    def _count(self, done: int) -> str:
+        """Where the study stands: "runs 3/8", or "trials 3" where no number is wanted."""
+        return f"{self.unit} {done}/{self.total}" if self.total else f"{self.unit} {done}"
+
+    def set_done(self, done: int, *, total: int | None = None) -> None:
+        """Runs finished so far by every worker (read from the queue), out of `total` where
+        the study's count changed (a race's next round asks for more)."""
+        if total is not None:
+            self.total = total
+        self.progress.update(
+            self.study_task,
+            completed=done,
+            total=max(self.total, 1),
+            status=self._count(done),
+        )
 
     def set_estimates(self, remaining: dict[str, float] | None) -> None:
         """Estimated seconds of every unfinished run (suite.forecast.time_model), for the ETA."""

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from suite.forecast.plan import race_of_plan
-from suite.queue.planning import PlanState
+from suite.queue.planning import PlannedRun, PlanState
 from suite.race.study_race import Race, runs_asked, runs_needed
 from suite.race.summary import race_line
 from suite.schema import Tag
@@ -35,6 +35,17 @@ class RaceTrials(GridTrials):
         opening = super().open()
         assert self.state is not None
         return replace(opening, headline=f"{race_line(self.state)}\n{opening.headline}")
+
+    def counted_runs(self, planned: list[PlannedRun]) -> list[PlannedRun]:
+        """Every run the race has asked for so far (its rounds', this one's still to train
+        among them), not only those its current round still needs: what was done before."""
+        assert self.state is not None
+        return self.queue.plan(runs_asked(self.state, self.every_run))
+
+    def _nothing_to_train(self, running: int, done: int) -> str:
+        if running:
+            return super()._nothing_to_train(running, done)
+        return "nothing to train: every run the race has asked for has finished already."
 
     def next(self, progress: StudyProgress, *, tried: set[str]) -> Decision:
         self._follow_the_race()

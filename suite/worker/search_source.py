@@ -13,6 +13,7 @@ from suite.queue.planning import queue_attributes
 from suite.queue.run_queue import RunQueue
 from suite.queue.search_space import open_search, suggest
 from suite.record.finished_runs import FinishedRuns
+from suite.schema import counted
 from suite.study.config import Study
 from suite.study.grid import search_spec
 from suite.worker.decisions import Decision, FromRecord, Opening, Stop, TrainThis, Wait
@@ -54,12 +55,14 @@ class SearchTrials:
         finished, running = self._counts()
         target, search = self.search.n_trials, self.search
         return Opening(
-            headline=f"search [bold]{self.study.name}[/]: {finished} trials finished before"
+            headline=f"search [bold]{self.study.name}[/]:"
+            f" {counted(finished, 'trial')} finished before"
             f"{f', {target} wanted' if target else ''}; sampler {search.sampler},"
             f" pruner {search.pruner}, objective {self.study.objective.metric}",
             total=target or 0,
             done=finished,
-            nothing_to_do=f"nothing to train: the search has its {target} finished trials already."
+            nothing_to_do=f"nothing to train: the search has {counted(finished, 'finished trial')}"
+            f" already, {target} wanted."
             if target is not None and finished >= target
             else None,
             running=running,
