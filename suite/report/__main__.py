@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.library_logs import quiet_library_logs
     from suite.report.build import build_report, slug
     from suite.report.collect import ReportError, collect
-    from suite.report.content import counted
+    from suite.schema import counted
     from suite.stores.http_limits import bound_tracking_requests
 
     quiet_library_logs()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from suite.race.study_race import Race, race_of_runs, runs_asked
 from suite.report.collect import NO_RESULT, PRUNED, Collected, Source
-from suite.report.content import TEXT, Note, Report, Section, counted, facts_table, table
+from suite.report.content import TEXT, Note, Report, Section, facts_table, table
 from suite.report.dataset_ranks import across_datasets, dataset_of, datasets_of
 from suite.report.ranking import one_result_per_run_key, rank
 from suite.report.ranking import selection as select_by
@@ -31,7 +31,7 @@ from suite.report.sections.race import race_headline, race_section
 from suite.report.sections.search import search_section
 from suite.report.sections.variance import variance_section
 from suite.report.stats import against_best
-from suite.schema import Status, Tag
+from suite.schema import Status, Tag, counted
 
 SETTINGS = (
     "view",

@@ -47,12 +47,6 @@ INTEGER = blank_if_missing(lambda v: f"{int(v):,}")
 TEXT = blank_if_missing(str)
 
 
-def counted(count: int, noun: str, plural: str = "") -> str:
-    """A count and its noun, agreeing: "1 seed", "3 seeds", "0 runs"; `plural` where the
-    noun does not take an s."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
-
-
 @dataclass
 class Table:
     key: str  # unique, file-safe: names the CSV file and the HTML anchor

@@ -17,8 +17,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from scipy import stats
 
-from suite.report.content import counted
-from suite.schema import Role, Tag
+from suite.schema import Role, Tag, counted
 from tests.conftest import report_cli
 from tests.helpers.report_helpers import html_tables, synthetic_report
 from tests.helpers.synthetic_store import SyntheticRun, make_store

@@ -13,7 +13,6 @@ from suite.report.content import (
     TEXT,
     Formatter,
     Section,
-    counted,
     interval_columns,
     table,
 )
@@ -26,7 +25,7 @@ from suite.report.ranking import (
     tied_with_best,
 )
 from suite.report.stats import ALPHA
-from suite.schema import Measure
+from suite.schema import Measure, counted
 
 
 def selection_rule(selection: Selection, measure: Measure = CLASSIFICATION) -> str:

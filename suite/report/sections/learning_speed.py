@@ -18,7 +18,6 @@ from suite.report.content import (
     Note,
     Section,
     blank_if_missing,
-    counted,
     table,
 )
 from suite.report.measures import value_format
@@ -31,7 +30,7 @@ from suite.report.thresholds import (
     scale_of,
     thresholds,
 )
-from suite.schema import Measure
+from suite.schema import Measure, counted
 
 # A threshold as an accuracy (0.95), never as a percentage: "95%" reads as a confidence level.
 # A share of the targets' std likewise (0.50).
