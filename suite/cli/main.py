@@ -17,6 +17,7 @@ from rich.console import Console
 from suite.cli.messages import print_message
 from suite.errors import ExitCode, SetupError
 from suite.library_logs import quiet_library_logs
+from suite.schema import counted
 from suite.stores.http_limits import bound_tracking_requests
 from suite.study.backends import backend_problem
 from suite.study.config import Study, StudyError
@@ -253,8 +254,10 @@ def train_study(
     if outcome.failed:
         print_message(
             errors,
-            f"{len(outcome.failed)} run(s) failed; their tracebacks are in MLflow (artifact"
-            " error.txt). Running the same command again retries them.",
+            f"{counted(len(outcome.failed), 'run')} failed;"
+            f" {'its traceback is' if len(outcome.failed) == 1 else 'their tracebacks are'} in"
+            " MLflow (artifact error.txt). Running the same command again retries"
+            f" {'it' if len(outcome.failed) == 1 else 'them'}.",
         )
         return ExitCode.FAILED
     return ExitCode.OK

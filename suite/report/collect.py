@@ -38,7 +38,7 @@ from suite.report.measures import (
     with_values,
 )
 from suite.report.ranking import rank, selection
-from suite.schema import Artifact, Measure, Metric, Objective, Role, Status, Tag
+from suite.schema import Artifact, Measure, Metric, Objective, Role, Status, Tag, counted
 from suite.stores.checks import refuse_if_deleted
 from suite.stores.experiment import existing_experiment
 from suite.study.grid_keys import numeric_fields
@@ -141,7 +141,8 @@ def _nothing_to_report(sources: Sequence[Source], left_out: dict[str, int]) -> s
     others = sum(left_out.values())
     if others:
         return (
-            f"no runs of {names} in its experiment, which holds {others} run(s) of other studies"
+            f"no runs of {names} in its experiment, which holds {counted(others, 'run')} of"
+            " other studies"
             " (or of another KERAS_BACKEND): train the study first (python -m suite.run"
             " STUDY.yaml)"
         )

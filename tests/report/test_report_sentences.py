@@ -195,3 +195,26 @@ def test_archive_data_is_said_in_classes_and_one_seed_is_not_a_mean(tmp_path):
     with (tmp_path / "archive-published.csv").open() as file:
         ours = [r for r in csv.DictReader(file) if r["source"] == "this report"]
     assert [r["which number"] for r in ours] == ["one seed, chosen by validation"] * 2
+
+
+def _search_of(*states: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    for state in states:
+        trial = optuna.trial.create_trial(state=optuna.trial.TrialState[state], value=None)
+        study.add_trial(trial)
+    return study.get_trials()
+
+
+def test_a_search_without_a_complete_trial_says_whether_one_may_still_come():
+    from suite.report.sections.search import _no_complete_trial
+
+    assert _no_complete_trial(_search_of("FAIL", "FAIL", "PRUNED")) == (
+        "No trial completed (2 trials failed, 1 trial pruned): the search has nothing to select."
+    )
+    assert _no_complete_trial(_search_of("FAIL", "RUNNING")) == (
+        "No complete trial yet: 1 trial running or waiting."
+    )
+    assert _no_complete_trial([]) == "No trial has run yet: nothing to select."

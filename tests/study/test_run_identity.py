@@ -132,7 +132,7 @@ def test_a_run_computed_on_another_backend_is_not_this_studys_result(tmp_path):
     assert "│ to do" in plan.stdout and "1 to train, 0 not" in plan.stdout, plan.stdout
     report = report_cli(path, "--out", tmp_path / "r.html", "--no-log", cwd=tmp_path)
     assert report.returncode == 1
-    assert "1 run(s) of other studies (or of another KERAS_BACKEND)" in report.stderr
+    assert "which holds 1 run of other studies (or of another KERAS_BACKEND)" in report.stderr
     assert snapshot(tmp_path / "mlruns") == before
 
 

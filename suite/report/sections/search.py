@@ -12,7 +12,7 @@ from optuna.visualization import matplotlib as optuna_plots
 
 from suite.report import plot_style
 from suite.report.content import INTEGER, TEXT, Figure, Note, Section, facts_table, table
-from suite.schema import TrialAttr
+from suite.schema import TrialAttr, counted
 
 
 def search_section(
@@ -45,7 +45,7 @@ def search_section(
     )
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     if not complete:
-        section.blocks.append(Note("No complete trial yet.", "warning"))
+        section.blocks.append(Note(_no_complete_trial(trials), "warning"))
         return section
     best = search.best_trial
     facts = [
@@ -75,3 +75,18 @@ def search_section(
                 Figure(f"{key}-search-{name}", title, plot_style.to_data_uri(figure))
             )
     return section
+
+
+def _no_complete_trial(trials: list[optuna.trial.FrozenTrial]) -> str:
+    """Why the search has no best trial, from its trials' states: none yet, or none at all."""
+    going = sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
+    if going:
+        return f"No complete trial yet: {counted(going, 'trial')} running or waiting."
+    ended = [
+        f"{counted(n, 'trial')} {word}"
+        for state, word in ((TrialState.FAIL, "failed"), (TrialState.PRUNED, "pruned"))
+        if (n := sum(t.state == state for t in trials))
+    ]
+    if not ended:
+        return "No trial has run yet: nothing to select."
+    return f"No trial completed ({', '.join(ended)}): the search has nothing to select."
