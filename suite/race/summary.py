@@ -64,17 +64,23 @@ def standings(state: Race) -> list[Standing]:
 def race_line(state: Race) -> str:
     """The race in one line: its answer once decided, else where it stands; over several
     datasets, each dataset's in a clause of its own."""
-    confidence = f"{state.rules.confidence:.0%} confidence"
     full = f"a full grid to {state.rules.max_seeds} seeds: {state.full_grid_runs}"
     spent = f"after {counted(state.runs, 'run')} ({full})"
     if isinstance(state, DatasetRaces):
-        each = "; ".join(f"{name}: {_verdict(part)}" for name, part in state.parts.items())
-        return f"race on each of {len(state.parts)} datasets at {confidence} {spent}: {each}"
+        each = "; ".join(f"{name}: {_claim(part)}" for name, part in state.parts.items())
+        return f"race on each of {len(state.parts)} datasets {spent}: {each}"
     if state.outcome == Outcome.RUNNING:
         return f"race: {_verdict(state)}"
-    if len(state.survivors) + len(state.eliminated) == 1:  # no confidence: nothing compared
-        return f"race: {_verdict(state)} {spent}"
-    return f"race: {_verdict(state)} at {confidence} {spent}"
+    return f"race: {_claim(state)} {spent}"
+
+
+def _claim(state: RaceState) -> str:
+    """The verdict, with the race's confidence only where it decided between configurations:
+    a race still running, or of one configuration, has compared nothing yet."""
+    compared = len(state.survivors) + len(state.eliminated) > 1
+    if state.outcome == Outcome.RUNNING or not compared:
+        return _verdict(state)
+    return f"{_verdict(state)} at {state.rules.confidence:.0%} confidence"
 
 
 def _verdict(state: RaceState) -> str:
