@@ -53,7 +53,7 @@ def refuse_large_array(
     available: int | None = None,
 ) -> None:
     """Refuse to make an array of `shape` (float64 unless `itemsize` says otherwise) larger
-    than MOST_OF_MEMORY of the memory available; `what` names it (x_train, the train rows),
+    than MOST_OF_MEMORY of the memory available; `what` names it (x_train, the train split),
     `why` says what made it that large where the file's size does not show it."""
     size = int(np.prod(shape, dtype=object)) * itemsize  # Python ints: no overflow
     available = available_memory() if available is None else available
@@ -68,8 +68,11 @@ def refuse_large_array(
 
 
 def _dimensions(shape: tuple[int, ...]) -> str:
-    """21 cases x 1000001 steps x 1 channels, or 20 x 7 values for another array."""
+    """21 cases x 1,000,001 steps x 1 channel, or 20 x 7 values for another array."""
     if len(shape) == 3:
-        units = ("cases", "steps", "channels")
-        return " x ".join(f"{n} {unit}" for n, unit in zip(shape, units, strict=True))
+        units = ("case", "step", "channel")
+        # suite.schema's counted, which this package may not import (it sits below schema).
+        return " x ".join(
+            f"{n:,} {unit}{'' if n == 1 else 's'}" for n, unit in zip(shape, units, strict=True)
+        )
     return " x ".join(str(n) for n in shape) + " values"

@@ -49,12 +49,12 @@ class RawSequences:
 
 
 def split_label(source: str, path: str, split: str) -> str:
-    """x_train for an npz, X_TEST.ts for a .ts pair, "the test rows" for a csv."""
+    """x_train for an npz, X_TEST.ts for a .ts pair, "the test split" for a csv."""
     if source == "npz":
         return f"x_{split}"
     if source in ("ts", "archive"):
         return Path(path).name.removesuffix("_TRAIN.ts") + f"_{split.upper()}.ts"
-    return f"the {split} rows"
+    return f"the {split} split"
 
 
 def raw_sequences(

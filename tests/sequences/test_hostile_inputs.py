@@ -68,13 +68,13 @@ def padded_ts(folder: Path) -> Path:
 LARGE = {
     "a csv step far past the others": (
         far_step_csv,
-        "the train rows would be 156462.2 GiB in memory (21 cases x 1000000000001 steps",
+        "the train split would be 156462.2 GiB in memory (21 cases x 1,000,000,000,001 steps",
         f"the largest step, {FAR_STEP}, sets the length of every series",
     ),
     "an npz header declaring 8 TB": (
         lying_npz,
         "x_train would be 7450.6 GiB in memory",
-        "1000000 steps",
+        "1,000,000 steps",
     ),
 }
 
@@ -95,7 +95,7 @@ def test_a_ts_pair_padded_past_a_quarter_of_memory_is_refused(tmp_path):
     path = padded_ts(tmp_path)
     with pytest.raises(SequenceError, match=r"t_TRAIN\.ts would be 149\.0 GiB in memory") as err:
         read_file(path)
-    assert "20001 cases x 1000000 steps x 1 channels" in str(err.value)
+    assert "20,001 cases x 1,000,000 steps x 1 channel" in str(err.value)
     assert "every series is padded to the longest" in str(err.value)
 
 
@@ -112,7 +112,7 @@ def test_far_steps_through_the_cli_are_one_line_naming_the_dataset_and_nothing_i
     study = write_study(
         tmp_path, {"archive": "GunPoint"}, grid={"dataset": ["GunPoint", "far.csv"]}
     )
-    line = assert_refused(run_cli(study, cwd=tmp_path), "far.csv: the train rows would be")
+    line = assert_refused(run_cli(study, cwd=tmp_path), "far.csv: the train split would be")
     assert "GunPoint:" not in line  # only the bad dataset is named
     assert not (tmp_path / "mlruns").exists()
 
