@@ -4,10 +4,14 @@ logged into the active run."""
 
 from __future__ import annotations
 
+import errno
 import json
 import random
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import mlflow
 from mlflow.exceptions import MlflowException
@@ -51,6 +55,20 @@ def log_run_setup(spec: RunSpec) -> None:
     mlflow.log_dict(spec.resolved(), Artifact.CONFIG)
     if not spec.data.is_mnist:  # classes, standardisation, split, content hash
         mlflow.log_dict(spec.data.description.as_dict(), Artifact.DATA)
+
+
+def check_artifacts_kept() -> None:
+    """The active run's artifacts written at its start (its config) are still there. A local
+    artifact folder moved or deleted mid-study is made again by MLflow's next write, and the
+    run would end FINISHED without what it held: a store's fault (OSError), not a result."""
+    uri = urlparse(mlflow.get_artifact_uri(Artifact.CONFIG))
+    if uri.scheme != "file":  # a server's, or a remote store's: it keeps its own
+        return
+    config = Path(url2pathname(uri.path))
+    if not config.is_file():
+        raise FileNotFoundError(
+            errno.ENOENT, "this run's artifacts are gone (moved or deleted?)", str(config)
+        )
 
 
 def run_params(spec: RunSpec) -> dict[str, Any]:
@@ -101,6 +119,7 @@ def log_result(
     pruned_after: int | None,
 ) -> None:
     """Final metrics and the artifacts of a finished run, as `tracking` asks for them."""
+    check_artifacts_kept()
     if pruned_after is not None:
         mlflow.set_tags({Tag.PRUNED: "true", Tag.PRUNED_AFTER_EPOCH: str(pruned_after)})
     # Final metrics at the last epoch's step: the logged model below links every metric

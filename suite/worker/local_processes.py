@@ -22,7 +22,13 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from suite.errors import ExitCode, store_error_types, store_errors_stop_the_study, study_stores
+from suite.errors import (
+    STORE_ERRORS_FIX,
+    ExitCode,
+    store_error_types,
+    store_errors_stop_the_study,
+    study_stores,
+)
 from suite.machine import machine_cores, worker_cores
 from suite.queue.planning import PlannedRun, PlanState
 from suite.queue.run_queue import RunQueue
@@ -135,8 +141,9 @@ def run_workers(
         console.print(opening.nothing_to_do)
         return ExitCode.OK, source.outcomes([])
     processes = _start(command, workers, backends)
+    store_failure = _SaidOnce()
     relays = [
-        threading.Thread(target=_relay, args=(name, process, console), daemon=True)
+        threading.Thread(target=_relay, args=(name, process, console, store_failure), daemon=True)
         for name, process in processes.items()
     ]
     for relay in relays:
@@ -156,9 +163,44 @@ def run_workers(
     if code == ExitCode.BAD_INPUT:  # each worker said what is wrong; a table read now would
         return code, None  # call a run that a failed store cut short "not started"
     try:
-        return code, source.outcomes([], newly_done=Fate.TRAINED)  # by a worker of ours
+        outcomes = source.outcomes([], newly_done=Fate.TRAINED)  # by a worker of ours
     except store_error_types():  # a store failed: the workers each said so, in one line
-        return code, None
+        outcomes = None
+    if not interrupted:
+        _say_killed_workers(processes, outcomes, console)
+    return code, outcomes
+
+
+_DONE = (Fate.TRAINED, Fate.PRUNED, Fate.DONE_BEFORE, Fate.DONE_ELSEWHERE)
+
+
+def _say_killed_workers(
+    processes: dict[str, subprocess.Popen[str]],
+    outcomes: list[RunOutcome] | None,
+    console: Console,
+) -> None:
+    """One line for each worker a signal ended (SIGKILL: out of memory, or a kill from
+    outside): it could say nothing itself, and its exit status alone fails the study
+    unexplained. Its trial is a dead worker's: another worker, or the next invocation,
+    trains it again."""
+    killed = {
+        name: signal.Signals(-process.returncode).name
+        for name, process in processes.items()
+        if process.returncode < 0 and process.returncode != -signal.SIGINT
+    }
+    left = outcomes is None or any(outcome.status not in _DONE for outcome in outcomes)
+    what = (
+        "run the same command again to train what it left: nothing finished is trained again"
+        if left
+        else "the other workers trained what it left"
+    )
+    for name, how in killed.items():
+        console.print(
+            f"[{name}] error: ended by {how} (out of memory, or killed); {what}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _start(
@@ -231,12 +273,31 @@ def _exit_code(codes: list[int], interrupted: bool) -> ExitCode:
     return ExitCode.FAILED
 
 
-def _relay(name: str, process: subprocess.Popen[str], console: Console) -> None:
-    """A worker's lines, as they come."""
+class _SaidOnce:
+    """A lost store is met by every worker, and each says so in the same one line (it names
+    the stores and the fix): the first is relayed, the others would repeat it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._said = False
+
+    def first(self, text: str) -> bool:
+        """Whether to relay `text`: any line but a store failure said already."""
+        if STORE_ERRORS_FIX not in text:
+            return True
+        with self._lock:
+            said, self._said = self._said, True
+        return not said
+
+
+def _relay(
+    name: str, process: subprocess.Popen[str], console: Console, store_failure: _SaidOnce
+) -> None:
+    """A worker's lines, as they come; a store failure once for all workers."""
     assert process.stdout is not None
     for line in process.stdout:
         text = line.rstrip()
-        if text:
+        if text and store_failure.first(text):
             console.print(
                 text if text.startswith(f"[{name}]") else f"[{name}] {text}",
                 highlight=False,

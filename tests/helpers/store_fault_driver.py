@@ -10,6 +10,8 @@ point in MLflow, then brings the fault on:
 - readonly: STORE_DIR/artifacts is a bind mount of itself; the fault remounts it read-only,
   as a kernel does with a failing disk. (The database file cannot be: it is open for writing,
   and Linux refuses a read-only remount under an open writer.)
+- queue-readonly: the Optuna journal (STORE_DIR/optuna.journal, which Optuna opens for each
+  append) is bound over itself and remounted read-only; healed by unmounting it.
 
 Then it waits for the study to end, notes how long that took after the fault, heals the
 fault, runs the same command again, and prints one JSON object: both invocations' exit
@@ -88,8 +90,12 @@ def main() -> None:
             out, err = first.communicate()
             sys.exit(f"no epoch was recorded before the study ended: {out}\n{err}")
         time.sleep(0.2)
+    journal = store / "optuna.journal"
     if mode == "full":
         fill(store)
+    elif mode == "queue-readonly":
+        mount("--bind", str(journal), str(journal))
+        mount("-o", "remount,bind,ro", str(journal))
     else:
         mount("-o", "remount,bind,ro", str(artifacts))
     faulted = time.monotonic()
@@ -99,6 +105,8 @@ def main() -> None:
     if mode == "full":
         (store / "filler").unlink()
         (store / "filler-small").unlink(missing_ok=True)
+    elif mode == "queue-readonly":
+        subprocess.run(["umount", str(journal)], check=True)
     else:
         mount("-o", "remount,bind,rw", str(artifacts))
     again = server.start("suite.run", command, cwd=study.parent, env=env)
