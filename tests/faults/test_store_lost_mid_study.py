@@ -173,15 +173,11 @@ def test_a_tracking_database_locked_mid_study(tmp_path, write_study):
     the lock gone, the next invocation ends the run the fault cut short and trains it again."""
     import sqlite3
 
-    from tests.helpers.store_fault_driver import first_epoch_recorded, statuses
+    from tests.helpers.store_fault_driver import statuses
 
     path = write_study(FAULT_STUDY)
     db = tmp_path / "mlruns" / "mlflow.db"
-    first = start_cli(path, cwd=tmp_path)
-    deadline = time.monotonic() + 300
-    while not first_epoch_recorded(db):
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.2)
+    first = _started_past_its_first_epoch(path, db)
     holder = sqlite3.connect(db, isolation_level=None, timeout=30)
     try:
         holder.execute("BEGIN EXCLUSIVE")
@@ -211,15 +207,11 @@ def test_the_artifact_folder_deleted_mid_study(tmp_path, write_study):
     again, whole."""
     import shutil
 
-    from tests.helpers.store_fault_driver import first_epoch_recorded, statuses
+    from tests.helpers.store_fault_driver import statuses
 
     path = write_study(FAULT_STUDY)
     db = tmp_path / "mlruns" / "mlflow.db"
-    first = start_cli(path, cwd=tmp_path)
-    deadline = time.monotonic() + 300
-    while not first_epoch_recorded(db):
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.05)
+    first = _started_past_its_first_epoch(path, db)
     shutil.rmtree(tmp_path / "mlruns" / "artifacts")
     out, err = first.communicate(timeout=300)
     assert first.returncode == 2, out + err
@@ -231,3 +223,15 @@ def test_the_artifact_folder_deleted_mid_study(tmp_path, write_study):
     _assert_recovered(statuses(db), {"FAILED"})
     configs = list((tmp_path / "mlruns" / "artifacts").glob("*/*/artifacts/config.json"))
     assert len(configs) == RUN_KEYS, configs  # each FINISHED run holds its config
+
+
+def _started_past_its_first_epoch(study: Path, db: Path) -> subprocess.Popen[str]:
+    """`python -m suite.run study` started, once its first epoch is in the record `db`."""
+    from tests.helpers.store_fault_driver import first_epoch_recorded
+
+    started = start_cli(study, cwd=db.parent.parent)
+    deadline = time.monotonic() + 300
+    while not first_epoch_recorded(db):
+        assert started.poll() is None and time.monotonic() < deadline, started.communicate()
+        time.sleep(0.05)
+    return started
