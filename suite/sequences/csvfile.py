@@ -15,6 +15,7 @@ import pandas as pd
 
 from suite.sequences.errors import refusal
 from suite.sequences.limits import refuse_large_array
+from suite.sequences.raw import split_label
 
 COLUMNS = ("case", "step", "channel", "value", "label")
 SPLITS = ("train", "test")
@@ -150,7 +151,7 @@ def _arrays(
     channel_index = pd.Index(channels).get_indexer(rows["channel"])
     shape = (len(cases), int(rows["step"].max()) + 1, len(channels))
     why = f"the largest step, {shape[1] - 1}, sets the length of every series"
-    refuse_large_array(shown, f"the {split} split", shape, why=why)
+    refuse_large_array(shown, split_label("csv", shown, split), shape, why=why)
     x = np.full(shape, np.nan)
     x[case_index, rows["step"].to_numpy(), channel_index] = rows["value"].to_numpy()
     y = labels.first().loc[cases].to_numpy()

@@ -39,7 +39,7 @@ from suite.study.sections import MAX_AUTO_WORKERS
 from suite.study.sequences import digests_for_workers
 from suite.worker.decisions import Opening, TrialSource
 from suite.worker.grid_source import GridTrials
-from suite.worker.outcomes import Fate, RunOutcome
+from suite.worker.outcomes import RECORDED, Fate, RunOutcome
 from suite.worker.signals import STOP_SIGNALS, signal_handled
 from suite.worker.sources import trial_source
 
@@ -171,9 +171,6 @@ def run_workers(
     return code, outcomes
 
 
-_DONE = (Fate.TRAINED, Fate.PRUNED, Fate.DONE_BEFORE, Fate.DONE_ELSEWHERE)
-
-
 def _say_killed_workers(
     processes: dict[str, subprocess.Popen[str]],
     outcomes: list[RunOutcome] | None,
@@ -188,7 +185,7 @@ def _say_killed_workers(
         for name, process in processes.items()
         if process.returncode < 0 and process.returncode != -signal.SIGINT
     }
-    left = outcomes is None or any(outcome.status not in _DONE for outcome in outcomes)
+    left = outcomes is None or any(outcome.status not in RECORDED for outcome in outcomes)
     what = (
         "run the same command again to train what it left: nothing finished is trained again"
         if left

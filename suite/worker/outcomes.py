@@ -26,6 +26,10 @@ class Fate(enum.StrEnum):
     NOT_STARTED = "not started"
 
 
+# The fates whose result is in the record: nothing of them is left to train.
+RECORDED = frozenset({Fate.TRAINED, Fate.PRUNED, Fate.DONE_BEFORE, Fate.DONE_ELSEWHERE})
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     spec: RunSpec
